@@ -1,0 +1,143 @@
+// The adapter side's C++ wrapper over adapter.h: a once-only completion, exception-proof trampolines and the
+// host services as C++ calls. Header-only, so a third-party adapter needs nothing of Weft's but this folder.
+#pragma once
+
+#include <weft/adapter.h>
+
+#include <atomic>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <new>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace weft::plugin {
+
+// Copies a message into a caller-owned error buffer, always NUL-terminated, truncated if need be.
+inline void write_error(char *err, size_t cap, std::string_view message) noexcept {
+  if (err == nullptr || cap == 0) return;
+  size_t n = message.size() < cap - 1 ? message.size() : cap - 1;
+  std::memcpy(err, message.data(), n);
+  err[n] = '\0';
+}
+
+// An error an adapter throws inside its own code; the trampolines turn it into a status and message.
+struct Failure : std::exception {
+  int32_t status;
+  std::string message;
+  Failure(int32_t s, std::string m) : status(s), message(std::move(m)) {}
+  const char *what() const noexcept override { return message.c_str(); }
+};
+
+// The completion of one asynchronous verb. Copyable handle; the callback runs exactly once: the first of
+// succeed/fail wins, and if every copy is dropped without either, the host hears WEFT_E_INTERNAL rather
+// than waiting forever.
+class Completion {
+ public:
+  Completion() = default;
+  Completion(weft_callback cb, void *ctx) : state_(std::make_shared<State>(cb, ctx)) {}
+
+  void succeed(std::string_view json) const { finish(WEFT_OK, "", json); }
+  void fail(int32_t status, std::string_view message) const { finish(status, message, {}); }
+  bool done() const { return !state_ || state_->fired.load(); }
+
+ private:
+  struct State {
+    weft_callback cb;
+    void *ctx;
+    std::atomic<bool> fired{false};
+    State(weft_callback c, void *x) : cb(c), ctx(x) {}
+    ~State() {
+      if (!fired.exchange(true) && cb != nullptr)
+        cb(ctx, WEFT_E_INTERNAL, "adapter dropped the operation without an answer", nullptr, 0);
+    }
+  };
+  void finish(int32_t status, std::string_view message, std::string_view data) const {
+    if (!state_ || state_->fired.exchange(true) || state_->cb == nullptr) return;
+    std::string msg(message);
+    state_->cb(state_->ctx, status, msg.c_str(), reinterpret_cast<const uint8_t *>(data.data()), data.size());
+  }
+  std::shared_ptr<State> state_;
+};
+
+// Runs body(completion) and turns any exception that escapes into a failed completion. Use it in every
+// exported verb: nothing may unwind across the C boundary.
+template <class Body>
+void guarded(weft_callback cb, void *ctx, Body &&body) noexcept {
+  Completion done(cb, ctx);
+  try {
+    body(done);
+  } catch (const Failure &f) {
+    done.fail(f.status, f.message);
+  } catch (const std::bad_alloc &) {
+    done.fail(WEFT_E_INTERNAL, "out of memory");
+  } catch (const std::exception &e) {
+    done.fail(WEFT_E_INTERNAL, e.what());
+  } catch (...) {
+    done.fail(WEFT_E_INTERNAL, "unknown exception in adapter");
+  }
+}
+
+struct Signature {
+  std::vector<uint8_t> signature;
+  std::vector<uint8_t> public_key; // uncompressed, without the 0x04 prefix
+};
+
+// The host services of one open chain, as C++ calls. Throws Failure when the host refuses.
+class Host {
+ public:
+  Host() = default;
+  Host(const weft_host_v1 *host, std::string chain) : host_(host), chain_(std::move(chain)) {}
+
+  void log(weft_log_level level, const std::string &message) const noexcept {
+    if (host_ != nullptr && host_->log != nullptr) host_->log(host_->host_ctx, level, chain_.c_str(), message.c_str());
+  }
+  void info(const std::string &m) const noexcept { log(WEFT_LOG_INFO, m); }
+  void warn(const std::string &m) const noexcept { log(WEFT_LOG_WARN, m); }
+  void error(const std::string &m) const noexcept { log(WEFT_LOG_ERROR, m); }
+  void debug(const std::string &m) const noexcept { log(WEFT_LOG_DEBUG, m); }
+
+  Signature sign(const std::string &account, const char *algorithm, const uint8_t *digest, size_t len) const {
+    if (host_ == nullptr || host_->sign == nullptr) throw Failure(WEFT_E_ACCOUNT, "host offers no signing service");
+    Signature out;
+    out.signature.resize(128);
+    out.public_key.resize(128);
+    size_t sig_len = out.signature.size(), pub_len = out.public_key.size();
+    char err[256] = {0};
+    int32_t rc = host_->sign(host_->host_ctx, account.c_str(), algorithm, digest, len, out.signature.data(), &sig_len,
+                             out.public_key.data(), &pub_len, err, sizeof err);
+    if (rc != WEFT_OK) throw Failure(rc, err[0] ? err : "signing failed");
+    out.signature.resize(sig_len);
+    out.public_key.resize(pub_len);
+    return out;
+  }
+
+  std::vector<uint8_t> public_key(const std::string &account, const char *algorithm) const {
+    if (host_ == nullptr || host_->public_key == nullptr) throw Failure(WEFT_E_ACCOUNT, "host offers no key service");
+    std::vector<uint8_t> pub(128);
+    size_t pub_len = pub.size();
+    char err[256] = {0};
+    int32_t rc = host_->public_key(host_->host_ctx, account.c_str(), algorithm, pub.data(), &pub_len, err, sizeof err);
+    if (rc != WEFT_OK) throw Failure(rc, err[0] ? err : "no such account");
+    pub.resize(pub_len);
+    return pub;
+  }
+
+  const std::string &chain() const { return chain_; }
+
+ private:
+  const weft_host_v1 *host_ = nullptr;
+  std::string chain_;
+};
+
+} // namespace weft::plugin
+
+// Declares the exported entry point. Use once per library: WEFT_ADAPTER_ENTRY(table)
+#define WEFT_ADAPTER_ENTRY(table)                                                                                     \
+  extern "C" __attribute__((visibility("default"))) const weft_adapter_v1 *weft_adapter_entry_v1(void) {              \
+    return &(table);                                                                                                   \
+  }

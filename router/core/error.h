@@ -1,0 +1,73 @@
+// The one error type of Weft: a stable numeric code on WeCross's bases plus a message that says what to do.
+// Codes are listed in docs/rpc.md; nothing else in the router invents a number.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <variant>
+
+namespace weft {
+
+namespace code {
+inline constexpr int kSuccess = 0;
+// 10000: internal and URI errors.
+inline constexpr int kInternal = 10000;
+inline constexpr int kUriPath = 10001;  // no such route, resource or verb
+inline constexpr int kUriQuery = 10002; // bad query parameter
+// 20000 + WeCrossException code: the request itself.
+inline constexpr int kFieldMissing = 20101; // version (or another required field) missing
+inline constexpr int kVersion = 20201;      // unsupported request version
+inline constexpr int kMethod = 20202;       // unsupported HTTP method for the route
+inline constexpr int kPostData = 20203;     // malformed JSON or wrong field types
+inline constexpr int kPathFormat = 20204;   // a resource path that is not zone.chain.resource
+inline constexpr int kBodyTooLarge = 20801; // Weft: body over rpc.max_body_bytes
+inline constexpr int kRequestTimeout = 20802; // Weft: client too slow to send its request
+inline constexpr int kOverloaded = 20803;   // Weft: too many requests in flight
+// 30000: accounts.
+inline constexpr int kAccountNotFound = 30503;
+// 40000 + TransactionException code: the chain or its adapter.
+inline constexpr int kChainUnreachable = 40100;
+inline constexpr int kChainTimeout = 40200;
+inline constexpr int kChainAccount = 40300;
+inline constexpr int kChainInternal = 41001;
+inline constexpr int kChainInvalidArgument = 44001; // Weft: the adapter refused the arguments
+inline constexpr int kChainNotFound = 44002;        // Weft: method, block or receipt not on the chain
+inline constexpr int kChainUnsupported = 44003;     // Weft: verb not offered by this chain's adapter
+inline constexpr int kChainRejected = 44006;        // Weft: chain refused the transaction (pool full, replay)
+inline constexpr int kChainBusy = 44009;            // Weft: resource locked by another XA transaction
+inline constexpr int kChainCancelled = 44010;       // Weft: operation cancelled (router shutting down)
+// 50000: /trans.
+inline constexpr int kTransBlockNumber = 50302;
+inline constexpr int kTransNotFound = 50304;
+} // namespace code
+
+struct Error {
+  int code = code::kInternal;
+  std::string message;
+};
+
+// A value or an Error. Small on purpose: exceptions stay inside modules, Results cross them.
+template <class T>
+class Result {
+ public:
+  Result(T value) : v_(std::move(value)) {}
+  Result(Error e) : v_(std::move(e)) {}
+  bool ok() const { return v_.index() == 0; }
+  explicit operator bool() const { return ok(); }
+  T &value() & { return std::get<0>(v_); }
+  const T &value() const & { return std::get<0>(v_); }
+  T &&value() && { return std::get<0>(std::move(v_)); }
+  T &operator*() & { return value(); }
+  const T &operator*() const & { return value(); }
+  T *operator->() { return &value(); }
+  const T *operator->() const { return &value(); }
+  const Error &error() const { return std::get<1>(v_); }
+
+ private:
+  std::variant<T, Error> v_;
+};
+
+struct Ok {};
+using Status = Result<Ok>;
+
+} // namespace weft

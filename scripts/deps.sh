@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Weft needs to build and test. Idempotent: does nothing when all are present.
+set -euo pipefail
+pkgs=(
+  cmake ninja-build ccache pkg-config g++ make
+  libboost1.81-dev libboost-json1.81-dev
+  libssl-dev libyaml-cpp-dev libsqlite3-dev libspdlog-dev libfmt-dev
+  doctest-dev libsecp256k1-dev libcli11-dev libedit-dev
+  curl procps python3
+)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "weft: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
