@@ -1,0 +1,69 @@
+// The router's configuration: the YAML file (docs/config.md) parsed and checked into plain structs.
+// Every path in a loaded RouterConfig is absolute, so nothing downstream depends on the working directory.
+#pragma once
+
+#include "core/error.h"
+
+#include <boost/json/object.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace weft {
+
+struct RpcConfig {
+  std::string host = "127.0.0.1"; // without brackets, also for IPv6 ("::1")
+  std::uint16_t port = 8250;      // 0: the OS picks a free port
+  int threads = 2;
+  std::size_t max_body_bytes = 1024 * 1024;
+  std::int64_t header_timeout_ms = 10000;  // a client must send a whole request within this
+  std::int64_t idle_timeout_ms = 60000;    // keep-alive idle limit
+  std::int64_t request_timeout_ms = 30000; // deadline handed to adapters
+  std::size_t max_in_flight = 1024;
+  std::filesystem::path ready_file; // empty: none; else "host:port\n" is written here after binding
+
+  // "host:port", with brackets around an IPv6 host.
+  std::string listen() const;
+};
+
+struct AccountConfig {
+  std::string name;
+  std::string algorithm = "secp256k1";
+  std::filesystem::path key_file; // absolute after parsing; empty means <data_dir>/keys/<name>.key
+  int line = 0;                   // where the account is defined, for later messages
+};
+
+struct ChainConfig {
+  std::string name; // the chain's path is <zone>.<name>
+  std::string type; // the stub type an adapter serves, e.g. "RefChain"
+  std::string default_account;
+  boost::json::object options; // passed to the adapter verbatim
+  int line = 0;
+};
+
+struct RouterConfig {
+  std::string zone;
+  std::filesystem::path data_dir;
+  std::filesystem::path plugin_dir;
+  RpcConfig rpc;
+  std::string log_level = "info"; // trace|debug|info|warn|error|off
+  std::filesystem::path log_file; // empty: stderr
+  std::vector<AccountConfig> accounts;
+  std::vector<ChainConfig> chains;
+  std::filesystem::path config_path; // the file it was loaded from; empty when parsed from text
+};
+
+// Reads and checks the file at `path`. Relative paths inside resolve against the file's directory.
+// Every problem found is reported in one Error (code::kInternal), one "<file>:<line>:<col>: ..." line each.
+Result<RouterConfig> load_config(const std::filesystem::path &path);
+
+// The same from text already in memory; `file_name` only labels messages, `base_dir` anchors relative paths.
+// Environment overrides (WEFT_DATA_DIR, WEFT_PLUGIN_DIR) apply here too.
+Result<RouterConfig> parse_config(std::string_view text, std::string_view file_name,
+                                  const std::filesystem::path &base_dir);
+
+} // namespace weft
