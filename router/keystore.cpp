@@ -1,0 +1,322 @@
+// Key files are created through a private temporary file and link(2), so a crash never leaves a half-written key and
+// two routers starting at once on one data dir end up with the same key instead of overwriting each other's.
+#include "keystore.h"
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <secp256k1.h>
+#include <secp256k1_recovery.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <utility>
+
+namespace weft {
+
+namespace fs = std::filesystem;
+
+struct Keystore::Key {
+  std::string name;
+  std::string algorithm;
+  std::array<std::uint8_t, 32> secret{};
+  std::array<std::uint8_t, 64> public_key{};
+
+  Key() = default;
+  Key(const Key &) = default;
+  Key &operator=(const Key &) = default;
+  ~Key() { OPENSSL_cleanse(secret.data(), secret.size()); }
+};
+
+namespace {
+
+constexpr std::string_view kSecp256k1 = "secp256k1";
+
+Error fail(const std::string &msg) { return Error{code::kInternal, msg}; }
+
+std::string sys_error(int err) { return std::strerror(err); }
+
+// Wipes a buffer that held secret material when it goes out of scope, on every return path.
+template <class Buf> struct Wipe {
+  Buf &buf;
+  ~Wipe() { OPENSSL_cleanse(buf.data(), buf.size()); }
+};
+
+// Creates missing directories with mode 0700; directories that already exist are left as the user set them.
+Status make_private_dirs(const fs::path &dir) {
+  if (dir.empty())
+    return Ok{};
+  std::error_code ec;
+  if (fs::is_directory(dir, ec))
+    return Ok{};
+  if (dir.has_parent_path() && dir.parent_path() != dir)
+    if (auto s = make_private_dirs(dir.parent_path()); !s)
+      return s;
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    return fail("cannot create key directory " + dir.string() + ": " + sys_error(errno));
+  return Ok{};
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+class FileCloser {
+public:
+  explicit FileCloser(int fd) : fd_(fd) {}
+  ~FileCloser() {
+    if (fd_ >= 0)
+      ::close(fd_);
+  }
+  int release() { return std::exchange(fd_, -1); }
+
+private:
+  int fd_;
+};
+
+// Reads an existing key file. Returns an empty optional (not an error) when the file does not exist.
+Result<std::optional<std::array<std::uint8_t, 32>>> read_key(const secp256k1_context *ctx, const fs::path &path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    if (errno == ENOENT)
+      return std::optional<std::array<std::uint8_t, 32>>();
+    return fail("cannot open key file " + path.string() + ": " + sys_error(errno));
+  }
+  FileCloser closer(fd);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0)
+    return fail("cannot stat key file " + path.string() + ": " + sys_error(errno));
+  if (!S_ISREG(st.st_mode))
+    return fail("key file " + path.string() + " is not a regular file");
+  if ((st.st_mode & 077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return fail("key file " + path.string() + " has mode " + mode +
+                ", so group or others can read it; run 'chmod 600 " + path.string() + "' and restart");
+  }
+  // One byte more than the longest valid content, to tell "too long" from "exactly right".
+  std::array<char, 67> text{};
+  Wipe wipe_text{text};
+  std::size_t len = 0;
+  while (len < text.size()) {
+    ssize_t n = ::read(fd, text.data() + len, text.size() - len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return fail("cannot read key file " + path.string() + ": " + sys_error(errno));
+    if (n == 0)
+      break;
+    len += static_cast<std::size_t>(n);
+  }
+  bool shape_ok = len == 64 || (len == 65 && text[64] == '\n');
+  std::array<std::uint8_t, 32> secret{};
+  Wipe wipe_secret{secret};
+  for (std::size_t i = 0; shape_ok && i < 32; ++i) {
+    int hi = hex_value(text[2 * i]), lo = hex_value(text[2 * i + 1]);
+    shape_ok = hi >= 0 && lo >= 0;
+    secret[i] = static_cast<std::uint8_t>(shape_ok ? hi * 16 + lo : 0);
+  }
+  // The content is never echoed into the message: it is (close to) a secret.
+  if (!shape_ok)
+    return fail("key file " + path.string() +
+                " is malformed: expected one line of 64 hex characters (a secp256k1 secret key); restore it from a "
+                "backup, or move it away to have a new key created");
+  if (!secp256k1_ec_seckey_verify(ctx, secret.data()))
+    return fail("key file " + path.string() +
+                " does not hold a valid secp256k1 secret key (zero or not below the "
+                "curve order); restore it from a backup");
+  return std::optional(secret);
+}
+
+Status write_all(int fd, const char *data, std::size_t len) {
+  while (len > 0) {
+    ssize_t n = ::write(fd, data, len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return fail(sys_error(errno));
+    data += n;
+    len -= static_cast<std::size_t>(n);
+  }
+  return Ok{};
+}
+
+// Creates a key file with a fresh key, or reads the one another process created first.
+Result<std::array<std::uint8_t, 32>> create_key(const secp256k1_context *ctx, const fs::path &path) {
+  if (auto s = make_private_dirs(path.parent_path()); !s)
+    return s.error();
+  std::array<std::uint8_t, 32> secret{};
+  do {
+    if (RAND_bytes(secret.data(), static_cast<int>(secret.size())) != 1)
+      return fail("cannot create key " + path.string() + ": the system random number generator failed");
+  } while (!secp256k1_ec_seckey_verify(ctx, secret.data()));
+  Wipe wipe_secret{secret};
+
+  std::array<char, 65> text{};
+  Wipe wipe_text{text};
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (std::size_t i = 0; i < 32; ++i) {
+    text[2 * i] = kHex[secret[i] >> 4];
+    text[2 * i + 1] = kHex[secret[i] & 15];
+  }
+  text[64] = '\n';
+
+  fs::path tmp = path;
+  tmp += "." + std::to_string(::getpid()) + ".tmp";
+  ::unlink(tmp.c_str()); // a leftover of this pid from an earlier crash
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    return fail("cannot create key file " + tmp.string() + ": " + sys_error(errno));
+  FileCloser closer(fd);
+  // fchmod makes the mode exact whatever the umask; fsync makes the key durable before it is visible by name.
+  Status written = ::fchmod(fd, 0600) == 0 ? write_all(fd, text.data(), text.size()) : fail(sys_error(errno));
+  if (written && ::fsync(fd) != 0)
+    written = fail(sys_error(errno));
+  if (::close(closer.release()) != 0 && written)
+    written = fail(sys_error(errno));
+  if (!written) {
+    ::unlink(tmp.c_str());
+    return fail("cannot write key file " + tmp.string() + ": " + written.error().message);
+  }
+  int linked = ::link(tmp.c_str(), path.c_str());
+  int link_errno = errno;
+  ::unlink(tmp.c_str());
+  if (linked != 0 && link_errno == EEXIST) {
+    auto theirs = read_key(ctx, path);
+    if (!theirs)
+      return theirs.error();
+    if (!*theirs)
+      return fail("key file " + path.string() + " vanished while it was being created; start again");
+    Wipe wipe_theirs{**theirs};
+    return std::array<std::uint8_t, 32>(**theirs);
+  }
+  if (linked != 0)
+    return fail("cannot create key file " + path.string() + ": " + sys_error(link_errno));
+  if (int dfd = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return std::array<std::uint8_t, 32>(secret);
+}
+
+} // namespace
+
+Keystore::Keystore() : ctx_(secp256k1_context_create(SECP256K1_CONTEXT_NONE)) {}
+
+Keystore::~Keystore() {
+  keys_.clear();
+  if (ctx_)
+    secp256k1_context_destroy(ctx_);
+}
+
+Result<std::unique_ptr<Keystore>> Keystore::open(const fs::path &data_dir, const std::vector<AccountConfig> &accounts) {
+  std::unique_ptr<Keystore> ks(new Keystore());
+  if (!ks->ctx_)
+    return fail("cannot create a secp256k1 context");
+  // Blinds the context's precomputed tables against timing side channels, per libsecp256k1's advice.
+  std::array<std::uint8_t, 32> seed{};
+  Wipe wipe_seed{seed};
+  if (RAND_bytes(seed.data(), static_cast<int>(seed.size())) != 1 ||
+      !secp256k1_context_randomize(ks->ctx_, seed.data()))
+    return fail("cannot randomize the secp256k1 context: the system random number generator failed");
+
+  ks->keys_.reserve(accounts.size());
+  for (const auto &acc : accounts) {
+    if (acc.algorithm != kSecp256k1)
+      return Error{code::kChainAccount,
+                   "account '" + acc.name + "': algorithm '" + acc.algorithm + "' is not supported yet; use secp256k1"};
+    if (std::any_of(ks->keys_.begin(), ks->keys_.end(), [&](const Key &k) { return k.name == acc.name; }))
+      return fail("account '" + acc.name + "' is configured twice; account names must be unique");
+    fs::path path = acc.key_file.empty() ? data_dir / "keys" / (acc.name + ".key") : acc.key_file;
+    auto existing = read_key(ks->ctx_, path);
+    if (!existing)
+      return existing.error();
+    Key key;
+    key.name = acc.name;
+    key.algorithm = acc.algorithm;
+    if (*existing) {
+      key.secret = **existing;
+      OPENSSL_cleanse(existing->value().data(), 32);
+    } else {
+      auto created = create_key(ks->ctx_, path);
+      if (!created)
+        return created.error();
+      key.secret = *created;
+      OPENSSL_cleanse(created->data(), created->size());
+    }
+    secp256k1_pubkey pub;
+    std::array<std::uint8_t, 65> serialized{};
+    std::size_t len = serialized.size();
+    if (!secp256k1_ec_pubkey_create(ks->ctx_, &pub, key.secret.data()) ||
+        !secp256k1_ec_pubkey_serialize(ks->ctx_, serialized.data(), &len, &pub, SECP256K1_EC_UNCOMPRESSED))
+      return fail("cannot derive the public key of account '" + acc.name + "'");
+    std::copy(serialized.begin() + 1, serialized.end(), key.public_key.begin());
+    ks->keys_.push_back(key);
+  }
+  return ks;
+}
+
+Result<const Keystore::Key *> Keystore::find(std::string_view account, std::string_view algorithm) const {
+  auto it = std::find_if(keys_.begin(), keys_.end(), [&](const Key &k) { return k.name == account; });
+  if (it == keys_.end()) {
+    std::string names;
+    for (const auto &k : keys_)
+      names += (names.empty() ? "" : ", ") + k.name;
+    return Error{code::kAccountNotFound,
+                 "account '" + std::string(account) + "' not found; " +
+                     (names.empty() ? "no accounts are configured (add one under accounts in the router config)"
+                                    : "configured accounts: " + names)};
+  }
+  if (algorithm != it->algorithm)
+    return Error{code::kChainAccount, "account '" + it->name + "' holds a " + it->algorithm +
+                                          " key; cannot use it as '" + std::string(algorithm) + "'"};
+  return &*it;
+}
+
+Result<Signed> Keystore::sign(std::string_view account, std::string_view algorithm,
+                              std::span<const std::uint8_t> digest) const {
+  auto key = find(account, algorithm);
+  if (!key)
+    return key.error();
+  if (digest.size() != 32)
+    return fail("cannot sign for account '" + std::string(account) + "': the digest must be 32 bytes, got " +
+                std::to_string(digest.size()));
+  secp256k1_ecdsa_recoverable_signature sig;
+  // libsecp256k1 always produces a low-S signature, which chains with malleability rules (ours included) require.
+  if (!secp256k1_ecdsa_sign_recoverable(ctx_, &sig, digest.data(), (*key)->secret.data(), nullptr, nullptr))
+    return fail("signing failed for account '" + std::string(account) + "'");
+  Signed out{};
+  int recid = 0;
+  secp256k1_ecdsa_recoverable_signature_serialize_compact(ctx_, out.signature.data(), &recid, &sig);
+  out.signature[64] = static_cast<std::uint8_t>(recid);
+  out.public_key = (*key)->public_key;
+  return out;
+}
+
+Result<std::vector<std::uint8_t>> Keystore::public_key(std::string_view account, std::string_view algorithm) const {
+  auto key = find(account, algorithm);
+  if (!key)
+    return key.error();
+  return std::vector<std::uint8_t>((*key)->public_key.begin(), (*key)->public_key.end());
+}
+
+std::vector<AccountInfo> Keystore::list() const {
+  std::vector<AccountInfo> out;
+  for (const auto &k : keys_)
+    out.push_back({k.name, k.algorithm, std::vector<std::uint8_t>(k.public_key.begin(), k.public_key.end())});
+  return out;
+}
+
+} // namespace weft

@@ -1,0 +1,60 @@
+// The router's keystore: every account's secret key stays here, and adapters ask it to sign digests.
+// Key files are one line of 64 hex characters, mode 0600; a missing one is created with a fresh random key.
+#pragma once
+
+#include "config.h"
+#include "core/error.h"
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+struct secp256k1_context_struct;
+
+namespace weft {
+
+struct Signed {
+  std::array<std::uint8_t, 65> signature;  // r || s || recovery id (0..3); s is always low
+  std::array<std::uint8_t, 64> public_key; // uncompressed x || y, without the 0x04 prefix
+};
+
+struct AccountInfo {
+  std::string name;
+  std::string algorithm;
+  std::vector<std::uint8_t> public_key; // as in Signed::public_key
+};
+
+// Thread-safe: nothing changes after open(), and libsecp256k1 signs with a const context.
+class Keystore {
+public:
+  // Loads each account's key file (AccountConfig::key_file, or <data_dir>/keys/<name>.key when empty), creating a
+  // missing one. Refuses a key file that group or others may access, or that does not hold exactly one valid key.
+  static Result<std::unique_ptr<Keystore>> open(const std::filesystem::path &data_dir,
+                                                const std::vector<AccountConfig> &accounts);
+
+  ~Keystore();
+  Keystore(const Keystore &) = delete;
+  Keystore &operator=(const Keystore &) = delete;
+
+  // Signs a 32-byte digest (RFC 6979 nonce, so the same digest gives the same signature).
+  // Unknown account: code::kAccountNotFound; algorithm other than the account's: code::kChainAccount.
+  Result<Signed> sign(std::string_view account, std::string_view algorithm, std::span<const std::uint8_t> digest) const;
+  Result<std::vector<std::uint8_t>> public_key(std::string_view account, std::string_view algorithm) const;
+  // Accounts in configuration order.
+  std::vector<AccountInfo> list() const;
+
+private:
+  struct Key;
+  Keystore();
+  Result<const Key *> find(std::string_view account, std::string_view algorithm) const;
+
+  secp256k1_context_struct *ctx_ = nullptr;
+  std::vector<Key> keys_;
+};
+
+} // namespace weft
