@@ -1,0 +1,85 @@
+#include "config.h"
+
+#include "error.h"
+
+#include <boost/json.hpp>
+
+#include <set>
+
+namespace weft::refchain {
+
+namespace json = boost::json;
+
+namespace {
+[[noreturn]] void bad(const std::string &m) { throw Error(WEFT_E_INVALID_ARGUMENT, "chain config: " + m); }
+
+uint64_t read_uint(const json::value &v, const char *key, uint64_t lo, uint64_t hi) {
+  uint64_t n = 0;
+  if (v.is_uint64()) n = v.as_uint64();
+  else if (v.is_int64() && v.as_int64() >= 0) n = static_cast<uint64_t>(v.as_int64());
+  else bad(std::string(key) + " must be a non-negative integer");
+  if (n < lo || n > hi)
+    bad(std::string(key) + " must be between " + std::to_string(lo) + " and " + std::to_string(hi) + ", got " +
+        std::to_string(n));
+  return n;
+}
+
+bool valid_name(const std::string &s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char c : s)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-')) return false;
+  return true;
+}
+
+std::vector<ResourceConfig> read_resources(const json::value &v) {
+  if (!v.is_array()) bad("resources must be an array of {\"name\",\"contract\"}");
+  std::vector<ResourceConfig> out;
+  std::set<std::string> names;
+  for (const auto &item : v.as_array()) {
+    if (!item.is_object()) bad("each resource must be an object {\"name\",\"contract\"}");
+    ResourceConfig r;
+    for (const auto &[k, val] : item.as_object()) {
+      if (!val.is_string()) bad("resource field " + std::string(k) + " must be a string");
+      if (k == "name") r.name = val.as_string().c_str();
+      else if (k == "contract") r.contract = val.as_string().c_str();
+      else bad("unknown resource field \"" + std::string(k) + "\" (known: name, contract)");
+    }
+    if (!valid_name(r.name)) bad("resource name \"" + r.name + "\" must be 1-64 letters, digits, '_' or '-'");
+    if (r.contract != "kv" && r.contract != "asset")
+      bad("resource " + r.name + ": contract must be \"kv\" or \"asset\", got \"" + r.contract + "\"");
+    if (!names.insert(r.name).second) bad("resource " + r.name + " is listed twice");
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+} // namespace
+
+ChainConfig parse_chain_config(std::string_view text) {
+  ChainConfig c;
+  c.ledger.resources = {{"store", "kv"}, {"token", "asset"}};
+  if (text.empty()) return c;
+  boost::system::error_code ec;
+  json::value root = json::parse(json::string_view(text.data(), text.size()), ec);
+  if (ec) bad("not valid JSON: " + ec.message());
+  if (root.is_null()) return c;
+  if (!root.is_object()) bad("must be a JSON object");
+  for (const auto &[k, v] : root.as_object()) {
+    if (k == "chain_id") c.ledger.chain_id = read_uint(v, "chain_id", 1, UINT64_MAX);
+    else if (k == "validators") c.validators = static_cast<uint32_t>(read_uint(v, "validators", 1, 100));
+    else if (k == "block_interval_ms") c.block_interval_ms = read_uint(v, "block_interval_ms", 1, 60000);
+    else if (k == "empty_block_interval_ms")
+      c.empty_block_interval_ms = read_uint(v, "empty_block_interval_ms", 1, 3600000);
+    else if (k == "max_block_txs") c.ledger.max_block_txs = read_uint(v, "max_block_txs", 1, 100000);
+    else if (k == "pool_limit") c.ledger.pool_limit = read_uint(v, "pool_limit", 1, 10000000);
+    else if (k == "resources") c.ledger.resources = read_resources(v);
+    else
+      bad("unknown key \"" + std::string(k) +
+          "\" (known: chain_id, validators, block_interval_ms, empty_block_interval_ms, max_block_txs, pool_limit, "
+          "resources)");
+  }
+  if (c.empty_block_interval_ms < c.block_interval_ms)
+    bad("empty_block_interval_ms must not be below block_interval_ms");
+  return c;
+}
+
+} // namespace weft::refchain

@@ -1,0 +1,22 @@
+// The chain config an adapter receives at open (router.yaml's chain `options`), with its defaults and checks.
+#pragma once
+
+#include "ledger.h"
+
+#include <cstdint>
+#include <string_view>
+
+namespace weft::refchain {
+
+struct ChainConfig {
+  LedgerConfig ledger;
+  uint32_t validators = 1;
+  uint64_t block_interval_ms = 100;
+  uint64_t empty_block_interval_ms = 3000;
+};
+
+// Parses the config JSON ("" or "null" mean all defaults). Unknown keys and bad values throw
+// Error(WEFT_E_INVALID_ARGUMENT) naming the key.
+ChainConfig parse_chain_config(std::string_view json);
+
+} // namespace weft::refchain

@@ -1,0 +1,42 @@
+// The transaction pool: verified transactions waiting for a block, in arrival order, unique by hash and by nonce,
+// bounded by pool_limit. Not thread-safe: the ledger serializes access.
+#pragma once
+
+#include "transaction.h"
+
+#include <list>
+#include <set>
+#include <unordered_map>
+#include <vector>
+
+namespace weft::refchain {
+
+struct HashKey {
+  size_t operator()(const Hash &h) const noexcept {
+    size_t v = 0;
+    for (int i = 0; i < 8; ++i) v = v << 8 | h[i];
+    return v;
+  }
+};
+
+class Pool {
+ public:
+  explicit Pool(size_t limit) : limit_(limit) {}
+
+  // Throws Error(WEFT_E_REJECTED) when full or when the hash or nonce is already pending.
+  void add(VerifiedTx tx);
+  bool contains(const Hash &hash) const { return by_hash_.count(hash) != 0; }
+  bool has_nonce(const Nonce &nonce) const { return nonces_.count(nonce) != 0; }
+  size_t size() const { return order_.size(); }
+  // Up to max transactions in arrival order (copies: the pool keeps them until the block commits).
+  std::vector<VerifiedTx> front(size_t max) const;
+  void remove(const Hash &hash);
+
+ private:
+  size_t limit_;
+  std::list<VerifiedTx> order_;
+  std::unordered_map<Hash, std::list<VerifiedTx>::iterator, HashKey> by_hash_;
+  std::set<Nonce> nonces_;
+};
+
+} // namespace weft::refchain
