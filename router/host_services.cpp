@@ -1,0 +1,95 @@
+#include "host_services.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "weft/adapter.hpp"
+
+namespace weft {
+namespace {
+
+int32_t status_of(const Error &e) {
+  return e.code == code::kAccountNotFound || e.code == code::kChainAccount ? WEFT_E_ACCOUNT : WEFT_E_INTERNAL;
+}
+
+bool copy_out(const uint8_t *src, size_t n, uint8_t *dst, size_t *cap) {
+  if (dst == nullptr || cap == nullptr || *cap < n) return false;
+  std::memcpy(dst, src, n);
+  *cap = n;
+  return true;
+}
+
+void host_log(void *ctx, int32_t level, const char *chain, const char *message) noexcept {
+  try {
+    auto lvl = level <= WEFT_LOG_TRACE   ? spdlog::level::trace
+               : level == WEFT_LOG_DEBUG ? spdlog::level::debug
+               : level == WEFT_LOG_INFO  ? spdlog::level::info
+               : level == WEFT_LOG_WARN  ? spdlog::level::warn
+                                         : spdlog::level::err;
+    spdlog::log(lvl, "[{}] {}", chain ? chain : "?", message ? message : "");
+  } catch (...) {
+  }
+}
+
+int32_t host_sign(void *ctx, const char *account, const char *algorithm, const uint8_t *digest, size_t digest_len,
+                  uint8_t *sig, size_t *sig_len, uint8_t *pub, size_t *pub_len, char *err, size_t err_cap) noexcept {
+  try {
+    if (account == nullptr || algorithm == nullptr || digest == nullptr) {
+      plugin::write_error(err, err_cap, "sign needs an account, an algorithm and a digest");
+      return WEFT_E_INVALID_ARGUMENT;
+    }
+    const auto &ks = *static_cast<const Keystore *>(ctx);
+    auto s = ks.sign(account, algorithm, {digest, digest_len});
+    if (!s.ok()) {
+      plugin::write_error(err, err_cap, s.error().message);
+      return status_of(s.error());
+    }
+    if (!copy_out(s->signature.data(), s->signature.size(), sig, sig_len) ||
+        !copy_out(s->public_key.data(), s->public_key.size(), pub, pub_len)) {
+      plugin::write_error(err, err_cap, "signature or key buffer too small");
+      return WEFT_E_INVALID_ARGUMENT;
+    }
+    return WEFT_OK;
+  } catch (const std::exception &e) {
+    plugin::write_error(err, err_cap, e.what());
+    return WEFT_E_INTERNAL;
+  }
+}
+
+int32_t host_public_key(void *ctx, const char *account, const char *algorithm, uint8_t *pub, size_t *pub_len,
+                        char *err, size_t err_cap) noexcept {
+  try {
+    if (account == nullptr || algorithm == nullptr) {
+      plugin::write_error(err, err_cap, "public_key needs an account and an algorithm");
+      return WEFT_E_INVALID_ARGUMENT;
+    }
+    const auto &ks = *static_cast<const Keystore *>(ctx);
+    auto k = ks.public_key(account, algorithm);
+    if (!k.ok()) {
+      plugin::write_error(err, err_cap, k.error().message);
+      return status_of(k.error());
+    }
+    if (!copy_out(k->data(), k->size(), pub, pub_len)) {
+      plugin::write_error(err, err_cap, "key buffer too small");
+      return WEFT_E_INVALID_ARGUMENT;
+    }
+    return WEFT_OK;
+  } catch (const std::exception &e) {
+    plugin::write_error(err, err_cap, e.what());
+    return WEFT_E_INTERNAL;
+  }
+}
+
+} // namespace
+
+HostServices::HostServices(const Keystore &keystore) : keystore_(keystore) {
+  table_.struct_size = sizeof table_;
+  table_.host_ctx = const_cast<Keystore *>(&keystore_);
+  table_.log = host_log;
+  table_.sign = host_sign;
+  table_.public_key = host_public_key;
+}
+
+} // namespace weft
