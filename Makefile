@@ -1,0 +1,32 @@
+# The two set-up commands: `make demo` and `make test`. Both install what is missing first.
+.PHONY: all deps release debug asan demo test bench clean
+
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
+all: release
+
+deps:
+	@./scripts/deps.sh
+
+release: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS)
+
+debug: deps
+	@cmake --preset debug >/dev/null
+	@cmake --build --preset debug -j $(JOBS)
+
+asan: deps
+	@cmake --preset asan >/dev/null
+	@cmake --build --preset asan -j $(JOBS)
+
+# Starts a router with the embedded reference chain and walks through a cross-chain flow with the console.
+demo: release
+	@./scripts/demo.sh build/release
+
+# Every test, unit and integration, under AddressSanitizer and UndefinedBehaviorSanitizer.
+test: asan
+	@ctest --preset asan -j $(JOBS)
+
+clean:
+	rm -rf build
