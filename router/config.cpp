@@ -191,17 +191,17 @@ boost::json::value to_json(Diagnostics &d, const YAML::Node &n, const std::strin
   }
   if (n.IsMap()) {
     boost::json::object o;
-    for (auto it = n.begin(); it != n.end(); ++it) {
-      if (!it->first.IsScalar()) {
-        d.fail(it->first, "keys in " + label + " must be scalars, got " + describe(it->first));
+    for (const auto &kv : n) { // by value: yaml-cpp's iterators hand out temporaries
+      if (!kv.first.IsScalar()) {
+        d.fail(kv.first, "keys in " + label + " must be scalars, got " + describe(kv.first));
         continue;
       }
-      const std::string &k = it->first.Scalar();
+      std::string k = kv.first.Scalar();
       if (o.contains(k)) {
-        d.fail(it->first, "duplicate key '" + k + "' in " + label + "; keep one");
+        d.fail(kv.first, "duplicate key '" + k + "' in " + label + "; keep one");
         continue;
       }
-      o[k] = to_json(d, it->second, label + "." + k);
+      o[k] = to_json(d, kv.second, label + "." + k);
     }
     return o;
   }
@@ -258,8 +258,8 @@ using Fields = std::map<std::string, Field, std::less<>>;
 Fields fields(Diagnostics &d, const YAML::Node &map, const std::string &section,
               const std::vector<std::string_view> &known) {
   Fields out;
-  for (auto it = map.begin(); it != map.end(); ++it) {
-    const YAML::Node &key = it->first;
+  for (const auto &kv : map) { // by value: yaml-cpp's iterators hand out temporaries
+    const YAML::Node &key = kv.first;
     if (!key.IsScalar()) {
       d.fail(key, "keys in " + section + " must be plain names, got " + describe(key));
       continue;
@@ -269,7 +269,7 @@ Fields fields(Diagnostics &d, const YAML::Node &map, const std::string &section,
       std::string msg = "unknown key '" + name + "' in " + section;
       auto near = closest(name, known);
       d.fail(key, msg + (near ? "; did you mean '" + std::string(*near) + "'?" : "; known keys: " + join(known)));
-    } else if (auto [prev, fresh] = out.emplace(name, Field{key, it->second}); !fresh) {
+    } else if (auto [prev, fresh] = out.emplace(name, Field{key, kv.second}); !fresh) {
       d.fail(key, "duplicate key '" + name + "' in " + section + " (first at line " +
                       std::to_string(prev->second.key.Mark().line + 1) + "); keep one");
     }
@@ -430,7 +430,7 @@ private:
       return;
     }
     for (std::size_t i = 0; i < f.value.size(); ++i) {
-      const YAML::Node &n = f.value[i];
+      YAML::Node n = f.value[i];
       if (n.IsMap())
         fn(n, list_item(list, i));
       else

@@ -155,7 +155,8 @@ TEST_CASE("an unknown key names the closest known one") {
 }
 
 TEST_CASE("wrong types and out-of-range values say what is allowed") {
-  CHECK(error_of(kZone + "rpc:\n  threads: two\n") == "test.yaml:4:12: rpc.threads must be an integer 1..64, got 'two'");
+  CHECK(error_of(kZone + "rpc:\n  threads: two\n") ==
+        "test.yaml:4:12: rpc.threads must be an integer 1..64, got 'two'");
   CHECK(error_of(kZone + "rpc:\n  threads: 65\n") == "test.yaml:4:12: rpc.threads must be an integer 1..64, got '65'");
   CHECK(error_of(kZone + "rpc:\n  threads:\n") == "test.yaml:4:3: rpc.threads must be an integer 1..64, got nothing");
   CHECK(error_of(kZone + "rpc:\n  max_body_bytes: 100\n") ==
@@ -204,8 +205,9 @@ TEST_CASE("chains: names unique, type required, default_account must be an accou
   CHECK(error_of(kZone + "chains:\n  - name: c\n    type: RefChain\n    options: [1]\n") ==
         "test.yaml:6:14: chains[0].options must be a mapping, got a list");
 
-  RouterConfig c = parse(kZone + accounts + "chains:\n  - name: c\n    type: BCOS2.0\n  - name: d\n    type: RefChain\n"
-                                            "    default_account: bob\n");
+  RouterConfig c = parse(kZone + accounts +
+                         "chains:\n  - name: c\n    type: BCOS2.0\n  - name: d\n    type: RefChain\n"
+                         "    default_account: bob\n");
   CHECK(c.chains[0].type == "BCOS2.0");
   CHECK(c.chains[0].default_account == "alice"); // omitted: the first account
   CHECK(c.chains[0].line == 7);
