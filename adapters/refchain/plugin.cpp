@@ -1,0 +1,105 @@
+// The exported C table of libweft_refchain.so: every entry is a noexcept trampoline into Runtime and the verbs, so
+// no exception crosses the ABI.
+#include "config.h"
+#include "error.h"
+#include "runtime.h"
+#include "verbs.h"
+
+#include <weft/adapter.hpp>
+
+namespace {
+
+using weft::plugin::Completion;
+using weft::refchain::Runtime;
+namespace verbs = weft::refchain::verbs;
+
+Runtime *runtime(weft_chain *chain) { return reinterpret_cast<Runtime *>(chain); }
+
+int32_t open_chain(const weft_open_args_v1 *args, weft_chain **out, char *err, size_t err_cap) noexcept {
+  try {
+    if (args == nullptr || out == nullptr) throw weft::refchain::Error(WEFT_E_INVALID_ARGUMENT, "open: no arguments");
+    if (args->struct_size < sizeof(weft_open_args_v1))
+      throw weft::refchain::Error(WEFT_E_INVALID_ARGUMENT, "open: the host's open arguments are too old");
+    if (args->stub_type == nullptr || std::string_view(args->stub_type) != "RefChain")
+      throw weft::refchain::Error(WEFT_E_UNSUPPORTED, "this library serves the stub type RefChain only");
+    if (args->data_dir == nullptr || args->data_dir[0] == '\0')
+      throw weft::refchain::Error(WEFT_E_INVALID_ARGUMENT, "open: the host gave no data directory");
+    auto config = weft::refchain::parse_chain_config(args->config_json ? args->config_json : "");
+    weft::plugin::Host host(args->host, args->chain_name ? args->chain_name : "");
+    *out = reinterpret_cast<weft_chain *>(new Runtime(config, std::move(host), args->data_dir));
+    return WEFT_OK;
+  } catch (const weft::refchain::Error &e) {
+    weft::plugin::write_error(err, err_cap, e.what());
+    return e.status;
+  } catch (const weft::plugin::Failure &f) {
+    weft::plugin::write_error(err, err_cap, f.message);
+    return f.status;
+  } catch (const std::exception &e) {
+    weft::plugin::write_error(err, err_cap, e.what());
+    return WEFT_E_INTERNAL;
+  } catch (...) {
+    weft::plugin::write_error(err, err_cap, "unknown exception while opening the chain");
+    return WEFT_E_INTERNAL;
+  }
+}
+
+void close_chain(weft_chain *chain) noexcept {
+  if (chain == nullptr) return;
+  try {
+    delete runtime(chain); // its destructor completes every pending operation and joins the threads
+  } catch (...) {
+  }
+}
+
+void cancel_op(weft_chain *chain, uint64_t op_id) noexcept {
+  if (chain == nullptr) return;
+  try {
+    runtime(chain)->cancel(op_id);
+  } catch (...) {
+  }
+}
+
+using VerbBody = verbs::Result (*)(Runtime &, uint64_t, const std::string &);
+
+// Copies the borrowed request and queues the verb on the chain's worker.
+template <VerbBody Body>
+void verb(weft_chain *chain, const uint8_t *request, size_t size, uint32_t deadline_ms, weft_callback cb, void *ctx,
+          uint64_t *op_id) noexcept {
+  if (op_id != nullptr) *op_id = 0;
+  weft::plugin::guarded(cb, ctx, [&](const Completion &done) {
+    if (chain == nullptr) throw weft::plugin::Failure(WEFT_E_INVALID_ARGUMENT, "no chain handle");
+    Runtime *rt = runtime(chain);
+    std::string req(request != nullptr ? reinterpret_cast<const char *>(request) : "", request != nullptr ? size : 0);
+    uint64_t id = rt->post(done, deadline_ms, [rt, req = std::move(req)](uint64_t op) { return Body(*rt, op, req); });
+    if (op_id != nullptr) *op_id = id;
+  });
+}
+
+const char *const kStubTypes[] = {"RefChain", nullptr};
+
+const weft_adapter_v1 kTable = [] {
+  weft_adapter_v1 t{};
+  t.struct_size = sizeof(weft_adapter_v1);
+  t.abi_version = WEFT_ADAPTER_ABI_VERSION;
+  t.name = "weft-refchain";
+  t.version = "0.1.0";
+  t.stub_types = kStubTypes;
+  t.open = open_chain;
+  t.close = close_chain;
+  t.cancel = cancel_op;
+  t.list_resources = verb<verbs::list_resources>;
+  t.call = verb<verbs::call>;
+  t.send_transaction = verb<verbs::send_transaction>;
+  t.block_height = verb<verbs::block_height>;
+  t.get_block = verb<verbs::get_block>;
+  t.get_receipt = verb<verbs::get_receipt>;
+  t.get_proof = verb<verbs::get_proof>;
+  t.health = verb<verbs::health>;
+  t.account_info = verb<verbs::account_info>;
+  // XA, HTLC, deploy_stubs and subscribe stay NULL until the reference chain has those contracts.
+  return t;
+}();
+
+} // namespace
+
+WEFT_ADAPTER_ENTRY(kTable)

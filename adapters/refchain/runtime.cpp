@@ -1,0 +1,207 @@
+#include "runtime.h"
+
+#include "chain_json.h"
+#include "error.h"
+
+#include <boost/json/serialize.hpp>
+
+namespace weft::refchain {
+
+Runtime::Runtime(const ChainConfig &config, plugin::Host host, const std::string &data_dir)
+    : config_(config), host_(std::move(host)) {
+  if (config_.validators > 1)
+    throw Error(WEFT_E_UNSUPPORTED, "validators = " + std::to_string(config_.validators) +
+                                        ": multi-validator consensus is not available yet; use 1");
+  // One file pair per validator, numbered, so embedded PBFT validators can share the directory later.
+  key_ = load_or_create_validator_key(data_dir + "/validator0.key");
+  ledger_ = std::make_unique<Ledger>(config_.ledger, data_dir + "/validator0.sqlite");
+  SoloProducer::Events events;
+  events.committed = [this](const ExecutedBlock &b) { on_committed(b); };
+  events.expired = [this](const std::vector<Hash> &h) { on_expired(h); };
+  events.error = [this](const std::string &m) { host_.error(m); };
+  producer_ = std::make_unique<SoloProducer>(*ledger_, key_.address, std::chrono::milliseconds(config_.block_interval_ms),
+                                             std::chrono::milliseconds(config_.empty_block_interval_ms), events);
+  producer_->start();
+  worker_ = std::thread([this] { run_worker(); });
+  host_.info("reference chain " + std::to_string(config_.ledger.chain_id) + " open at height " +
+             std::to_string(ledger_->height()) + ", validator " + address_text(key_.address));
+}
+
+Runtime::~Runtime() { close(); }
+
+void Runtime::close() {
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return;
+    closed_ = true;
+  }
+  producer_->stop(); // no commit event after this
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (worker_.joinable()) worker_.join();
+  std::map<uint64_t, Op> left;
+  {
+    std::lock_guard lock(mu_);
+    left.swap(ops_);
+    deadlines_.clear();
+    tasks_.clear();
+    waiting_.clear();
+  }
+  for (auto &[id, op] : left) op.done.fail(WEFT_E_CANCELLED, "the chain was closed before the operation finished");
+}
+
+uint64_t Runtime::post(plugin::Completion done, uint32_t deadline_ms, Work work) {
+  auto deadline = Clock::now() + (deadline_ms == 0 ? kDefaultDeadline : std::chrono::milliseconds(deadline_ms));
+  uint64_t id;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ || closed_) {
+      done.fail(WEFT_E_UNAVAILABLE, "the chain is closing");
+      return 0;
+    }
+    id = next_id_++;
+    ops_.emplace(id, Op{std::move(done), deadline, std::nullopt});
+    deadlines_.emplace(deadline, id);
+    tasks_.push_back({id, std::move(work)});
+  }
+  cv_.notify_all();
+  return id;
+}
+
+void Runtime::cancel(uint64_t op_id) {
+  if (auto op = take(op_id)) op->done.fail(WEFT_E_CANCELLED, "cancelled by the host");
+}
+
+void Runtime::await_tx(uint64_t op_id, const Hash &tx_hash) {
+  std::lock_guard lock(mu_);
+  auto it = ops_.find(op_id);
+  if (it == ops_.end()) throw Error(WEFT_E_CANCELLED, "the operation was cancelled before its transaction was sent");
+  it->second.tx = tx_hash;
+  waiting_[tx_hash] = op_id;
+}
+
+void Runtime::forget_tx(uint64_t op_id) {
+  std::lock_guard lock(mu_);
+  auto it = ops_.find(op_id);
+  if (it == ops_.end() || !it->second.tx) return;
+  waiting_.erase(*it->second.tx);
+  it->second.tx.reset();
+}
+
+std::optional<Runtime::Op> Runtime::take_locked(uint64_t op_id) {
+  auto it = ops_.find(op_id);
+  if (it == ops_.end()) return std::nullopt;
+  Op op = std::move(it->second);
+  ops_.erase(it);
+  deadlines_.erase({op.deadline, op_id});
+  if (op.tx) waiting_.erase(*op.tx);
+  return op;
+}
+
+std::optional<Runtime::Op> Runtime::take(uint64_t op_id) {
+  std::lock_guard lock(mu_);
+  return take_locked(op_id);
+}
+
+void Runtime::finish(uint64_t op_id, int32_t status, const std::string &message_or_json) {
+  auto op = take(op_id);
+  if (!op) return;
+  if (status == WEFT_OK) op->done.succeed(message_or_json);
+  else op->done.fail(status, message_or_json);
+}
+
+void Runtime::run_worker() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    // Fail what is past its deadline; callbacks run outside the lock.
+    std::vector<Op> expired;
+    auto now = Clock::now();
+    while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+      uint64_t id = deadlines_.begin()->second;
+      deadlines_.erase(deadlines_.begin());
+      if (auto op = take_locked(id)) expired.push_back(std::move(*op));
+    }
+    if (!expired.empty()) {
+      lock.unlock();
+      for (auto &op : expired) {
+        if (op.tx)
+          op.done.fail(WEFT_E_TIMEOUT, "deadline passed before transaction " + to_hex(*op.tx) +
+                                           " was committed; it stays in the pool, look it up later with get_receipt");
+        else
+          op.done.fail(WEFT_E_TIMEOUT, "deadline passed before the chain answered");
+      }
+      lock.lock();
+      continue;
+    }
+    if (stopping_) return;
+    if (tasks_.empty()) {
+      if (deadlines_.empty()) cv_.wait(lock);
+      else cv_.wait_until(lock, deadlines_.begin()->first);
+      continue;
+    }
+    Task task = std::move(tasks_.front());
+    tasks_.pop_front();
+    if (ops_.count(task.op_id) == 0) continue; // cancelled or expired while queued
+    lock.unlock();
+    int32_t status = WEFT_OK;
+    std::string out;
+    try {
+      auto result = task.work(task.op_id);
+      if (!result) status = -1; // handed over to await_tx
+      else out = std::move(*result);
+    } catch (const Error &e) {
+      status = e.status;
+      out = e.what();
+    } catch (const plugin::Failure &f) {
+      status = f.status;
+      out = f.message;
+    } catch (const std::exception &e) {
+      status = WEFT_E_INTERNAL;
+      out = e.what();
+    }
+    if (status != -1) finish(task.op_id, status, out);
+    lock.lock();
+  }
+}
+
+void Runtime::on_committed(const ExecutedBlock &block) {
+  std::vector<std::pair<Op, std::string>> ready;
+  {
+    std::lock_guard lock(mu_);
+    if (waiting_.empty()) return;
+    for (size_t i = 0; i < block.txs.size(); ++i) {
+      auto it = waiting_.find(block.txs[i].hash);
+      if (it == waiting_.end()) continue;
+      auto op = take_locked(it->second);
+      if (!op) continue;
+      const Receipt &r = block.receipts[i];
+      boost::json::object o{{"errorCode", r.status},
+                            {"message", r.message},
+                            {"hash", to_hex(r.tx_hash)},
+                            {"blockNumber", r.block_number},
+                            {"result", receipt_json(r, 0).at("result")},
+                            {"timestamp", block.header.timestamp_ms}};
+      ready.emplace_back(std::move(*op), boost::json::serialize(o));
+    }
+  }
+  for (auto &[op, json] : ready) op.done.succeed(json);
+}
+
+void Runtime::on_expired(const std::vector<Hash> &hashes) {
+  std::vector<std::pair<Op, Hash>> ready;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto &h : hashes) {
+      auto it = waiting_.find(h);
+      if (it == waiting_.end()) continue;
+      if (auto op = take_locked(it->second)) ready.emplace_back(std::move(*op), h);
+    }
+  }
+  for (auto &[op, h] : ready)
+    op.done.fail(WEFT_E_REJECTED, "transaction " + to_hex(h) + " expired in the pool (block limit passed); send it again");
+}
+
+} // namespace weft::refchain

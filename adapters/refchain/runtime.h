@@ -1,0 +1,94 @@
+// One open chain inside the plugin: its ledger and block producer, a worker thread that runs verbs (signing through
+// the host may block), and the book of pending operations with their deadlines. Callbacks run on the worker or the
+// producer thread; close() completes every pending operation and joins both threads before it returns.
+#pragma once
+
+#include "config.h"
+#include "ledger.h"
+#include "solo_producer.h"
+#include "validator_key.h"
+
+#include <weft/adapter.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+namespace weft::refchain {
+
+class Runtime {
+ public:
+  // A verb's body: returns the result JSON to answer now, or nullopt when it has handed the operation to await_tx.
+  // Throws Error or plugin::Failure to fail it.
+  using Work = std::function<std::optional<std::string>(uint64_t op_id)>;
+
+  // Opens the validator's store and key in data_dir and starts the producer and worker. Throws Error.
+  Runtime(const ChainConfig &config, plugin::Host host, const std::string &data_dir);
+  ~Runtime();
+  Runtime(const Runtime &) = delete;
+  Runtime &operator=(const Runtime &) = delete;
+
+  // Queues a verb; deadline_ms 0 means kDefaultDeadline. Returns the operation id cancel() takes.
+  uint64_t post(plugin::Completion done, uint32_t deadline_ms, Work work);
+  void cancel(uint64_t op_id);
+  void close();
+
+  // Makes op_id wait for the commit of tx_hash (register before the transaction enters the pool).
+  void await_tx(uint64_t op_id, const Hash &tx_hash);
+  void forget_tx(uint64_t op_id);
+  void wake_producer() { producer_->wake(); }
+
+  Ledger &ledger() { return *ledger_; }
+  const plugin::Host &host() const { return host_; }
+  const ChainConfig &config() const { return config_; }
+
+  static constexpr std::chrono::milliseconds kDefaultDeadline{60000};
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  struct Op {
+    plugin::Completion done;
+    Clock::time_point deadline;
+    std::optional<Hash> tx; // set while waiting for a commit
+  };
+  struct Task {
+    uint64_t op_id;
+    Work work;
+  };
+
+  void run_worker();
+  void on_committed(const ExecutedBlock &block);
+  void on_expired(const std::vector<Hash> &hashes);
+  // Removes an operation from the book; empty if it already finished (first finisher wins).
+  std::optional<Op> take(uint64_t op_id);
+  std::optional<Op> take_locked(uint64_t op_id);
+  void finish(uint64_t op_id, int32_t status, const std::string &message_or_json);
+
+  ChainConfig config_;
+  plugin::Host host_;
+  ValidatorKey key_;
+  std::unique_ptr<Ledger> ledger_;
+  std::unique_ptr<SoloProducer> producer_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  bool closed_ = false;
+  uint64_t next_id_ = 1;
+  std::map<uint64_t, Op> ops_;
+  std::set<std::pair<Clock::time_point, uint64_t>> deadlines_;
+  std::deque<Task> tasks_;
+  std::unordered_map<Hash, uint64_t, HashKey> waiting_; // tx hash -> op
+  std::thread worker_;
+};
+
+} // namespace weft::refchain
