@@ -24,6 +24,7 @@ namespace weft {
 namespace {
 
 namespace fs = std::filesystem;
+
 // Problems found so far, each pinned to a position; reported together in one Error.
 struct Diagnostics {
   std::string file;
@@ -107,40 +108,13 @@ std::optional<std::string_view> closest(std::string_view name, const std::vector
 
 // A whole decimal integer with an optional sign; anything else (spaces, "2.0", "two") is not one.
 std::optional<std::int64_t> parse_int(std::string_view s) {
-  if (!s.empty() && s[0] == '+')
+  if (s.starts_with('+') && !s.starts_with("+-"))
     s.remove_prefix(1);
   std::int64_t v = 0;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (s.empty() || ec != std::errc() || end != s.data() + s.size())
     return std::nullopt;
   return v;
-}
-
-bool is_float_text(std::string_view s) {
-  std::size_t i = 0, n = s.size();
-  auto digits = [&] {
-    std::size_t start = i;
-    while (i < n && s[i] >= '0' && s[i] <= '9')
-      ++i;
-    return i - start;
-  };
-  if (i < n && (s[i] == '-' || s[i] == '+'))
-    ++i;
-  std::size_t mantissa = digits();
-  if (i < n && s[i] == '.') {
-    ++i;
-    mantissa += digits();
-  }
-  if (mantissa == 0)
-    return false;
-  if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-    ++i;
-    if (i < n && (s[i] == '-' || s[i] == '+'))
-      ++i;
-    if (digits() == 0)
-      return false;
-  }
-  return i == n;
 }
 
 // A scalar as YAML 1.2's core schema reads it; quoted or !!str-tagged scalars always stay strings.
@@ -154,27 +128,28 @@ boost::json::value scalar_to_json(const YAML::Node &n) {
     return false;
   if (auto v = parse_int(s))
     return *v;
-  std::string_view body = s;
-  if (body.starts_with('+'))
-    body.remove_prefix(1);
+  std::string_view unsigned_text = s;
+  if (unsigned_text.starts_with('+'))
+    unsigned_text.remove_prefix(1);
+  // Integers above int64 (and 0x / 0o forms) parse as unsigned; a '-' here was already refused by parse_int.
+  std::string_view digits = unsigned_text;
   int base = 10;
-  if (body.starts_with("0x") || body.starts_with("0o")) {
-    base = body[1] == 'x' ? 16 : 8;
-    body.remove_prefix(2);
+  if (digits.starts_with("0x") || digits.starts_with("0o")) {
+    base = digits[1] == 'x' ? 16 : 8;
+    digits.remove_prefix(2);
   }
-  if (!body.empty() && body[0] != '-') {
-    std::uint64_t u = 0;
-    auto [end, ec] = std::from_chars(body.data(), body.data() + body.size(), u, base);
-    if (ec == std::errc() && end == body.data() + body.size()) {
-      if (u <= static_cast<std::uint64_t>(INT64_MAX))
-        return static_cast<std::int64_t>(u);
-      return u;
-    }
+  std::uint64_t u = 0;
+  auto [uend, uec] = std::from_chars(digits.data(), digits.data() + digits.size(), u, base);
+  if (!digits.empty() && uec == std::errc() && uend == digits.data() + digits.size()) {
+    if (u <= static_cast<std::uint64_t>(INT64_MAX))
+      return static_cast<std::int64_t>(u);
+    return u;
   }
-  if (is_float_text(s)) {
+  // The character check keeps from_chars from reading "inf" or "nan", which JSON cannot carry.
+  if (s.find_first_not_of("0123456789+-.eE") == std::string::npos) {
     double d = 0;
-    auto [end, ec] = std::from_chars(s.data() + (s[0] == '+'), s.data() + s.size(), d);
-    if (ec == std::errc() && end == s.data() + s.size())
+    auto [end, ec] = std::from_chars(unsigned_text.data(), unsigned_text.data() + unsigned_text.size(), d);
+    if (!unsigned_text.empty() && ec == std::errc() && end == unsigned_text.data() + unsigned_text.size())
       return d;
   }
   return boost::json::value(s); // includes .inf and .nan, which JSON cannot carry
@@ -394,7 +369,8 @@ private:
     const char *v = std::getenv(var);
     if (!v || !*v)
       return std::nullopt;
-    return fs::absolute(v).lexically_normal();
+    std::error_code ec;
+    return fs::absolute(v, ec).lexically_normal();
   }
 
   void rpc(const Fields &f) {

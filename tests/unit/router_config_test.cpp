@@ -233,6 +233,11 @@ TEST_CASE("options become JSON: plain scalars are typed, quoted ones stay string
       big: 18446744073709551615
       float: 1.5
       exp: 2e3
+      plus: +5
+      neg_float: -.5
+      infinity: .inf
+      dotted: 1.
+      bad_exp: 1e
       yes: true
       quoted_bool: "true"
       nothing: ~
@@ -252,6 +257,11 @@ TEST_CASE("options become JSON: plain scalars are typed, quoted ones stay string
   CHECK(o.at("big").as_uint64() == 18446744073709551615ull);
   CHECK(o.at("float").as_double() == 1.5);
   CHECK(o.at("exp").as_double() == 2000.0);
+  CHECK(o.at("plus").as_int64() == 5);
+  CHECK(o.at("neg_float").as_double() == -0.5);
+  CHECK(o.at("infinity").as_string() == ".inf");
+  CHECK(o.at("dotted").as_double() == 1.0);
+  CHECK(o.at("bad_exp").as_string() == "1e");
   CHECK(o.at("yes").as_bool() == true);
   CHECK(o.at("quoted_bool").as_string() == "true");
   CHECK(o.at("nothing").is_null());
