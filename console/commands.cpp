@@ -20,7 +20,9 @@ namespace {
 
 using Args = std::span<const std::string>;
 
-BuildResult usage(std::string reason) { return BuildResult{std::nullopt, std::move(reason)}; }
+BuildResult usage(std::string reason) {
+  return BuildResult{std::nullopt, std::move(reason)};
+}
 
 BuildResult request(std::string method, std::string target, json::value data = nullptr) {
   return BuildResult{RpcRequest{std::move(method), std::move(target), std::move(data)}, {}};
@@ -35,24 +37,25 @@ std::string bad_chain_path(const std::string &path) {
 }
 
 BuildResult no_args(Args args, std::string target, json::value data = nullptr) {
-  if (!args.empty())
-    return usage("takes no arguments");
+  if (!args.empty()) return usage("takes no arguments");
   return request("GET", std::move(target), std::move(data));
 }
 
-BuildResult build_status(Args args) { return no_args(args, "/sys/status"); }
+BuildResult build_status(Args args) {
+  return no_args(args, "/sys/status");
+}
 
-BuildResult build_supported_stubs(Args args) { return no_args(args, "/sys/supportedStubs"); }
+BuildResult build_supported_stubs(Args args) {
+  return no_args(args, "/sys/supportedStubs");
+}
 
 BuildResult build_list_resources(Args args) {
   return no_args(args, "/sys/listResources", json::object{{"ignoreRemote", false}});
 }
 
 BuildResult build_detail(Args args) {
-  if (args.size() != 1)
-    return usage("expects exactly one PATH");
-  if (!is_resource_path(args[0]))
-    return usage(bad_resource_path(args[0]));
+  if (args.size() != 1) return usage("expects exactly one PATH");
+  if (!is_resource_path(args[0])) return usage(bad_resource_path(args[0]));
   return request("POST", resource_uri(args[0]) + "/detail");
 }
 
@@ -61,54 +64,47 @@ BuildResult build_transaction(Args args, const char *verb) {
   std::optional<std::string> account;
   std::size_t next = 0;
   if (next < args.size() && args[next] == "--account") {
-    if (next + 1 >= args.size())
-      return usage("--account needs a NAME");
+    if (next + 1 >= args.size()) return usage("--account needs a NAME");
     account = args[next + 1];
     next += 2;
   } else if (next < args.size() && args[next].starts_with("--account=")) {
     account = args[next].substr(std::string_view("--account=").size());
     next += 1;
   }
-  if (account && account->empty())
-    return usage("--account needs a NAME");
-  if (args.size() - next < 2)
-    return usage("expects PATH and METHOD");
+  if (account && account->empty()) return usage("--account needs a NAME");
+  if (args.size() - next < 2) return usage("expects PATH and METHOD");
   const std::string &path = args[next];
   const std::string &method = args[next + 1];
-  if (!is_resource_path(path))
-    return usage(bad_resource_path(path));
-  if (method.empty())
-    return usage("METHOD is empty");
+  if (!is_resource_path(path)) return usage(bad_resource_path(path));
+  if (method.empty()) return usage("METHOD is empty");
 
   json::array call_args; // always strings: the stub does the ABI typing
   for (std::size_t i = next + 2; i < args.size(); ++i)
     call_args.emplace_back(args[i]);
   json::object options;
-  if (account)
-    options["account"] = *account;
+  if (account) options["account"] = *account;
   return request("POST", resource_uri(path) + "/" + verb,
                  json::object{{"method", method}, {"args", std::move(call_args)}, {"options", std::move(options)}});
 }
 
-BuildResult build_call(Args args) { return build_transaction(args, "call"); }
+BuildResult build_call(Args args) {
+  return build_transaction(args, "call");
+}
 
-BuildResult build_send_transaction(Args args) { return build_transaction(args, "sendTransaction"); }
+BuildResult build_send_transaction(Args args) {
+  return build_transaction(args, "sendTransaction");
+}
 
 BuildResult build_receipt(Args args) {
-  if (args.size() != 2)
-    return usage("expects CHAIN_PATH and TXHASH");
-  if (!is_chain_path(args[0]))
-    return usage(bad_chain_path(args[0]));
-  if (args[1].empty())
-    return usage("TXHASH is empty");
+  if (args.size() != 2) return usage("expects CHAIN_PATH and TXHASH");
+  if (!is_chain_path(args[0])) return usage(bad_chain_path(args[0]));
+  if (args[1].empty()) return usage("TXHASH is empty");
   return request("GET", "/trans/getTransaction?path=" + url_encode(args[0]) + "&txHash=" + url_encode(args[1]));
 }
 
 BuildResult build_block(Args args) {
-  if (args.size() != 2)
-    return usage("expects CHAIN_PATH and NUMBER");
-  if (!is_chain_path(args[0]))
-    return usage(bad_chain_path(args[0]));
+  if (args.size() != 2) return usage("expects CHAIN_PATH and NUMBER");
+  if (!is_chain_path(args[0])) return usage(bad_chain_path(args[0]));
   const std::string &text = args[1];
   std::uint64_t number = 0;
   const auto [end, err] = std::from_chars(text.data(), text.data() + text.size(), number);
@@ -118,20 +114,16 @@ BuildResult build_block(Args args) {
 }
 
 BuildResult build_accounts(Args args) {
-  if (args.size() > 1)
-    return usage("expects at most one CHAIN_PATH");
-  if (args.empty())
-    return request("GET", "/weft/accounts");
-  if (!is_chain_path(args[0]))
-    return usage(bad_chain_path(args[0]));
+  if (args.size() > 1) return usage("expects at most one CHAIN_PATH");
+  if (args.empty()) return request("GET", "/weft/accounts");
+  if (!is_chain_path(args[0])) return usage(bad_chain_path(args[0]));
   return request("GET", "/weft/accounts?path=" + url_encode(args[0]));
 }
 
 Outcome run_help(Args args);
 
 Outcome run_quit(Args args) {
-  if (!args.empty())
-    return failed(kExitUsage, "error: quit takes no arguments\n");
+  if (!args.empty()) return failed(kExitUsage, "error: quit takes no arguments\n");
   Outcome outcome;
   outcome.quit = true;
   return outcome;
@@ -150,28 +142,24 @@ constexpr Command kCommands[] = {
      "Read-only call of METHOD on a resource; ARGS are passed as strings.", PathArg::kResource, true, build_call,
      render_call, nullptr},
     {"sendTransaction", "sendTransaction [--account NAME] PATH METHOD [ARGS...]",
-     "Signed transaction calling METHOD on a resource; prints its hash, block number and result.",
-     PathArg::kResource, true, build_send_transaction, render_send_transaction, nullptr},
-    {"getReceipt", "getReceipt CHAIN_PATH TXHASH", "Receipt of a transaction on the chain zone.chain.",
-     PathArg::kChain, false, build_receipt, render_receipt, nullptr},
+     "Signed transaction calling METHOD on a resource; prints its hash, block number and result.", PathArg::kResource,
+     true, build_send_transaction, render_send_transaction, nullptr},
+    {"getReceipt", "getReceipt CHAIN_PATH TXHASH", "Receipt of a transaction on the chain zone.chain.", PathArg::kChain,
+     false, build_receipt, render_receipt, nullptr},
     {"getBlock", "getBlock CHAIN_PATH NUMBER", "Block NUMBER of the chain zone.chain.", PathArg::kChain, false,
      build_block, render_block, nullptr},
     {"accounts", "accounts [CHAIN_PATH]", "Chain accounts the router signs with, optionally of one chain only.",
      PathArg::kChain, false, build_accounts, render_accounts, nullptr},
-    {"help", "help [COMMAND]", "This list, or one command's usage.", PathArg::kNone, false, nullptr, nullptr,
-     run_help},
+    {"help", "help [COMMAND]", "This list, or one command's usage.", PathArg::kNone, false, nullptr, nullptr, run_help},
     {"quit", "quit", "Leave the console (also: exit, Ctrl-D).", PathArg::kNone, false, nullptr, nullptr, run_quit},
     {"exit", "exit", "Leave the console.", PathArg::kNone, false, nullptr, nullptr, run_quit},
 };
 
 Outcome run_help(Args args) {
-  if (args.empty())
-    return printed(help_text());
-  if (args.size() > 1)
-    return failed(kExitUsage, "error: help takes at most one COMMAND\n");
+  if (args.empty()) return printed(help_text());
+  if (args.size() > 1) return failed(kExitUsage, "error: help takes at most one COMMAND\n");
   const Command *command = find_command(args[0]);
-  if (!command)
-    return failed(kExitUsage, "error: unknown command '" + args[0] + "' (try 'help')\n");
+  if (!command) return failed(kExitUsage, "error: unknown command '" + args[0] + "' (try 'help')\n");
   return printed(command_help(*command));
 }
 
@@ -192,12 +180,13 @@ HttpRequest to_http(const RpcRequest &request) {
                      json::serialize(json::object{{"version", "1"}, {"data", request.data}})};
 }
 
-std::span<const Command> command_table() { return kCommands; }
+std::span<const Command> command_table() {
+  return kCommands;
+}
 
 const Command *find_command(std::string_view name) {
   for (const Command &command : kCommands)
-    if (equal_ignoring_case(command.name, name))
-      return &command;
+    if (equal_ignoring_case(command.name, name)) return &command;
   return nullptr;
 }
 
@@ -217,17 +206,14 @@ Outcome interpret_response(const Command &command, const HttpResult &result, con
   if (const auto *failure = std::get_if<TransportFailure>(&result))
     return failed(kExitUnreachable, "error: " + one_line(failure->message) + "\n");
   const auto &response = std::get<HttpResponse>(result);
-  if (response.status != 200)
-    return failed(kExitFailure, "error: HTTP " + std::to_string(response.status) + "\n");
+  if (response.status != 200) return failed(kExitFailure, "error: HTTP " + std::to_string(response.status) + "\n");
 
   boost::system::error_code ec;
   const json::value envelope = json::parse(response.body, ec);
-  if (ec)
-    return malformed("not JSON (" + ec.message() + ")");
+  if (ec) return malformed("not JSON (" + ec.message() + ")");
   const auto *object = envelope.if_object();
   const auto *code = object ? object->if_contains("errorCode") : nullptr;
-  if (!code || !code->is_number())
-    return malformed("no errorCode");
+  if (!code || !code->is_number()) return malformed("no errorCode");
   const auto error_code = static_cast<long long>(code->to_number<double>());
   if (error_code != 0) {
     const auto *message = object->if_contains("message");
@@ -239,18 +225,15 @@ Outcome interpret_response(const Command &command, const HttpResult &result, con
 }
 
 Outcome run_command(std::span<const std::string> words, const Transport &transport, const Options &options) {
-  if (words.empty())
-    return Outcome{};
+  if (words.empty()) return Outcome{};
   const Command *command = find_command(words[0]);
-  if (!command)
-    return failed(kExitUsage, "error: unknown command '" + words[0] + "' (try 'help')\n");
+  if (!command) return failed(kExitUsage, "error: unknown command '" + words[0] + "' (try 'help')\n");
   const Args args = words.subspan(1);
-  if (command->run_local)
-    return command->run_local(args);
+  if (command->run_local) return command->run_local(args);
   BuildResult built = command->build(args);
   if (!built.request)
-    return failed(kExitUsage, "error: " + std::string(command->name) + ": " + built.error + " (usage: " +
-                                  std::string(command->usage) + ")\n");
+    return failed(kExitUsage, "error: " + std::string(command->name) + ": " + built.error +
+                                  " (usage: " + std::string(command->usage) + ")\n");
   return interpret_response(*command, transport(to_http(*built.request)), options);
 }
 

@@ -51,18 +51,16 @@ HttpResult exchange(const Endpoint &endpoint, const HttpRequest &request, const 
   tcp::resolver resolver(io);
   const auto addresses = resolver.resolve(endpoint.host, std::to_string(endpoint.port), ec);
   if (ec)
-    return TransportFailure{TransportFailure::Kind::kConnect,
-                            "cannot resolve " + endpoint.host + ": " + ec.message()};
+    return TransportFailure{TransportFailure::Kind::kConnect, "cannot resolve " + endpoint.host + ": " + ec.message()};
 
   beast::tcp_stream stream(io);
   stream.expires_after(std::min(timeouts.connect, timeouts.total));
   stream.async_connect(addresses, [&](const beast::error_code &e, const tcp::endpoint &) { ec = e; });
   run_step(io);
-  if (ec)
-    return failure(ec, TransportFailure::Kind::kConnect, "connecting to", endpoint);
+  if (ec) return failure(ec, TransportFailure::Kind::kConnect, "connecting to", endpoint);
 
-  http::request<http::string_body> message{
-      request.method == "POST" ? http::verb::post : http::verb::get, request.target, 11};
+  http::request<http::string_body> message{request.method == "POST" ? http::verb::post : http::verb::get,
+                                           request.target, 11};
   message.set(http::field::host, describe(endpoint));
   message.set(http::field::user_agent, "weft-console");
   message.set(http::field::content_type, "application/json");
@@ -73,16 +71,14 @@ HttpResult exchange(const Endpoint &endpoint, const HttpRequest &request, const 
   stream.expires_at(deadline);
   http::async_write(stream, message, [&](const beast::error_code &e, std::size_t) { ec = e; });
   run_step(io);
-  if (ec)
-    return failure(ec, TransportFailure::Kind::kIo, "sending to", endpoint);
+  if (ec) return failure(ec, TransportFailure::Kind::kIo, "sending to", endpoint);
 
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(kMaxResponseBytes);
   http::async_read(stream, buffer, parser, [&](const beast::error_code &e, std::size_t) { ec = e; });
   run_step(io);
-  if (ec)
-    return failure(ec, TransportFailure::Kind::kIo, "waiting for", endpoint);
+  if (ec) return failure(ec, TransportFailure::Kind::kIo, "waiting for", endpoint);
 
   beast::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
@@ -97,14 +93,12 @@ std::optional<Endpoint> parse_endpoint(std::string_view text) {
   std::string_view port;
   if (!text.empty() && text.front() == '[') {
     const auto close = text.find(']');
-    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':')
-      return std::nullopt;
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') return std::nullopt;
     host = text.substr(1, close - 1);
     port = text.substr(close + 2);
   } else {
     const auto colon = text.rfind(':');
-    if (colon == std::string_view::npos || text.find(':') != colon)
-      return std::nullopt;
+    if (colon == std::string_view::npos || text.find(':') != colon) return std::nullopt;
     host = text.substr(0, colon);
     port = text.substr(colon + 1);
   }

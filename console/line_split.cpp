@@ -3,7 +3,9 @@
 namespace weft::console {
 
 namespace {
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
 } // namespace
 
 SplitLine split_line(std::string_view line) {
@@ -64,8 +66,7 @@ SplitLine split_line(std::string_view line) {
     result.words.clear();
     return result;
   }
-  if (in_word)
-    result.words.push_back(std::move(word));
+  if (in_word) result.words.push_back(std::move(word));
   return result;
 }
 

@@ -35,7 +35,8 @@ int run(int argc, char **argv) {
   // arguments (--account, values starting with '-') never meet the global flag parser.
   app.prefix_command();
   app.footer("\nUsage: weft [--server HOST:PORT] [--timeout-ms MS] [--json] [COMMAND [ARGS...]]\n"
-             "Without COMMAND the console is interactive.\n\n" + help_text() +
+             "Without COMMAND the console is interactive.\n\n" +
+             help_text() +
              "\nExit codes: 0 success, 1 error answer or failed transaction, 2 usage error, 3 router not reachable.");
   try {
     app.parse(argc, argv);
@@ -63,8 +64,7 @@ int run(int argc, char **argv) {
   const Options options{json};
 
   const std::vector<std::string> words = app.remaining();
-  if (words.empty())
-    return run_repl(transport, options, server);
+  if (words.empty()) return run_repl(transport, options, server);
   if (words[0].starts_with("-")) { // a global flag CLI11 did not know, since commands never start with '-'
     std::cerr << "error: unknown option '" << words[0] << "' (try 'weft --help')\n";
     return kExitUsage;

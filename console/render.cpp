@@ -11,14 +11,15 @@ namespace json = boost::json;
 
 namespace {
 
-Outcome raw(const json::value &data) { return printed(json::serialize(data) + "\n"); }
+Outcome raw(const json::value &data) {
+  return printed(json::serialize(data) + "\n");
+}
 
 const json::array &array_field(const json::value &object, const char *key) {
   static const json::array kEmpty;
   if (const auto *obj = object.if_object())
     if (const auto *field = obj->if_contains(key))
-      if (const auto *array = field->if_array())
-        return *array;
+      if (const auto *array = field->if_array()) return *array;
   return kEmpty;
 }
 
@@ -26,14 +27,10 @@ const json::array &array_field(const json::value &object, const char *key) {
 long long chain_error_code(const json::value &data) {
   const auto *obj = data.if_object();
   const auto *code = obj ? obj->if_contains("errorCode") : nullptr;
-  if (!code)
-    return 0;
-  if (code->is_int64())
-    return code->get_int64();
-  if (code->is_uint64())
-    return static_cast<long long>(code->get_uint64());
-  if (code->is_double())
-    return static_cast<long long>(code->get_double());
+  if (!code) return 0;
+  if (code->is_int64()) return code->get_int64();
+  if (code->is_uint64()) return static_cast<long long>(code->get_uint64());
+  if (code->is_double()) return static_cast<long long>(code->get_double());
   // A non-numeric code is not success either; report it rather than hide it.
   return code->is_null() ? 0 : -1;
 }
@@ -51,8 +48,7 @@ Outcome with_chain_outcome(Outcome outcome, const json::value &data) {
 std::string join(const json::array &values, const char *separator) {
   std::string out;
   for (const auto &value : values) {
-    if (!out.empty())
-      out += separator;
+    if (!out.empty()) out += separator;
     out += value.is_string() ? std::string(value.get_string()) : json::serialize(value);
   }
   return out;
@@ -61,15 +57,12 @@ std::string join(const json::array &values, const char *separator) {
 std::string uptime_text(const json::value &status) {
   const auto *obj = status.if_object();
   const auto *field = obj ? obj->if_contains("uptimeSeconds") : nullptr;
-  if (!field || !field->is_number())
-    return "-";
+  if (!field || !field->is_number()) return "-";
   const auto seconds = static_cast<long long>(field->to_number<double>());
   const long long h = seconds / 3600, m = seconds / 60 % 60, s = seconds % 60;
   std::string text;
-  if (h > 0)
-    text += std::to_string(h) + "h ";
-  if (h > 0 || m > 0)
-    text += std::to_string(m) + "m ";
+  if (h > 0) text += std::to_string(h) + "h ";
+  if (h > 0 || m > 0) text += std::to_string(m) + "m ";
   return text + std::to_string(s) + "s";
 }
 
@@ -80,8 +73,7 @@ std::string error_line(long long code, std::string_view message) {
 }
 
 Outcome render_status(const json::value &data, const Options &options) {
-  if (options.json)
-    return raw(data);
+  if (options.json) return raw(data);
   std::string out = format_table({"version", field_text(data, "version")},
                                  {{"zone", field_text(data, "zone")}, {"uptime", uptime_text(data)}});
   std::vector<std::vector<std::string>> chains;
@@ -89,21 +81,18 @@ Outcome render_status(const json::value &data, const Options &options) {
     chains.push_back({field_text(chain, "path"), field_text(chain, "stubType"), field_text(chain, "height"),
                       field_text(chain, "status")});
   out += "\nchains (" + std::to_string(chains.size()) + "):\n";
-  if (!chains.empty())
-    out += format_table({"PATH", "STUB TYPE", "HEIGHT", "STATUS"}, chains, "  ");
+  if (!chains.empty()) out += format_table({"PATH", "STUB TYPE", "HEIGHT", "STATUS"}, chains, "  ");
   std::vector<std::vector<std::string>> adapters;
   for (const auto &adapter : array_field(data, "adapters"))
     adapters.push_back({field_text(adapter, "name"), field_text(adapter, "version"),
                         join(array_field(adapter, "stubTypes"), ","), field_text(adapter, "file")});
   out += "\nadapters (" + std::to_string(adapters.size()) + "):\n";
-  if (!adapters.empty())
-    out += format_table({"NAME", "VERSION", "STUB TYPES", "FILE"}, adapters, "  ");
+  if (!adapters.empty()) out += format_table({"NAME", "VERSION", "STUB TYPES", "FILE"}, adapters, "  ");
   return printed(out);
 }
 
 Outcome render_supported_stubs(const json::value &data, const Options &options) {
-  if (options.json)
-    return raw(data);
+  if (options.json) return raw(data);
   std::string out;
   for (const auto &stub : array_field(data, "stubTypes"))
     out += (stub.is_string() ? std::string(stub.get_string()) : json::serialize(stub)) + "\n";
@@ -118,7 +107,9 @@ Outcome render_list_resources(const json::value &data, const Options &options) {
     paths.push_back(path);
     const std::string distance = field_text(resource, "distance");
     rows.push_back({path, field_text(resource, "stubType"),
-                    distance == "0" ? "local" : distance == "-" ? "-" : "remote"});
+                    distance == "0"   ? "local"
+                    : distance == "-" ? "-"
+                                      : "remote"});
   }
   Outcome outcome = options.json ? raw(data) : Outcome{};
   if (!options.json) {
@@ -134,25 +125,20 @@ Outcome render_detail(const json::value &data, const Options &options) {
 }
 
 Outcome render_call(const json::value &data, const Options &options) {
-  if (options.json)
-    return with_chain_outcome(raw(data), data);
+  if (options.json) return with_chain_outcome(raw(data), data);
   Outcome outcome;
-  if (chain_error_code(data) == 0)
-    outcome.out = "result: " + json::serialize(array_field(data, "result")) + "\n";
+  if (chain_error_code(data) == 0) outcome.out = "result: " + json::serialize(array_field(data, "result")) + "\n";
   return with_chain_outcome(std::move(outcome), data);
 }
 
 Outcome render_send_transaction(const json::value &data, const Options &options) {
-  if (options.json)
-    return with_chain_outcome(raw(data), data);
+  if (options.json) return with_chain_outcome(raw(data), data);
   Outcome outcome;
   // The hash of a failed transaction is still worth printing: it is how the receipt is found.
   const std::string hash = field_text(data, "hash");
-  if (hash != "-" && !hash.empty())
-    outcome.out += "txHash: " + hash + "\n";
+  if (hash != "-" && !hash.empty()) outcome.out += "txHash: " + hash + "\n";
   outcome.out += "blockNumber: " + field_text(data, "blockNumber") + "\n";
-  if (chain_error_code(data) == 0)
-    outcome.out += "result: " + json::serialize(array_field(data, "result")) + "\n";
+  if (chain_error_code(data) == 0) outcome.out += "result: " + json::serialize(array_field(data, "result")) + "\n";
   return with_chain_outcome(std::move(outcome), data);
 }
 
@@ -167,21 +153,18 @@ Outcome render_block(const json::value &data, const Options &options) {
   if (const auto *text = data.if_string()) {
     boost::system::error_code ec;
     json::value parsed = json::parse(*text, ec);
-    if (ec)
-      return failed(kExitFailure, "error: the router sent a block that is not JSON: " + ec.message() + "\n");
+    if (ec) return failed(kExitFailure, "error: the router sent a block that is not JSON: " + ec.message() + "\n");
     block = std::move(parsed);
   }
   return options.json ? raw(block) : printed(pretty_json(block) + "\n");
 }
 
 Outcome render_accounts(const json::value &data, const Options &options) {
-  if (options.json)
-    return raw(data);
+  if (options.json) return raw(data);
   std::vector<std::vector<std::string>> rows;
   for (const auto &account : array_field(data, "accounts"))
     rows.push_back({field_text(account, "name"), field_text(account, "algorithm"), field_text(account, "address")});
-  if (rows.empty())
-    return printed("no accounts\n");
+  if (rows.empty()) return printed("no accounts\n");
   return printed(format_table({"NAME", "ALGORITHM", "ADDRESS"}, rows));
 }
 

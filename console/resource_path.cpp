@@ -13,15 +13,13 @@ bool has_parts(std::string_view path, int parts) {
   std::size_t start = 0;
   while (true) {
     const std::size_t dot = path.find('.', start);
-    const std::string_view part = path.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
-    if (part.empty())
-      return false;
+    const std::string_view part =
+        path.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    if (part.empty()) return false;
     for (char c : part)
-      if (!is_path_char(c))
-        return false;
+      if (!is_path_char(c)) return false;
     ++seen;
-    if (dot == std::string_view::npos)
-      break;
+    if (dot == std::string_view::npos) break;
     start = dot + 1;
   }
   return seen == parts;
@@ -29,9 +27,13 @@ bool has_parts(std::string_view path, int parts) {
 
 } // namespace
 
-bool is_resource_path(std::string_view path) { return has_parts(path, 3); }
+bool is_resource_path(std::string_view path) {
+  return has_parts(path, 3);
+}
 
-bool is_chain_path(std::string_view path) { return has_parts(path, 2); }
+bool is_chain_path(std::string_view path) {
+  return has_parts(path, 2);
+}
 
 std::string resource_uri(std::string_view path) {
   std::string uri = "/resource/";

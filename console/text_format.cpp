@@ -19,8 +19,7 @@ void write_pretty(std::string &out, const boost::json::value &value, int depth) 
     out += "{\n";
     bool first = true;
     for (const auto &member : *object) {
-      if (!first)
-        out += ",\n";
+      if (!first) out += ",\n";
       first = false;
       out += indent;
       out += boost::json::serialize(boost::json::string(member.key()));
@@ -36,8 +35,7 @@ void write_pretty(std::string &out, const boost::json::value &value, int depth) 
     out += "[\n";
     bool first = true;
     for (const auto &element : *array) {
-      if (!first)
-        out += ",\n";
+      if (!first) out += ",\n";
       first = false;
       out += indent;
       write_pretty(out, element, depth + 1);
@@ -58,13 +56,10 @@ std::string pretty_json(const boost::json::value &value) {
 
 std::string field_text(const boost::json::value &object, const char *key) {
   const auto *obj = object.if_object();
-  if (!obj)
-    return "-";
+  if (!obj) return "-";
   const auto *field = obj->if_contains(key);
-  if (!field || field->is_null())
-    return "-";
-  if (const auto *text = field->if_string())
-    return std::string(*text);
+  if (!field || field->is_null()) return "-";
+  if (const auto *text = field->if_string()) return std::string(*text);
   return boost::json::serialize(*field);
 }
 
@@ -85,8 +80,7 @@ std::string format_table(const std::vector<std::string> &header, const std::vect
     for (std::size_t i = 0; i < widths.size(); ++i) {
       const std::string cell = i < row.size() ? row[i] : "";
       line += cell;
-      if (i + 1 < widths.size())
-        line += std::string(widths[i] - cell.size() + 2, ' ');
+      if (i + 1 < widths.size()) line += std::string(widths[i] - cell.size() + 2, ' ');
     }
     while (!line.empty() && line.back() == ' ')
       line.pop_back();
@@ -99,7 +93,8 @@ std::string format_table(const std::vector<std::string> &header, const std::vect
 }
 
 std::string one_line(std::string text) {
-  std::replace_if(text.begin(), text.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+  std::replace_if(
+      text.begin(), text.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
   return text;
 }
 

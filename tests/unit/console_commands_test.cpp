@@ -72,7 +72,9 @@ TEST_CASE("console sends each command to its route with the version envelope") {
        "POST",
        "/resource/payment/ledger1/store/sendTransaction",
        R"({"method":"set","args":["greeting","hello weft","42"],"options":{}})"},
-      {{"getReceipt", "payment.ledger1", "0xabc"}, "GET", "/trans/getTransaction?path=payment.ledger1&txHash=0xabc",
+      {{"getReceipt", "payment.ledger1", "0xabc"},
+       "GET",
+       "/trans/getTransaction?path=payment.ledger1&txHash=0xabc",
        "null"},
       {{"getBlock", "payment.ledger1", "17"}, "GET", "/trans/getBlock?path=payment.ledger1&blockNumber=17", "null"},
       {{"accounts"}, "GET", "/weft/accounts", "null"},
@@ -163,7 +165,8 @@ TEST_CASE("console prints an error envelope as one line and exits 1") {
   CHECK(outcome.err == "error 10001: Resource not found\n");
   CHECK(outcome.out.empty());
 
-  router.answer = HttpResponse{200, R"({"version":"1","errorCode":40200,"message":"chain timed out\nretry","data":null})"};
+  router.answer =
+      HttpResponse{200, R"({"version":"1","errorCode":40200,"message":"chain timed out\nretry","data":null})"};
   CHECK(run(router, {"status"}).err == "error 40200: chain timed out retry\n");
 }
 
@@ -216,7 +219,8 @@ TEST_CASE("console prints a sent transaction's hash, block and result") {
 
 TEST_CASE("console treats a transaction that failed on the chain as a failure") {
   FakeRouter router;
-  router.answer_data(R"({"errorCode":2031,"message":"revert: not owner","hash":"0xdead","blockNumber":13,"result":[]})");
+  router.answer_data(
+      R"({"errorCode":2031,"message":"revert: not owner","hash":"0xdead","blockNumber":13,"result":[]})");
   const Outcome sent = run(router, {"sendTransaction", "a.b.c", "set", "k", "v"});
   CHECK(sent.exit_code == kExitFailure);
   CHECK(sent.err == "error 2031: revert: not owner\n");
@@ -251,9 +255,10 @@ TEST_CASE("console --json prints the raw data") {
 
 TEST_CASE("console renders status as tables") {
   FakeRouter router;
-  router.answer_data(R"({"version":"0.1.0","uptimeSeconds":3723,"zone":"payment",)"
-                     R"("chains":[{"path":"payment.ledger1","stubType":"RefChain","height":42,"status":"ok"}],)"
-                     R"("adapters":[{"name":"refchain","version":"1","file":"librefchain.so","stubTypes":["RefChain"]}]})");
+  router.answer_data(
+      R"({"version":"0.1.0","uptimeSeconds":3723,"zone":"payment",)"
+      R"("chains":[{"path":"payment.ledger1","stubType":"RefChain","height":42,"status":"ok"}],)"
+      R"("adapters":[{"name":"refchain","version":"1","file":"librefchain.so","stubTypes":["RefChain"]}]})");
   const Outcome outcome = run(router, {"status"});
   CHECK(outcome.exit_code == kExitOk);
   CHECK(outcome.out == "version  0.1.0\n"
@@ -269,9 +274,10 @@ TEST_CASE("console renders status as tables") {
 
 TEST_CASE("console lists resources and hands their paths to completion") {
   FakeRouter router;
-  router.answer_data(R"({"total":2,"resourceDetails":[)"
-                     R"({"path":"payment.ledger1.store","distance":0,"stubType":"RefChain","properties":{},"checksum":null},)"
-                     R"({"path":"trade.evm.token","distance":1,"stubType":"EVM","properties":{},"checksum":"x"}]})");
+  router.answer_data(
+      R"({"total":2,"resourceDetails":[)"
+      R"({"path":"payment.ledger1.store","distance":0,"stubType":"RefChain","properties":{},"checksum":null},)"
+      R"({"path":"trade.evm.token","distance":1,"stubType":"EVM","properties":{},"checksum":"x"}]})");
   const Outcome outcome = run(router, {"listResources"});
   CHECK(outcome.exit_code == kExitOk);
   CHECK(outcome.out == "PATH                   STUB TYPE  WHERE\n"
@@ -319,7 +325,8 @@ TEST_CASE("console help and quit run locally") {
   CHECK(help.exit_code == kExitOk);
   for (const Command &command : command_table())
     CHECK(help.out.find(std::string(command.usage)) != std::string::npos);
-  CHECK(run(router, {"help", "GETBLOCK"}).out == "usage: getBlock CHAIN_PATH NUMBER\nBlock NUMBER of the chain zone.chain.\n");
+  CHECK(run(router, {"help", "GETBLOCK"}).out ==
+        "usage: getBlock CHAIN_PATH NUMBER\nBlock NUMBER of the chain zone.chain.\n");
   CHECK(run(router, {"quit"}).quit);
   CHECK(run(router, {"Exit"}).quit);
   CHECK(router.seen.empty());

@@ -153,7 +153,8 @@ TEST_CASE("console parses host:port") {
   const auto v6 = parse_endpoint("[::1]:8250");
   REQUIRE(v6);
   CHECK(v6->host == "::1");
-  for (const char *bad : {"", "8250", "host", "host:", ":8250", "host:0", "host:65536", "host:80x", "::1:8250", "[::1]"})
+  for (const char *bad :
+       {"", "8250", "host", "host:", ":8250", "host:0", "host:65536", "host:80x", "::1:8250", "[::1]"})
     CHECK_FALSE(parse_endpoint(bad));
 }
 
@@ -175,7 +176,8 @@ TEST_CASE("console client sends a JSON body, also on GET, and reads the answer")
 }
 
 TEST_CASE("console client reports a non-200 status as it is") {
-  OneShotServer server("HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+  OneShotServer server(
+      "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
   const HttpResult result = send_http(loopback(server.port()), HttpRequest{"POST", "/nope", "{}"}, HttpTimeouts{});
   const auto *response = std::get_if<HttpResponse>(&result);
   REQUIRE(response);
@@ -184,8 +186,9 @@ TEST_CASE("console client reports a non-200 status as it is") {
 }
 
 TEST_CASE("console runs a command end to end over HTTP") {
-  OneShotServer server(http_ok(R"({"version":"1","errorCode":0,"message":"Success",)"
-                               R"("data":{"errorCode":0,"message":"Success","hash":"0xfeed","blockNumber":7,"result":["ok"]}})"));
+  OneShotServer server(
+      http_ok(R"({"version":"1","errorCode":0,"message":"Success",)"
+              R"("data":{"errorCode":0,"message":"Success","hash":"0xfeed","blockNumber":7,"result":["ok"]}})"));
   const Endpoint endpoint = loopback(server.port());
   const Transport transport = [&](const HttpRequest &request) { return send_http(endpoint, request, HttpTimeouts{}); };
   const std::vector<std::string> words{"sendTransaction", "payment.ledger1.store", "set", "greeting", "hello weft"};
