@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -158,11 +159,12 @@ Result<std::array<std::uint8_t, 32>> create_key(const secp256k1_context *ctx, co
   if (auto s = make_private_dirs(path.parent_path()); !s)
     return s.error();
   std::array<std::uint8_t, 32> secret{};
+  Wipe wipe_secret{secret};
+  // Almost every 32-byte string is a valid secret; the loop only skips zero and values above the curve order.
   do {
     if (RAND_bytes(secret.data(), static_cast<int>(secret.size())) != 1)
       return fail("cannot create key " + path.string() + ": the system random number generator failed");
   } while (!secp256k1_ec_seckey_verify(ctx, secret.data()));
-  Wipe wipe_secret{secret};
 
   std::array<char, 65> text{};
   Wipe wipe_text{text};
@@ -173,9 +175,11 @@ Result<std::array<std::uint8_t, 32>> create_key(const secp256k1_context *ctx, co
   }
   text[64] = '\n';
 
+  // Unique per process and call; a leftover with the same name can only come from a crashed process with our pid.
+  static std::atomic<unsigned> counter{0};
   fs::path tmp = path;
-  tmp += "." + std::to_string(::getpid()) + ".tmp";
-  ::unlink(tmp.c_str()); // a leftover of this pid from an earlier crash
+  tmp += "." + std::to_string(::getpid()) + "." + std::to_string(counter++) + ".tmp";
+  ::unlink(tmp.c_str());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0)
     return fail("cannot create key file " + tmp.string() + ": " + sys_error(errno));
@@ -192,6 +196,11 @@ Result<std::array<std::uint8_t, 32>> create_key(const secp256k1_context *ctx, co
   }
   int linked = ::link(tmp.c_str(), path.c_str());
   int link_errno = errno;
+  if (linked != 0 && (link_errno == EPERM || link_errno == EOPNOTSUPP)) {
+    // A file system without hard links: rename is atomic too, only not exclusive.
+    linked = ::rename(tmp.c_str(), path.c_str());
+    link_errno = errno;
+  }
   ::unlink(tmp.c_str());
   if (linked != 0 && link_errno == EEXIST) {
     auto theirs = read_key(ctx, path);
