@@ -48,8 +48,7 @@ struct Diagnostics {
     });
     std::string msg;
     for (const auto &[line, col, what] : sorted) {
-      if (!msg.empty())
-        msg += '\n';
+      if (!msg.empty()) msg += '\n';
       msg += file + ":" + std::to_string(line) + ":" + std::to_string(col) + ": " + what;
     }
     return Error{code::kInternal, msg};
@@ -62,10 +61,8 @@ std::string describe(const YAML::Node &n) {
     const std::string &s = n.Scalar();
     return "'" + (s.size() > 40 ? s.substr(0, 40) + "..." : s) + "'";
   }
-  if (n.IsMap())
-    return "a mapping";
-  if (n.IsSequence())
-    return "a list";
+  if (n.IsMap()) return "a mapping";
+  if (n.IsSequence()) return "a list";
   return "nothing";
 }
 
@@ -108,29 +105,22 @@ std::optional<std::string_view> closest(std::string_view name, const std::vector
 
 // A whole decimal integer with an optional sign; anything else (spaces, "2.0", "two") is not one.
 std::optional<std::int64_t> parse_int(std::string_view s) {
-  if (s.starts_with('+') && !s.starts_with("+-"))
-    s.remove_prefix(1);
+  if (s.starts_with('+') && !s.starts_with("+-")) s.remove_prefix(1);
   std::int64_t v = 0;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (s.empty() || ec != std::errc() || end != s.data() + s.size())
-    return std::nullopt;
+  if (s.empty() || ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
   return v;
 }
 
 // A scalar as YAML 1.2's core schema reads it; quoted or !!str-tagged scalars always stay strings.
 boost::json::value scalar_to_json(const YAML::Node &n) {
   const std::string &s = n.Scalar();
-  if (n.Tag() == "!" || n.Tag() == "tag:yaml.org,2002:str")
-    return boost::json::value(s);
-  if (s == "true" || s == "True" || s == "TRUE")
-    return true;
-  if (s == "false" || s == "False" || s == "FALSE")
-    return false;
-  if (auto v = parse_int(s))
-    return *v;
+  if (n.Tag() == "!" || n.Tag() == "tag:yaml.org,2002:str") return boost::json::value(s);
+  if (s == "true" || s == "True" || s == "TRUE") return true;
+  if (s == "false" || s == "False" || s == "FALSE") return false;
+  if (auto v = parse_int(s)) return *v;
   std::string_view unsigned_text = s;
-  if (unsigned_text.starts_with('+'))
-    unsigned_text.remove_prefix(1);
+  if (unsigned_text.starts_with('+')) unsigned_text.remove_prefix(1);
   // Integers above int64 (and 0x / 0o forms) parse as unsigned; a '-' here was already refused by parse_int.
   std::string_view digits = unsigned_text;
   int base = 10;
@@ -141,23 +131,20 @@ boost::json::value scalar_to_json(const YAML::Node &n) {
   std::uint64_t u = 0;
   auto [uend, uec] = std::from_chars(digits.data(), digits.data() + digits.size(), u, base);
   if (!digits.empty() && uec == std::errc() && uend == digits.data() + digits.size()) {
-    if (u <= static_cast<std::uint64_t>(INT64_MAX))
-      return static_cast<std::int64_t>(u);
+    if (u <= static_cast<std::uint64_t>(INT64_MAX)) return static_cast<std::int64_t>(u);
     return u;
   }
   // The character check keeps from_chars from reading "inf" or "nan", which JSON cannot carry.
   if (s.find_first_not_of("0123456789+-.eE") == std::string::npos) {
     double d = 0;
     auto [end, ec] = std::from_chars(unsigned_text.data(), unsigned_text.data() + unsigned_text.size(), d);
-    if (!unsigned_text.empty() && ec == std::errc() && end == unsigned_text.data() + unsigned_text.size())
-      return d;
+    if (!unsigned_text.empty() && ec == std::errc() && end == unsigned_text.data() + unsigned_text.size()) return d;
   }
   return boost::json::value(s); // includes .inf and .nan, which JSON cannot carry
 }
 
 boost::json::value to_json(Diagnostics &d, const YAML::Node &n, const std::string &label) {
-  if (n.IsScalar())
-    return scalar_to_json(n);
+  if (n.IsScalar()) return scalar_to_json(n);
   if (n.IsSequence()) {
     boost::json::array a;
     for (std::size_t i = 0; i < n.size(); ++i)
@@ -185,8 +172,7 @@ boost::json::value to_json(Diagnostics &d, const YAML::Node &n, const std::strin
 
 // ASCII on purpose: names end up in resource paths and file names.
 bool is_name(std::string_view s, std::size_t max_len, std::string_view extra) {
-  if (s.empty() || s.size() > max_len)
-    return false;
+  if (s.empty() || s.size() > max_len) return false;
   return std::all_of(s.begin(), s.end(), [&](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
            extra.find(c) != std::string_view::npos;
@@ -199,26 +185,20 @@ bool parse_listen(std::string_view s, RpcConfig &rpc) {
   std::string_view port;
   if (s.starts_with('[')) {
     auto close = s.find(']');
-    if (close == std::string_view::npos || close + 1 >= s.size() || s[close + 1] != ':')
-      return false;
+    if (close == std::string_view::npos || close + 1 >= s.size() || s[close + 1] != ':') return false;
     host = s.substr(1, close - 1);
     port = s.substr(close + 2);
-    if (host.find(':') == std::string_view::npos)
-      return false;
+    if (host.find(':') == std::string_view::npos) return false;
   } else {
     auto colon = s.rfind(':');
-    if (colon == std::string_view::npos)
-      return false;
+    if (colon == std::string_view::npos) return false;
     host = s.substr(0, colon);
     port = s.substr(colon + 1);
-    if (host.find(':') != std::string_view::npos)
-      return false;
+    if (host.find(':') != std::string_view::npos) return false;
   }
-  if (host.empty() || host.find_first_of(" \t[]") != std::string_view::npos)
-    return false;
+  if (host.empty() || host.find_first_of(" \t[]") != std::string_view::npos) return false;
   auto n = parse_int(port);
-  if (!n || *n < 0 || *n > 65535 || port.find_first_not_of("0123456789") != std::string_view::npos)
-    return false;
+  if (!n || *n < 0 || *n > 65535 || port.find_first_not_of("0123456789") != std::string_view::npos) return false;
   rpc.host = std::string(host);
   rpc.port = static_cast<std::uint16_t>(*n);
   return true;
@@ -259,10 +239,8 @@ const Field *get(const Fields &f, std::string_view name) {
 
 // A section that may be absent or empty (null) and otherwise must be a mapping.
 bool is_mapping(Diagnostics &d, const Field &f, const std::string &name) {
-  if (f.value.IsNull())
-    return false;
-  if (!f.value.IsMap())
-    d.fail(f.key, f.value, name + " must be a mapping, got " + describe(f.value));
+  if (f.value.IsNull()) return false;
+  if (!f.value.IsMap()) d.fail(f.key, f.value, name + " must be a mapping, got " + describe(f.value));
   return f.value.IsMap();
 }
 
@@ -281,8 +259,7 @@ public:
       return std::move(cfg_);
     }
     Fields top;
-    if (root.IsMap())
-      top = fields(d_, root, "the top level", {"router", "rpc", "log", "accounts", "chains"});
+    if (root.IsMap()) top = fields(d_, root, "the top level", {"router", "rpc", "log", "accounts", "chains"});
     // Order matters: data_dir (and its override) must be final before account key files resolve against it, and
     // accounts must all be known before chains name them.
     router(get(top, "router"));
@@ -290,8 +267,7 @@ public:
       rpc(fields(d_, f->value, "rpc",
                  {"listen", "threads", "max_body_bytes", "header_timeout_ms", "idle_timeout_ms", "request_timeout_ms",
                   "max_in_flight", "ready_file"}));
-    if (auto *f = get(top, "log"); f && is_mapping(d_, *f, "log"))
-      log(fields(d_, f->value, "log", {"level", "file"}));
+    if (auto *f = get(top, "log"); f && is_mapping(d_, *f, "log")) log(fields(d_, f->value, "log", {"level", "file"}));
     if (auto *f = get(top, "accounts"))
       each_item(*f, "accounts", "('- name: alice')", [&](const YAML::Node &n, const std::string &l) { account(n, l); });
     if (auto *f = get(top, "chains"))
@@ -301,8 +277,7 @@ public:
 
 private:
   std::optional<std::string> string(const Field *f, const std::string &what) {
-    if (!f)
-      return std::nullopt;
+    if (!f) return std::nullopt;
     if (!f->value.IsScalar()) {
       d_.fail(f->key, f->value, what + " must be a string, got " + describe(f->value));
       return std::nullopt;
@@ -314,10 +289,8 @@ private:
   std::optional<std::string> name(const Field *f, const std::string &what, std::size_t max,
                                   std::string_view extra = "_-") {
     auto s = string(f, what);
-    if (!s)
-      return std::nullopt;
-    if (is_name(*s, max, extra))
-      return s;
+    if (!s) return std::nullopt;
+    if (is_name(*s, max, extra)) return s;
     std::string chars = "A-Z a-z 0-9";
     for (char c : extra)
       chars += std::string(" ") + c;
@@ -327,11 +300,9 @@ private:
   }
 
   template <class T> void integer(const Field *f, const std::string &what, std::int64_t lo, std::int64_t hi, T &out) {
-    if (!f)
-      return;
+    if (!f) return;
     std::optional<std::int64_t> n;
-    if (f->value.IsScalar())
-      n = parse_int(f->value.Scalar());
+    if (f->value.IsScalar()) n = parse_int(f->value.Scalar());
     if (n && *n >= lo && *n <= hi)
       out = static_cast<T>(*n);
     else
@@ -343,8 +314,7 @@ private:
   // A path relative to `base`; an empty string means "not set".
   std::optional<fs::path> path(const Field *f, const std::string &what, const fs::path &base) {
     auto s = string(f, what);
-    if (!s || s->empty())
-      return std::nullopt;
+    if (!s || s->empty()) return std::nullopt;
     return (base / *s).lexically_normal();
   }
 
@@ -355,20 +325,16 @@ private:
     if (!get(f, "zone"))
       d_.fail(section ? section->key.Mark() : YAML::Mark(),
               "router.zone is required: name this router's zone, e.g. 'router: { zone: payment }'");
-    if (auto zone = name(get(f, "zone"), "router.zone", 32))
-      cfg_.zone = *zone;
+    if (auto zone = name(get(f, "zone"), "router.zone", 32)) cfg_.zone = *zone;
     cfg_.data_dir = path(get(f, "data_dir"), "router.data_dir", base_dir_).value_or(base_dir_ / "data");
     cfg_.plugin_dir = path(get(f, "plugin_dir"), "router.plugin_dir", base_dir_).value_or(base_dir_ / "plugins");
-    if (auto e = env_path("WEFT_DATA_DIR"))
-      cfg_.data_dir = *e;
-    if (auto e = env_path("WEFT_PLUGIN_DIR"))
-      cfg_.plugin_dir = *e;
+    if (auto e = env_path("WEFT_DATA_DIR")) cfg_.data_dir = *e;
+    if (auto e = env_path("WEFT_PLUGIN_DIR")) cfg_.plugin_dir = *e;
   }
 
   static std::optional<fs::path> env_path(const char *var) {
     const char *v = std::getenv(var);
-    if (!v || !*v)
-      return std::nullopt;
+    if (!v || !*v) return std::nullopt;
     std::error_code ec;
     return fs::absolute(v, ec).lexically_normal();
   }
@@ -399,8 +365,7 @@ private:
   }
 
   template <class Fn> void each_item(const Field &f, const std::string &list, const std::string &example, Fn fn) {
-    if (f.value.IsNull())
-      return;
+    if (f.value.IsNull()) return;
     if (!f.value.IsSequence()) {
       d_.fail(f.key, f.value, list + " must be a list " + example + ", got " + describe(f.value));
       return;
@@ -439,8 +404,7 @@ private:
       return;
     }
     auto nm = name(get(f, "name"), label + ".name", 64);
-    if (!nm || !unique(account_lines_, "account", *nm, get(f, "name")))
-      return;
+    if (!nm || !unique(account_lines_, "account", *nm, get(f, "name"))) return;
     acc.name = *nm;
     acc.key_file = path(get(f, "key_file"), label + ".key_file", cfg_.data_dir)
                        .value_or((cfg_.data_dir / "keys" / (acc.name + ".key")).lexically_normal());
@@ -451,8 +415,7 @@ private:
     Fields f = fields(d_, node, label, {"name", "type", "default_account", "options"});
     ChainConfig c;
     c.line = node.Mark().line + 1;
-    if (!get(f, "name"))
-      d_.fail(node, label + ".name is required, e.g. 'name: ledger1'");
+    if (!get(f, "name")) d_.fail(node, label + ".name is required, e.g. 'name: ledger1'");
     if (!get(f, "type"))
       d_.fail(node, label + ".type is required: the stub type its adapter serves, e.g. 'type: RefChain'");
     auto nm = name(get(f, "name"), label + ".name", 64);
@@ -472,8 +435,7 @@ private:
     } else if (!a && !cfg_.accounts.empty()) {
       c.default_account = cfg_.accounts.front().name;
     }
-    if (!nm || !type || !unique(chain_lines_, "chain", *nm, get(f, "name")))
-      return;
+    if (!nm || !type || !unique(chain_lines_, "chain", *nm, get(f, "name"))) return;
     c.name = *nm;
     c.type = *type;
     cfg_.chains.push_back(std::move(c));
@@ -510,8 +472,7 @@ Result<RouterConfig> parse_config(std::string_view text, std::string_view file_n
     // The parser tests node types before reading; this backstop keeps a surprise from escaping as an exception.
     d.fail(e.mark, "cannot read this value: " + e.msg);
   }
-  if (!d.empty())
-    return d.error();
+  if (!d.empty()) return d.error();
   return cfg;
 }
 
@@ -527,8 +488,7 @@ Result<RouterConfig> load_config(const fs::path &path) {
   std::error_code ec;
   fs::path abs = fs::absolute(path, ec).lexically_normal();
   auto result = parse_config(text.str(), path.string(), abs.parent_path());
-  if (result)
-    result->config_path = abs;
+  if (result) result->config_path = abs;
   return result;
 }
 

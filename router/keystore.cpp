@@ -39,9 +39,13 @@ namespace {
 
 constexpr std::string_view kSecp256k1 = "secp256k1";
 
-Error fail(const std::string &msg) { return Error{code::kInternal, msg}; }
+Error fail(const std::string &msg) {
+  return Error{code::kInternal, msg};
+}
 
-std::string sys_error(int err) { return std::strerror(err); }
+std::string sys_error(int err) {
+  return std::strerror(err);
+}
 
 // Wipes a buffer that held secret material when it goes out of scope, on every return path.
 template <class Buf> struct Wipe {
@@ -51,26 +55,20 @@ template <class Buf> struct Wipe {
 
 // Creates missing directories with mode 0700; directories that already exist are left as the user set them.
 Status make_private_dirs(const fs::path &dir) {
-  if (dir.empty())
-    return Ok{};
+  if (dir.empty()) return Ok{};
   std::error_code ec;
-  if (fs::is_directory(dir, ec))
-    return Ok{};
+  if (fs::is_directory(dir, ec)) return Ok{};
   if (dir.has_parent_path() && dir.parent_path() != dir)
-    if (auto s = make_private_dirs(dir.parent_path()); !s)
-      return s;
+    if (auto s = make_private_dirs(dir.parent_path()); !s) return s;
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
     return fail("cannot create key directory " + dir.string() + ": " + sys_error(errno));
   return Ok{};
 }
 
 int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
 }
 
@@ -78,8 +76,7 @@ class FileCloser {
 public:
   explicit FileCloser(int fd) : fd_(fd) {}
   ~FileCloser() {
-    if (fd_ >= 0)
-      ::close(fd_);
+    if (fd_ >= 0) ::close(fd_);
   }
   int release() { return std::exchange(fd_, -1); }
 
@@ -91,16 +88,13 @@ private:
 Result<std::optional<std::array<std::uint8_t, 32>>> read_key(const secp256k1_context *ctx, const fs::path &path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) {
-    if (errno == ENOENT)
-      return std::optional<std::array<std::uint8_t, 32>>();
+    if (errno == ENOENT) return std::optional<std::array<std::uint8_t, 32>>();
     return fail("cannot open key file " + path.string() + ": " + sys_error(errno));
   }
   FileCloser closer(fd);
   struct stat st {};
-  if (::fstat(fd, &st) != 0)
-    return fail("cannot stat key file " + path.string() + ": " + sys_error(errno));
-  if (!S_ISREG(st.st_mode))
-    return fail("key file " + path.string() + " is not a regular file");
+  if (::fstat(fd, &st) != 0) return fail("cannot stat key file " + path.string() + ": " + sys_error(errno));
+  if (!S_ISREG(st.st_mode)) return fail("key file " + path.string() + " is not a regular file");
   if ((st.st_mode & 077) != 0) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
@@ -113,12 +107,9 @@ Result<std::optional<std::array<std::uint8_t, 32>>> read_key(const secp256k1_con
   std::size_t len = 0;
   while (len < text.size()) {
     ssize_t n = ::read(fd, text.data() + len, text.size() - len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return fail("cannot read key file " + path.string() + ": " + sys_error(errno));
-    if (n == 0)
-      break;
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail("cannot read key file " + path.string() + ": " + sys_error(errno));
+    if (n == 0) break;
     len += static_cast<std::size_t>(n);
   }
   bool shape_ok = len == 64 || (len == 65 && text[64] == '\n');
@@ -144,10 +135,8 @@ Result<std::optional<std::array<std::uint8_t, 32>>> read_key(const secp256k1_con
 Status write_all(int fd, const char *data, std::size_t len) {
   while (len > 0) {
     ssize_t n = ::write(fd, data, len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return fail(sys_error(errno));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return fail(sys_error(errno));
     data += n;
     len -= static_cast<std::size_t>(n);
   }
@@ -156,8 +145,7 @@ Status write_all(int fd, const char *data, std::size_t len) {
 
 // Creates a key file with a fresh key, or reads the one another process created first.
 Result<std::array<std::uint8_t, 32>> create_key(const secp256k1_context *ctx, const fs::path &path) {
-  if (auto s = make_private_dirs(path.parent_path()); !s)
-    return s.error();
+  if (auto s = make_private_dirs(path.parent_path()); !s) return s.error();
   std::array<std::uint8_t, 32> secret{};
   Wipe wipe_secret{secret};
   // Almost every 32-byte string is a valid secret; the loop only skips zero and values above the curve order.
@@ -181,15 +169,12 @@ Result<std::array<std::uint8_t, 32>> create_key(const secp256k1_context *ctx, co
   tmp += "." + std::to_string(::getpid()) + "." + std::to_string(counter++) + ".tmp";
   ::unlink(tmp.c_str());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0)
-    return fail("cannot create key file " + tmp.string() + ": " + sys_error(errno));
+  if (fd < 0) return fail("cannot create key file " + tmp.string() + ": " + sys_error(errno));
   FileCloser closer(fd);
   // fchmod makes the mode exact whatever the umask; fsync makes the key durable before it is visible by name.
   Status written = ::fchmod(fd, 0600) == 0 ? write_all(fd, text.data(), text.size()) : fail(sys_error(errno));
-  if (written && ::fsync(fd) != 0)
-    written = fail(sys_error(errno));
-  if (::close(closer.release()) != 0 && written)
-    written = fail(sys_error(errno));
+  if (written && ::fsync(fd) != 0) written = fail(sys_error(errno));
+  if (::close(closer.release()) != 0 && written) written = fail(sys_error(errno));
   if (!written) {
     ::unlink(tmp.c_str());
     return fail("cannot write key file " + tmp.string() + ": " + written.error().message);
@@ -204,15 +189,12 @@ Result<std::array<std::uint8_t, 32>> create_key(const secp256k1_context *ctx, co
   ::unlink(tmp.c_str());
   if (linked != 0 && link_errno == EEXIST) {
     auto theirs = read_key(ctx, path);
-    if (!theirs)
-      return theirs.error();
-    if (!*theirs)
-      return fail("key file " + path.string() + " vanished while it was being created; start again");
+    if (!theirs) return theirs.error();
+    if (!*theirs) return fail("key file " + path.string() + " vanished while it was being created; start again");
     Wipe wipe_theirs{**theirs};
     return std::array<std::uint8_t, 32>(**theirs);
   }
-  if (linked != 0)
-    return fail("cannot create key file " + path.string() + ": " + sys_error(link_errno));
+  if (linked != 0) return fail("cannot create key file " + path.string() + ": " + sys_error(link_errno));
   if (int dfd = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
     ::fsync(dfd);
     ::close(dfd);
@@ -226,14 +208,12 @@ Keystore::Keystore() : ctx_(secp256k1_context_create(SECP256K1_CONTEXT_NONE)) {}
 
 Keystore::~Keystore() {
   keys_.clear();
-  if (ctx_)
-    secp256k1_context_destroy(ctx_);
+  if (ctx_) secp256k1_context_destroy(ctx_);
 }
 
 Result<std::unique_ptr<Keystore>> Keystore::open(const fs::path &data_dir, const std::vector<AccountConfig> &accounts) {
   std::unique_ptr<Keystore> ks(new Keystore());
-  if (!ks->ctx_)
-    return fail("cannot create a secp256k1 context");
+  if (!ks->ctx_) return fail("cannot create a secp256k1 context");
   // Blinds the context's precomputed tables against timing side channels, per libsecp256k1's advice.
   std::array<std::uint8_t, 32> seed{};
   Wipe wipe_seed{seed};
@@ -250,8 +230,7 @@ Result<std::unique_ptr<Keystore>> Keystore::open(const fs::path &data_dir, const
       return fail("account '" + acc.name + "' is configured twice; account names must be unique");
     fs::path path = acc.key_file.empty() ? data_dir / "keys" / (acc.name + ".key") : acc.key_file;
     auto existing = read_key(ks->ctx_, path);
-    if (!existing)
-      return existing.error();
+    if (!existing) return existing.error();
     Key key;
     key.name = acc.name;
     key.algorithm = acc.algorithm;
@@ -260,8 +239,7 @@ Result<std::unique_ptr<Keystore>> Keystore::open(const fs::path &data_dir, const
       OPENSSL_cleanse(existing->value().data(), 32);
     } else {
       auto created = create_key(ks->ctx_, path);
-      if (!created)
-        return created.error();
+      if (!created) return created.error();
       key.secret = *created;
       OPENSSL_cleanse(created->data(), created->size());
     }
@@ -297,8 +275,7 @@ Result<const Keystore::Key *> Keystore::find(std::string_view account, std::stri
 Result<Signed> Keystore::sign(std::string_view account, std::string_view algorithm,
                               std::span<const std::uint8_t> digest) const {
   auto key = find(account, algorithm);
-  if (!key)
-    return key.error();
+  if (!key) return key.error();
   if (digest.size() != 32)
     return fail("cannot sign for account '" + std::string(account) + "': the digest must be 32 bytes, got " +
                 std::to_string(digest.size()));
@@ -316,8 +293,7 @@ Result<Signed> Keystore::sign(std::string_view account, std::string_view algorit
 
 Result<std::vector<std::uint8_t>> Keystore::public_key(std::string_view account, std::string_view algorithm) const {
   auto key = find(account, algorithm);
-  if (!key)
-    return key.error();
+  if (!key) return key.error();
   return std::vector<std::uint8_t>((*key)->public_key.begin(), (*key)->public_key.end());
 }
 

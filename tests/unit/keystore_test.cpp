@@ -165,8 +165,7 @@ TEST_CASE("signing from several threads at once gives the same deterministic sig
   for (int t = 0; t < 4; ++t)
     threads.emplace_back([&, t] {
       for (int i = 0; i < 50; ++i)
-        if (ks->sign("alice", "secp256k1", digest)->signature != expected->signature)
-          ++mismatches[t];
+        if (ks->sign("alice", "secp256k1", digest)->signature != expected->signature) ++mismatches[t];
     });
   for (auto &t : threads)
     t.join();
