@@ -1,0 +1,13 @@
+# Integration tests: Python (standard library only) driving real weft-router processes on loopback.
+find_package(Python3 COMPONENTS Interpreter REQUIRED)
+set(WEFT_IT_ENV
+    "WEFT_BIN=${CMAKE_BINARY_DIR}/bin"
+    "WEFT_PLUGINS=${WEFT_PLUGIN_DIR}"
+    "WEFT_TEST_PLUGINS=${CMAKE_BINARY_DIR}/test-plugins"
+    "PYTHONDONTWRITEBYTECODE=1")
+file(GLOB WEFT_IT_TESTS ${CMAKE_CURRENT_LIST_DIR}/test_*.py)
+foreach(file ${WEFT_IT_TESTS})
+  get_filename_component(name ${file} NAME_WE)
+  add_test(NAME it_${name} COMMAND ${Python3_EXECUTABLE} ${file} -v WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR})
+  set_tests_properties(it_${name} PROPERTIES ENVIRONMENT "${WEFT_IT_ENV}" LABELS integration TIMEOUT 600)
+endforeach()

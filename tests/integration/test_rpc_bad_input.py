@@ -1,0 +1,188 @@
+"""Bad input never breaks the router: each malformed request gets a clear error and other clients are served."""
+import json
+import os
+import shutil
+import socket
+import tempfile
+import threading
+import time
+import unittest
+
+from weftlib import REFCHAIN, TESTCHAIN, TEST_PLUGINS, PLUGINS, Router, call_data, scaled
+
+BROKEN_CHAIN = """
+  - name: broken
+    type: TestChain
+    default_account: alice
+    options: { fail_open: true }
+  - name: orphan
+    type: NoSuchType
+    default_account: alice
+"""
+
+
+class BadInput(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        # One plugin directory with the real adapters, the C test adapter and every broken library.
+        cls.plugins = tempfile.mkdtemp(prefix="weft-plugins-")
+        for d in (PLUGINS, TEST_PLUGINS):
+            for f in os.listdir(d):
+                if f.endswith(".so"):
+                    shutil.copy(os.path.join(d, f), cls.plugins)
+        rpc = ("  max_body_bytes: 4096\n  header_timeout_ms: %d\n  request_timeout_ms: %d\n"
+               % (scaled(1.0) * 1000, scaled(0.5) * 1000))
+        cls.router = Router(chains=REFCHAIN + TESTCHAIN + BROKEN_CHAIN, plugin_dir=cls.plugins, rpc=rpc).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.router.stop()
+        cls.router.cleanup()
+        shutil.rmtree(cls.plugins, ignore_errors=True)
+        assert code == 0, "router did not shut down cleanly: %s" % code
+
+    def assert_error(self, reply, code, text=None):
+        status, env = reply
+        self.assertEqual(status, 200, env)
+        self.assertEqual(env["errorCode"], code, env)
+        self.assertIsNone(env["data"])
+        if text:
+            self.assertIn(text, env["message"])
+
+    def assert_alive(self):
+        self.assertEqual(self.router.ok("GET", "/sys/test"), "OK!")
+
+    def test_malformed_json_is_refused(self):
+        r = self.router.request("POST", "/resource/payment/test/echo/call", body='{"version":"1","data":{')
+        self.assert_error(r, 20203, "not valid JSON")
+        r = self.router.request("POST", "/resource/payment/test/echo/call", body="[1,2]")
+        self.assert_error(r, 20203, "JSON object")
+        self.assert_alive()
+
+    def test_wrong_types_are_refused(self):
+        for data, text in [
+            ({"method": "echo", "args": [1, 2]}, "array of strings"),
+            ({"method": "echo", "args": "a"}, "array of strings"),
+            ({"args": []}, "data.method"),
+            ({"method": 5}, "data.method"),
+            ("call me", "data must be an object"),
+            ({"method": "echo", "args": [], "options": []}, "options must be an object"),
+            ({"method": "echo", "args": [], "options": {"account": 3}}, "account"),
+        ]:
+            with self.subTest(data=data):
+                r = self.router.request("POST", "/resource/payment/test/echo/call", data)
+                self.assert_error(r, 20203, text)
+        self.assert_alive()
+
+    def test_version_is_checked_as_wecross_does(self):
+        r = self.router.request("POST", "/resource/payment/test/echo/call", call_data("echo"), version=None)
+        self.assert_error(r, 20101)
+        r = self.router.request("POST", "/resource/payment/test/echo/call", call_data("echo"), version="9")
+        self.assert_error(r, 20201)
+        for v in ("1", "0.1", "0.2"):
+            self.assertEqual(self.router.request("POST", "/resource/payment/test/echo/call", call_data("echo", "x"),
+                                                 version=v)[1]["errorCode"], 0)
+
+    def test_unknown_paths(self):
+        status, body = self.router.request("GET", "/no/such/route")
+        self.assertEqual(status, 404)
+        self.assert_error(self.router.request("POST", "/resource/payment/test/nothing/call", call_data("x")), 10001,
+                          "Resource not found")
+        self.assert_error(self.router.request("POST", "/resource/payment/test/echo/explode", call_data("x")), 10001,
+                          "Unsupported method")
+        self.assert_error(self.router.request("POST", "/resource/pay%24/test/echo/call", call_data("x")), 20204)
+        # The verb is matched case-insensitively, on any HTTP method, as WeCross does.
+        self.assertEqual(self.router.request("GET", "/resource/payment/test/echo/CALL", call_data("echo", "a"))[1]
+                         ["data"]["result"], ["a"])
+
+    def test_oversized_body_gets_an_error_and_the_connection_closes(self):
+        big = json.dumps({"version": "1", "data": {"method": "echo", "args": ["x" * 10000]}})
+        self.assert_error(self.router.request("POST", "/resource/payment/test/echo/call", body=big), 20801,
+                          "max_body_bytes")
+        self.assert_alive()
+
+    def test_not_http_at_all(self):
+        s = self.router.connect()
+        s.sendall(b"\x16\x03\x01\x02\x00garbage that is not HTTP\r\n\r\n")
+        data = s.recv(4096)
+        self.assertTrue(data.startswith(b"HTTP/1.1 400"), data)
+        s.close()
+        self.assert_alive()
+
+    def test_slow_client_times_out_while_others_are_served(self):
+        slow = self.router.connect()
+        slow.sendall(b"POST /sys/test HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+        idle = self.router.connect()  # half-open: connects and never sends
+        t0 = time.monotonic()
+        self.assert_alive()  # served at once while the slow ones hold their connections
+        self.assertLess(time.monotonic() - t0, scaled(0.9))
+        slow.settimeout(scaled(10))
+        reply = slow.recv(4096)
+        self.assertIn(b'"errorCode":20802', reply)
+        idle.settimeout(scaled(10))
+        self.assertEqual(idle.recv(4096), b"")  # closed by the router
+        slow.close()
+        idle.close()
+        self.assert_alive()
+
+    def test_plugin_errors_become_clear_errors(self):
+        r = self.router.request("POST", "/resource/payment/test/echo/call", call_data("fail"))
+        self.assert_error(r, 44001, "test chain refused")
+        r = self.router.request("POST", "/resource/payment/test/echo/call", call_data("garbage"))
+        self.assert_error(r, 41001, "malformed JSON")
+        r = self.router.request("POST", "/resource/payment/test/echo/call", call_data("silent"))
+        self.assert_error(r, 40200)
+        r = self.router.request("POST", "/resource/payment/test/echo/call", call_data("nosuch"))
+        self.assert_error(r, 44002)
+        # A transaction that reached the chain and failed is envelope 0 with the chain's outcome inside.
+        status, env = self.router.request("POST", "/resource/payment/test/echo/sendTransaction", call_data("revert"))
+        self.assertEqual(env["errorCode"], 0)
+        self.assertEqual(env["data"]["errorCode"], 1)
+        self.assertEqual(env["data"]["message"], "reverted by test chain")
+        self.assert_alive()
+
+    def test_unavailable_chains_and_refused_plugins_are_reported(self):
+        status = self.router.ok("GET", "/sys/status")
+        chains = {c["path"]: c for c in status["chains"]}
+        self.assertEqual(chains["payment.ledger1"]["status"], "ok")
+        self.assertIn("configured to fail", chains["payment.broken"]["status"])
+        self.assertIn("no loaded adapter serves stub type NoSuchType", chains["payment.orphan"]["status"])
+        refused = {os.path.basename(r["file"]): r["reason"] for r in status["refusedAdapters"]}
+        self.assertIn("libbroken_wrong_version.so", refused)
+        self.assertIn("libz_broken_duplicate_type.so", refused)
+        self.assertEqual(sorted(self.router.ok("GET", "/sys/supportedStubs")["stubTypes"]), ["RefChain", "TestChain"])
+        r = self.router.request("GET", "/trans/getBlock?path=payment.broken&blockNumber=0")
+        self.assert_error(r, 40100)
+
+    def test_trans_parameters_are_checked(self):
+        self.assert_error(self.router.request("GET", "/trans/getTransaction?path=payment.ledger1"), 10002)
+        self.assert_error(self.router.request("GET", "/trans/getTransaction?path=payment.ledger1&txHash=zz"), 10002)
+        self.assert_error(self.router.request("GET", "/trans/getTransaction?path=payment&txHash=0x00"), 20204)
+        self.assert_error(self.router.request("GET", "/trans/getTransaction?path=payment.none&txHash=0x00"), 10001)
+        self.assert_error(self.router.request("GET", "/trans/getBlock?path=payment.ledger1&blockNumber=-1"), 50302)
+        self.assert_error(self.router.request("GET", "/trans/getBlock?path=payment.ledger1&blockNumber=99999"), 50304)
+        self.assert_error(self.router.request("GET", "/trans/getTransaction?path=payment.ledger1&txHash=0x" + "ab" * 32),
+                          50304)
+
+    def test_many_clients_at_once(self):
+        errors = []
+
+        def worker(i):
+            try:
+                for _ in range(5):
+                    d = self.router.ok("POST", "/resource/payment/test/echo/call", call_data("echo", str(i)))
+                    if d["result"] != [str(i)]:
+                        errors.append(d)
+            except Exception as e:  # collected and asserted below
+                errors.append(e)
+
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(40)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(errors, [])
+
+
+if __name__ == "__main__":
+    unittest.main()
