@@ -39,8 +39,8 @@ BlockHeader BlockHeader::decode(ByteView bytes) {
 BlockHeader genesis_header(uint64_t chain_id) {
   BlockHeader h;
   h.chain_id = chain_id;
-  h.tx_root = merkle_root({});
-  h.receipt_root = merkle_root({});
+  h.tx_root = merkle_root(std::vector<Hash>{});
+  h.receipt_root = merkle_root(std::vector<Hash>{});
   Writer w;
   w.raw(view("weft-refchain genesis"));
   w.u64(chain_id);

@@ -39,10 +39,9 @@ std::vector<ResourceConfig> read_resources(const json::value &v) {
     if (!item.is_object()) bad("each resource must be an object {\"name\",\"contract\"}");
     ResourceConfig r;
     for (const auto &[k, val] : item.as_object()) {
+      if (k != "name" && k != "contract") bad("unknown resource field \"" + std::string(k) + "\" (known: name, contract)");
       if (!val.is_string()) bad("resource field " + std::string(k) + " must be a string");
-      if (k == "name") r.name = val.as_string().c_str();
-      else if (k == "contract") r.contract = val.as_string().c_str();
-      else bad("unknown resource field \"" + std::string(k) + "\" (known: name, contract)");
+      (k == "name" ? r.name : r.contract) = val.as_string().c_str();
     }
     if (!valid_name(r.name)) bad("resource name \"" + r.name + "\" must be 1-64 letters, digits, '_' or '-'");
     if (r.contract != "kv" && r.contract != "asset")

@@ -11,24 +11,40 @@ size_t split_point(size_t n) { // largest power of two strictly below n (n >= 2)
   return k;
 }
 
-Hash subtree_root(const std::vector<Hash> &leaves, size_t begin, size_t end) {
+// Both work on leaf hashes, so each leaf is hashed once.
+Hash subtree_root(const std::vector<Hash> &h, size_t begin, size_t end) {
   size_t n = end - begin;
-  if (n == 1) return merkle_leaf_hash(leaves[begin]);
+  if (n == 1) return h[begin];
   size_t k = split_point(n);
-  return merkle_node_hash(subtree_root(leaves, begin, begin + k), subtree_root(leaves, begin + k, end));
+  return merkle_node_hash(subtree_root(h, begin, begin + k), subtree_root(h, begin + k, end));
 }
 
-void subtree_path(const std::vector<Hash> &leaves, size_t m, size_t begin, size_t end, std::vector<Hash> &out) {
+void subtree_path(const std::vector<Hash> &h, size_t m, size_t begin, size_t end, std::vector<Hash> &out) {
   size_t n = end - begin;
   if (n <= 1) return;
   size_t k = split_point(n);
   if (m < k) {
-    subtree_path(leaves, m, begin, begin + k, out);
-    out.push_back(subtree_root(leaves, begin + k, end));
+    subtree_path(h, m, begin, begin + k, out);
+    out.push_back(subtree_root(h, begin + k, end));
   } else {
-    subtree_path(leaves, m - k, begin + k, end, out);
-    out.push_back(subtree_root(leaves, begin, begin + k));
+    subtree_path(h, m - k, begin + k, end, out);
+    out.push_back(subtree_root(h, begin, begin + k));
   }
+}
+
+template <class Leaves> std::vector<Hash> leaf_hashes(const Leaves &leaves) {
+  std::vector<Hash> h;
+  h.reserve(leaves.size());
+  for (const auto &l : leaves) h.push_back(merkle_leaf_hash(l));
+  return h;
+}
+
+Hash root_of(const std::vector<Hash> &h) { return h.empty() ? sha256({}) : subtree_root(h, 0, h.size()); }
+
+std::vector<Hash> path_of(const std::vector<Hash> &h, size_t index) {
+  std::vector<Hash> out;
+  if (index < h.size()) subtree_path(h, index, 0, h.size(), out);
+  return out;
 }
 } // namespace
 
@@ -38,18 +54,17 @@ Hash merkle_node_hash(const Hash &left, const Hash &right) {
   return Sha256().update(uint8_t{1}).update(left).update(right).finish();
 }
 
-Hash merkle_root(const std::vector<Hash> &leaves) {
-  if (leaves.empty()) return sha256({});
-  return subtree_root(leaves, 0, leaves.size());
-}
+Hash merkle_root(const std::vector<Hash> &leaves) { return root_of(leaf_hashes(leaves)); }
+Hash merkle_root(const std::vector<Bytes> &leaves) { return root_of(leaf_hashes(leaves)); }
 
 std::vector<Hash> merkle_path(const std::vector<Hash> &leaves, size_t index) {
-  std::vector<Hash> out;
-  if (index < leaves.size()) subtree_path(leaves, index, 0, leaves.size(), out);
-  return out;
+  return path_of(leaf_hashes(leaves), index);
+}
+std::vector<Hash> merkle_path(const std::vector<Bytes> &leaves, size_t index) {
+  return path_of(leaf_hashes(leaves), index);
 }
 
-bool merkle_verify(const Hash &leaf_data, size_t index, size_t tree_size, const std::vector<Hash> &path,
+bool merkle_verify(ByteView leaf_data, size_t index, size_t tree_size, const std::vector<Hash> &path,
                    const Hash &root) {
   if (index >= tree_size) return false;
   size_t fn = index, sn = tree_size - 1;
@@ -58,11 +73,10 @@ bool merkle_verify(const Hash &leaf_data, size_t index, size_t tree_size, const 
     if (sn == 0) return false;
     if ((fn & 1) != 0 || fn == sn) {
       r = merkle_node_hash(p, r);
-      if ((fn & 1) == 0)
-        while ((fn & 1) == 0 && fn != 0) {
-          fn >>= 1;
-          sn >>= 1;
-        }
+      while ((fn & 1) == 0 && fn != 0) { // skip the levels where this node has no right sibling
+        fn >>= 1;
+        sn >>= 1;
+      }
     } else {
       r = merkle_node_hash(r, p);
     }

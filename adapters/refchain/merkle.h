@@ -12,14 +12,16 @@ namespace weft::refchain {
 Hash merkle_leaf_hash(ByteView data);
 Hash merkle_node_hash(const Hash &left, const Hash &right);
 
-// Root over leaf data items (each hashed as a leaf).
+// Root over leaf data items (each hashed as a leaf): 32-byte items (a block's trees) or any bytes.
 Hash merkle_root(const std::vector<Hash> &leaves);
+Hash merkle_root(const std::vector<Bytes> &leaves);
 
-// The audit path of leaf `index` (RFC 6962 PATH), bottom-up.
+// The audit path of leaf `index` (RFC 6962 PATH), bottom-up; empty for an index out of range.
 std::vector<Hash> merkle_path(const std::vector<Hash> &leaves, size_t index);
+std::vector<Hash> merkle_path(const std::vector<Bytes> &leaves, size_t index);
 
 // Recomputes the root from one leaf's data and its path (RFC 9162 2.1.3.2) and compares.
-bool merkle_verify(const Hash &leaf_data, size_t index, size_t tree_size, const std::vector<Hash> &path,
+bool merkle_verify(ByteView leaf_data, size_t index, size_t tree_size, const std::vector<Hash> &path,
                    const Hash &root);
 
 } // namespace weft::refchain

@@ -139,7 +139,10 @@ void Runtime::run_worker() {
     if (stopping_) return;
     if (tasks_.empty()) {
       if (deadlines_.empty()) cv_.wait(lock);
-      else cv_.wait_until(lock, deadlines_.begin()->first);
+      else {
+        auto next = deadlines_.begin()->first; // a copy: the set node may be erased while we wait
+        cv_.wait_until(lock, next);
+      }
       continue;
     }
     Task task = std::move(tasks_.front());

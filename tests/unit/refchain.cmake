@@ -1,0 +1,16 @@
+# Unit tests of the reference chain: the core directly, and the plugin through its real C entry point.
+weft_add_unit_test(refchain_core_tests
+  SOURCES
+    ${CMAKE_CURRENT_LIST_DIR}/refchain_encoding_test.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/refchain_crypto_test.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/refchain_merkle_test.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/refchain_ledger_test.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/refchain_store_test.cpp
+  LIBS weft_refchain_core)
+
+weft_add_unit_test(refchain_plugin_tests
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/refchain_plugin_test.cpp
+  LIBS weft_refchain_core ${CMAKE_DL_LIBS})
+add_dependencies(refchain_plugin_tests weft_refchain)
+target_compile_definitions(refchain_plugin_tests PRIVATE
+  WEFT_REFCHAIN_PLUGIN_PATH="$<TARGET_FILE:weft_refchain>")

@@ -1,0 +1,317 @@
+// The plugin through its real C entry point: dlopen the built library, open chains with a fake host that signs with
+// test keys, and drive every verb, cancellation, deadlines and close with pending operations.
+#include "chain_json.h"
+#include "proof.h"
+#include "refchain_test_support.h"
+
+#include <weft/adapter.h>
+
+#include <boost/json.hpp>
+#include <dlfcn.h>
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <optional>
+
+using namespace weft::refchain;
+using namespace weft::refchain::test;
+namespace json = boost::json;
+
+namespace {
+
+const weft_adapter_v1 *adapter() {
+  // Loaded once and never closed, as the router does.
+  static const weft_adapter_v1 *table = [] {
+    void *lib = dlopen(WEFT_REFCHAIN_PLUGIN_PATH, RTLD_NOW | RTLD_LOCAL);
+    REQUIRE_MESSAGE(lib != nullptr, dlerror());
+    auto entry = reinterpret_cast<weft_adapter_entry_v1_fn>(dlsym(lib, WEFT_ADAPTER_ENTRY_SYMBOL));
+    REQUIRE(reinterpret_cast<void *>(entry) != nullptr);
+    return entry();
+  }();
+  return table;
+}
+
+// The host: accounts "alice" and "bob" sign with fixed test keys; anything else is unknown.
+struct FakeHost {
+  weft_host_v1 table{};
+  TestAccount alice{5}, bob{6};
+  FakeHost() {
+    table.struct_size = sizeof table;
+    table.host_ctx = this;
+    table.log = [](void *, int32_t, const char *, const char *) {};
+    table.sign = [](void *ctx, const char *account, const char *algorithm, const uint8_t *digest, size_t len,
+                    uint8_t *sig, size_t *sig_len, uint8_t *pub, size_t *pub_len, char *err, size_t cap) -> int32_t {
+      auto *self = static_cast<FakeHost *>(ctx);
+      const TestAccount *who = self->find(account);
+      if (!who || std::strcmp(algorithm, "secp256k1") != 0 || len != 32 || *sig_len < 65 || *pub_len < 64) {
+        std::snprintf(err, cap, "no such account");
+        return WEFT_E_ACCOUNT;
+      }
+      Hash d{};
+      std::memcpy(d.data(), digest, 32);
+      Signature s = sign_digest(who->secret, d);
+      std::memcpy(sig, s.data(), 65);
+      *sig_len = 65;
+      std::memcpy(pub, who->pub.data(), 64);
+      *pub_len = 64;
+      return WEFT_OK;
+    };
+    table.public_key = [](void *ctx, const char *account, const char *, uint8_t *pub, size_t *pub_len, char *err,
+                          size_t cap) -> int32_t {
+      const TestAccount *who = static_cast<FakeHost *>(ctx)->find(account);
+      if (!who) {
+        std::snprintf(err, cap, "no such account");
+        return WEFT_E_ACCOUNT;
+      }
+      std::memcpy(pub, who->pub.data(), 64);
+      *pub_len = 64;
+      return WEFT_OK;
+    };
+  }
+  const TestAccount *find(const char *name) const {
+    if (std::strcmp(name, "alice") == 0) return &alice;
+    if (std::strcmp(name, "bob") == 0) return &bob;
+    return nullptr;
+  }
+};
+
+// One verb's answer, delivered on the adapter's thread.
+struct Answer {
+  std::mutex mu;
+  std::condition_variable cv;
+  int calls = 0;
+  int32_t status = -1;
+  std::string message, data;
+
+  static void callback(void *ctx, int32_t status, const char *message, const uint8_t *data, size_t size) {
+    auto *self = static_cast<Answer *>(ctx);
+    std::lock_guard lock(self->mu);
+    self->calls++;
+    self->status = status;
+    self->message = message ? message : "";
+    self->data.assign(reinterpret_cast<const char *>(data), data ? size : 0);
+    self->cv.notify_all();
+  }
+  bool wait(int ms = 10000) {
+    std::unique_lock lock(mu);
+    return cv.wait_for(lock, scaled(ms), [&] { return calls > 0; });
+  }
+  json::object object() const { return json::parse(data).as_object(); }
+};
+
+struct OpenChain {
+  FakeHost host;
+  TempDir dir;
+  weft_chain *chain = nullptr;
+  int32_t open_status = -1;
+  std::string open_error;
+
+  explicit OpenChain(const std::string &config, const TempDir *reuse = nullptr) { open(config, reuse); }
+  ~OpenChain() { close(); }
+  void open(const std::string &config, const TempDir *reuse = nullptr) {
+    weft_open_args_v1 args{};
+    args.struct_size = sizeof args;
+    args.host = &host.table;
+    args.stub_type = "RefChain";
+    args.chain_name = "payment.ref";
+    args.config_json = config.c_str();
+    args.data_dir = (reuse ? reuse : &dir)->path().c_str();
+    char err[512] = {0};
+    open_status = adapter()->open(&args, &chain, err, sizeof err);
+    open_error = err;
+  }
+  void close() {
+    if (chain) adapter()->close(chain);
+    chain = nullptr;
+  }
+  // Runs a verb to completion and returns its answer.
+  void run(weft_verb_fn verb, const std::string &request, Answer &a, uint32_t deadline_ms = 0,
+           uint64_t *op = nullptr) {
+    uint64_t id = 0;
+    verb(chain, reinterpret_cast<const uint8_t *>(request.data()), request.size(), deadline_ms, &Answer::callback,
+         &a, op ? op : &id);
+  }
+  json::object ok(weft_verb_fn verb, const std::string &request) {
+    Answer a;
+    run(verb, request, a);
+    REQUIRE(a.wait());
+    REQUIRE_MESSAGE(a.status == WEFT_OK, a.message);
+    return a.object();
+  }
+  int32_t status(weft_verb_fn verb, const std::string &request, std::string *message = nullptr) {
+    Answer a;
+    run(verb, request, a);
+    REQUIRE(a.wait());
+    if (message) *message = a.message;
+    return a.status;
+  }
+};
+
+const std::string kFast = R"({"chain_id": 3, "block_interval_ms": 5, "empty_block_interval_ms": 60000})";
+const std::string kStalled = R"({"chain_id": 3, "block_interval_ms": 60000, "empty_block_interval_ms": 60000})";
+
+} // namespace
+
+TEST_CASE("the library declares the RefChain stub type and the ABI version it was built for") {
+  const weft_adapter_v1 *t = adapter();
+  CHECK(t->abi_version == WEFT_ADAPTER_ABI_VERSION);
+  CHECK(t->struct_size == sizeof(weft_adapter_v1));
+  CHECK(std::string(t->stub_types[0]) == "RefChain");
+  CHECK(t->stub_types[1] == nullptr);
+  CHECK(reinterpret_cast<void *>(t->xa_start) == nullptr);
+  CHECK(reinterpret_cast<void *>(t->subscribe) == nullptr);
+}
+
+TEST_CASE("send_transaction answers once committed, and every read verb sees the result") {
+  OpenChain c(kFast);
+  REQUIRE_MESSAGE(c.open_status == WEFT_OK, c.open_error);
+  const weft_adapter_v1 *t = adapter();
+
+  json::object sent = c.ok(t->send_transaction, R"({"resource":"store","method":"set","args":["k","v"],"account":"alice","options":{}})");
+  CHECK(sent.at("errorCode").to_number<int>() == 0);
+  CHECK(sent.at("message").as_string() == "Success");
+  std::string hash(sent.at("hash").as_string());
+  CHECK(hash.size() == 66);
+  uint64_t number = sent.at("blockNumber").to_number<uint64_t>();
+  CHECK(number >= 1);
+  CHECK(sent.at("timestamp").to_number<uint64_t>() > 0);
+
+  json::object called = c.ok(t->call, R"({"resource":"store","method":"get","args":["k"],"account":"alice"})");
+  CHECK(called.at("result").as_array().at(0).as_string() == "v");
+  CHECK(called.at("blockNumber").to_number<uint64_t>() >= number);
+
+  json::object block = c.ok(t->get_block, "{\"number\":" + std::to_string(number) + "}");
+  CHECK(block.at("transactions").as_array().at(0).as_string() == hash);
+  CHECK(block.at("proposer").as_string().size() == 42);
+
+  json::object receipt = c.ok(t->get_receipt, "{\"hash\":\"" + hash + "\"}");
+  CHECK(receipt.at("from").as_string() == c.host.alice.addr());
+  CHECK(receipt.at("method").as_string() == "set");
+  CHECK(receipt.at("timestamp") == block.at("timestamp"));
+
+  json::object proof = c.ok(t->get_proof, "{\"hash\":\"" + hash + "\"}");
+  CHECK(proof.at("blockHash") == block.at("hash"));
+  CHECK(verify_proof(proof_from_json(proof)));
+
+  json::object height = c.ok(t->block_height, "{}");
+  CHECK(height.at("height").to_number<uint64_t>() >= number);
+  json::object health = c.ok(t->health, "{}");
+  CHECK(health.at("status").as_string() == "ok");
+  CHECK(health.at("validators").to_number<int>() == 1);
+  json::object info = c.ok(t->account_info, R"({"account":"bob"})");
+  CHECK(info.at("address").as_string() == c.host.bob.addr());
+  json::object resources = c.ok(t->list_resources, "{}");
+  CHECK(resources.at("resources").as_array().size() == 2);
+
+  // A transaction that fails on chain is still an answer: status 0 for the verb, the contract's code inside.
+  json::object poor = c.ok(t->send_transaction,
+                           R"({"resource":"token","method":"transfer","args":[")" + c.host.alice.addr() +
+                               R"(","5"],"account":"bob"})");
+  CHECK(poor.at("errorCode").to_number<int>() == 4);
+  CHECK(std::string(poor.at("message").as_string()).find("insufficient balance") != std::string::npos);
+}
+
+TEST_CASE("verbs refuse bad requests with the documented codes") {
+  OpenChain c(kFast);
+  REQUIRE(c.open_status == WEFT_OK);
+  const weft_adapter_v1 *t = adapter();
+  std::string m;
+  CHECK(c.status(t->call, R"({"resource":"store","method":"set","args":["k","v"]})", &m) == WEFT_E_INVALID_ARGUMENT);
+  CHECK(m.find("use sendTransaction") != std::string::npos);
+  CHECK(c.status(t->call, R"({"resource":"nope","method":"get","args":["k"]})") == WEFT_E_NOT_FOUND);
+  CHECK(c.status(t->call, R"({"resource":"store","method":"nope","args":[]})") == WEFT_E_NOT_FOUND);
+  CHECK(c.status(t->call, R"({"resource":"store","method":"get","args":[]})") == WEFT_E_INVALID_ARGUMENT);
+  CHECK(c.status(t->call, R"({"resource":"store","method":"get","args":[1]})") == WEFT_E_INVALID_ARGUMENT);
+  CHECK(c.status(t->call, "not json") == WEFT_E_INVALID_ARGUMENT);
+  CHECK(c.status(t->get_block, R"({"number":999999})") == WEFT_E_NOT_FOUND);
+  CHECK(c.status(t->get_receipt, R"({"hash":"0x00"})") == WEFT_E_INVALID_ARGUMENT);
+  CHECK(c.status(t->get_receipt, "{\"hash\":\"0x" + std::string(64, '0') + "\"}") == WEFT_E_NOT_FOUND);
+  CHECK(c.status(t->send_transaction, R"({"resource":"store","method":"set","args":["k","v"],"account":"mallory"})") ==
+        WEFT_E_ACCOUNT);
+  CHECK(c.status(t->account_info, R"({"account":"mallory"})") == WEFT_E_ACCOUNT);
+}
+
+TEST_CASE("open refuses bad config and multi-validator setups, and keeps its key file private") {
+  OpenChain bad(R"({"chain_id": 3, "colour": "blue"})");
+  CHECK(bad.open_status == WEFT_E_INVALID_ARGUMENT);
+  CHECK(bad.open_error.find("unknown key \"colour\"") != std::string::npos);
+  OpenChain many(R"({"validators": 4})");
+  CHECK(many.open_status != WEFT_OK);
+  CHECK(many.open_error.find("multi-validator consensus is not available yet") != std::string::npos);
+
+  OpenChain c(kFast);
+  REQUIRE(c.open_status == WEFT_OK);
+  struct stat st {};
+  REQUIRE(::stat(c.dir.file("validator0.key").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+}
+
+TEST_CASE("an idle chain makes empty blocks, and a reopened chain keeps its blocks and state") {
+  TempDir shared;
+  uint64_t height = 0;
+  std::string block1;
+  {
+    OpenChain c(R"({"chain_id": 3, "block_interval_ms": 5, "empty_block_interval_ms": 10})", &shared);
+    REQUIRE(c.open_status == WEFT_OK);
+    c.ok(adapter()->send_transaction, R"({"resource":"store","method":"set","args":["k","kept"],"account":"alice"})");
+    auto until = std::chrono::steady_clock::now() + scaled(5000);
+    while (c.ok(adapter()->block_height, "{}").at("height").to_number<uint64_t>() < 3 &&
+           std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    height = c.ok(adapter()->block_height, "{}").at("height").to_number<uint64_t>();
+    CHECK(height >= 3);
+    block1 = std::string(c.ok(adapter()->get_block, R"({"number":1})").at("hash").as_string());
+  }
+  OpenChain again(kStalled, &shared);
+  REQUIRE_MESSAGE(again.open_status == WEFT_OK, again.open_error);
+  CHECK(again.ok(adapter()->block_height, "{}").at("height").to_number<uint64_t>() >= height);
+  CHECK(again.ok(adapter()->get_block, R"({"number":1})").at("hash").as_string() == block1);
+  CHECK(again.ok(adapter()->call, R"({"resource":"store","method":"get","args":["k"]})")
+            .at("result")
+            .as_array()
+            .at(0)
+            .as_string() == "kept");
+}
+
+TEST_CASE("cancel ends a waiting send_transaction, a deadline times it out naming the hash, close cancels the rest") {
+  OpenChain c(kStalled); // blocks only every minute: every send waits
+  REQUIRE(c.open_status == WEFT_OK);
+  const weft_adapter_v1 *t = adapter();
+  const std::string req = R"({"resource":"store","method":"set","args":["k","v"],"account":"alice"})";
+
+  Answer cancelled;
+  uint64_t op = 0;
+  c.run(t->send_transaction, req, cancelled, 0, &op);
+  CHECK(op != 0);
+  // Wait until the transaction is in the pool, then cancel the wait.
+  auto until = std::chrono::steady_clock::now() + scaled(5000);
+  while (c.ok(t->health, "{}").at("poolSize").to_number<uint64_t>() < 1 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  t->cancel(c.chain, op);
+  REQUIRE(cancelled.wait());
+  CHECK(cancelled.status == WEFT_E_CANCELLED);
+  t->cancel(c.chain, op);      // twice: ignored
+  t->cancel(c.chain, 987654);  // unknown: ignored
+
+  Answer timed_out;
+  c.run(t->send_transaction, req, timed_out, 30);
+  REQUIRE(timed_out.wait());
+  CHECK(timed_out.status == WEFT_E_TIMEOUT);
+  CHECK(timed_out.message.find("0x") != std::string::npos);
+  CHECK(timed_out.message.find("get_receipt") != std::string::npos);
+
+  Answer pending1, pending2;
+  c.run(t->send_transaction, req, pending1);
+  c.run(t->send_transaction, req, pending2);
+  c.close();
+  // Every callback has run by the time close returns, exactly once.
+  CHECK(pending1.calls == 1);
+  CHECK(pending2.calls == 1);
+  CHECK(pending1.status == WEFT_E_CANCELLED);
+  CHECK(pending2.status == WEFT_E_CANCELLED);
+  CHECK(cancelled.calls == 1);
+  CHECK(timed_out.calls == 1);
+}

@@ -1,0 +1,90 @@
+// Persistence: what a validator committed is all there after close and reopen — height, hashes, state, receipts,
+// proofs and the replay window.
+#include "error.h"
+#include "ledger.h"
+#include "refchain_test_support.h"
+
+#include <doctest/doctest.h>
+
+using namespace weft::refchain;
+using namespace weft::refchain::test;
+
+TEST_CASE("a reopened ledger has the same height, hashes, state, receipts and nonce window") {
+  TempDir dir;
+  TestAccount issuer(2), bob(3);
+  std::vector<BlockHeader> headers;
+  Transaction first, failed;
+  Hash failed_hash;
+  {
+    Ledger ledger(test_ledger_config(), dir.file("v.sqlite"));
+    first = make_tx(issuer, 7, 100, "token", "mint", {issuer.addr(), "50"});
+    ledger.submit(first);
+    headers.push_back(seal(ledger, 100).header);
+    ledger.submit(make_tx(issuer, 7, 100, "store", "set", {"k", "v"}));
+    failed = make_tx(bob, 7, 100, "token", "transfer", {issuer.addr(), "1"});
+    failed_hash = ledger.submit(failed);
+    headers.push_back(seal(ledger, 200).header);
+    headers.push_back(seal(ledger, 300).header); // empty
+  }
+  Ledger ledger(test_ledger_config(), dir.file("v.sqlite"));
+  CHECK(ledger.height() == 3);
+  CHECK(ledger.head().hash() == headers.back().hash());
+  for (const auto &h : headers) CHECK(ledger.header(h.number)->hash() == h.hash());
+  CHECK(ledger.block_tx_hashes(2).size() == 2);
+  CHECK(ledger.call("token", "balanceOf", {issuer.addr()}) == std::vector<std::string>{"50"});
+  CHECK(ledger.call("store", "get", {"k"}) == std::vector<std::string>{"v"});
+  auto rec = ledger.find_tx(failed_hash);
+  REQUIRE(rec);
+  CHECK(rec->receipt.status == kStatusInsufficientBalance);
+  CHECK(rec->receipt.block_number == 2);
+  CHECK(rec->receipt.from == bob.address);
+  CHECK(rec->tx.encode() == failed.encode());
+  auto proof = ledger.proof(failed_hash);
+  REQUIRE(proof);
+  CHECK(verify_proof(*proof));
+  CHECK(proof->block_hash == headers[1].hash());
+
+  // The replay window came back from the store: both committed nonces are refused.
+  try {
+    ledger.submit(first);
+    FAIL("replay accepted after reopen");
+  } catch (const Error &e) {
+    CHECK(e.status == WEFT_E_REJECTED);
+    CHECK(std::string(e.what()).find("already used in block 1") != std::string::npos);
+  }
+  CHECK_THROWS_AS(ledger.submit(failed), Error);
+
+  // And the chain goes on from where it stopped.
+  ledger.submit(make_tx(issuer, 7, 100, "store", "set", {"k", "w"}));
+  BlockHeader next = seal(ledger, 400).header;
+  CHECK(next.number == 4);
+  CHECK(next.parent_hash == headers.back().hash());
+}
+
+TEST_CASE("a store refuses to open for another chain id") {
+  TempDir dir;
+  { Ledger ledger(test_ledger_config(7), dir.file("v.sqlite")); }
+  try {
+    Ledger other(test_ledger_config(8), dir.file("v.sqlite"));
+    FAIL("opened a store of another chain");
+  } catch (const Error &e) {
+    CHECK(std::string(e.what()).find("another chain id") != std::string::npos);
+  }
+}
+
+TEST_CASE("the nonce window forgets blocks older than the block-limit range, where replay is impossible anyway") {
+  TempDir dir;
+  TestAccount alice(2);
+  Ledger ledger(test_ledger_config(), dir.file("v.sqlite"));
+  Transaction tx = make_tx(alice, 7, 1, "store", "set", {"k", "v"});
+  ledger.submit(tx);
+  seal(ledger, 1);
+  for (uint64_t i = 2; i <= kBlockLimitRange + 1; ++i) ledger.commit(ledger.execute({}, Address{}, i));
+  // The old transaction cannot come back: its block limit has long passed.
+  try {
+    ledger.submit(tx);
+    FAIL("replay accepted");
+  } catch (const Error &e) {
+    CHECK(std::string(e.what()).find("expired") != std::string::npos);
+  }
+}
