@@ -39,7 +39,9 @@ TransportFailure failure(const beast::error_code &ec, TransportFailure::Kind kin
                          const Endpoint &endpoint) {
   if (ec == beast::error::timeout)
     return {TransportFailure::Kind::kTimeout, "timed out " + what + " the router at " + describe(endpoint)};
-  return {kind, "cannot reach the router at " + describe(endpoint) + ": " + ec.message()};
+  if (kind == TransportFailure::Kind::kConnect)
+    return {kind, "cannot reach the router at " + describe(endpoint) + ": " + ec.message()};
+  return {kind, "no answer from the router at " + describe(endpoint) + ": " + ec.message()};
 }
 
 HttpResult exchange(const Endpoint &endpoint, const HttpRequest &request, const HttpTimeouts &timeouts) {

@@ -52,8 +52,7 @@ public:
   }
 
   ~OneShotServer() {
-    if (thread_.joinable())
-      thread_.join();
+    if (thread_.joinable()) thread_.join();
     ::close(listener_);
   }
 
@@ -61,8 +60,7 @@ public:
 
   // What the client sent; complete once the client has its answer.
   std::string request() {
-    if (thread_.joinable())
-      thread_.join();
+    if (thread_.joinable()) thread_.join();
     return received_;
   }
 
@@ -80,26 +78,20 @@ private:
       if (header_end != std::string::npos) {
         std::size_t length = 0;
         const auto at = received_.find("Content-Length: ");
-        if (at != std::string::npos)
-          length = std::stoul(received_.substr(at + 16));
-        if (received_.size() >= header_end + 4 + length)
-          return true;
+        if (at != std::string::npos) length = std::stoul(received_.substr(at + 16));
+        if (received_.size() >= header_end + 4 + length) return true;
       }
-      if (!wait_readable(fd))
-        return false;
+      if (!wait_readable(fd)) return false;
       const auto n = ::recv(fd, buffer, sizeof buffer, 0);
-      if (n <= 0)
-        return false;
+      if (n <= 0) return false;
       received_.append(buffer, static_cast<std::size_t>(n));
     }
   }
 
   void serve() {
-    if (!wait_readable(listener_))
-      return;
+    if (!wait_readable(listener_)) return;
     const int fd = ::accept(listener_, nullptr, nullptr);
-    if (fd < 0)
-      return;
+    if (fd < 0) return;
     if (read_request(fd)) {
       if (mode_ == Mode::kAnswer) {
         ::send(fd, response_.data(), response_.size(), MSG_NOSIGNAL);
@@ -125,7 +117,9 @@ std::string http_ok(const std::string &body) {
          "\r\nConnection: close\r\n\r\n" + body;
 }
 
-Endpoint loopback(std::uint16_t port) { return Endpoint{"127.0.0.1", port}; }
+Endpoint loopback(std::uint16_t port) {
+  return Endpoint{"127.0.0.1", port};
+}
 
 // A port nothing listens on: bound once to learn a free number, then released.
 std::uint16_t closed_port() {
@@ -236,4 +230,5 @@ TEST_CASE("console reports a connection closed without an answer") {
   const auto *failure = std::get_if<TransportFailure>(&result);
   REQUIRE(failure);
   CHECK(failure->kind == TransportFailure::Kind::kIo);
+  CHECK(failure->message.starts_with("no answer from the router at 127.0.0.1:"));
 }
