@@ -1,0 +1,86 @@
+"""The `weft` console against a real router: one-shot commands, exit codes, and a scripted session on stdin."""
+import os
+import subprocess
+import unittest
+
+from weftlib import BIN, Router, scaled
+
+
+class Console(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.router = Router().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.router.stop()
+        cls.router.cleanup()
+        assert code == 0, code
+
+    def weft(self, *args, stdin=None, server=None):
+        p = subprocess.run([os.path.join(BIN, "weft"), "--server", server or self.router.address] + list(args),
+                           input=stdin, capture_output=True, text=True, timeout=scaled(60))
+        return p.returncode, p.stdout, p.stderr
+
+    def test_one_shot_commands(self):
+        code, out, err = self.weft("listResources")
+        self.assertEqual(code, 0, err)
+        self.assertIn("payment.ledger1.store", out)
+        self.assertIn("payment.ledger1.token", out)
+        code, out, err = self.weft("status")
+        self.assertEqual(code, 0, err)
+        self.assertIn("payment.ledger1", out)
+        code, out, err = self.weft("sendTransaction", "payment.ledger1.store", "set", "motto", "all or nothing")
+        self.assertEqual(code, 0, err)
+        self.assertRegex(out, r"txHash: 0x[0-9a-f]{64}")
+        code, out, err = self.weft("call", "payment.ledger1.store", "get", "motto")
+        self.assertEqual(code, 0, err)
+        self.assertIn('"all or nothing"', out)
+        code, out, err = self.weft("--json", "call", "payment.ledger1.store", "get", "motto")
+        self.assertIn('"result":["all or nothing"]', out)
+
+    def test_exit_codes(self):
+        code, out, err = self.weft("call", "payment.ledger1.nothing", "get", "x")
+        self.assertEqual(code, 1)
+        self.assertIn("error 10001", err)
+        code, out, err = self.weft("call", "not-a-path", "get")
+        self.assertEqual(code, 2)
+        code, out, err = self.weft("frobnicate")
+        self.assertEqual(code, 2)
+        # A chain-level failure exits 1 even though the envelope is 0.
+        code, out, err = self.weft("sendTransaction", "--account", "bob", "payment.ledger1.token", "transfer",
+                                   "0x" + "00" * 20, "5")
+        self.assertEqual(code, 1, out + err)
+        self.assertIn("insufficient balance", out + err)
+        # Nobody listens on this port: the router is unreachable.
+        with socket_on_free_port() as port:
+            pass
+        code, out, err = self.weft("status", server="127.0.0.1:%d" % port)
+        self.assertEqual(code, 3, err)
+
+    def test_scripted_session_on_stdin(self):
+        script = "listResources\nsendTransaction payment.ledger1.store set k 'v w'\ncall payment.ledger1.store get k\n" \
+                 "call payment.ledger1.none get k\nhelp\nquit\n"
+        code, out, err = self.weft(stdin=script)
+        self.assertEqual(code, 0, err)
+        self.assertIn("payment.ledger1.token", out)
+        self.assertIn('"v w"', out)
+        self.assertIn("error 10001", err)  # an error does not end the session
+        self.assertIn("sendTransaction", out)  # help lists the commands
+
+
+class socket_on_free_port:
+    """Finds a loopback port with no listener: binds port 0, then releases it."""
+
+    def __enter__(self):
+        import socket
+        self.s = socket.socket()
+        self.s.bind(("127.0.0.1", 0))
+        return self.s.getsockname()[1]
+
+    def __exit__(self, *exc):
+        self.s.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
