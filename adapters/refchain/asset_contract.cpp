@@ -47,7 +47,7 @@ uint64_t positive_amount(const std::string &text) {
 }
 
 class AssetContract final : public Contract {
- public:
+public:
   std::string_view kind() const override { return "asset"; }
   const std::vector<MethodSpec> &methods() const override {
     static const std::vector<MethodSpec> specs = {
@@ -63,7 +63,7 @@ class AssetContract final : public Contract {
     return transfer(state, sender, parse_recipient(args[0]), positive_amount(args[1]));
   }
 
- private:
+private:
   static std::string balance_key(const Address &a) { return "balance:" + address_text(a); }
 
   static std::vector<std::string> mint(ContractState &state, const Address &sender, const Address &to,

@@ -46,11 +46,13 @@ Hash hash_from_hex(std::string_view text) {
 }
 
 void Writer::u32(uint32_t v) {
-  for (int s = 24; s >= 0; s -= 8) out_.push_back(static_cast<uint8_t>(v >> s));
+  for (int s = 24; s >= 0; s -= 8)
+    out_.push_back(static_cast<uint8_t>(v >> s));
 }
 
 void Writer::u64(uint64_t v) {
-  for (int s = 56; s >= 0; s -= 8) out_.push_back(static_cast<uint8_t>(v >> s));
+  for (int s = 56; s >= 0; s -= 8)
+    out_.push_back(static_cast<uint8_t>(v >> s));
 }
 
 void Writer::str(std::string_view s) { blob(view(s)); }
@@ -75,14 +77,16 @@ uint8_t Reader::u8(const char *what) { return raw(1, what)[0]; }
 uint32_t Reader::u32(const char *what) {
   auto b = raw(4, what);
   uint32_t v = 0;
-  for (uint8_t x : b) v = v << 8 | x;
+  for (uint8_t x : b)
+    v = v << 8 | x;
   return v;
 }
 
 uint64_t Reader::u64(const char *what) {
   auto b = raw(8, what);
   uint64_t v = 0;
-  for (uint8_t x : b) v = v << 8 | x;
+  for (uint8_t x : b)
+    v = v << 8 | x;
   return v;
 }
 

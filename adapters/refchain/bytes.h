@@ -23,9 +23,10 @@ Bytes from_hex(std::string_view text);
 // Exactly 32 bytes of hex, for hashes named in requests.
 Hash hash_from_hex(std::string_view text);
 
-// Appends big-endian integers and length-prefixed fields; the encoding is the canonical one (one byte string per value).
+// Appends big-endian integers and length-prefixed fields; the encoding is the canonical one (one byte string per
+// value).
 class Writer {
- public:
+public:
   void u8(uint8_t v) { out_.push_back(v); }
   void u32(uint32_t v);
   void u64(uint64_t v);
@@ -35,14 +36,14 @@ class Writer {
   const Bytes &bytes() const { return out_; }
   Bytes take() { return std::move(out_); }
 
- private:
+private:
   Bytes out_;
 };
 
 // Reads what Writer wrote. Every read checks the remaining length first, so hostile input can neither overrun the
 // buffer nor make us allocate more than it holds; `what` names the field in the error message.
 class Reader {
- public:
+public:
   explicit Reader(ByteView in) : in_(in) {}
   uint8_t u8(const char *what);
   uint32_t u32(const char *what);
@@ -60,7 +61,7 @@ class Reader {
   // Rejects trailing bytes: a canonical encoding has exactly one byte string per value.
   void expect_end(const char *what) const;
 
- private:
+private:
   ByteView in_;
   size_t pos_ = 0;
 };

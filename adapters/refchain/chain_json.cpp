@@ -11,13 +11,15 @@ namespace json = boost::json;
 namespace {
 json::array strings(const std::vector<std::string> &list) {
   json::array a;
-  for (const auto &s : list) a.emplace_back(s);
+  for (const auto &s : list)
+    a.emplace_back(s);
   return a;
 }
 
 json::array hashes(const std::vector<Hash> &list) {
   json::array a;
-  for (const auto &h : list) a.emplace_back(to_hex(h));
+  for (const auto &h : list)
+    a.emplace_back(to_hex(h));
   return a;
 }
 
@@ -74,17 +76,10 @@ json::object block_json(const BlockHeader &h, const std::vector<Hash> &tx_hashes
 }
 
 json::object receipt_json(const Receipt &r, uint64_t block_timestamp_ms) {
-  return {{"txHash", to_hex(r.tx_hash)},
-          {"blockNumber", r.block_number},
-          {"index", r.index},
-          {"errorCode", r.status},
-          {"message", r.message},
-          {"result", strings(r.result)},
-          {"from", address_text(r.from)},
-          {"resource", r.resource},
-          {"method", r.method},
-          {"args", strings(r.args)},
-          {"timestamp", block_timestamp_ms}};
+  return {{"txHash", to_hex(r.tx_hash)},  {"blockNumber", r.block_number},  {"index", r.index},
+          {"errorCode", r.status},        {"message", r.message},           {"result", strings(r.result)},
+          {"from", address_text(r.from)}, {"resource", r.resource},         {"method", r.method},
+          {"args", strings(r.args)},      {"timestamp", block_timestamp_ms}};
 }
 
 json::object proof_json(const InclusionProof &p) {

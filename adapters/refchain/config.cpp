@@ -15,9 +15,12 @@ namespace {
 
 uint64_t read_uint(const json::value &v, const char *key, uint64_t lo, uint64_t hi) {
   uint64_t n = 0;
-  if (v.is_uint64()) n = v.as_uint64();
-  else if (v.is_int64() && v.as_int64() >= 0) n = static_cast<uint64_t>(v.as_int64());
-  else bad(std::string(key) + " must be a non-negative integer");
+  if (v.is_uint64())
+    n = v.as_uint64();
+  else if (v.is_int64() && v.as_int64() >= 0)
+    n = static_cast<uint64_t>(v.as_int64());
+  else
+    bad(std::string(key) + " must be a non-negative integer");
   if (n < lo || n > hi)
     bad(std::string(key) + " must be between " + std::to_string(lo) + " and " + std::to_string(hi) + ", got " +
         std::to_string(n));
@@ -39,7 +42,8 @@ std::vector<ResourceConfig> read_resources(const json::value &v) {
     if (!item.is_object()) bad("each resource must be an object {\"name\",\"contract\"}");
     ResourceConfig r;
     for (const auto &[k, val] : item.as_object()) {
-      if (k != "name" && k != "contract") bad("unknown resource field \"" + std::string(k) + "\" (known: name, contract)");
+      if (k != "name" && k != "contract")
+        bad("unknown resource field \"" + std::string(k) + "\" (known: name, contract)");
       if (!val.is_string()) bad("resource field " + std::string(k) + " must be a string");
       (k == "name" ? r.name : r.contract) = val.as_string().c_str();
     }
@@ -63,14 +67,20 @@ ChainConfig parse_chain_config(std::string_view text) {
   if (root.is_null()) return c;
   if (!root.is_object()) bad("must be a JSON object");
   for (const auto &[k, v] : root.as_object()) {
-    if (k == "chain_id") c.ledger.chain_id = read_uint(v, "chain_id", 1, UINT64_MAX);
-    else if (k == "validators") c.validators = static_cast<uint32_t>(read_uint(v, "validators", 1, 100));
-    else if (k == "block_interval_ms") c.block_interval_ms = read_uint(v, "block_interval_ms", 1, 60000);
+    if (k == "chain_id")
+      c.ledger.chain_id = read_uint(v, "chain_id", 1, UINT64_MAX);
+    else if (k == "validators")
+      c.validators = static_cast<uint32_t>(read_uint(v, "validators", 1, 100));
+    else if (k == "block_interval_ms")
+      c.block_interval_ms = read_uint(v, "block_interval_ms", 1, 60000);
     else if (k == "empty_block_interval_ms")
       c.empty_block_interval_ms = read_uint(v, "empty_block_interval_ms", 1, 3600000);
-    else if (k == "max_block_txs") c.ledger.max_block_txs = read_uint(v, "max_block_txs", 1, 100000);
-    else if (k == "pool_limit") c.ledger.pool_limit = read_uint(v, "pool_limit", 1, 10000000);
-    else if (k == "resources") c.ledger.resources = read_resources(v);
+    else if (k == "max_block_txs")
+      c.ledger.max_block_txs = read_uint(v, "max_block_txs", 1, 100000);
+    else if (k == "pool_limit")
+      c.ledger.pool_limit = read_uint(v, "pool_limit", 1, 10000000);
+    else if (k == "resources")
+      c.ledger.resources = read_resources(v);
     else
       bad("unknown key \"" + std::string(k) +
           "\" (known: chain_id, validators, block_interval_ms, empty_block_interval_ms, max_block_txs, pool_limit, "

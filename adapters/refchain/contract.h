@@ -39,20 +39,20 @@ struct MethodSpec {
 
 // One contract instance's view of the state: its own namespace only; writes refused on a read-only call.
 class ContractState {
- public:
+public:
   ContractState(StateOverlay &state, std::string resource, bool writable)
       : state_(state), resource_(std::move(resource)), writable_(writable) {}
   std::optional<std::string> get(const std::string &key) const { return state_.get(resource_, key); }
   void put(const std::string &key, std::string value);
 
- private:
+private:
   StateOverlay &state_;
   std::string resource_;
   bool writable_;
 };
 
 class Contract {
- public:
+public:
   virtual ~Contract() = default;
   virtual std::string_view kind() const = 0;
   virtual const std::vector<MethodSpec> &methods() const = 0;

@@ -66,7 +66,8 @@ std::string address_text(const Address &a) { return to_hex(a); }
 
 Address parse_address(std::string_view text) {
   if (!text.starts_with("0x") || text.size() != 42)
-    throw DecodeError("an address is \"0x\" followed by 40 hex digits, got \"" + std::string(text.substr(0, 64)) + "\"");
+    throw DecodeError("an address is \"0x\" followed by 40 hex digits, got \"" + std::string(text.substr(0, 64)) +
+                      "\"");
   Bytes b = from_hex(text);
   Address a{};
   std::memcpy(a.data(), b.data(), 20);

@@ -18,7 +18,7 @@ Hash sha256(ByteView data);
 
 // Incremental SHA-256 for hashes over several parts (Merkle nodes, the state hash).
 class Sha256 {
- public:
+public:
   Sha256();
   ~Sha256();
   Sha256(const Sha256 &) = delete;
@@ -27,7 +27,7 @@ class Sha256 {
   Sha256 &update(uint8_t byte) { return update(ByteView(&byte, 1)); }
   Hash finish();
 
- private:
+private:
   void *ctx_;
 };
 

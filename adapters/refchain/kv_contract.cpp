@@ -6,7 +6,7 @@ namespace weft::refchain {
 
 namespace {
 class KvContract final : public Contract {
- public:
+public:
   std::string_view kind() const override { return "kv"; }
   const std::vector<MethodSpec> &methods() const override {
     static const std::vector<MethodSpec> specs = {{"set", 2, true}, {"get", 1, false}};

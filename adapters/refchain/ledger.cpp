@@ -24,8 +24,10 @@ Ledger::Ledger(LedgerConfig config, const std::string &db_path)
   // Rebuild the replay window from the last kBlockLimitRange blocks.
   uint64_t first = head_.number >= kBlockLimitRange ? head_.number - kBlockLimitRange + 1 : 0;
   std::map<uint64_t, std::vector<Nonce>> by_block;
-  for (auto &[number, nonce] : store_.nonces_since(first)) by_block[number].push_back(nonce);
-  for (auto &[number, nonces] : by_block) remember_nonces(number, nonces);
+  for (auto &[number, nonce] : store_.nonces_since(first))
+    by_block[number].push_back(nonce);
+  for (auto &[number, nonces] : by_block)
+    remember_nonces(number, nonces);
 }
 
 uint64_t Ledger::height() {
@@ -53,8 +55,8 @@ void Ledger::check_replay(const Transaction &tx, uint64_t height) const {
                                      std::to_string(height + kBlockLimitRange) + " at height " +
                                      std::to_string(height));
   if (auto it = seen_nonces_.find(nonce_key(tx.nonce)); it != seen_nonces_.end())
-    throw Error(WEFT_E_REJECTED, "nonce " + to_hex(tx.nonce) + " was already used in block " +
-                                     std::to_string(it->second) + " (replay)");
+    throw Error(WEFT_E_REJECTED,
+                "nonce " + to_hex(tx.nonce) + " was already used in block " + std::to_string(it->second) + " (replay)");
 }
 
 Hash Ledger::submit(Transaction tx) {
@@ -78,7 +80,8 @@ Proposal Ledger::propose(const Address &proposer, uint64_t now_ms, bool allow_em
       out.expired.push_back(tx.hash);
     }
   }
-  for (const auto &h : out.expired) pool_.remove(h);
+  for (const auto &h : out.expired)
+    pool_.remove(h);
   if (chosen.empty() && !allow_empty) return out;
   out.block = execute_locked(chosen, proposer, std::max(now_ms, head_.timestamp_ms + 1));
   return out;
@@ -97,8 +100,7 @@ ExecutedBlock Ledger::execute(const std::vector<VerifiedTx> &txs, const Address 
 
 ExecutedBlock Ledger::execute_locked(const std::vector<VerifiedTx> &txs, const Address &proposer,
                                      uint64_t timestamp_ms) {
-  if (timestamp_ms <= head_.timestamp_ms)
-    throw Error(WEFT_E_REJECTED, "block timestamp must be after its parent's");
+  if (timestamp_ms <= head_.timestamp_ms) throw Error(WEFT_E_REJECTED, "block timestamp must be after its parent's");
   ExecutedBlock b;
   b.header.chain_id = config_.chain_id;
   b.header.number = head_.number + 1;
@@ -130,15 +132,16 @@ Receipt Ledger::run(StateOverlay &block_state, const VerifiedTx &v, uint64_t num
   r.method = v.tx.method;
   r.args = v.tx.args;
   r.message = "Success";
-  StateOverlay tx_state([&block_state](const std::string &res, const std::string &k) { return block_state.get(res, k); });
+  StateOverlay tx_state(
+      [&block_state](const std::string &res, const std::string &k) { return block_state.get(res, k); });
   try {
     auto it = contracts_.find(v.tx.resource);
     if (it == contracts_.end()) throw ContractError(kStatusUnknownResource, "no resource named " + v.tx.resource);
     const MethodSpec *m = it->second->find(v.tx.method);
     if (!m) throw ContractError(kStatusUnknownMethod, v.tx.resource + " has no method " + v.tx.method);
     if (v.tx.args.size() != m->arity)
-      throw ContractError(kStatusBadArguments, v.tx.method + " takes " + std::to_string(m->arity) +
-                                                   " arguments, got " + std::to_string(v.tx.args.size()));
+      throw ContractError(kStatusBadArguments, v.tx.method + " takes " + std::to_string(m->arity) + " arguments, got " +
+                                                   std::to_string(v.tx.args.size()));
     ContractState cs(tx_state, v.tx.resource, true);
     r.result = it->second->invoke(cs, v.sender, v.tx.method, v.tx.args);
     tx_state.merge_into(block_state);
@@ -164,11 +167,13 @@ void Ledger::commit(const ExecutedBlock &block) {
 }
 
 void Ledger::remember_nonces(uint64_t number, const std::vector<Nonce> &nonces) {
-  for (const auto &n : nonces) seen_nonces_[nonce_key(n)] = number;
+  for (const auto &n : nonces)
+    seen_nonces_[nonce_key(n)] = number;
   if (!nonces.empty()) nonces_by_block_[number] = nonces;
   // A nonce from block b can only be replayed while height < b + kBlockLimitRange; older ones are safe to forget.
   while (!nonces_by_block_.empty() && nonces_by_block_.begin()->first + kBlockLimitRange <= number) {
-    for (const auto &n : nonces_by_block_.begin()->second) seen_nonces_.erase(nonce_key(n));
+    for (const auto &n : nonces_by_block_.begin()->second)
+      seen_nonces_.erase(nonce_key(n));
     nonces_by_block_.erase(nonces_by_block_.begin());
   }
 }
@@ -182,10 +187,12 @@ void Ledger::check_invocation(const std::string &resource, const std::string &me
   const Contract *c = contract(resource);
   if (!c) throw Error(WEFT_E_NOT_FOUND, "no resource named \"" + resource + "\" on this chain");
   const MethodSpec *m = c->find(method);
-  if (!m) throw Error(WEFT_E_NOT_FOUND, "resource " + resource + " (" + std::string(c->kind()) + ") has no method \"" + method + "\"");
+  if (!m)
+    throw Error(WEFT_E_NOT_FOUND,
+                "resource " + resource + " (" + std::string(c->kind()) + ") has no method \"" + method + "\"");
   if (arity != m->arity)
-    throw Error(WEFT_E_INVALID_ARGUMENT, method + " takes " + std::to_string(m->arity) + " arguments, got " +
-                                             std::to_string(arity));
+    throw Error(WEFT_E_INVALID_ARGUMENT,
+                method + " takes " + std::to_string(m->arity) + " arguments, got " + std::to_string(arity));
 }
 
 std::vector<std::string> Ledger::call(const std::string &resource, const std::string &method,
@@ -231,7 +238,8 @@ std::optional<InclusionProof> Ledger::proof(const Hash &tx_hash) {
   p.header = *store_.header(p.block_number);
   p.block_hash = p.header.hash();
   std::vector<Hash> tx_leaves = store_.block_tx_hashes(p.block_number), receipt_leaves;
-  for (const auto &h : tx_leaves) receipt_leaves.push_back(store_.find_tx(h)->receipt.hash());
+  for (const auto &h : tx_leaves)
+    receipt_leaves.push_back(store_.find_tx(h)->receipt.hash());
   p.tx_count = static_cast<uint32_t>(tx_leaves.size());
   p.tx_path = merkle_path(tx_leaves, p.index);
   p.receipt_path = merkle_path(receipt_leaves, p.index);

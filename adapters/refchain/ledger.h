@@ -50,7 +50,7 @@ struct Proposal {
 };
 
 class Ledger {
- public:
+public:
   Ledger(LedgerConfig config, const std::string &db_path);
 
   uint64_t chain_id() const { return config_.chain_id; }
@@ -86,7 +86,7 @@ class Ledger {
   std::optional<TxRecord> find_tx(const Hash &hash);
   std::optional<InclusionProof> proof(const Hash &tx_hash);
 
- private:
+private:
   void check_replay(const Transaction &tx, uint64_t height) const;
   ExecutedBlock execute_locked(const std::vector<VerifiedTx> &txs, const Address &proposer, uint64_t timestamp_ms);
   Receipt run(StateOverlay &block_state, const VerifiedTx &tx, uint64_t number, uint32_t index);
@@ -98,8 +98,8 @@ class Ledger {
   Store store_;
   Pool pool_;
   BlockHeader head_;
-  std::map<std::vector<uint8_t>, uint64_t> seen_nonces_;        // nonce -> block it was committed in
-  std::map<uint64_t, std::vector<Nonce>> nonces_by_block_;      // for evicting the window's oldest block
+  std::map<std::vector<uint8_t>, uint64_t> seen_nonces_;   // nonce -> block it was committed in
+  std::map<uint64_t, std::vector<Nonce>> nonces_by_block_; // for evicting the window's oldest block
 };
 
 } // namespace weft::refchain

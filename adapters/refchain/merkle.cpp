@@ -7,7 +7,8 @@ namespace weft::refchain {
 namespace {
 size_t split_point(size_t n) { // largest power of two strictly below n (n >= 2)
   size_t k = 1;
-  while (k * 2 < n) k *= 2;
+  while (k * 2 < n)
+    k *= 2;
   return k;
 }
 
@@ -35,7 +36,8 @@ void subtree_path(const std::vector<Hash> &h, size_t m, size_t begin, size_t end
 template <class Leaves> std::vector<Hash> leaf_hashes(const Leaves &leaves) {
   std::vector<Hash> h;
   h.reserve(leaves.size());
-  for (const auto &l : leaves) h.push_back(merkle_leaf_hash(l));
+  for (const auto &l : leaves)
+    h.push_back(merkle_leaf_hash(l));
   return h;
 }
 

@@ -21,7 +21,6 @@ std::vector<Hash> merkle_path(const std::vector<Hash> &leaves, size_t index);
 std::vector<Hash> merkle_path(const std::vector<Bytes> &leaves, size_t index);
 
 // Recomputes the root from one leaf's data and its path (RFC 9162 2.1.3.2) and compares.
-bool merkle_verify(ByteView leaf_data, size_t index, size_t tree_size, const std::vector<Hash> &path,
-                   const Hash &root);
+bool merkle_verify(ByteView leaf_data, size_t index, size_t tree_size, const std::vector<Hash> &path, const Hash &root);
 
 } // namespace weft::refchain

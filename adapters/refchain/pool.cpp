@@ -19,7 +19,8 @@ void Pool::add(VerifiedTx tx) {
 
 std::vector<VerifiedTx> Pool::front(size_t max) const {
   std::vector<VerifiedTx> out;
-  for (auto it = order_.begin(); it != order_.end() && out.size() < max; ++it) out.push_back(*it);
+  for (auto it = order_.begin(); it != order_.end() && out.size() < max; ++it)
+    out.push_back(*it);
   return out;
 }
 

@@ -14,13 +14,14 @@ namespace weft::refchain {
 struct HashKey {
   size_t operator()(const Hash &h) const noexcept {
     size_t v = 0;
-    for (int i = 0; i < 8; ++i) v = v << 8 | h[i];
+    for (int i = 0; i < 8; ++i)
+      v = v << 8 | h[i];
     return v;
   }
 };
 
 class Pool {
- public:
+public:
   explicit Pool(size_t limit) : limit_(limit) {}
 
   // Throws Error(WEFT_E_REJECTED) when full or when the hash or nonce is already pending.
@@ -32,7 +33,7 @@ class Pool {
   std::vector<VerifiedTx> front(size_t max) const;
   void remove(const Hash &hash);
 
- private:
+private:
   size_t limit_;
   std::list<VerifiedTx> order_;
   std::unordered_map<Hash, std::list<VerifiedTx>::iterator, HashKey> by_hash_;

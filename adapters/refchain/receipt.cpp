@@ -8,7 +8,8 @@ namespace weft::refchain {
 namespace {
 void write_list(Writer &w, const std::vector<std::string> &list) {
   w.u32(static_cast<uint32_t>(list.size()));
-  for (const auto &s : list) w.str(s);
+  for (const auto &s : list)
+    w.str(s);
 }
 
 std::vector<std::string> read_list(Reader &r, const char *what) {
@@ -16,7 +17,8 @@ std::vector<std::string> read_list(Reader &r, const char *what) {
   if (n > kMaxArgs) throw DecodeError(std::string("too many entries in ") + what);
   std::vector<std::string> out;
   out.reserve(n);
-  for (uint32_t i = 0; i < n; ++i) out.push_back(r.str(kMaxTxBytes, what));
+  for (uint32_t i = 0; i < n; ++i)
+    out.push_back(r.str(kMaxTxBytes, what));
   return out;
 }
 } // namespace

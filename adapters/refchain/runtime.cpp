@@ -19,8 +19,9 @@ Runtime::Runtime(const ChainConfig &config, plugin::Host host, const std::string
   events.committed = [this](const ExecutedBlock &b) { on_committed(b); };
   events.expired = [this](const std::vector<Hash> &h) { on_expired(h); };
   events.error = [this](const std::string &m) { host_.error(m); };
-  producer_ = std::make_unique<SoloProducer>(*ledger_, key_.address, std::chrono::milliseconds(config_.block_interval_ms),
-                                             std::chrono::milliseconds(config_.empty_block_interval_ms), events);
+  producer_ =
+      std::make_unique<SoloProducer>(*ledger_, key_.address, std::chrono::milliseconds(config_.block_interval_ms),
+                                     std::chrono::milliseconds(config_.empty_block_interval_ms), events);
   producer_->start();
   worker_ = std::thread([this] { run_worker(); });
   host_.info("reference chain " + std::to_string(config_.ledger.chain_id) + " open at height " +
@@ -50,7 +51,8 @@ void Runtime::close() {
     tasks_.clear();
     waiting_.clear();
   }
-  for (auto &[id, op] : left) op.done.fail(WEFT_E_CANCELLED, "the chain was closed before the operation finished");
+  for (auto &[id, op] : left)
+    op.done.fail(WEFT_E_CANCELLED, "the chain was closed before the operation finished");
 }
 
 uint64_t Runtime::post(plugin::Completion done, uint32_t deadline_ms, Work work) {
@@ -109,8 +111,10 @@ std::optional<Runtime::Op> Runtime::take(uint64_t op_id) {
 void Runtime::finish(uint64_t op_id, int32_t status, const std::string &message_or_json) {
   auto op = take(op_id);
   if (!op) return;
-  if (status == WEFT_OK) op->done.succeed(message_or_json);
-  else op->done.fail(status, message_or_json);
+  if (status == WEFT_OK)
+    op->done.succeed(message_or_json);
+  else
+    op->done.fail(status, message_or_json);
 }
 
 void Runtime::run_worker() {
@@ -138,7 +142,8 @@ void Runtime::run_worker() {
     }
     if (stopping_) return;
     if (tasks_.empty()) {
-      if (deadlines_.empty()) cv_.wait(lock);
+      if (deadlines_.empty())
+        cv_.wait(lock);
       else {
         auto next = deadlines_.begin()->first; // a copy: the set node may be erased while we wait
         cv_.wait_until(lock, next);
@@ -153,8 +158,10 @@ void Runtime::run_worker() {
     std::string out;
     try {
       auto result = task.work(task.op_id);
-      if (!result) status = -1; // handed over to await_tx
-      else out = std::move(*result);
+      if (!result)
+        status = -1; // handed over to await_tx
+      else
+        out = std::move(*result);
     } catch (const Error &e) {
       status = e.status;
       out = e.what();
@@ -190,7 +197,8 @@ void Runtime::on_committed(const ExecutedBlock &block) {
       ready.emplace_back(std::move(*op), boost::json::serialize(o));
     }
   }
-  for (auto &[op, json] : ready) op.done.succeed(json);
+  for (auto &[op, json] : ready)
+    op.done.succeed(json);
 }
 
 void Runtime::on_expired(const std::vector<Hash> &hashes) {
@@ -204,7 +212,8 @@ void Runtime::on_expired(const std::vector<Hash> &hashes) {
     }
   }
   for (auto &[op, h] : ready)
-    op.done.fail(WEFT_E_REJECTED, "transaction " + to_hex(h) + " expired in the pool (block limit passed); send it again");
+    op.done.fail(WEFT_E_REJECTED,
+                 "transaction " + to_hex(h) + " expired in the pool (block limit passed); send it again");
 }
 
 } // namespace weft::refchain

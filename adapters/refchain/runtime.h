@@ -26,7 +26,7 @@
 namespace weft::refchain {
 
 class Runtime {
- public:
+public:
   // A verb's body: returns the result JSON to answer now, or nullopt when it has handed the operation to await_tx.
   // Throws Error or plugin::Failure to fail it.
   using Work = std::function<std::optional<std::string>(uint64_t op_id)>;
@@ -53,7 +53,7 @@ class Runtime {
 
   static constexpr std::chrono::milliseconds kDefaultDeadline{60000};
 
- private:
+private:
   using Clock = std::chrono::steady_clock;
   struct Op {
     plugin::Completion done;

@@ -59,8 +59,7 @@ void SoloProducer::run() {
 
 bool SoloProducer::seal(bool allow_empty) {
   try {
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                  std::chrono::system_clock::now().time_since_epoch())
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
                   .count();
     Proposal p = ledger_.propose(proposer_, static_cast<uint64_t>(ms), allow_empty);
     if (!p.expired.empty() && events_.expired) events_.expired(p.expired);

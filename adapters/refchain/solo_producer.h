@@ -16,11 +16,11 @@
 namespace weft::refchain {
 
 class SoloProducer {
- public:
+public:
   struct Events {
-    std::function<void(const ExecutedBlock &)> committed;      // after the block is durable
-    std::function<void(const std::vector<Hash> &)> expired;    // pool transactions dropped, block_limit passed
-    std::function<void(const std::string &)> error;            // a failed seal (retried after block_interval)
+    std::function<void(const ExecutedBlock &)> committed;   // after the block is durable
+    std::function<void(const std::vector<Hash> &)> expired; // pool transactions dropped, block_limit passed
+    std::function<void(const std::string &)> error;         // a failed seal (retried after block_interval)
   };
 
   SoloProducer(Ledger &ledger, Address proposer, std::chrono::milliseconds block_interval,
@@ -35,7 +35,7 @@ class SoloProducer {
   // A transaction entered the pool: seal it within block_interval.
   void wake();
 
- private:
+private:
   void run();
   // Returns whether it sealed a block or failed trying (false: there was nothing to seal).
   bool seal(bool allow_empty);

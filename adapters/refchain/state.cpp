@@ -14,7 +14,8 @@ void StateOverlay::put(const std::string &resource, const std::string &key, std:
 }
 
 void StateOverlay::merge_into(StateOverlay &parent) {
-  for (auto &[k, v] : writes_) parent.writes_[k] = std::move(v);
+  for (auto &[k, v] : writes_)
+    parent.writes_[k] = std::move(v);
   writes_.clear();
 }
 

@@ -17,7 +17,7 @@ using StateKey = std::pair<std::string, std::string>;
 using StateWrites = std::map<StateKey, std::string>; // sorted by (resource, key): the canonical order
 
 class StateOverlay {
- public:
+public:
   using Base = std::function<std::optional<std::string>(const std::string &resource, const std::string &key)>;
   explicit StateOverlay(Base base) : base_(std::move(base)) {}
 
@@ -27,7 +27,7 @@ class StateOverlay {
   // Moves this overlay's writes into `parent` (a transaction that succeeded, into its block).
   void merge_into(StateOverlay &parent);
 
- private:
+private:
   Base base_;
   StateWrites writes_;
 };

@@ -22,7 +22,7 @@ CREATE TABLE IF NOT EXISTS state (resource TEXT NOT NULL, key BLOB NOT NULL, val
 
 // A prepared statement borrowed from the cache: bind, step, read, and reset on scope exit.
 class Store::Statement {
- public:
+public:
   Statement(Store &store, const char *sql) : db_(store.db_), stmt_(store.prepare(sql)) {}
   ~Statement() {
     sqlite3_reset(stmt_);
@@ -49,7 +49,7 @@ class Store::Statement {
     return p ? Bytes(p, p + n) : Bytes{};
   }
 
- private:
+private:
   Statement &check(int rc) {
     if (rc != SQLITE_OK) throw Error(WEFT_E_INTERNAL, std::string("SQLite bind: ") + sqlite3_errmsg(db_));
     return *this;
@@ -59,8 +59,8 @@ class Store::Statement {
 };
 
 Store::Store(const std::string &path, uint64_t chain_id) : path_(path) {
-  int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
@@ -103,7 +103,8 @@ Store::Store(const std::string &path, uint64_t chain_id) : path_(path) {
     s.step();
     height_ = static_cast<uint64_t>(s.integer(0));
   } catch (...) {
-    for (auto *st : cache_) sqlite3_finalize(st);
+    for (auto *st : cache_)
+      sqlite3_finalize(st);
     cache_.clear();
     sqlite3_close(db_);
     throw;
@@ -111,7 +112,8 @@ Store::Store(const std::string &path, uint64_t chain_id) : path_(path) {
 }
 
 Store::~Store() {
-  for (auto *st : cache_) sqlite3_finalize(st);
+  for (auto *st : cache_)
+    sqlite3_finalize(st);
   sqlite3_close(db_);
 }
 
@@ -188,8 +190,8 @@ std::vector<std::pair<uint64_t, Nonce>> Store::nonces_since(uint64_t first_block
 void Store::commit(const BlockHeader &header, const std::vector<VerifiedTx> &txs, const std::vector<Receipt> &receipts,
                    const StateWrites &writes) {
   if (header.number != height_ + 1)
-    throw Error(WEFT_E_INTERNAL, "block " + std::to_string(header.number) + " does not follow height " +
-                                     std::to_string(height_));
+    throw Error(WEFT_E_INTERNAL,
+                "block " + std::to_string(header.number) + " does not follow height " + std::to_string(height_));
   if (txs.size() != receipts.size()) throw Error(WEFT_E_INTERNAL, "a block needs one receipt per transaction");
   exec("BEGIN IMMEDIATE");
   try {

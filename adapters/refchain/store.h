@@ -23,7 +23,7 @@ struct TxRecord {
 };
 
 class Store {
- public:
+public:
   // Opens (creating if need be) the file. On a new file writes genesis for chain_id; on an existing file checks
   // that it belongs to chain_id and throws Error otherwise.
   Store(const std::string &path, uint64_t chain_id);
@@ -43,12 +43,12 @@ class Store {
   void commit(const BlockHeader &header, const std::vector<VerifiedTx> &txs, const std::vector<Receipt> &receipts,
               const StateWrites &writes);
 
- private:
+private:
   class Statement;
   void exec(const char *sql);
   sqlite3_stmt *prepare(const char *sql);
-  void write_block(const BlockHeader &header, const std::vector<VerifiedTx> &txs,
-                   const std::vector<Receipt> &receipts, const StateWrites &writes);
+  void write_block(const BlockHeader &header, const std::vector<VerifiedTx> &txs, const std::vector<Receipt> &receipts,
+                   const StateWrites &writes);
 
   sqlite3 *db_ = nullptr;
   std::string path_;

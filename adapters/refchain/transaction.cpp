@@ -16,7 +16,8 @@ void write_unsigned(Writer &w, const Transaction &tx) {
   w.str(tx.method);
   if (tx.args.size() > kMaxArgs) throw Error(WEFT_E_INVALID_ARGUMENT, "too many arguments (limit 256)");
   w.u32(static_cast<uint32_t>(tx.args.size()));
-  for (const auto &a : tx.args) w.str(a);
+  for (const auto &a : tx.args)
+    w.str(a);
 }
 } // namespace
 
@@ -48,9 +49,11 @@ Transaction Transaction::decode(ByteView bytes) {
   tx.resource = r.str(kMaxNameBytes, "resource");
   tx.method = r.str(kMaxNameBytes, "method");
   uint32_t n = r.u32("argument count");
-  if (n > kMaxArgs) throw DecodeError("too many arguments: " + std::to_string(n) + ", limit " + std::to_string(kMaxArgs));
+  if (n > kMaxArgs)
+    throw DecodeError("too many arguments: " + std::to_string(n) + ", limit " + std::to_string(kMaxArgs));
   tx.args.reserve(n);
-  for (uint32_t i = 0; i < n; ++i) tx.args.push_back(r.str(kMaxTxBytes, "argument"));
+  for (uint32_t i = 0; i < n; ++i)
+    tx.args.push_back(r.str(kMaxTxBytes, "argument"));
   tx.signature = r.fixed<65>("signature");
   r.expect_end("transaction");
   return tx;

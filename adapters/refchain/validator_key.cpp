@@ -55,7 +55,8 @@ ValidatorKey load_or_create_validator_key(const std::string &path) {
   ::close(fd);
   if (n < 0) throw Error(WEFT_E_UNAVAILABLE, "cannot read validator key " + path + ": " + sys_error());
   std::string_view text(buf, static_cast<size_t>(n));
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) text.remove_suffix(1);
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' '))
+    text.remove_suffix(1);
   Bytes b;
   try {
     b = from_hex(text);

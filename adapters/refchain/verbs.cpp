@@ -88,7 +88,8 @@ Result call(Runtime &rt, uint64_t, const std::string &request) {
   uint64_t height = rt.ledger().height();
   auto result = rt.ledger().call(resource, method, args_field(req));
   json::array out;
-  for (auto &s : result) out.emplace_back(s);
+  for (auto &s : result)
+    out.emplace_back(s);
   return answer({{"errorCode", 0},
                  {"message", "Success"},
                  {"hash", ""},
@@ -175,8 +176,8 @@ Result account_info(Runtime &rt, uint64_t, const std::string &request) {
   std::string account = string_field(req, "account");
   auto pub = rt.host().public_key(account, "secp256k1");
   if (pub.size() != 64)
-    throw Error(WEFT_E_ACCOUNT, "the host returned a " + std::to_string(pub.size()) +
-                                    "-byte public key for " + account + "; expected 64 (uncompressed, no prefix)");
+    throw Error(WEFT_E_ACCOUNT, "the host returned a " + std::to_string(pub.size()) + "-byte public key for " +
+                                    account + "; expected 64 (uncompressed, no prefix)");
   PublicKey key{};
   std::copy(pub.begin(), pub.end(), key.begin());
   return answer({{"address", address_text(address_of(key))}});

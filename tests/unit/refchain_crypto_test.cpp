@@ -13,9 +13,8 @@ TEST_CASE("the key with secret 1 is the generator, and its address is the tail o
   SecretKey one{};
   one[31] = 1;
   PublicKey g = public_key_of(one);
-  CHECK(to_hex(g) ==
-        "0x79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798"
-        "483ada7726a3c4655da4fbfc0e1108a8fd17b448a68554199c47d08ffb10d4b8");
+  CHECK(to_hex(g) == "0x79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798"
+                     "483ada7726a3c4655da4fbfc0e1108a8fd17b448a68554199c47d08ffb10d4b8");
   Hash h = sha256(g);
   Address a = address_of(g);
   CHECK(std::equal(a.begin(), a.end(), h.begin() + 12));

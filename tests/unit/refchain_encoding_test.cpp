@@ -14,12 +14,14 @@ namespace {
 Transaction sample_tx() {
   Transaction tx;
   tx.chain_id = 0x0102030405060708ull;
-  for (size_t i = 0; i < tx.nonce.size(); ++i) tx.nonce[i] = static_cast<uint8_t>(0xa0 + i);
+  for (size_t i = 0; i < tx.nonce.size(); ++i)
+    tx.nonce[i] = static_cast<uint8_t>(0xa0 + i);
   tx.block_limit = 501;
   tx.resource = "store";
   tx.method = "set";
   tx.args = {"k", "", std::string("\0bin", 4)};
-  for (size_t i = 0; i < tx.signature.size(); ++i) tx.signature[i] = static_cast<uint8_t>(i);
+  for (size_t i = 0; i < tx.signature.size(); ++i)
+    tx.signature[i] = static_cast<uint8_t>(i);
   return tx;
 }
 
@@ -41,7 +43,7 @@ TEST_CASE("a transaction's encoding follows the documented layout and round-trip
   CHECK(enc[1] == 0x01);
   CHECK(enc[8] == 0x08);
   CHECK(enc[9] == 0xa0);
-  CHECK(enc[1 + 8 + 16 + 7] == 0xf5); // 501 = 0x01f5
+  CHECK(enc[1 + 8 + 16 + 7] == 0xf5);  // 501 = 0x01f5
   CHECK(enc[1 + 8 + 16 + 8 + 3] == 5); // resource length
   CHECK(enc.size() == tx.encode_unsigned().size() + 65);
 

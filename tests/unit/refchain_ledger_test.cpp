@@ -66,11 +66,13 @@ TEST_CASE("block limits outside (height, height + 1000] are refused") {
   TestAccount alice(2);
   seal(c.ledger);
   seal(c.ledger, 2000); // height 2
-  CHECK(message_of([&] { c.ledger.submit(make_tx(alice, 7, 2, "store", "set", {"k", "v"})); }).find("expired") !=
-        std::string::npos);
+  CHECK(message_of([&] {
+          c.ledger.submit(make_tx(alice, 7, 2, "store", "set", {"k", "v"}));
+        }).find("expired") != std::string::npos);
   CHECK(status_of([&] { c.ledger.submit(make_tx(alice, 7, 1, "store", "set", {"k", "v"})); }) == WEFT_E_REJECTED);
-  CHECK(message_of([&] { c.ledger.submit(make_tx(alice, 7, 1003, "store", "set", {"k", "v"})); })
-            .find("too far ahead") != std::string::npos);
+  CHECK(message_of([&] {
+          c.ledger.submit(make_tx(alice, 7, 1003, "store", "set", {"k", "v"}));
+        }).find("too far ahead") != std::string::npos);
   CHECK(status_of([&] { c.ledger.submit(make_tx(alice, 7, 1002, "store", "set", {"k", "v"})); }) == WEFT_OK);
   CHECK(status_of([&] { c.ledger.submit(make_tx(alice, 7, 3, "store", "set", {"k", "v"})); }) == WEFT_OK);
 }
@@ -115,8 +117,9 @@ TEST_CASE("kv: set writes, get reads, unset keys read as the empty string") {
   CHECK(c.run(alice, "store", "set", {"k", "v1"}).status == kStatusOk);
   CHECK(c.ledger.call("store", "get", {"k"}) == std::vector<std::string>{"v1"});
   CHECK(status_of([&] { c.ledger.call("store", "set", {"k", "v"}); }) == WEFT_E_INVALID_ARGUMENT);
-  CHECK(message_of([&] { c.ledger.call("store", "set", {"k", "v"}); }).find("use sendTransaction") !=
-        std::string::npos);
+  CHECK(message_of([&] {
+          c.ledger.call("store", "set", {"k", "v"});
+        }).find("use sendTransaction") != std::string::npos);
   CHECK(status_of([&] { c.ledger.call("nope", "get", {"k"}); }) == WEFT_E_NOT_FOUND);
   CHECK(status_of([&] { c.ledger.call("store", "nope", {"k"}); }) == WEFT_E_NOT_FOUND);
   CHECK(status_of([&] { c.ledger.call("store", "get", {}); }) == WEFT_E_INVALID_ARGUMENT);
@@ -213,10 +216,12 @@ TEST_CASE("chain config: defaults, and clear refusals") {
   CHECK(message_of([] { parse_chain_config(R"({"pool_limit": -1})"); }).find("pool_limit") != std::string::npos);
   CHECK(message_of([] { parse_chain_config(R"({"block_interval_ms": "fast"})"); }).find("block_interval_ms") !=
         std::string::npos);
-  CHECK(message_of([] { parse_chain_config(R"({"resources":[{"name":"x","contract":"evm"}]})"); })
-            .find("contract must be") != std::string::npos);
-  CHECK(message_of([] { parse_chain_config(R"({"resources":[{"name":"x","contract":"kv","v":1}]})"); })
-            .find("unknown resource field") != std::string::npos);
+  CHECK(message_of([] {
+          parse_chain_config(R"({"resources":[{"name":"x","contract":"evm"}]})");
+        }).find("contract must be") != std::string::npos);
+  CHECK(message_of([] {
+          parse_chain_config(R"({"resources":[{"name":"x","contract":"kv","v":1}]})");
+        }).find("unknown resource field") != std::string::npos);
   CHECK(status_of([] { parse_chain_config("{"); }) == WEFT_E_INVALID_ARGUMENT);
   CHECK(status_of([] { parse_chain_config("[]"); }) == WEFT_E_INVALID_ARGUMENT);
 }

@@ -28,7 +28,8 @@ Hash node(const Hash &l, const Hash &r) {
 }
 std::vector<Hash> items(size_t n) {
   std::vector<Hash> v;
-  for (size_t i = 0; i < n; ++i) v.push_back(H(Bytes{static_cast<uint8_t>(i)}));
+  for (size_t i = 0; i < n; ++i)
+    v.push_back(H(Bytes{static_cast<uint8_t>(i)}));
   return v;
 }
 } // namespace
@@ -40,14 +41,18 @@ TEST_CASE("roots for n = 0, 1, 2, 3, 5 match the hand computation") {
   CHECK(merkle_root(items(1)) == leaf(d[0]));
   CHECK(merkle_root(items(2)) == node(leaf(d[0]), leaf(d[1])));
   CHECK(merkle_root(items(3)) == node(node(leaf(d[0]), leaf(d[1])), leaf(d[2])));
-  CHECK(merkle_root(items(5)) ==
-        node(node(node(leaf(d[0]), leaf(d[1])), node(leaf(d[2]), leaf(d[3]))), leaf(d[4])));
+  CHECK(merkle_root(items(5)) == node(node(node(leaf(d[0]), leaf(d[1])), node(leaf(d[2]), leaf(d[3]))), leaf(d[4])));
 }
 
 TEST_CASE("roots match the RFC 6962 reference vectors") {
-  std::vector<Bytes> leaves = {from_hex(""),         from_hex("00"),       from_hex("10"),
-                               from_hex("2021"),     from_hex("3031"),     from_hex("40414243"),
-                               from_hex("5051525354555657"), from_hex("606162636465666768696a6b6c6d6e6f")};
+  std::vector<Bytes> leaves = {from_hex(""),
+                               from_hex("00"),
+                               from_hex("10"),
+                               from_hex("2021"),
+                               from_hex("3031"),
+                               from_hex("40414243"),
+                               from_hex("5051525354555657"),
+                               from_hex("606162636465666768696a6b6c6d6e6f")};
   auto root = [&](size_t n) { return to_hex(merkle_root(std::vector<Bytes>(leaves.begin(), leaves.begin() + n))); };
   CHECK(root(1) == "0x6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d");
   CHECK(root(2) == "0xfac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125");
@@ -95,7 +100,8 @@ TEST_CASE("an inner node cannot pass for a leaf") {
 
 TEST_CASE("an inclusion proof verifies and fails on any tampering") {
   auto txs = items(5), receipts = items(5);
-  for (auto &r : receipts) r[31] ^= 0x55;
+  for (auto &r : receipts)
+    r[31] ^= 0x55;
   BlockHeader h = genesis_header(7);
   h.number = 9;
   h.timestamp_ms = 99;

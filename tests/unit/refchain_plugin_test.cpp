@@ -128,11 +128,10 @@ struct OpenChain {
     chain = nullptr;
   }
   // Runs a verb to completion and returns its answer.
-  void run(weft_verb_fn verb, const std::string &request, Answer &a, uint32_t deadline_ms = 0,
-           uint64_t *op = nullptr) {
+  void run(weft_verb_fn verb, const std::string &request, Answer &a, uint32_t deadline_ms = 0, uint64_t *op = nullptr) {
     uint64_t id = 0;
-    verb(chain, reinterpret_cast<const uint8_t *>(request.data()), request.size(), deadline_ms, &Answer::callback,
-         &a, op ? op : &id);
+    verb(chain, reinterpret_cast<const uint8_t *>(request.data()), request.size(), deadline_ms, &Answer::callback, &a,
+         op ? op : &id);
   }
   json::object ok(weft_verb_fn verb, const std::string &request) {
     Answer a;
@@ -170,7 +169,8 @@ TEST_CASE("send_transaction answers once committed, and every read verb sees the
   REQUIRE_MESSAGE(c.open_status == WEFT_OK, c.open_error);
   const weft_adapter_v1 *t = adapter();
 
-  json::object sent = c.ok(t->send_transaction, R"({"resource":"store","method":"set","args":["k","v"],"account":"alice","options":{}})");
+  json::object sent = c.ok(t->send_transaction,
+                           R"({"resource":"store","method":"set","args":["k","v"],"account":"alice","options":{}})");
   CHECK(sent.at("errorCode").to_number<int>() == 0);
   CHECK(sent.at("message").as_string() == "Success");
   std::string hash(sent.at("hash").as_string());
@@ -207,9 +207,8 @@ TEST_CASE("send_transaction answers once committed, and every read verb sees the
   CHECK(resources.at("resources").as_array().size() == 2);
 
   // A transaction that fails on chain is still an answer: status 0 for the verb, the contract's code inside.
-  json::object poor = c.ok(t->send_transaction,
-                           R"({"resource":"token","method":"transfer","args":[")" + c.host.alice.addr() +
-                               R"(","5"],"account":"bob"})");
+  json::object poor = c.ok(t->send_transaction, R"({"resource":"token","method":"transfer","args":[")" +
+                                                    c.host.alice.addr() + R"(","5"],"account":"bob"})");
   CHECK(poor.at("errorCode").to_number<int>() == 4);
   CHECK(std::string(poor.at("message").as_string()).find("insufficient balance") != std::string::npos);
 }
@@ -293,8 +292,8 @@ TEST_CASE("cancel ends a waiting send_transaction, a deadline times it out namin
   t->cancel(c.chain, op);
   REQUIRE(cancelled.wait());
   CHECK(cancelled.status == WEFT_E_CANCELLED);
-  t->cancel(c.chain, op);      // twice: ignored
-  t->cancel(c.chain, 987654);  // unknown: ignored
+  t->cancel(c.chain, op);     // twice: ignored
+  t->cancel(c.chain, 987654); // unknown: ignored
 
   Answer timed_out;
   c.run(t->send_transaction, req, timed_out, 30);

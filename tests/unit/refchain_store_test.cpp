@@ -29,7 +29,8 @@ TEST_CASE("a reopened ledger has the same height, hashes, state, receipts and no
   Ledger ledger(test_ledger_config(), dir.file("v.sqlite"));
   CHECK(ledger.height() == 3);
   CHECK(ledger.head().hash() == headers.back().hash());
-  for (const auto &h : headers) CHECK(ledger.header(h.number)->hash() == h.hash());
+  for (const auto &h : headers)
+    CHECK(ledger.header(h.number)->hash() == h.hash());
   CHECK(ledger.block_tx_hashes(2).size() == 2);
   CHECK(ledger.call("token", "balanceOf", {issuer.addr()}) == std::vector<std::string>{"50"});
   CHECK(ledger.call("store", "get", {"k"}) == std::vector<std::string>{"v"});
@@ -79,7 +80,8 @@ TEST_CASE("the nonce window forgets blocks older than the block-limit range, whe
   Transaction tx = make_tx(alice, 7, 1, "store", "set", {"k", "v"});
   ledger.submit(tx);
   seal(ledger, 1);
-  for (uint64_t i = 2; i <= kBlockLimitRange + 1; ++i) ledger.commit(ledger.execute({}, Address{}, i));
+  for (uint64_t i = 2; i <= kBlockLimitRange + 1; ++i)
+    ledger.commit(ledger.execute({}, Address{}, i));
   // The old transaction cannot come back: its block limit has long passed.
   try {
     ledger.submit(tx);

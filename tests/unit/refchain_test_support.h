@@ -19,10 +19,12 @@ inline double time_scale() {
   double v = s ? std::atof(s) : 1.0;
   return v > 0 ? v : 1.0;
 }
-inline std::chrono::milliseconds scaled(int ms) { return std::chrono::milliseconds(static_cast<int64_t>(ms * time_scale())); }
+inline std::chrono::milliseconds scaled(int ms) {
+  return std::chrono::milliseconds(static_cast<int64_t>(ms * time_scale()));
+}
 
 class TempDir {
- public:
+public:
   TempDir() {
     std::string tmpl = (std::filesystem::temp_directory_path() / "weft-refchain-XXXXXX").string();
     if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
@@ -35,7 +37,7 @@ class TempDir {
   const std::string &path() const { return path_; }
   std::string file(const std::string &name) const { return path_ + "/" + name; }
 
- private:
+private:
   std::string path_;
 };
 
