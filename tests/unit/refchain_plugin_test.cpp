@@ -15,6 +15,7 @@
 #include <cstring>
 #include <mutex>
 #include <optional>
+#include <set>
 
 using namespace weft::refchain;
 using namespace weft::refchain::test;
@@ -313,4 +314,41 @@ TEST_CASE("cancel ends a waiting send_transaction, a deadline times it out namin
   CHECK(pending2.status == WEFT_E_CANCELLED);
   CHECK(cancelled.calls == 1);
   CHECK(timed_out.calls == 1);
+}
+
+TEST_CASE("many concurrent sends all commit, and a full pool refuses with WEFT_E_REJECTED") {
+  {
+    OpenChain c(kFast);
+    REQUIRE(c.open_status == WEFT_OK);
+    std::vector<std::unique_ptr<Answer>> answers;
+    for (int i = 0; i < 20; ++i) {
+      answers.push_back(std::make_unique<Answer>());
+      c.run(adapter()->send_transaction,
+            R"({"resource":"store","method":"set","args":["k)" + std::to_string(i) + R"(","v"],"account":"alice"})",
+            *answers.back());
+    }
+    std::set<std::string> hashes;
+    for (auto &a : answers) {
+      REQUIRE(a->wait());
+      REQUIRE_MESSAGE(a->status == WEFT_OK, a->message);
+      hashes.insert(std::string(a->object().at("hash").as_string()));
+    }
+    CHECK(hashes.size() == 20);
+    CHECK(
+        c.ok(adapter()->call, R"({"resource":"store","method":"get","args":["k19"]})").at("result").as_array().at(0) ==
+        "v");
+  }
+  OpenChain stalled(
+      R"({"chain_id": 3, "block_interval_ms": 60000, "empty_block_interval_ms": 60000, "pool_limit": 1})");
+  REQUIRE(stalled.open_status == WEFT_OK);
+  Answer waiting;
+  stalled.run(adapter()->send_transaction, R"({"resource":"store","method":"set","args":["a","1"],"account":"alice"})",
+              waiting);
+  std::string message;
+  CHECK(stalled.status(adapter()->send_transaction,
+                       R"({"resource":"store","method":"set","args":["b","2"],"account":"alice"})",
+                       &message) == WEFT_E_REJECTED);
+  CHECK(message.find("pool is full") != std::string::npos);
+  stalled.close();
+  CHECK(waiting.status == WEFT_E_CANCELLED);
 }
