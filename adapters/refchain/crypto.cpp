@@ -3,6 +3,7 @@
 #include "error.h"
 
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <secp256k1.h>
 #include <secp256k1_recovery.h>
 
@@ -12,10 +13,14 @@ namespace weft::refchain {
 
 namespace {
 
-// One context for the process: secp256k1 contexts are safe to share for verification and signing once randomized.
+// One context for the process: a context is safe to share between threads once created, and randomizing it blinds
+// the signing of validator keys against side channels.
 const secp256k1_context *context() {
   static secp256k1_context *ctx = [] {
     secp256k1_context *c = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
+    unsigned char seed[32];
+    // Randomization only adds blinding; a context without it is still correct, so a failure is not fatal.
+    if (RAND_bytes(seed, sizeof seed) == 1 && secp256k1_context_randomize(c, seed) != 1) seed[0] = 0;
     return c;
   }();
   return ctx;

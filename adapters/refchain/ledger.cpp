@@ -8,10 +8,6 @@
 
 namespace weft::refchain {
 
-namespace {
-std::vector<uint8_t> nonce_key(const Nonce &n) { return {n.begin(), n.end()}; }
-} // namespace
-
 Ledger::Ledger(LedgerConfig config, const std::string &db_path)
     : config_(std::move(config)), store_(db_path, config_.chain_id), pool_(config_.pool_limit) {
   for (const auto &r : config_.resources) {
@@ -54,7 +50,7 @@ void Ledger::check_replay(const Transaction &tx, uint64_t height) const {
     throw Error(WEFT_E_REJECTED, "block_limit " + std::to_string(tx.block_limit) + " is too far ahead: at most " +
                                      std::to_string(height + kBlockLimitRange) + " at height " +
                                      std::to_string(height));
-  if (auto it = seen_nonces_.find(nonce_key(tx.nonce)); it != seen_nonces_.end())
+  if (auto it = seen_nonces_.find(tx.nonce); it != seen_nonces_.end())
     throw Error(WEFT_E_REJECTED,
                 "nonce " + to_hex(tx.nonce) + " was already used in block " + std::to_string(it->second) + " (replay)");
 }
@@ -168,12 +164,12 @@ void Ledger::commit(const ExecutedBlock &block) {
 
 void Ledger::remember_nonces(uint64_t number, const std::vector<Nonce> &nonces) {
   for (const auto &n : nonces)
-    seen_nonces_[nonce_key(n)] = number;
+    seen_nonces_[n] = number;
   if (!nonces.empty()) nonces_by_block_[number] = nonces;
   // A nonce from block b can only be replayed while height < b + kBlockLimitRange; older ones are safe to forget.
   while (!nonces_by_block_.empty() && nonces_by_block_.begin()->first + kBlockLimitRange <= number) {
     for (const auto &n : nonces_by_block_.begin()->second)
-      seen_nonces_.erase(nonce_key(n));
+      seen_nonces_.erase(n);
     nonces_by_block_.erase(nonces_by_block_.begin());
   }
 }

@@ -192,7 +192,7 @@ void Runtime::on_committed(const ExecutedBlock &block) {
                             {"message", r.message},
                             {"hash", to_hex(r.tx_hash)},
                             {"blockNumber", r.block_number},
-                            {"result", receipt_json(r, 0).at("result")},
+                            {"result", boost::json::array(r.result.begin(), r.result.end())},
                             {"timestamp", block.header.timestamp_ms}};
       ready.emplace_back(std::move(*op), boost::json::serialize(o));
     }
