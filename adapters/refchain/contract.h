@@ -22,7 +22,6 @@ enum ExecStatus : uint32_t {
   kStatusInsufficientBalance = 4,
   kStatusNotIssuer = 5,
   kStatusOverflow = 6,
-  kStatusInternal = 99,
 };
 
 // A contract refusing a call; inside a block it becomes a receipt with this status and message.

@@ -1,6 +1,5 @@
 #include "runtime.h"
 
-#include "chain_json.h"
 #include "error.h"
 
 #include <boost/json/serialize.hpp>
@@ -57,10 +56,11 @@ void Runtime::close() {
 
 uint64_t Runtime::post(plugin::Completion done, uint32_t deadline_ms, Work work) {
   auto deadline = Clock::now() + (deadline_ms == 0 ? kDefaultDeadline : std::chrono::milliseconds(deadline_ms));
-  uint64_t id;
+  uint64_t id = 0;
   {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     if (stopping_ || closed_) {
+      lock.unlock(); // never call back into the host under our lock
       done.fail(WEFT_E_UNAVAILABLE, "the chain is closing");
       return 0;
     }
