@@ -3,6 +3,9 @@
 #include "error.h"
 #include "ledger.h"
 #include "refchain_test_support.h"
+#include "validator_key.h"
+
+#include <sys/stat.h>
 
 #include <doctest/doctest.h>
 
@@ -89,4 +92,38 @@ TEST_CASE("the nonce window forgets blocks older than the block-limit range, whe
   } catch (const Error &e) {
     CHECK(std::string(e.what()).find("expired") != std::string::npos);
   }
+}
+
+TEST_CASE("a second validator re-executing the leader's transactions reaches the same block and state") {
+  TempDir a_dir, b_dir;
+  Ledger leader(test_ledger_config(), a_dir.file("v0.sqlite"));
+  Ledger follower(test_ledger_config(), b_dir.file("v1.sqlite"));
+  TestAccount issuer(2), bob(3);
+  leader.submit(make_tx(issuer, 7, 100, "token", "mint", {issuer.addr(), "9"}));
+  leader.submit(make_tx(bob, 7, 100, "token", "transfer", {issuer.addr(), "1"})); // fails: bob has nothing
+  leader.submit(make_tx(issuer, 7, 100, "store", "set", {"k", "v"}));
+  Address proposer{};
+  proposer[0] = 0xaa;
+  Proposal p = leader.propose(proposer, 777, false);
+  REQUIRE(p.block);
+  ExecutedBlock replica = follower.execute(p.block->txs, proposer, p.block->header.timestamp_ms);
+  CHECK(replica.header.hash() == p.block->header.hash());
+  leader.commit(*p.block);
+  follower.commit(replica);
+  CHECK(follower.call("token", "balanceOf", {issuer.addr()}) == std::vector<std::string>{"9"});
+  // Replaying the same transactions on the follower is refused now that their nonces are in its window.
+  CHECK_THROWS_AS(follower.execute(p.block->txs, proposer, 778), Error);
+}
+
+TEST_CASE("the validator key file is created with mode 0600, reloaded unchanged, and refused when exposed") {
+  TempDir dir;
+  std::string path = dir.file("validator0.key");
+  ValidatorKey k = load_or_create_validator_key(path);
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  CHECK(load_or_create_validator_key(path).address == k.address);
+  CHECK(address_of(public_key_of(k.secret)) == k.address);
+  ::chmod(path.c_str(), 0644);
+  CHECK_THROWS_WITH_AS(load_or_create_validator_key(path), doctest::Contains("chmod 600"), Error);
 }
