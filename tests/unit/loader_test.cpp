@@ -81,8 +81,10 @@ TEST_CASE("scanning a directory keeps the good adapter and refuses the rest, dup
   CHECK(report->refused.size() == 8);
   bool saw_duplicate = false, saw_garbage = false;
   for (const auto &r : report->refused) {
-    if (contains(r.file, "duplicate")) saw_duplicate = contains(r.reason, "already served by");
-    if (contains(r.file, "garbage")) saw_garbage = contains(r.reason, "cannot load");
+    if (contains(r.file, "duplicate"))
+      saw_duplicate = contains(r.reason, "already served by");
+    if (contains(r.file, "garbage"))
+      saw_garbage = contains(r.reason, "cannot load");
   }
   CHECK(saw_duplicate);
   CHECK(saw_garbage);

@@ -58,8 +58,9 @@ TEST_CASE("the default conf/router.yaml loads as the demo expects") {
   CHECK(c.data_dir == (src / "data").lexically_normal());
   CHECK(c.plugin_dir == (src / "build" / "release" / "plugins").lexically_normal());
   CHECK(c.rpc.listen() == "127.0.0.1:8250");
-  REQUIRE(c.accounts.size() == 1);
+  REQUIRE(c.accounts.size() == 2);
   CHECK(c.accounts[0].name == "alice");
+  CHECK(c.accounts[1].name == "bob");
   CHECK(c.accounts[0].algorithm == "secp256k1");
   CHECK(c.accounts[0].key_file == c.data_dir / "keys" / "alice.key");
   REQUIRE(c.chains.size() == 1);
