@@ -148,11 +148,11 @@ Receipt Ledger::run(StateOverlay &block_state, const VerifiedTx &v, uint64_t num
   return r;
 }
 
-void Ledger::commit(const ExecutedBlock &block) {
+void Ledger::commit(const ExecutedBlock &block, ByteView cert) {
   std::lock_guard lock(mu_);
   if (block.header.number != head_.number + 1 || block.header.parent_hash != head_.hash())
     throw Error(WEFT_E_INTERNAL, "block " + std::to_string(block.header.number) + " does not extend the head");
-  store_.commit(block.header, block.txs, block.receipts, block.writes);
+  store_.commit(block.header, block.txs, block.receipts, block.writes, cert);
   head_ = block.header;
   std::vector<Nonce> nonces;
   for (const auto &tx : block.txs) {
@@ -240,6 +240,26 @@ std::optional<InclusionProof> Ledger::proof(const Hash &tx_hash) {
   p.tx_path = merkle_path(tx_leaves, p.index);
   p.receipt_path = merkle_path(receipt_leaves, p.index);
   return p;
+}
+
+std::vector<Bytes> Ledger::block_tx_bodies(uint64_t number) {
+  std::lock_guard lock(mu_);
+  return store_.block_tx_bodies(number);
+}
+
+std::optional<Bytes> Ledger::cert(uint64_t number) {
+  std::lock_guard lock(mu_);
+  return store_.cert(number);
+}
+
+void Ledger::save_engine_state(ByteView state) {
+  std::lock_guard lock(mu_);
+  store_.save_meta("engine_state", state);
+}
+
+std::optional<Bytes> Ledger::load_engine_state() {
+  std::lock_guard lock(mu_);
+  return store_.load_meta("engine_state");
 }
 
 } // namespace weft::refchain

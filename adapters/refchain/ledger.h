@@ -70,8 +70,9 @@ public:
   // Executes txs as block head+1 and returns the block this validator would commit (PBFT followers compare it with
   // the leader's header). Throws Error(WEFT_E_REJECTED) if a transaction is not valid at that height.
   ExecutedBlock execute(const std::vector<VerifiedTx> &txs, const Address &proposer, uint64_t timestamp_ms);
-  // Stores the block, advances the replay window and removes its transactions from the pool.
-  void commit(const ExecutedBlock &block);
+  // Stores the block with its commit certificate (empty: none), advances the replay window and removes its
+  // transactions from the pool.
+  void commit(const ExecutedBlock &block, ByteView cert = {});
 
   // A read-only call on the committed state. Throws Error: WEFT_E_NOT_FOUND for an unknown resource or method,
   // WEFT_E_INVALID_ARGUMENT for a write method, a wrong arity or a bad argument.
@@ -85,6 +86,12 @@ public:
   std::vector<Hash> block_tx_hashes(uint64_t number);
   std::optional<TxRecord> find_tx(const Hash &hash);
   std::optional<InclusionProof> proof(const Hash &tx_hash);
+  // A committed block's transactions (canonical encodings, block order) and its commit certificate.
+  std::vector<Bytes> block_tx_bodies(uint64_t number);
+  std::optional<Bytes> cert(uint64_t number);
+  // The consensus engine's durable state, kept in this validator's store.
+  void save_engine_state(ByteView state);
+  std::optional<Bytes> load_engine_state();
 
 private:
   void check_replay(const Transaction &tx, uint64_t height) const;

@@ -17,6 +17,7 @@ CREATE TABLE IF NOT EXISTS txs (hash BLOB PRIMARY KEY, block_number INTEGER NOT 
 CREATE INDEX IF NOT EXISTS txs_by_block ON txs (block_number, idx);
 CREATE TABLE IF NOT EXISTS state (resource TEXT NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL,
                                   PRIMARY KEY (resource, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS certs (number INTEGER PRIMARY KEY, cert BLOB NOT NULL);
 )sql";
 } // namespace
 
@@ -187,15 +188,43 @@ std::vector<std::pair<uint64_t, Nonce>> Store::nonces_since(uint64_t first_block
   return out;
 }
 
+std::vector<Bytes> Store::block_tx_bodies(uint64_t number) {
+  Statement s(*this, "SELECT body FROM txs WHERE block_number = ?1 ORDER BY idx");
+  s.bind(1, static_cast<int64_t>(number));
+  std::vector<Bytes> out;
+  while (s.step())
+    out.push_back(s.blob(0));
+  return out;
+}
+
+std::optional<Bytes> Store::cert(uint64_t number) {
+  Statement s(*this, "SELECT cert FROM certs WHERE number = ?1");
+  s.bind(1, static_cast<int64_t>(number));
+  if (!s.step()) return std::nullopt;
+  return s.blob(0);
+}
+
+void Store::save_meta(const std::string &key, ByteView value) {
+  // Outside any other transaction: autocommit with synchronous=FULL makes it durable before we return.
+  Statement(*this, "INSERT OR REPLACE INTO meta (k, v) VALUES (?1, ?2)").bind_text(1, key).bind(2, value).step();
+}
+
+std::optional<Bytes> Store::load_meta(const std::string &key) {
+  Statement s(*this, "SELECT v FROM meta WHERE k = ?1");
+  s.bind_text(1, key);
+  if (!s.step()) return std::nullopt;
+  return s.blob(0);
+}
+
 void Store::commit(const BlockHeader &header, const std::vector<VerifiedTx> &txs, const std::vector<Receipt> &receipts,
-                   const StateWrites &writes) {
+                   const StateWrites &writes, ByteView cert) {
   if (header.number != height_ + 1)
     throw Error(WEFT_E_INTERNAL,
                 "block " + std::to_string(header.number) + " does not follow height " + std::to_string(height_));
   if (txs.size() != receipts.size()) throw Error(WEFT_E_INTERNAL, "a block needs one receipt per transaction");
   exec("BEGIN IMMEDIATE");
   try {
-    write_block(header, txs, receipts, writes);
+    write_block(header, txs, receipts, writes, cert);
     exec("COMMIT");
   } catch (...) {
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
@@ -205,7 +234,7 @@ void Store::commit(const BlockHeader &header, const std::vector<VerifiedTx> &txs
 }
 
 void Store::write_block(const BlockHeader &header, const std::vector<VerifiedTx> &txs,
-                        const std::vector<Receipt> &receipts, const StateWrites &writes) {
+                        const std::vector<Receipt> &receipts, const StateWrites &writes, ByteView cert) {
   Statement(*this, "INSERT INTO blocks (number, hash, header) VALUES (?1, ?2, ?3)")
       .bind(1, static_cast<int64_t>(header.number))
       .bind(2, header.hash())
@@ -226,6 +255,11 @@ void Store::write_block(const BlockHeader &header, const std::vector<VerifiedTx>
         .bind_text(1, k.first)
         .bind(2, view(k.second))
         .bind(3, view(v))
+        .step();
+  if (!cert.empty())
+    Statement(*this, "INSERT INTO certs (number, cert) VALUES (?1, ?2)")
+        .bind(1, static_cast<int64_t>(header.number))
+        .bind(2, cert)
         .step();
 }
 

@@ -39,16 +39,26 @@ public:
   // The nonces of every transaction in blocks with number >= first_block (to rebuild the replay window).
   std::vector<std::pair<uint64_t, Nonce>> nonces_since(uint64_t first_block);
 
-  // Writes block header.number == height()+1 with its transactions, receipts and state writes, atomically.
+  // The canonical encodings of a block's transactions, in block order.
+  std::vector<Bytes> block_tx_bodies(uint64_t number);
+  // The commit certificate stored beside a block (consensus's seals), if any.
+  std::optional<Bytes> cert(uint64_t number);
+  // A small durable value outside the chain itself (the consensus engine's last votes): written with
+  // synchronous=FULL in its own transaction, so it is on disk when save returns.
+  void save_meta(const std::string &key, ByteView value);
+  std::optional<Bytes> load_meta(const std::string &key);
+
+  // Writes block header.number == height()+1 with its transactions, receipts, state writes and commit certificate
+  // (empty: none), atomically.
   void commit(const BlockHeader &header, const std::vector<VerifiedTx> &txs, const std::vector<Receipt> &receipts,
-              const StateWrites &writes);
+              const StateWrites &writes, ByteView cert = {});
 
 private:
   class Statement;
   void exec(const char *sql);
   sqlite3_stmt *prepare(const char *sql);
   void write_block(const BlockHeader &header, const std::vector<VerifiedTx> &txs, const std::vector<Receipt> &receipts,
-                   const StateWrites &writes);
+                   const StateWrites &writes, ByteView cert);
 
   sqlite3 *db_ = nullptr;
   std::string path_;

@@ -94,6 +94,7 @@ class Validator {
   bool stopping_ = false;
   bool started_ = false;
   bft::EngineStatus status_;
+  uint64_t inbox_drops_ = 0;
   std::thread thread_;
 };
 
