@@ -1,5 +1,6 @@
 #include "runtime.h"
 
+#include "chain_queries.h"
 #include "error.h"
 
 #include <boost/json/serialize.hpp>
@@ -188,13 +189,7 @@ void Runtime::on_committed(const ExecutedBlock &block) {
       auto op = take_locked(it->second);
       if (!op) continue;
       const Receipt &r = block.receipts[i];
-      boost::json::object o{{"errorCode", r.status},
-                            {"message", r.message},
-                            {"hash", to_hex(r.tx_hash)},
-                            {"blockNumber", r.block_number},
-                            {"result", boost::json::array(r.result.begin(), r.result.end())},
-                            {"timestamp", block.header.timestamp_ms}};
-      ready.emplace_back(std::move(*op), boost::json::serialize(o));
+      ready.emplace_back(std::move(*op), boost::json::serialize(queries::sent_json(r, block.header.timestamp_ms)));
     }
   }
   for (auto &[op, json] : ready)

@@ -1,6 +1,6 @@
 #include "verbs.h"
 
-#include "chain_json.h"
+#include "chain_queries.h"
 #include "error.h"
 
 #include <boost/json.hpp>
@@ -9,58 +9,11 @@ namespace weft::refchain::verbs {
 
 namespace json = boost::json;
 
+using queries::args_field;
+using queries::parse_request;
+using queries::string_field;
+
 namespace {
-
-[[noreturn]] void bad_request(const std::string &m) { throw Error(WEFT_E_INVALID_ARGUMENT, "request: " + m); }
-
-json::object parse_request(const std::string &text) {
-  if (text.empty()) return {};
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec) bad_request("not valid JSON: " + ec.message());
-  if (v.is_null()) return {};
-  if (!v.is_object()) bad_request("must be a JSON object");
-  return std::move(v.as_object());
-}
-
-std::string string_field(const json::object &o, const char *key, bool required = true) {
-  auto it = o.find(key);
-  if (it == o.end() || it->value().is_null()) {
-    if (required) bad_request(std::string("\"") + key + "\" is required");
-    return {};
-  }
-  if (!it->value().is_string()) bad_request(std::string("\"") + key + "\" must be a string");
-  return std::string(it->value().as_string());
-}
-
-std::vector<std::string> args_field(const json::object &o) {
-  std::vector<std::string> out;
-  auto it = o.find("args");
-  if (it == o.end() || it->value().is_null()) return out;
-  if (!it->value().is_array()) bad_request("\"args\" must be an array of strings");
-  for (const auto &a : it->value().as_array()) {
-    if (!a.is_string()) bad_request("\"args\" must be an array of strings");
-    out.emplace_back(a.as_string());
-  }
-  return out;
-}
-
-uint64_t uint_field(const json::object &o, const char *key) {
-  auto it = o.find(key);
-  if (it == o.end()) bad_request(std::string("\"") + key + "\" is required");
-  const auto &v = it->value();
-  if (v.is_uint64()) return v.as_uint64();
-  if (v.is_int64() && v.as_int64() >= 0) return static_cast<uint64_t>(v.as_int64());
-  bad_request(std::string("\"") + key + "\" must be a non-negative integer");
-}
-
-Hash hash_field(const json::object &o) {
-  try {
-    return hash_from_hex(string_field(o, "hash"));
-  } catch (const DecodeError &e) {
-    bad_request(std::string("\"hash\": ") + e.what());
-  }
-}
 
 Result answer(const json::object &o) { return json::serialize(o); }
 
@@ -83,19 +36,7 @@ Result list_resources(Runtime &rt, uint64_t, const std::string &) {
 }
 
 Result call(Runtime &rt, uint64_t, const std::string &request) {
-  json::object req = parse_request(request);
-  std::string resource = string_field(req, "resource"), method = string_field(req, "method");
-  uint64_t height = rt.ledger().height();
-  auto result = rt.ledger().call(resource, method, args_field(req));
-  json::array out;
-  for (auto &s : result)
-    out.emplace_back(s);
-  return answer({{"errorCode", 0},
-                 {"message", "Success"},
-                 {"hash", ""},
-                 {"blockNumber", height},
-                 {"result", out},
-                 {"timestamp", 0}});
+  return answer(queries::call(rt.ledger(), parse_request(request)));
 }
 
 Result send_transaction(Runtime &rt, uint64_t op, const std::string &request) {
@@ -105,7 +46,8 @@ Result send_transaction(Runtime &rt, uint64_t op, const std::string &request) {
   tx.method = string_field(req, "method");
   tx.args = args_field(req);
   std::string account = string_field(req, "account");
-  if (account.empty()) bad_request("\"account\" must name the account to sign with");
+  if (account.empty())
+    throw Error(WEFT_E_INVALID_ARGUMENT, "request: \"account\" must name the account to sign with");
   Ledger &ledger = rt.ledger();
   ledger.check_invocation(tx.resource, tx.method, tx.args.size());
   tx.chain_id = ledger.chain_id();
@@ -135,33 +77,18 @@ Result send_transaction(Runtime &rt, uint64_t op, const std::string &request) {
   return std::nullopt;
 }
 
-Result block_height(Runtime &rt, uint64_t, const std::string &) { return answer({{"height", rt.ledger().height()}}); }
+Result block_height(Runtime &rt, uint64_t, const std::string &) { return answer(queries::block_height(rt.ledger())); }
 
 Result get_block(Runtime &rt, uint64_t, const std::string &request) {
-  json::object req = parse_request(request);
-  uint64_t number = uint_field(req, "number");
-  auto header = rt.ledger().header(number);
-  if (!header)
-    throw Error(WEFT_E_NOT_FOUND, "block " + std::to_string(number) + " does not exist yet (height " +
-                                      std::to_string(rt.ledger().height()) + ")");
-  return answer(block_json(*header, rt.ledger().block_tx_hashes(number)));
+  return answer(queries::get_block(rt.ledger(), parse_request(request)));
 }
 
 Result get_receipt(Runtime &rt, uint64_t, const std::string &request) {
-  json::object req = parse_request(request);
-  Hash hash = hash_field(req);
-  auto rec = rt.ledger().find_tx(hash);
-  if (!rec) throw Error(WEFT_E_NOT_FOUND, "no committed transaction " + to_hex(hash) + " (it may still be pending)");
-  auto header = rt.ledger().header(rec->receipt.block_number);
-  return answer(receipt_json(rec->receipt, header ? header->timestamp_ms : 0));
+  return answer(queries::get_receipt(rt.ledger(), parse_request(request)));
 }
 
 Result get_proof(Runtime &rt, uint64_t, const std::string &request) {
-  json::object req = parse_request(request);
-  Hash hash = hash_field(req);
-  auto proof = rt.ledger().proof(hash);
-  if (!proof) throw Error(WEFT_E_NOT_FOUND, "no committed transaction " + to_hex(hash) + " (it may still be pending)");
-  return answer(proof_json(*proof));
+  return answer(queries::get_proof(rt.ledger(), parse_request(request)));
 }
 
 Result health(Runtime &rt, uint64_t, const std::string &) {
