@@ -98,6 +98,8 @@ bool ChainHandle::supports(Verb verb) const { return verb_fn(verb) != nullptr; }
 
 void ChainHandle::on_complete(void *ctx, int32_t status, const char *message, const uint8_t *data, size_t size) {
   std::unique_ptr<Pending> p(static_cast<Pending *>(ctx));
+  // Counted as finished before the host's callback runs: once that callback has run, the handle may be gone.
+  p->in_flight->fetch_sub(1);
   try {
     if (status == WEFT_OK)
       p->cb(std::string(reinterpret_cast<const char *>(data), data != nullptr ? size : 0));
@@ -106,7 +108,6 @@ void ChainHandle::on_complete(void *ctx, int32_t status, const char *message, co
   } catch (...) {
     // The host's own callback must not unwind into the adapter's thread.
   }
-  p->in_flight->fetch_sub(1);
 }
 
 void ChainHandle::invoke(Verb verb, std::string_view request_json, uint32_t deadline_ms, Callback cb) {
