@@ -32,6 +32,7 @@ struct EngineStatus {
   uint64_t round_changes = 0;    // rounds abandoned since start
   uint64_t dropped_messages = 0; // malformed, badly signed, from non-members, for another chain
   uint64_t synced_blocks = 0;    // blocks taken from block sync
+  uint64_t conflicting_votes = 0; // PREPAREs/COMMITs contradicting the same validator's earlier vote (byzantine)
 };
 
 // level: 0 debug, 1 info, 2 warn, 3 error.
