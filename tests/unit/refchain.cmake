@@ -14,3 +14,8 @@ weft_add_unit_test(refchain_plugin_tests
 add_dependencies(refchain_plugin_tests weft_refchain)
 target_compile_definitions(refchain_plugin_tests PRIVATE
   WEFT_REFCHAIN_PLUGIN_PATH="$<TARGET_FILE:weft_refchain>")
+
+weft_add_unit_test(refchain_net_tests
+  SOURCES
+    ${CMAKE_CURRENT_LIST_DIR}/refchain_net_mesh_test.cpp
+  LIBS weft_refchain_net)

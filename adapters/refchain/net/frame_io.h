@@ -1,0 +1,86 @@
+// Length-prefixed frames over Asio sockets, shared by the mesh and the client server. Included only by the net/
+// translation units: Asio stays out of every header the rest of the chain sees.
+#pragma once
+
+#include "bytes.h"
+#include "host_port.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+namespace weft::refchain::net {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+inline constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
+
+// Closes the socket when the timer fires, so pending I/O ends with an error. Disarmed on destruction; the handler
+// may still run after that (a fire already queued), so it owns what it touches.
+class Deadline {
+public:
+  Deadline(std::shared_ptr<tcp::socket> socket, std::chrono::milliseconds after)
+      : timer_(socket->get_executor()), armed_(std::make_shared<bool>(true)) {
+    timer_.expires_after(after);
+    timer_.async_wait([armed = armed_, fired = fired_, s = std::move(socket)](error_code ec) {
+      if (ec || !*armed) return;
+      *fired = true;
+      error_code ignored;
+      s->close(ignored);
+    });
+  }
+  ~Deadline() {
+    *armed_ = false;
+    timer_.cancel();
+  }
+  Deadline(const Deadline &) = delete;
+  Deadline &operator=(const Deadline &) = delete;
+  bool fired() const { return *fired_; }
+
+private:
+  asio::steady_timer timer_;
+  std::shared_ptr<bool> armed_;
+  std::shared_ptr<bool> fired_ = std::make_shared<bool>(false);
+};
+
+enum class ReadStatus { Ok, Closed, TooLarge };
+
+// Reads one frame (u32 big-endian length, then that many bytes) into out. A length above max_bytes is TooLarge
+// and nothing more is read: the stream cannot be resynchronised, so the caller drops the connection.
+inline asio::awaitable<ReadStatus> read_frame(tcp::socket &socket, size_t max_bytes, Bytes &out,
+                                              size_t *announced = nullptr) {
+  uint8_t head[4];
+  auto [ec, n] = co_await asio::async_read(socket, asio::buffer(head), kAwait);
+  if (ec) co_return ReadStatus::Closed;
+  size_t len = size_t(head[0]) << 24 | size_t(head[1]) << 16 | size_t(head[2]) << 8 | size_t(head[3]);
+  if (announced) *announced = len;
+  if (len > max_bytes) co_return ReadStatus::TooLarge;
+  out.resize(len);
+  if (len == 0) co_return ReadStatus::Ok;
+  auto [ec2, n2] = co_await asio::async_read(socket, asio::buffer(out), kAwait);
+  co_return ec2 ? ReadStatus::Closed : ReadStatus::Ok;
+}
+
+inline std::array<uint8_t, 4> frame_head(size_t len) {
+  return {uint8_t(len >> 24), uint8_t(len >> 16), uint8_t(len >> 8), uint8_t(len)};
+}
+
+// Writes one frame; false if the connection failed.
+inline asio::awaitable<bool> write_frame(tcp::socket &socket, ByteView body) {
+  auto head = frame_head(body.size());
+  std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(body.data(), body.size())};
+  auto [ec, n] = co_await asio::async_write(socket, bufs, kAwait);
+  co_return !ec;
+}
+
+} // namespace weft::refchain::net
