@@ -83,7 +83,7 @@ json::object receipt_json(const Receipt &r, uint64_t block_timestamp_ms) {
 }
 
 json::object proof_json(const InclusionProof &p) {
-  return {{"blockNumber", p.block_number},
+  json::object o{{"blockNumber", p.block_number},
           {"index", p.index},
           {"txCount", p.tx_count},
           {"txHash", to_hex(p.tx_hash)},
@@ -92,6 +92,13 @@ json::object proof_json(const InclusionProof &p) {
           {"receiptProof", hashes(p.receipt_path)},
           {"header", header_json(p.header)},
           {"blockHash", to_hex(p.block_hash)}};
+  if (p.cert) {
+    json::array seals;
+    for (const auto &s : p.cert->seals)
+      seals.push_back(json::object{{"validator", s.validator}, {"signature", to_hex(s.signature)}});
+    o["commitCert"] = json::object{{"round", p.cert->round}, {"seals", std::move(seals)}};
+  }
+  return o;
 }
 
 InclusionProof proof_from_json(const json::value &v) {
@@ -122,6 +129,28 @@ InclusionProof proof_from_json(const json::value &v) {
   p.header.tx_root = hash_field(h, "transactionsRoot");
   p.header.receipt_root = hash_field(h, "receiptsRoot");
   p.header.state_hash = hash_field(h, "stateHash");
+  if (auto it = o.find("commitCert"); it != o.end() && !it->value().is_null()) {
+    if (!it->value().is_object()) throw DecodeError("proof \"commitCert\" must be an object");
+    const auto &c = it->value().as_object();
+    bft::CommitCert cert;
+    uint64_t round = uint_field(c, "round");
+    if (round > UINT32_MAX) throw DecodeError("commitCert round out of range");
+    cert.round = static_cast<uint32_t>(round);
+    const auto &sv = field(c, "seals");
+    if (!sv.is_array()) throw DecodeError("commitCert \"seals\" must be an array");
+    for (const auto &e : sv.as_array()) {
+      if (!e.is_object()) throw DecodeError("a seal must be an object");
+      bft::Seal seal;
+      uint64_t v = uint_field(e.as_object(), "validator");
+      if (v > UINT32_MAX) throw DecodeError("seal validator out of range");
+      seal.validator = static_cast<uint32_t>(v);
+      Bytes sig = from_hex(str_field(e.as_object(), "signature"));
+      if (sig.size() != seal.signature.size()) throw DecodeError("a seal signature must be 65 bytes");
+      std::copy(sig.begin(), sig.end(), seal.signature.begin());
+      cert.seals.push_back(seal);
+    }
+    p.cert = std::move(cert);
+  }
   return p;
 }
 

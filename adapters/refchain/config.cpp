@@ -79,12 +79,14 @@ ChainConfig parse_chain_config(std::string_view text) {
       c.ledger.max_block_txs = read_uint(v, "max_block_txs", 1, 100000);
     else if (k == "pool_limit")
       c.ledger.pool_limit = read_uint(v, "pool_limit", 1, 10000000);
+    else if (k == "round_timeout_ms")
+      c.round_timeout_ms = read_uint(v, "round_timeout_ms", 10, 600000);
     else if (k == "resources")
       c.ledger.resources = read_resources(v);
     else
       bad("unknown key \"" + std::string(k) +
-          "\" (known: chain_id, validators, block_interval_ms, empty_block_interval_ms, max_block_txs, pool_limit, "
-          "resources)");
+          "\" (known: chain_id, validators, block_interval_ms, empty_block_interval_ms, round_timeout_ms, "
+          "max_block_txs, pool_limit, resources)");
   }
   if (c.empty_block_interval_ms < c.block_interval_ms)
     bad("empty_block_interval_ms must not be below block_interval_ms");

@@ -10,9 +10,10 @@ namespace weft::refchain {
 
 struct ChainConfig {
   LedgerConfig ledger;
-  uint32_t validators = 1;
+  uint32_t validators = 4; // embedded validators: n = 3f+1 tolerates f faulty
   uint64_t block_interval_ms = 100;
   uint64_t empty_block_interval_ms = 3000;
+  uint64_t round_timeout_ms = 1000; // consensus round timeout (doubles per failed round)
 };
 
 // Parses the config JSON ("" or "null" mean all defaults). Unknown keys and bad values throw

@@ -1,5 +1,7 @@
 #include "ledger.h"
 
+#include "bft/engine.h"
+
 #include "error.h"
 #include "merkle.h"
 
@@ -239,6 +241,7 @@ std::optional<InclusionProof> Ledger::proof(const Hash &tx_hash) {
   p.tx_count = static_cast<uint32_t>(tx_leaves.size());
   p.tx_path = merkle_path(tx_leaves, p.index);
   p.receipt_path = merkle_path(receipt_leaves, p.index);
+  if (auto cert = store_.cert(p.block_number)) p.cert = bft::decode_cert(*cert);
   return p;
 }
 

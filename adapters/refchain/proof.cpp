@@ -1,5 +1,7 @@
 #include "proof.h"
 
+#include "bft/engine.h"
+
 #include "merkle.h"
 
 namespace weft::refchain {
@@ -16,6 +18,15 @@ bool verify_proof(const InclusionProof &p, std::string *why) {
     return fail("the receipt path does not lead to the header's receipts root");
   if (p.header.hash() != p.block_hash) return fail("the header does not hash to the block hash");
   return true;
+}
+
+bool verify_proof(const InclusionProof &p, const std::vector<Address> &validators, std::string *why) {
+  if (!verify_proof(p, why)) return false;
+  if (!p.cert) {
+    if (why != nullptr) *why = "the proof carries no commit certificate";
+    return false;
+  }
+  return bft::verify_commit_cert(p.header.chain_id, validators, p.header.number, p.block_hash, *p.cert, why);
 }
 
 } // namespace weft::refchain

@@ -9,23 +9,18 @@ namespace weft::refchain {
 
 Runtime::Runtime(const ChainConfig &config, plugin::Host host, const std::string &data_dir)
     : config_(config), host_(std::move(host)) {
-  if (config_.validators > 1)
-    throw Error(WEFT_E_UNSUPPORTED, "validators = " + std::to_string(config_.validators) +
-                                        ": multi-validator consensus is not available yet; use 1");
-  // One file pair per validator, numbered, so embedded PBFT validators can share the directory later.
-  key_ = load_or_create_validator_key(data_dir + "/validator0.key");
-  ledger_ = std::make_unique<Ledger>(config_.ledger, data_dir + "/validator0.sqlite");
-  SoloProducer::Events events;
-  events.committed = [this](const ExecutedBlock &b) { on_committed(b); };
-  events.expired = [this](const std::vector<Hash> &h) { on_expired(h); };
-  events.error = [this](const std::string &m) { host_.error(m); };
-  producer_ =
-      std::make_unique<SoloProducer>(*ledger_, key_.address, std::chrono::milliseconds(config_.block_interval_ms),
-                                     std::chrono::milliseconds(config_.empty_block_interval_ms), events);
-  producer_->start();
+  Validator::Listeners listeners;
+  listeners.committed = [this](const ExecutedBlock &b) { on_committed(b); };
+  listeners.expired = [this](const std::vector<Hash> &h) { on_expired(h); };
+  auto log = [h = &host_](int level, const std::string &m) {
+    h->log(level >= 3 ? WEFT_LOG_ERROR : level == 2 ? WEFT_LOG_WARN : level == 1 ? WEFT_LOG_INFO : WEFT_LOG_DEBUG, m);
+  };
+  network_ = std::make_unique<EmbeddedNetwork>(config_, data_dir, listeners, log, config_.round_timeout_ms);
+  network_->start();
   worker_ = std::thread([this] { run_worker(); });
   host_.info("reference chain " + std::to_string(config_.ledger.chain_id) + " open at height " +
-             std::to_string(ledger_->height()) + ", validator " + address_text(key_.address));
+             std::to_string(ledger().height()) + " with " + std::to_string(network_->size()) +
+             " embedded validators");
 }
 
 Runtime::~Runtime() { close(); }
@@ -36,7 +31,7 @@ void Runtime::close() {
     if (closed_) return;
     closed_ = true;
   }
-  producer_->stop(); // no commit event after this
+  network_->stop(); // no commit event after this
   {
     std::lock_guard lock(mu_);
     stopping_ = true;

@@ -5,7 +5,7 @@
 
 #include "config.h"
 #include "ledger.h"
-#include "solo_producer.h"
+#include "embedded_network.h"
 #include "validator_key.h"
 
 #include <weft/adapter.hpp>
@@ -45,9 +45,11 @@ public:
   // Makes op_id wait for the commit of tx_hash (register before the transaction enters the pool).
   void await_tx(uint64_t op_id, const Hash &tx_hash);
   void forget_tx(uint64_t op_id);
-  void wake_producer() { producer_->wake(); }
+  // Admits a signed transaction at the validator clients talk to and gossips it to the others. Throws Error.
+  Hash submit(const Transaction &tx) { return network_->front().submit(tx); }
 
-  Ledger &ledger() { return *ledger_; }
+  Ledger &ledger() { return network_->front().ledger(); }
+  EmbeddedNetwork &network() { return *network_; }
   const plugin::Host &host() const { return host_; }
   const ChainConfig &config() const { return config_; }
 
@@ -75,9 +77,7 @@ private:
 
   ChainConfig config_;
   plugin::Host host_;
-  ValidatorKey key_;
-  std::unique_ptr<Ledger> ledger_;
-  std::unique_ptr<SoloProducer> producer_;
+  std::unique_ptr<EmbeddedNetwork> network_;
 
   std::mutex mu_;
   std::condition_variable cv_;

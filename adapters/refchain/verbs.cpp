@@ -68,12 +68,11 @@ Result send_transaction(Runtime &rt, uint64_t op, const std::string &request) {
   Hash hash = tx.hash();
   rt.await_tx(op, hash); // before the pool: the block may commit before submit returns
   try {
-    ledger.submit(std::move(tx));
+    rt.submit(tx);
   } catch (...) {
     rt.forget_tx(op);
     throw;
   }
-  rt.wake_producer();
   return std::nullopt;
 }
 
@@ -92,10 +91,21 @@ Result get_proof(Runtime &rt, uint64_t, const std::string &request) {
 }
 
 Result health(Runtime &rt, uint64_t, const std::string &) {
+  json::array validators;
+  auto &net = rt.network();
+  for (size_t i = 0; i < net.size(); ++i) {
+    auto st = net.at(i).status();
+    validators.push_back(json::object{{"address", address_text(net.validator_set()[i])},
+                                      {"height", st.height},
+                                      {"round", st.round},
+                                      {"roundChanges", st.round_changes},
+                                      {"droppedMessages", st.dropped_messages}});
+  }
   return answer({{"status", "ok"},
                  {"height", rt.ledger().height()},
                  {"validators", rt.config().validators},
-                 {"poolSize", rt.ledger().pool_size()}});
+                 {"poolSize", rt.ledger().pool_size()},
+                 {"consensus", validators}});
 }
 
 Result account_info(Runtime &rt, uint64_t, const std::string &request) {
