@@ -201,7 +201,18 @@ TEST_CASE("send_transaction answers once committed, and every read verb sees the
   CHECK(height.at("height").to_number<uint64_t>() >= number);
   json::object health = c.ok(t->health, "{}");
   CHECK(health.at("status").as_string() == "ok");
-  CHECK(health.at("validators").to_number<int>() == 1);
+  CHECK(health.at("validators").to_number<int>() == 4);
+  // Four embedded validators by default; the proof's commit seals check against their addresses alone.
+  std::vector<Address> set;
+  for (const auto &v : health.at("consensus").as_array())
+    set.push_back(parse_address(v.at("address").as_string()));
+  REQUIRE(set.size() == 4);
+  std::string why;
+  CHECK_MESSAGE(verify_proof(proof_from_json(proof), set, &why), why);
+  std::vector<Address> strangers(set.rbegin(), set.rend());
+  strangers[0][0] ^= 1;
+  strangers[1][0] ^= 1;
+  CHECK_FALSE(verify_proof(proof_from_json(proof), strangers, &why));
   json::object info = c.ok(t->account_info, R"({"account":"bob"})");
   CHECK(info.at("address").as_string() == c.host.bob.addr());
   json::object resources = c.ok(t->list_resources, "{}");
@@ -234,19 +245,20 @@ TEST_CASE("verbs refuse bad requests with the documented codes") {
   CHECK(c.status(t->account_info, R"({"account":"mallory"})") == WEFT_E_ACCOUNT);
 }
 
-TEST_CASE("open refuses bad config and multi-validator setups, and keeps its key file private") {
+TEST_CASE("open refuses bad config, and keeps every validator's key file private") {
   OpenChain bad(R"({"chain_id": 3, "colour": "blue"})");
   CHECK(bad.open_status == WEFT_E_INVALID_ARGUMENT);
   CHECK(bad.open_error.find("unknown key \"colour\"") != std::string::npos);
-  OpenChain many(R"({"validators": 4})");
-  CHECK(many.open_status != WEFT_OK);
-  CHECK(many.open_error.find("multi-validator consensus is not available yet") != std::string::npos);
+  OpenChain none(R"({"validators": 0})");
+  CHECK(none.open_status == WEFT_E_INVALID_ARGUMENT);
 
   OpenChain c(kFast);
   REQUIRE(c.open_status == WEFT_OK);
-  struct stat st {};
-  REQUIRE(::stat(c.dir.file("validator0.key").c_str(), &st) == 0);
-  CHECK((st.st_mode & 0777) == 0600);
+  for (int i = 0; i < 4; ++i) {
+    struct stat st {};
+    REQUIRE(::stat(c.dir.file("validator" + std::to_string(i) + ".key").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+  }
 }
 
 TEST_CASE("an idle chain makes empty blocks, and a reopened chain keeps its blocks and state") {
