@@ -1,0 +1,216 @@
+// The client API over real sockets, served from a bare ledger that the test seals by hand: every op, a submit
+// answered at its commit or at its wait, pipelined requests answered out of order, bad input, and a client that
+// fails over from a dead node.
+#include "chain_json.h"
+#include "client_server.h"
+#include "error.h"
+#include "node_client.h"
+#include "refchain_net_test_support.h"
+
+#include <boost/json.hpp>
+#include <doctest/doctest.h>
+
+#include <future>
+
+using namespace weft::refchain;
+using namespace weft::refchain::test;
+namespace json = boost::json;
+using net::ClientServer;
+using net::NodeClient;
+
+namespace {
+
+constexpr uint64_t kChain = 11;
+const auto kCall = std::chrono::milliseconds(5000);
+
+struct Node {
+  TempDir dir;
+  Ledger ledger{test_ledger_config(kChain), dir.file("node.sqlite")};
+  TestAccount validator{3};
+  ClientServer server;
+
+  Node()
+      : server({.listen = "127.0.0.1:0"},
+               {.ledger = &ledger,
+                .validators = {validator.address},
+                .self = 0,
+                .submit = [this](const Transaction &tx) { return ledger.submit(tx); },
+                .health = [](json::object &o) { o["round"] = 0; }},
+               {}) {
+    server.start();
+  }
+  ~Node() { server.stop(); }
+  std::string address() const { return loopback(server.port()); }
+  // Seals the pool into a block and tells the server, as the validator's commit listener would.
+  ExecutedBlock commit() {
+    auto b = seal(ledger);
+    server.on_committed(b);
+    return b;
+  }
+  Transaction tx(const TestAccount &who, std::vector<std::string> args) {
+    return make_tx(who, kChain, ledger.height() + 10, "store", "set", std::move(args));
+  }
+};
+
+json::object submit_fields(const Transaction &tx, uint64_t wait_ms) {
+  return {{"tx", to_hex(tx.encode())}, {"wait_ms", wait_ms}};
+}
+
+int32_t status_of(const std::function<void()> &f) {
+  try {
+    f();
+  } catch (const Error &e) {
+    return e.status;
+  }
+  return WEFT_OK;
+}
+
+json::object parse(const Bytes &frame) {
+  return json::parse(std::string(frame.begin(), frame.end())).as_object();
+}
+
+} // namespace
+
+TEST_CASE("client api: every op answers the plugin's JSON") {
+  Node n;
+  NodeClient c({.nodes = {n.address()}});
+  TestAccount alice(1);
+
+  auto info = c.call("chain_info", {}, kCall);
+  CHECK(info.at("chainId").as_int64() == int64_t(kChain));
+  CHECK(info.at("height").as_int64() == 0);
+  CHECK(info.at("validators").as_array().at(0).as_string() == n.validator.addr());
+  CHECK(info.at("self").as_int64() == 0);
+
+  // A submit waits for its commit and answers what send_transaction answers.
+  Transaction tx = n.tx(alice, {"k", "v"});
+  auto sent = std::async(std::launch::async, [&] {
+    NodeClient c2({.nodes = {n.address()}});
+    return c2.call("submit", submit_fields(tx, 5000), kCall);
+  });
+  REQUIRE(wait_until([&] { return n.ledger.pool_size() == 1; }, 3000));
+  n.commit();
+  auto receipt = sent.get();
+  CHECK(receipt.at("errorCode").as_int64() == 0);
+  CHECK(receipt.at("hash").as_string() == to_hex(tx.hash()));
+  CHECK(receipt.at("blockNumber").as_int64() == 1);
+
+  CHECK(c.call("block_height", {}, kCall).at("height").as_int64() == 1);
+  auto got = c.call("call", {{"resource", "store"}, {"method", "get"}, {"args", {"k"}}}, kCall);
+  CHECK(got.at("result").as_array().at(0).as_string() == "v");
+  auto block = c.call("get_block", {{"number", 1}}, kCall);
+  CHECK(block.at("transactions").as_array().at(0).as_string() == to_hex(tx.hash()));
+  auto rec = c.call("get_receipt", {{"hash", to_hex(tx.hash())}}, kCall);
+  CHECK(rec.at("from").as_string() == alice.addr());
+  auto proof = proof_from_json(c.call("get_proof", {{"hash", to_hex(tx.hash())}}, kCall));
+  CHECK(verify_proof(proof));
+  auto health = c.call("health", {}, kCall);
+  CHECK(health.at("status").as_string() == "ok");
+  CHECK(health.at("round").as_int64() == 0);
+
+  // wait_ms 0 answers at admission.
+  Transaction quick = n.tx(alice, {"k2", "v2"});
+  CHECK(c.call("submit", submit_fields(quick, 0), kCall).at("hash").as_string() == to_hex(quick.hash()));
+
+  // Errors carry the chain's statuses.
+  CHECK(status_of([&] { c.call("get_block", {{"number", 99}}, kCall); }) == WEFT_E_NOT_FOUND);
+  CHECK(status_of([&] { c.call("call", {{"resource", "nope"}, {"method", "get"}}, kCall); }) == WEFT_E_NOT_FOUND);
+  CHECK(status_of([&] { c.call("submit", submit_fields(quick, 0), kCall); }) == WEFT_E_REJECTED); // replay
+  CHECK(status_of([&] { c.call("submit", {{"tx", "0x1234"}}, kCall); }) == WEFT_E_INVALID_ARGUMENT);
+  CHECK(status_of([&] { c.call("launch", {}, kCall); }) == WEFT_E_UNSUPPORTED);
+}
+
+TEST_CASE("client api: a submit not committed within wait_ms answers a timeout naming its hash") {
+  Node n;
+  NodeClient c({.nodes = {n.address()}});
+  Transaction tx = n.tx(TestAccount(1), {"k", "v"});
+  try {
+    c.call("submit", submit_fields(tx, 100), kCall);
+    FAIL("no timeout");
+  } catch (const Error &e) {
+    CHECK(e.status == WEFT_E_TIMEOUT);
+    CHECK(std::string(e.what()).find(to_hex(tx.hash())) != std::string::npos);
+  }
+  n.commit(); // committed later: get_receipt finds it
+  CHECK(c.call("get_receipt", {{"hash", to_hex(tx.hash())}}, kCall).at("blockNumber").as_int64() == 1);
+}
+
+TEST_CASE("client api: pipelined requests are answered as they finish") {
+  Node n;
+  RawConn conn(n.server.port());
+  Transaction tx = n.tx(TestAccount(1), {"k", "v"});
+  conn.write_frame(view(json::serialize(json::object{{"id", 1}, {"op", "submit"}, {"tx", to_hex(tx.encode())}})));
+  conn.write_frame(view(R"({"id":2,"op":"block_height"})"));
+  conn.write_frame(view(R"({"id":"three","op":"chain_info"})"));
+  std::set<std::string> early;
+  for (int i = 0; i < 2; ++i) {
+    auto a = conn.read_frame();
+    REQUIRE(a);
+    auto o = parse(*a);
+    CHECK(o.at("status").as_int64() == 0);
+    early.insert(json::serialize(o.at("id")));
+  }
+  CHECK(early == std::set<std::string>{"2", "\"three\""});
+  REQUIRE(wait_until([&] { return n.ledger.pool_size() == 1; }, 3000));
+  n.commit();
+  auto last = conn.read_frame();
+  REQUIRE(last);
+  auto o = parse(*last);
+  CHECK(o.at("id").as_int64() == 1);
+  CHECK(o.at("result").at("blockNumber").as_int64() == 1);
+}
+
+TEST_CASE("client api: bad input gets an error answer or a closed connection, and the server keeps serving") {
+  Node n;
+  {
+    RawConn conn(n.server.port());
+    conn.write_frame(view("{not json"));
+    auto a = conn.read_frame();
+    REQUIRE(a);
+    CHECK(parse(*a).at("status").as_int64() == WEFT_E_INVALID_ARGUMENT);
+    CHECK(parse(*a).at("id").is_null());
+    conn.write_frame(view(R"({"id":5})")); // no op
+    CHECK(parse(*conn.read_frame()).at("status").as_int64() == WEFT_E_INVALID_ARGUMENT);
+    conn.write_frame(view(R"([1,2,3])"));
+    CHECK(parse(*conn.read_frame()).at("status").as_int64() == WEFT_E_INVALID_ARGUMENT);
+    conn.write_frame(view(R"({"id":6,"op":"get_block","number":-1})"));
+    CHECK(parse(*conn.read_frame()).at("status").as_int64() == WEFT_E_INVALID_ARGUMENT);
+    conn.write_frame(view(R"({"id":7,"op":"block_height"})")); // the same connection still works
+    CHECK(parse(*conn.read_frame()).at("id").as_int64() == 7);
+  }
+  {
+    RawConn conn(n.server.port());
+    conn.write(Bytes{0x7f, 0xff, 0xff, 0xff, '{'}); // 2 GiB announced
+    auto a = conn.read_frame();
+    REQUIRE(a);
+    CHECK(parse(*a).at("status").as_int64() == WEFT_E_INVALID_ARGUMENT);
+    CHECK(conn.closed_by_peer());
+  }
+  {
+    RawConn conn(n.server.port());
+    conn.write(view("GET / HTTP/1.1\r\n\r\n")); // "GET " announces ~1.2 GB: refused and closed
+    CHECK(conn.read_frame());
+    CHECK(conn.closed_by_peer());
+  }
+  NodeClient c({.nodes = {n.address()}});
+  CHECK(c.call("block_height", {}, kCall).at("height").as_int64() == 0);
+}
+
+TEST_CASE("node client: fails over from a dead node to a live one") {
+  Node n;
+  NodeClient c({.nodes = {loopback(free_port()), n.address()}});
+  CHECK(c.call("chain_info", {}, kCall).at("chainId").as_int64() == int64_t(kChain));
+  CHECK(c.current_node() == n.address());
+  // No node at all: unavailable, not a hang.
+  NodeClient none({.nodes = {loopback(free_port())}});
+  CHECK(status_of([&] { none.call("health", {}, kCall); }) == WEFT_E_UNAVAILABLE);
+}
+
+TEST_CASE("node client: a node that never answers times out") {
+  Node n;
+  NodeClient c({.nodes = {n.address()}});
+  Transaction tx = n.tx(TestAccount(1), {"k", "v"});
+  CHECK(status_of([&] { c.call("submit", submit_fields(tx, 5000), std::chrono::milliseconds(100)); }) ==
+        WEFT_E_TIMEOUT);
+  CHECK(c.call("block_height", {}, kCall).at("height").as_int64() == 0); // the next call starts afresh
+}
