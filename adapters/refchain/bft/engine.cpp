@@ -70,11 +70,15 @@ void Engine::Impl::broadcast(Message &m, bool resend) {
   sign_message(m, signer);
   Bytes bytes = m.encode();
   net.broadcast(bytes);
-  if (resend) sent.push_back(std::move(bytes));
+  if (resend) {
+    sent.push_back(std::move(bytes));
+    last_resend = clock;
+  }
 }
 
 bool Engine::Impl::handle(ByteView bytes, uint64_t now) {
   if (!started) return false;
+  clock = now;
   if (bytes.size() > cfg.max_message_bytes)
     return drop("oversized message of " + std::to_string(bytes.size()) + " bytes");
   Message m;
@@ -282,6 +286,7 @@ Engine::~Engine() = default;
 
 void Engine::start(uint64_t now_ms) {
   Impl &e = *impl_;
+  e.clock = now_ms;
   e.enter_height(now_ms);
   e.height_changed = false;
   e.started = true;

@@ -73,7 +73,8 @@ struct Engine::Impl {
   size_t n, q, f;
   EngineStatus st;
   bool started = false;
-  bool mute = false; // the saved votes were unreadable: send no vote until this height commits
+  uint64_t clock = 0; // the time of the host's current call
+  bool mute = false;  // the saved votes were unreadable: send no vote until this height commits
 
   // The height being decided (app.height() + 1) and where this validator stands in it.
   uint64_t height = 0;

@@ -22,6 +22,7 @@ uint64_t Engine::Impl::round_deadline() const {
 
 void Engine::Impl::tick(uint64_t now) {
   if (!started) return;
+  clock = now;
   if (now >= last_status + cfg.status_interval_ms) send_status(now);
   if (!pending_since && app.has_pending()) pending_since = now;
 
