@@ -32,10 +32,3 @@ weft_add_unit_test(refchain_bft_tests
 weft_add_unit_test(refchain_embedded_tests
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/refchain_embedded_test.cpp
   LIBS weft_refchain_core)
-
-# The BFT engine: wire encoding, certificates, named fault scenarios and seeded schedules in a deterministic simulator.
-weft_add_unit_test(refchain_bft_tests
-  SOURCES
-    ${CMAKE_CURRENT_LIST_DIR}/refchain_bft_sim.cpp
-    ${CMAKE_CURRENT_LIST_DIR}/refchain_bft_schedules_test.cpp
-  LIBS weft_refchain_core)
