@@ -26,6 +26,8 @@ weft_add_unit_test(refchain_bft_tests
   SOURCES
     ${CMAKE_CURRENT_LIST_DIR}/refchain_bft_sim.cpp
     ${CMAKE_CURRENT_LIST_DIR}/refchain_bft_schedules_test.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/refchain_bft_scenarios_test.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/refchain_bft_ledger_test.cpp
   LIBS weft_refchain_core)
 
 # Four validators in one process over real ledgers: gossip, commits, a stopped validator, no quorum, catch-up.
