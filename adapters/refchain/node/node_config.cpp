@@ -138,7 +138,7 @@ NodeConfig load_node_config(const std::string &path) {
   NodeConfig c;
   Reader r(problems);
   auto f = r.fields(root, "node config", std::set<std::string>(std::begin(kKeys), std::end(kKeys)));
-  problems.raise();
+  if (!root.IsMap()) problems.raise(); // nothing more to say about a file that is not a mapping
   auto need = [&](const char *k) -> const YAML::Node * {
     auto it = f.find(k);
     if (it != f.end()) return &it->second;

@@ -1,0 +1,315 @@
+"""Four weft-node validators on loopback: blocks commit with identical hashes everywhere, a SIGKILLed leader is
+replaced by a new view, a stopped node catches up, two nodes down stop commits until one returns, garbage on either
+port drops only that connection, and a bad node.yaml is refused with the position of each problem."""
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+import unittest
+
+from weftlib import BIN, scaled, wait_for
+
+NODE = os.path.join(BIN, "weft-node")
+# Short intervals so faults show within seconds; round timeouts scale with the machine.
+TUNING = "block_interval_ms: 20\nempty_block_interval_ms: 300\nround_timeout_ms: %d\n"
+
+
+def free_base_port():
+    """A base port whose peer ports (base+i) and client ports (base+100+i) are all free right now."""
+    for _ in range(200):
+        base = random.randrange(20000, 60000)
+        socks = []
+        try:
+            for p in [base + i for i in range(4)] + [base + 100 + i for i in range(4)]:
+                s = socket.socket()
+                socks.append(s)
+                s.bind(("127.0.0.1", p))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise AssertionError("no free port range")
+
+
+class Client:
+    """The client API: u32 big-endian length + JSON, one request at a time."""
+
+    def __init__(self, address, timeout=10):
+        host, port = address.rsplit(":", 1)
+        self.sock = socket.create_connection((host, int(port)), timeout=scaled(timeout))
+        self.next_id = 1
+
+    def close(self):
+        self.sock.close()
+
+    def _read(self, n):
+        data = b""
+        while len(data) < n:
+            chunk = self.sock.recv(n - len(data))
+            if not chunk:
+                raise ConnectionError("node closed the connection")
+            data += chunk
+        return data
+
+    def request(self, op, **fields):
+        fields.update(id=self.next_id, op=op)
+        self.next_id += 1
+        body = json.dumps(fields).encode()
+        self.sock.sendall(struct.pack(">I", len(body)) + body)
+        (n,) = struct.unpack(">I", self._read(4))
+        return json.loads(self._read(n))
+
+    def ok(self, op, **fields):
+        answer = self.request(op, **fields)
+        assert answer["status"] == 0, answer
+        return answer["result"]
+
+
+class Network:
+    def __init__(self, n=4):
+        self.dir = tempfile.mkdtemp(prefix="weft-node-it-")
+        self.base = free_base_port()
+        out = subprocess.run([NODE, "init-network", "--validators", str(n), "--dir", self.dir, "--host", "127.0.0.1",
+                              "--base-port", str(self.base), "--chain-id", "5"], capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        for i in range(n):
+            with open(self.config(i), "a") as f:
+                f.write(TUNING % int(scaled(300)))
+        self.procs = [None] * n
+        self.logs = [None] * n
+        self.key = os.path.join(self.dir, "alice.key")
+        subprocess.run([NODE, "new-key", "--key", self.key], check=True, capture_output=True)
+
+    def config(self, i):
+        return os.path.join(self.dir, "node%d" % i, "node.yaml")
+
+    def client_address(self, i):
+        return "127.0.0.1:%d" % (self.base + 100 + i)
+
+    def peer_port(self, i):
+        return self.base + i
+
+    def start(self, i):
+        ready = os.path.join(self.dir, "node%d" % i, "ready")
+        if os.path.exists(ready):
+            os.unlink(ready)
+        self.logs[i] = open(os.path.join(self.dir, "node%d.log" % i), "ab")
+        self.procs[i] = subprocess.Popen([NODE, "run", "-c", self.config(i)], stdout=self.logs[i],
+                                         stderr=subprocess.STDOUT)
+
+        def up():
+            if self.procs[i].poll() is not None:
+                raise AssertionError("node %d exited with %s:\n%s" % (i, self.procs[i].returncode, self.log(i)))
+            return os.path.exists(ready)
+
+        wait_for(up, 30, "node %d ready file" % i)
+
+    def start_all(self):
+        for i in range(len(self.procs)):
+            self.start(i)
+
+    def stop(self, i, sig=signal.SIGTERM):
+        p = self.procs[i]
+        if p is None:
+            return None
+        p.send_signal(sig)
+        try:
+            code = p.wait(timeout=scaled(20))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+            raise AssertionError("node %d did not stop:\n%s" % (i, self.log(i)))
+        self.procs[i] = None
+        self.logs[i].close()
+        return code
+
+    def log(self, i):
+        try:
+            with open(os.path.join(self.dir, "node%d.log" % i), errors="replace") as f:
+                return f.read()[-3000:]
+        except OSError:
+            return ""
+
+    def cleanup(self):
+        for i, p in enumerate(self.procs):
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.wait()
+            if self.logs[i] is not None:
+                self.logs[i].close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def ask(self, i, op, **fields):
+        c = Client(self.client_address(i))
+        try:
+            return c.ok(op, **fields)
+        finally:
+            c.close()
+
+    def receipt_status(self, i, tx_hash):
+        c = Client(self.client_address(i))
+        try:
+            return c.request("get_receipt", hash=tx_hash)["status"]
+        finally:
+            c.close()
+
+    def height(self, i):
+        return self.ask(i, "block_height")["height"]
+
+    def running(self):
+        return [i for i, p in enumerate(self.procs) if p is not None]
+
+    def send(self, via, *args, wait_ms=20000):
+        clients = ",".join(self.client_address(i) for i in via)
+        out = subprocess.run([NODE, "send", "--client", clients, "--key", self.key, "--wait-ms", str(int(scaled(wait_ms)))]
+                             + list(args), capture_output=True, text=True, timeout=scaled(60))
+        assert out.returncode == 0, (out.returncode, out.stdout, out.stderr)
+        return json.loads(out.stdout)
+
+    def wait_height(self, nodes, height, timeout=30):
+        wait_for(lambda: all(self.height(i) >= height for i in nodes), timeout,
+                 "height %d on nodes %s" % (height, nodes))
+
+    def assert_same_chain(self, nodes, upto):
+        for number in range(1, upto + 1):
+            hashes = {self.ask(i, "get_block", number=number)["hash"] for i in nodes}
+            assert len(hashes) == 1, "block %d differs: %s" % (number, hashes)
+
+
+class NodeNetwork(unittest.TestCase):
+    def setUp(self):
+        self.net = Network()
+        self.net.start_all()
+
+    def tearDown(self):
+        self.net.cleanup()
+
+    def test_transfers_commit_with_identical_hashes_on_every_node(self):
+        net = self.net
+        info = net.ask(2, "chain_info")
+        self.assertEqual(info["chainId"], 5)
+        self.assertEqual(len(info["validators"]), 4)
+        self.assertEqual(info["self"], 2)
+        bob = info["validators"][1]
+        minted = net.send([0], "--resource", "token", "--method", "mint", bob, "1000")
+        self.assertEqual(minted["errorCode"], 0, minted)
+        stored = net.send([3], "--resource", "store", "--method", "set", "greeting", "hello")
+        self.assertEqual(stored["errorCode"], 0, stored)
+        top = max(net.height(i) for i in range(4))
+        net.wait_height(range(4), top)
+        net.assert_same_chain(range(4), top)
+        for i in range(4):
+            self.assertEqual(net.ask(i, "call", resource="token", method="balanceOf", args=[bob])["result"], ["1000"])
+            self.assertEqual(net.ask(i, "get_receipt", hash=stored["hash"])["blockNumber"], stored["blockNumber"])
+        proof = net.ask(1, "get_proof", hash=minted["hash"])
+        self.assertEqual(proof["blockNumber"], minted["blockNumber"])
+        for code in [net.stop(i) for i in range(4)]:
+            self.assertEqual(code, 0)
+
+    def test_sigkilled_leader_is_replaced_and_blocks_keep_committing(self):
+        net = self.net
+        net.wait_height(range(4), 2)
+        leader = net.ask(0, "health")["proposer"]
+        net.stop(leader, signal.SIGKILL)
+        alive = [i for i in range(4) if i != leader]
+        before = max(net.height(i) for i in alive)
+        sent = net.send(alive, "--resource", "store", "--method", "set", "after", "leader died")
+        self.assertGreater(sent["blockNumber"], before)
+        net.wait_height(alive, before + 3)
+        net.assert_same_chain(alive, before + 3)
+        self.assertGreater(sum(net.ask(i, "health")["roundChanges"] for i in alive), 0)
+
+    def test_stopped_node_restarts_and_catches_up_with_identical_hashes(self):
+        net = self.net
+        net.wait_height(range(4), 1)
+        self.assertEqual(net.stop(3), 0)
+        for k in range(3):
+            net.send([0, 1, 2], "--resource", "store", "--method", "set", "k%d" % k, "v")
+        top = max(net.height(i) for i in range(3))
+        net.start(3)
+        net.wait_height([3], top)
+        net.assert_same_chain(range(4), top)
+        self.assertEqual(net.ask(3, "call", resource="store", method="get", args=["k2"])["result"], ["v"])
+
+    def test_two_nodes_down_stop_commits_and_one_back_resumes_them(self):
+        net = self.net
+        net.wait_height(range(4), 1)
+        net.stop(2, signal.SIGKILL)
+        net.stop(3)
+        time.sleep(scaled(1))  # let a block in flight finish
+        stalled = max(net.height(i) for i in (0, 1))
+        c = Client(net.client_address(0))
+        # Admitted, but no quorum can commit it.
+        admitted = subprocess.run([NODE, "send", "--client", net.client_address(0), "--key", net.key, "--wait-ms",
+                                   "0", "--resource", "store", "--method", "set", "during", "outage"],
+                                  capture_output=True, text=True, timeout=scaled(30))
+        self.assertEqual(admitted.returncode, 0, admitted.stderr)
+        tx_hash = json.loads(admitted.stdout)["hash"]
+        time.sleep(scaled(2))
+        self.assertEqual(max(net.height(i) for i in (0, 1)), stalled)
+        self.assertNotEqual(c.request("get_receipt", hash=tx_hash)["status"], 0)
+        c.close()
+        net.start(2)
+        net.wait_height([0, 1, 2], stalled + 1)
+        wait_for(lambda: net.receipt_status(1, tx_hash) == 0, 30, "the outage's transaction to commit")
+        top = min(net.height(i) for i in (0, 1, 2))
+        net.assert_same_chain([0, 1, 2], top)
+
+    def test_garbage_on_both_ports_drops_only_that_connection(self):
+        net = self.net
+        net.wait_height(range(4), 1)
+        for port in (net.peer_port(0), net.base + 100):
+            for payload in (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", b"\xff\xff\xff\xff" + b"x" * 64,
+                            os.urandom(4096)):
+                s = socket.create_connection(("127.0.0.1", port), timeout=scaled(10))
+                try:
+                    s.sendall(payload)
+                    s.shutdown(socket.SHUT_WR)
+                    while s.recv(4096):  # the node answers or not, then closes
+                        pass
+                except (ConnectionResetError, BrokenPipeError):
+                    pass
+                finally:
+                    s.close()
+        # An oversized client request: an error answer, then the connection is closed.
+        c = Client(net.client_address(0))
+        c.sock.sendall(struct.pack(">I", 0x7FFFFFFF))
+        (n,) = struct.unpack(">I", c._read(4))
+        self.assertNotEqual(json.loads(c._read(n))["status"], 0)
+        c.close()
+        self.assertIsNone(net.procs[0].poll())
+        before = net.height(0)
+        sent = net.send([0], "--resource", "store", "--method", "set", "still", "alive")
+        self.assertGreater(sent["blockNumber"], before)
+        self.assertEqual(net.stop(0), 0)
+
+
+class NodeConfigErrors(unittest.TestCase):
+    def test_unknown_keys_and_bad_values_are_refused_with_their_position(self):
+        d = tempfile.mkdtemp(prefix="weft-node-cfg-")
+        try:
+            path = os.path.join(d, "node.yaml")
+            with open(path, "w") as f:
+                f.write("index: 0\nkey_file: k\ndata_dir: data\nlisten: \"127.0.0.1:1\"\nclient_listen: nowhere\n"
+                        "validators:\n  - { address: \"0x12\", peer: \"127.0.0.1:2\" }\nblock_interval_ms: fast\n"
+                        "colour: blue\n")
+            out = subprocess.run([NODE, "run", "-c", path], capture_output=True, text=True, timeout=scaled(30))
+            self.assertEqual(out.returncode, 2, out.stderr)
+            self.assertIn(path + ":5:16: client_listen", out.stderr)
+            self.assertIn(path + ":7:16: address must be", out.stderr)
+            self.assertIn(path + ":8:20: block_interval_ms", out.stderr)
+            self.assertIn(path + ":9:1: unknown key 'colour'", out.stderr)
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    unittest.main()
