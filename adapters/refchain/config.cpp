@@ -57,6 +57,20 @@ std::vector<ResourceConfig> read_resources(const json::value &v) {
 }
 } // namespace
 
+static std::vector<std::string> read_nodes(const json::value &v) {
+  if (!v.is_array() || v.as_array().empty()) bad("\"nodes\" must be a non-empty array of \"host:port\" strings");
+  std::vector<std::string> out;
+  for (const auto &n : v.as_array()) {
+    if (!n.is_string()) bad("\"nodes\" must be a non-empty array of \"host:port\" strings");
+    std::string s(n.as_string());
+    auto colon = s.rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == s.size())
+      bad("node address \"" + s + "\" is not host:port");
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
 ChainConfig parse_chain_config(std::string_view text) {
   ChainConfig c;
   c.ledger.resources = {{"store", "kv"}, {"token", "asset"}};
@@ -83,10 +97,14 @@ ChainConfig parse_chain_config(std::string_view text) {
       c.round_timeout_ms = read_uint(v, "round_timeout_ms", 10, 600000);
     else if (k == "resources")
       c.ledger.resources = read_resources(v);
+    else if (k == "nodes")
+      c.nodes = read_nodes(v);
+    else if (k == "remote_connections")
+      c.remote_connections = static_cast<uint32_t>(read_uint(v, "remote_connections", 1, 256));
     else
       bad("unknown key \"" + std::string(k) +
           "\" (known: chain_id, validators, block_interval_ms, empty_block_interval_ms, round_timeout_ms, "
-          "max_block_txs, pool_limit, resources)");
+          "max_block_txs, pool_limit, resources, nodes, remote_connections)");
   }
   if (c.empty_block_interval_ms < c.block_interval_ms)
     bad("empty_block_interval_ms must not be below block_interval_ms");

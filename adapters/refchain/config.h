@@ -14,6 +14,10 @@ struct ChainConfig {
   uint64_t block_interval_ms = 100;
   uint64_t empty_block_interval_ms = 3000;
   uint64_t round_timeout_ms = 1000; // consensus round timeout (doubles per failed round)
+  // Remote mode: the client addresses ("host:port") of a weft-node network. When set, the plugin hosts no validator
+  // and sends every verb to one of these nodes, failing over to the next.
+  std::vector<std::string> nodes;
+  uint32_t remote_connections = 8; // parallel connections to the network (each holds one waiting call)
 };
 
 // Parses the config JSON ("" or "null" mean all defaults). Unknown keys and bad values throw

@@ -7,20 +7,82 @@
 
 namespace weft::refchain {
 
+namespace {
+// The worker a thread is: remote verbs use that worker's connection.
+thread_local net::NodeClient *tl_client = nullptr;
+} // namespace
+
 Runtime::Runtime(const ChainConfig &config, plugin::Host host, const std::string &data_dir)
     : config_(config), host_(std::move(host)) {
-  Validator::Listeners listeners;
-  listeners.committed = [this](const ExecutedBlock &b) { on_committed(b); };
-  listeners.expired = [this](const std::vector<Hash> &h) { on_expired(h); };
-  auto log = [h = &host_](int level, const std::string &m) {
-    h->log(level >= 3 ? WEFT_LOG_ERROR : level == 2 ? WEFT_LOG_WARN : level == 1 ? WEFT_LOG_INFO : WEFT_LOG_DEBUG, m);
-  };
-  network_ = std::make_unique<EmbeddedNetwork>(config_, data_dir, listeners, log, config_.round_timeout_ms);
-  network_->start();
-  worker_ = std::thread([this] { run_worker(); });
-  host_.info("reference chain " + std::to_string(config_.ledger.chain_id) + " open at height " +
-             std::to_string(ledger().height()) + " with " + std::to_string(network_->size()) +
-             " embedded validators");
+  for (const auto &r : config_.ledger.resources)
+    contracts_[r.name] = make_contract(r.contract);
+  size_t workers = 1;
+  if (config_.nodes.empty()) {
+    Validator::Listeners listeners;
+    listeners.committed = [this](const ExecutedBlock &b) { on_committed(b); };
+    listeners.expired = [this](const std::vector<Hash> &h) { on_expired(h); };
+    auto log = [h = &host_](int level, const std::string &m) {
+      h->log(level >= 3 ? WEFT_LOG_ERROR : level == 2 ? WEFT_LOG_WARN : level == 1 ? WEFT_LOG_INFO : WEFT_LOG_DEBUG, m);
+    };
+    network_ = std::make_unique<EmbeddedNetwork>(config_, data_dir, listeners, log, config_.round_timeout_ms);
+    network_->start();
+    host_.info("reference chain " + std::to_string(config_.ledger.chain_id) + " open at height " +
+               std::to_string(ledger().height()) + " with " + std::to_string(network_->size()) +
+               " embedded validators");
+  } else {
+    net::NodeClientOptions o;
+    o.nodes = config_.nodes;
+    for (uint32_t i = 0; i < config_.remote_connections; ++i) {
+      // Each connection starts at a different node, spreading the load over the network.
+      auto nodes = config_.nodes;
+      std::rotate(nodes.begin(), nodes.begin() + (i % nodes.size()), nodes.end());
+      o.nodes = nodes;
+      clients_.push_back(std::make_unique<net::NodeClient>(o));
+    }
+    workers = clients_.size();
+    check_remote_chain();
+  }
+  for (size_t i = 0; i < workers; ++i)
+    workers_.emplace_back([this, i] { run_worker(i); });
+}
+
+void Runtime::check_remote_chain() {
+  // The network may be down now and come up later: then verbs fail with WEFT_E_UNAVAILABLE until it does. A
+  // network of another chain id is a configuration error, refused at open.
+  try {
+    auto info = clients_.front()->call("chain_info", {}, std::chrono::milliseconds(3000));
+    uint64_t id = info.at("chainId").to_number<uint64_t>();
+    if (id != config_.ledger.chain_id)
+      throw Error(WEFT_E_INVALID_ARGUMENT, "the weft-node network at " + clients_.front()->current_node() +
+                                               " runs chain id " + std::to_string(id) + ", the config says " +
+                                               std::to_string(config_.ledger.chain_id));
+    host_.info("reference chain " + std::to_string(id) + " reached at " + clients_.front()->current_node() +
+               ", height " + std::to_string(info.at("height").to_number<uint64_t>()) + ", " +
+               std::to_string(info.at("validators").as_array().size()) + " validators");
+  } catch (const Error &e) {
+    if (e.status == WEFT_E_INVALID_ARGUMENT) throw;
+    host_.warn(std::string("weft-node network not reachable yet: ") + e.what());
+  } catch (const std::exception &e) {
+    host_.warn(std::string("weft-node network answered chain_info unexpectedly: ") + e.what());
+  }
+}
+
+net::NodeClient &Runtime::node() {
+  if (tl_client == nullptr) throw Error(WEFT_E_INTERNAL, "remote call outside a worker thread");
+  return *tl_client;
+}
+
+std::chrono::milliseconds Runtime::remaining(uint64_t op_id) {
+  std::lock_guard lock(mu_);
+  auto it = ops_.find(op_id);
+  if (it == ops_.end()) return std::chrono::milliseconds(0);
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(it->second.deadline - Clock::now());
+  return left.count() > 0 ? left : std::chrono::milliseconds(0);
+}
+
+const Contract *Runtime::contract(const std::string &resource) const {
+  auto it = contracts_.find(resource);
+  return it == contracts_.end() ? nullptr : it->second.get();
 }
 
 Runtime::~Runtime() { close(); }
@@ -31,13 +93,14 @@ void Runtime::close() {
     if (closed_) return;
     closed_ = true;
   }
-  network_->stop(); // no commit event after this
+  if (network_) network_->stop(); // no commit event after this
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
   }
   cv_.notify_all();
-  if (worker_.joinable()) worker_.join();
+  for (auto &w : workers_)
+    if (w.joinable()) w.join();
   std::map<uint64_t, Op> left;
   {
     std::lock_guard lock(mu_);
@@ -113,7 +176,8 @@ void Runtime::finish(uint64_t op_id, int32_t status, const std::string &message_
     op->done.fail(status, message_or_json);
 }
 
-void Runtime::run_worker() {
+void Runtime::run_worker(size_t index) {
+  tl_client = index < clients_.size() ? clients_[index].get() : nullptr;
   std::unique_lock lock(mu_);
   for (;;) {
     // Fail what is past its deadline; callbacks run outside the lock.

@@ -1,11 +1,13 @@
-// One open chain inside the plugin: its ledger and block producer, a worker thread that runs verbs (signing through
-// the host may block), and the book of pending operations with their deadlines. Callbacks run on the worker or the
-// producer thread; close() completes every pending operation and joins both threads before it returns.
+// One open chain inside the plugin: either its embedded validators (the default) or connections to a weft-node
+// network (remote mode), worker threads that run verbs (signing through the host and remote calls may block), and
+// the book of pending operations with their deadlines. Callbacks run on a worker or a validator thread; close()
+// completes every pending operation and joins every thread before it returns.
 #pragma once
 
 #include "config.h"
 #include "ledger.h"
 #include "embedded_network.h"
+#include "net/node_client.h"
 #include "validator_key.h"
 
 #include <weft/adapter.hpp>
@@ -31,7 +33,8 @@ public:
   // Throws Error or plugin::Failure to fail it.
   using Work = std::function<std::optional<std::string>(uint64_t op_id)>;
 
-  // Opens the validator's store and key in data_dir and starts the producer and worker. Throws Error.
+  // Embedded: opens the validators' stores and keys in data_dir and starts them. Remote: connects to config.nodes.
+  // Starts the workers. Throws Error.
   Runtime(const ChainConfig &config, plugin::Host host, const std::string &data_dir);
   ~Runtime();
   Runtime(const Runtime &) = delete;
@@ -45,11 +48,19 @@ public:
   // Makes op_id wait for the commit of tx_hash (register before the transaction enters the pool).
   void await_tx(uint64_t op_id, const Hash &tx_hash);
   void forget_tx(uint64_t op_id);
-  // Admits a signed transaction at the validator clients talk to and gossips it to the others. Throws Error.
+  // Embedded: admits a signed transaction at the validator clients talk to and gossips it to the others.
   Hash submit(const Transaction &tx) { return network_->front().submit(tx); }
+
+  // Remote mode: no validator here; verbs go to the network through the calling worker's own connection.
+  bool remote() const { return network_ == nullptr; }
+  net::NodeClient &node();
+  // Time left before op_id's deadline (zero if it has passed or the op is gone).
+  std::chrono::milliseconds remaining(uint64_t op_id);
 
   Ledger &ledger() { return network_->front().ledger(); }
   EmbeddedNetwork &network() { return *network_; }
+  // The contract configured for a resource (its methods), or nullptr; for checks before a transaction is signed.
+  const Contract *contract(const std::string &resource) const;
   const plugin::Host &host() const { return host_; }
   const ChainConfig &config() const { return config_; }
 
@@ -67,7 +78,8 @@ private:
     Work work;
   };
 
-  void run_worker();
+  void run_worker(size_t index);
+  void check_remote_chain();
   void on_committed(const ExecutedBlock &block);
   void on_expired(const std::vector<Hash> &hashes);
   // Removes an operation from the book; empty if it already finished (first finisher wins).
@@ -78,6 +90,8 @@ private:
   ChainConfig config_;
   plugin::Host host_;
   std::unique_ptr<EmbeddedNetwork> network_;
+  std::vector<std::unique_ptr<net::NodeClient>> clients_; // remote mode: one per worker
+  std::map<std::string, std::unique_ptr<Contract>> contracts_;
 
   std::mutex mu_;
   std::condition_variable cv_;
@@ -88,7 +102,7 @@ private:
   std::set<std::pair<Clock::time_point, uint64_t>> deadlines_;
   std::deque<Task> tasks_;
   std::unordered_map<Hash, uint64_t, HashKey> waiting_; // tx hash -> op
-  std::thread worker_;
+  std::vector<std::thread> workers_;
 };
 
 } // namespace weft::refchain

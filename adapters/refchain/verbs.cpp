@@ -17,12 +17,30 @@ namespace {
 
 Result answer(const json::object &o) { return json::serialize(o); }
 
+// Remote mode: the same question, asked of the weft-node network within the operation's deadline.
+Result ask_network(Runtime &rt, uint64_t op, const std::string &name, json::object request) {
+  return answer(rt.node().call(name, std::move(request), rt.remaining(op)));
+}
+
+// What Ledger::check_invocation checks, from the configured contracts: it works without a local ledger.
+void check_invocation(Runtime &rt, const Transaction &tx) {
+  const Contract *c = rt.contract(tx.resource);
+  if (c == nullptr) throw Error(WEFT_E_NOT_FOUND, "no resource named \"" + tx.resource + "\" on this chain");
+  const MethodSpec *m = c->find(tx.method);
+  if (m == nullptr)
+    throw Error(WEFT_E_NOT_FOUND,
+                "resource " + tx.resource + " (" + std::string(c->kind()) + ") has no method \"" + tx.method + "\"");
+  if (tx.args.size() != m->arity)
+    throw Error(WEFT_E_INVALID_ARGUMENT, tx.method + " takes " + std::to_string(m->arity) + " arguments, got " +
+                                             std::to_string(tx.args.size()));
+}
+
 } // namespace
 
 Result list_resources(Runtime &rt, uint64_t, const std::string &) {
   json::array list;
   for (const auto &r : rt.config().ledger.resources) {
-    const Contract *c = rt.ledger().contract(r.name);
+    const Contract *c = rt.contract(r.name);
     json::array methods, writes;
     for (const auto &m : c->methods()) {
       methods.emplace_back(m.name);
@@ -35,7 +53,8 @@ Result list_resources(Runtime &rt, uint64_t, const std::string &) {
   return answer({{"resources", list}});
 }
 
-Result call(Runtime &rt, uint64_t, const std::string &request) {
+Result call(Runtime &rt, uint64_t op, const std::string &request) {
+  if (rt.remote()) return ask_network(rt, op, "call", parse_request(request));
   return answer(queries::call(rt.ledger(), parse_request(request)));
 }
 
@@ -48,11 +67,13 @@ Result send_transaction(Runtime &rt, uint64_t op, const std::string &request) {
   std::string account = string_field(req, "account");
   if (account.empty())
     throw Error(WEFT_E_INVALID_ARGUMENT, "request: \"account\" must name the account to sign with");
-  Ledger &ledger = rt.ledger();
-  ledger.check_invocation(tx.resource, tx.method, tx.args.size());
-  tx.chain_id = ledger.chain_id();
+  check_invocation(rt, tx);
+  tx.chain_id = rt.config().ledger.chain_id;
   tx.nonce = random_nonce();
-  tx.block_limit = ledger.height() + kSendBlockLimitAhead;
+  uint64_t height = rt.remote()
+                        ? rt.node().call("block_height", {}, rt.remaining(op)).at("height").to_number<uint64_t>()
+                        : rt.ledger().height();
+  tx.block_limit = height + kSendBlockLimitAhead;
   Hash digest = tx.signing_digest();
   plugin::Signature signed_by = rt.host().sign(account, "secp256k1", digest.data(), digest.size());
   if (signed_by.signature.size() != tx.signature.size())
@@ -66,6 +87,12 @@ Result send_transaction(Runtime &rt, uint64_t op, const std::string &request) {
       throw Error(WEFT_E_ACCOUNT, "the host's signature for account " + account + " does not match its public key");
   }
   Hash hash = tx.hash();
+  if (rt.remote()) {
+    // The node answers once the transaction is committed, or names its hash when the wait runs out.
+    auto wait = rt.remaining(op);
+    json::object req{{"tx", to_hex(tx.encode())}, {"wait_ms", static_cast<uint64_t>(wait.count())}};
+    return answer(rt.node().call("submit", std::move(req), wait + std::chrono::milliseconds(1000)));
+  }
   rt.await_tx(op, hash); // before the pool: the block may commit before submit returns
   try {
     rt.submit(tx);
@@ -76,21 +103,32 @@ Result send_transaction(Runtime &rt, uint64_t op, const std::string &request) {
   return std::nullopt;
 }
 
-Result block_height(Runtime &rt, uint64_t, const std::string &) { return answer(queries::block_height(rt.ledger())); }
+Result block_height(Runtime &rt, uint64_t op, const std::string &) {
+  if (rt.remote()) return ask_network(rt, op, "block_height", {});
+  return answer(queries::block_height(rt.ledger()));
+}
 
-Result get_block(Runtime &rt, uint64_t, const std::string &request) {
+Result get_block(Runtime &rt, uint64_t op, const std::string &request) {
+  if (rt.remote()) return ask_network(rt, op, "get_block", parse_request(request));
   return answer(queries::get_block(rt.ledger(), parse_request(request)));
 }
 
-Result get_receipt(Runtime &rt, uint64_t, const std::string &request) {
+Result get_receipt(Runtime &rt, uint64_t op, const std::string &request) {
+  if (rt.remote()) return ask_network(rt, op, "get_receipt", parse_request(request));
   return answer(queries::get_receipt(rt.ledger(), parse_request(request)));
 }
 
-Result get_proof(Runtime &rt, uint64_t, const std::string &request) {
+Result get_proof(Runtime &rt, uint64_t op, const std::string &request) {
+  if (rt.remote()) return ask_network(rt, op, "get_proof", parse_request(request));
   return answer(queries::get_proof(rt.ledger(), parse_request(request)));
 }
 
-Result health(Runtime &rt, uint64_t, const std::string &) {
+Result health(Runtime &rt, uint64_t op, const std::string &) {
+  if (rt.remote()) {
+    auto h = rt.node().call("health", {}, rt.remaining(op));
+    h["node"] = rt.node().current_node();
+    return answer(h);
+  }
   json::array validators;
   auto &net = rt.network();
   for (size_t i = 0; i < net.size(); ++i) {

@@ -147,6 +147,9 @@ class Router:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        if self.proc is not None:
+            self.log.close()
+            self.proc = None
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
