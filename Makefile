@@ -28,5 +28,12 @@ demo: release
 test: asan
 	@ctest --preset asan -j $(JOBS)
 
+# The reference-chain benchmark against an etcd baseline (docs/performance.md); release build, etcd installed if missing.
+bench: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS) --target weft_node weft_bench_refchain
+	@./scripts/bench-deps.sh
+	@./bench/run-refchain.sh build/release
+
 clean:
 	rm -rf build

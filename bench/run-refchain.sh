@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs the reference-chain benchmark: a 4-validator weft-node network against a 3-member etcd cluster, same load.
+# Usage: bench/run-refchain.sh [BUILD_DIR] [weft-bench-refchain options...]   (see --help for the options)
+# Without options it runs the configurations docs/performance.md reports.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+build="${1:-$root/build/release}"
+[ $# -gt 0 ] && shift
+bench="$build/bin/weft-bench-refchain"
+[ -x "$bench" ] || { echo "no $bench: build the release preset first (make bench)" >&2; exit 2; }
+[ -x "$build/bin/weft-node" ] || { echo "no $build/bin/weft-node: build the release preset first" >&2; exit 2; }
+if [ $# -gt 0 ]; then
+  exec "$bench" "$@"
+fi
+status=0
+echo "== as fast as possible: 30000 transfers, 32 connections"
+"$bench" --txs 30000 --conns 32 || status=1
+echo
+echo "== open loop at 3000/s: 30000 transfers, 32 connections"
+"$bench" --txs 30000 --conns 32 --rate 3000 || status=1
+exit $status
