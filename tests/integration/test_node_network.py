@@ -3,12 +3,14 @@ replaced by a new view, a stopped node catches up, two nodes down stop commits u
 port drops only that connection, and a bad node.yaml is refused with the position of each problem."""
 import json
 import os
+import random
 import shutil
 import signal
 import socket
 import struct
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
@@ -94,6 +96,50 @@ class NodeNetwork(unittest.TestCase):
         wait_for(lambda: net.receipt_status(1, tx_hash) == 0, 30, "the outage's transaction to commit")
         top = min(net.height(i) for i in (0, 1, 2))
         net.assert_same_chain([0, 1, 2], top)
+
+    def test_sigkill_at_random_moments_under_load_loses_and_changes_nothing(self):
+        net = self.net
+        net.wait_height(range(4), 1)
+        rng = random.Random(int(os.environ.get("WEFT_TEST_SEED", "7")))
+        stop = threading.Event()
+        committed, errors = [], []
+
+        def load():
+            # Sends through every node in turn, so a killed node's clients fail over.
+            k = 0
+            while not stop.is_set():
+                k += 1
+                try:
+                    committed.append(net.send(range(4), "--resource", "store", "--method", "set", "load%d" % k, "v"))
+                except AssertionError as e:  # a send cut by a kill is retried by the next one
+                    errors.append(e)
+
+        worker = threading.Thread(target=load)
+        worker.start()
+        try:
+            for _ in range(4):
+                victim = rng.randrange(4)
+                time.sleep(rng.uniform(0.05, 0.6) * scaled(1))
+                seen = net.height(victim)
+                before = {n: net.ask(victim, "get_block", number=n)["hash"] for n in range(1, seen + 1)}
+                net.stop(victim, signal.SIGKILL)
+                time.sleep(rng.uniform(0.0, 0.4) * scaled(1))
+                net.start(victim)
+                # Nothing it had committed is lost or changed, and it rejoins the others.
+                for n, h in before.items():
+                    self.assertEqual(net.ask(victim, "get_block", number=n)["hash"], h, "block %d changed" % n)
+                net.wait_height([victim], max(net.height(i) for i in range(4) if i != victim))
+        finally:
+            stop.set()
+            worker.join()
+        self.assertGreater(len(committed), 0)
+        last = max(tx["blockNumber"] for tx in committed)
+        net.wait_height(range(4), last)
+        net.assert_same_chain(range(4), last)
+        # Every acknowledged transaction is on every node.
+        for tx in committed:
+            for i in range(4):
+                self.assertEqual(net.receipt_status(i, tx["hash"]), 0, "tx %s missing on node %d" % (tx["hash"], i))
 
     def test_garbage_on_both_ports_drops_only_that_connection(self):
         net = self.net
