@@ -66,6 +66,26 @@ Hash Ledger::submit(Transaction tx) {
   return h;
 }
 
+std::vector<VerifiedTx> Ledger::verify_block_txs(std::vector<Transaction> txs) {
+  std::vector<Hash> hashes;
+  hashes.reserve(txs.size());
+  for (const auto &tx : txs)
+    hashes.push_back(tx.hash());
+  std::vector<VerifiedTx> out(txs.size());
+  std::vector<uint8_t> found(txs.size(), 0);
+  {
+    std::lock_guard lock(mu_);
+    for (size_t i = 0; i < txs.size(); ++i)
+      if (const VerifiedTx *v = pool_.find(hashes[i])) {
+        out[i] = *v;
+        found[i] = 1;
+      }
+  }
+  for (size_t i = 0; i < txs.size(); ++i)
+    if (!found[i]) out[i] = verify_transaction(std::move(txs[i]), config_.chain_id); // the costly part, unlocked
+  return out;
+}
+
 Proposal Ledger::propose(const Address &proposer, uint64_t now_ms, bool allow_empty) {
   std::lock_guard lock(mu_);
   Proposal out;

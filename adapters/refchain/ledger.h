@@ -63,6 +63,10 @@ public:
   // hash; throws Error (WEFT_E_REJECTED, or WEFT_E_INVALID_ARGUMENT for undecodable bytes).
   Hash submit(Transaction tx);
   Hash submit_bytes(ByteView encoded) { return submit(Transaction::decode(encoded)); }
+  // Checks the signatures of a proposed block's transactions. One already in this validator's pool was checked
+  // when it arrived; equal hashes (SHA-256 of the canonical encoding) mean the same signed bytes, so the pool's
+  // verified copy stands for it. Any other transaction is verified here. Throws Error(WEFT_E_REJECTED).
+  std::vector<VerifiedTx> verify_block_txs(std::vector<Transaction> txs);
 
   // Builds the next block from the pool (at most max_block_txs) on top of the head. With no transactions it
   // builds an empty block only if allow_empty. The timestamp is max(now_ms, parent + 1).

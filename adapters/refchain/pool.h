@@ -27,6 +27,11 @@ public:
   // Throws Error(WEFT_E_REJECTED) when full or when the hash or nonce is already pending.
   void add(VerifiedTx tx);
   bool contains(const Hash &hash) const { return by_hash_.count(hash) != 0; }
+  // The pooled transaction with this hash (its signature already checked), or null.
+  const VerifiedTx *find(const Hash &hash) const {
+    auto it = by_hash_.find(hash);
+    return it == by_hash_.end() ? nullptr : &*it->second;
+  }
   bool has_nonce(const Nonce &nonce) const { return nonces_.count(nonce) != 0; }
   size_t size() const { return order_.size(); }
   // Up to max transactions in arrival order (copies: the pool keeps them until the block commits).

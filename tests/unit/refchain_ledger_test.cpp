@@ -110,6 +110,35 @@ TEST_CASE("signature and chain id are checked before the pool, and a full pool r
   CHECK(status_of([&] { ledger.submit_bytes(Bytes{1, 2, 3}); }) == WEFT_E_INVALID_ARGUMENT);
 }
 
+TEST_CASE("a proposed block's transactions: pooled copies stand for the same bytes, the rest are verified") {
+  Chain c;
+  TestAccount alice(1), bob(2);
+  Transaction pooled = make_tx(alice, 7, c.limit(), "store", "set", {"k", "v"});
+  Transaction fresh = make_tx(bob, 7, c.limit(), "store", "set", {"k2", "v2"});
+  c.ledger.submit(pooled);
+  auto txs = c.ledger.verify_block_txs({pooled, fresh});
+  REQUIRE(txs.size() == 2);
+  CHECK(txs[0].hash == pooled.hash());
+  CHECK(txs[0].sender == alice.address);
+  CHECK(txs[1].hash == fresh.hash());
+  CHECK(txs[1].sender == bob.address);
+  // Other bytes under the pooled transaction's signature are not the pooled transaction: checked, and refused or
+  // attributed to whoever the signature recovers to — never to alice.
+  Transaction forged = pooled;
+  forged.args[1] = "stolen";
+  try {
+    auto out = c.ledger.verify_block_txs({forged});
+    CHECK(out[0].sender != alice.address);
+    CHECK(out[0].hash == forged.hash());
+  } catch (const Error &e) {
+    CHECK(e.status == WEFT_E_REJECTED);
+  }
+  // A transaction for another chain is refused even though nothing of it is pooled.
+  CHECK(status_of([&] {
+          c.ledger.verify_block_txs({make_tx(alice, 8, c.limit(), "store", "set", {"a", "b"})});
+        }) == WEFT_E_REJECTED);
+}
+
 TEST_CASE("kv: set writes, get reads, unset keys read as the empty string") {
   Chain c;
   TestAccount alice(2);
