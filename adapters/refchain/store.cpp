@@ -71,6 +71,9 @@ Store::Store(const std::string &path, uint64_t chain_id) : path_(path) {
     sqlite3_busy_timeout(db_, 5000);
     exec("PRAGMA journal_mode=WAL");
     exec("PRAGMA synchronous=FULL");
+    // A page cache that holds the hot b-tree pages of a busy chain: the default 2 MiB re-reads them from the OS
+    // for every block. Durability is untouched (synchronous stays FULL).
+    exec("PRAGMA cache_size=-65536");
     exec("PRAGMA foreign_keys=ON");
     exec(kSchema);
     Writer id;
