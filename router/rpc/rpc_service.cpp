@@ -384,14 +384,20 @@ bool hex_hash(const std::string &h) {
 } // namespace
 
 asio::awaitable<Reply> RpcService::get_transaction(const Request &r) {
+  co_return co_await by_tx_hash(r, Verb::GetReceipt);
+}
+
+asio::awaitable<Reply> RpcService::get_proof(const Request &r) { co_return co_await by_tx_hash(r, Verb::GetProof); }
+
+// A chain path and a transaction hash in, the adapter's answer for that transaction out.
+asio::awaitable<Reply> RpcService::by_tx_hash(const Request &r, Verb verb) {
   auto chain = chain_param(registry_, r);
   if (!chain.ok()) co_return fail(chain.error());
   std::string hash = r.param("txHash");
   if (!hex_hash(hash)) co_return fail({code::kUriQuery, "parameter 'txHash' must be a hex transaction hash"});
   // GCC 12 mis-compiles braced initialisers inside a co_await expression: build the request first.
   std::string req = json::serialize(json::object{{"hash", hash}});
-  auto answer = co_await async_invoke(*(*chain)->handle, Verb::GetReceipt, req, info_.request_timeout_ms,
-                                      asio::use_awaitable);
+  auto answer = co_await async_invoke(*(*chain)->handle, verb, req, info_.request_timeout_ms, asio::use_awaitable);
   auto obj = adapter_object(answer, (*chain)->path);
   if (!obj.ok()) co_return fail(trans_error(obj.error()));
   co_return ok(std::move(*obj));
@@ -411,19 +417,6 @@ asio::awaitable<Reply> RpcService::get_block(const Request &r) {
   if (!obj.ok()) co_return fail(trans_error(obj.error()));
   // WeCross returns the block as a JSON string inside data; its SDK expects exactly that.
   co_return ok(json::string(json::serialize(*obj)));
-}
-
-asio::awaitable<Reply> RpcService::get_proof(const Request &r) {
-  auto chain = chain_param(registry_, r);
-  if (!chain.ok()) co_return fail(chain.error());
-  std::string hash = r.param("txHash");
-  if (!hex_hash(hash)) co_return fail({code::kUriQuery, "parameter 'txHash' must be a hex transaction hash"});
-  std::string req = json::serialize(json::object{{"hash", hash}});
-  auto answer = co_await async_invoke(*(*chain)->handle, Verb::GetProof, req, info_.request_timeout_ms,
-                                      asio::use_awaitable);
-  auto obj = adapter_object(answer, (*chain)->path);
-  if (!obj.ok()) co_return fail(trans_error(obj.error()));
-  co_return ok(std::move(*obj));
 }
 
 asio::awaitable<Reply> RpcService::accounts(const Request &r) {

@@ -48,6 +48,7 @@ class RpcService {
   boost::asio::awaitable<Reply> get_transaction(const Request &r);
   boost::asio::awaitable<Reply> get_block(const Request &r);
   boost::asio::awaitable<Reply> get_proof(const Request &r);
+  boost::asio::awaitable<Reply> by_tx_hash(const Request &r, Verb verb);
   boost::asio::awaitable<Reply> accounts(const Request &r);
 
   const Registry &registry_;

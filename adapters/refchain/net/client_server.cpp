@@ -172,18 +172,7 @@ ClientServer::~ClientServer() {
 void ClientServer::start() {
   Impl &m = *impl_;
   if (m.started) return;
-  auto [host, port] = split_host_port(m.opt.listen);
-  try {
-    tcp::resolver resolver(m.io);
-    tcp::endpoint ep = resolver.resolve(host, std::to_string(port)).begin()->endpoint();
-    m.acceptor.open(ep.protocol());
-    m.acceptor.set_option(asio::socket_base::reuse_address(true));
-    m.acceptor.bind(ep);
-    m.acceptor.listen();
-    m.port = m.acceptor.local_endpoint().port();
-  } catch (const boost::system::system_error &e) {
-    throw Error(WEFT_E_UNAVAILABLE, "client api: cannot listen on " + m.opt.listen + ": " + e.code().message());
-  }
+  m.port = listen_on(m.io, m.acceptor, m.opt.listen, "client api");
   m.started = true;
   m.workers = std::make_unique<asio::thread_pool>(m.opt.workers);
   m.spawn(m.accept_loop(), "client accept loop");

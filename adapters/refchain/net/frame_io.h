@@ -3,6 +3,7 @@
 #pragma once
 
 #include "bytes.h"
+#include "error.h"
 #include "host_port.h"
 
 #include <boost/asio/as_tuple.hpp>
@@ -69,6 +70,23 @@ inline asio::awaitable<ReadStatus> read_frame(tcp::socket &socket, size_t max_by
   if (len == 0) co_return ReadStatus::Ok;
   auto [ec2, n2] = co_await asio::async_read(socket, asio::buffer(out), kAwait);
   co_return ec2 ? ReadStatus::Closed : ReadStatus::Ok;
+}
+
+// Opens, binds and listens on "host:port" (port 0 picks a free one); returns the bound port. `what` names the
+// door in the error: Error(WEFT_E_UNAVAILABLE) when the address is taken or invalid.
+inline uint16_t listen_on(asio::io_context &io, tcp::acceptor &acceptor, const std::string &listen, const char *what) {
+  auto [host, port] = split_host_port(listen);
+  try {
+    tcp::resolver resolver(io);
+    tcp::endpoint ep = resolver.resolve(host, std::to_string(port)).begin()->endpoint();
+    acceptor.open(ep.protocol());
+    acceptor.set_option(asio::socket_base::reuse_address(true));
+    acceptor.bind(ep);
+    acceptor.listen();
+    return acceptor.local_endpoint().port();
+  } catch (const boost::system::system_error &e) {
+    throw Error(WEFT_E_UNAVAILABLE, std::string(what) + ": cannot listen on " + listen + ": " + e.code().message());
+  }
 }
 
 inline std::array<uint8_t, 4> frame_head(size_t len) {

@@ -308,19 +308,7 @@ PeerMesh::~PeerMesh() {
 void PeerMesh::start() {
   Impl &m = *impl_;
   if (m.started) return;
-  auto [host, port] = split_host_port(m.opt.listen);
-  try {
-    tcp::resolver resolver(m.io);
-    auto results = resolver.resolve(host, std::to_string(port));
-    tcp::endpoint ep = results.begin()->endpoint();
-    m.acceptor.open(ep.protocol());
-    m.acceptor.set_option(asio::socket_base::reuse_address(true));
-    m.acceptor.bind(ep);
-    m.acceptor.listen();
-    m.port = m.acceptor.local_endpoint().port();
-  } catch (const boost::system::system_error &e) {
-    throw Error(WEFT_E_UNAVAILABLE, "peer mesh: cannot listen on " + m.opt.listen + ": " + e.code().message());
-  }
+  m.port = listen_on(m.io, m.acceptor, m.opt.listen, "peer mesh");
   m.started = true;
   m.spawn(m.accept_loop(), "accept loop");
   for (uint32_t i = 0; i < m.peers.size(); ++i)
