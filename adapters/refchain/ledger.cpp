@@ -6,7 +6,7 @@
 #include "merkle.h"
 
 #include <algorithm>
-#include <set>
+#include <unordered_set>
 
 namespace weft::refchain {
 
@@ -107,7 +107,8 @@ Proposal Ledger::propose(const Address &proposer, uint64_t now_ms, bool allow_em
 
 ExecutedBlock Ledger::execute(const std::vector<VerifiedTx> &txs, const Address &proposer, uint64_t timestamp_ms) {
   std::lock_guard lock(mu_);
-  std::set<Nonce> in_block;
+  std::unordered_set<Nonce, NonceKey> in_block;
+  in_block.reserve(txs.size());
   for (const auto &tx : txs) {
     check_replay(tx.tx, head_.number);
     if (!in_block.insert(tx.tx.nonce).second)

@@ -109,7 +109,7 @@ private:
   Store store_;
   Pool pool_;
   BlockHeader head_;
-  std::map<Nonce, uint64_t> seen_nonces_;                  // nonce -> block it was committed in
+  std::unordered_map<Nonce, uint64_t, NonceKey> seen_nonces_; // nonce -> block it was committed in
   std::map<uint64_t, std::vector<Nonce>> nonces_by_block_; // for evicting the window's oldest block
 };
 

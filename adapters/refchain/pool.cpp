@@ -4,6 +4,16 @@
 
 namespace weft::refchain {
 
+const std::array<uint64_t, 2> &NonceKey::key() {
+  static const std::array<uint64_t, 2> k = [] {
+    Nonce r = random_nonce();
+    std::array<uint64_t, 2> out{};
+    std::memcpy(out.data(), r.data(), 16);
+    return out;
+  }();
+  return k;
+}
+
 void Pool::add(VerifiedTx tx) {
   if (contains(tx.hash)) throw Error(WEFT_E_REJECTED, "transaction " + to_hex(tx.hash) + " is already in the pool");
   if (has_nonce(tx.tx.nonce))

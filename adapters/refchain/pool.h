@@ -4,9 +4,10 @@
 
 #include "transaction.h"
 
+#include <cstring>
 #include <list>
-#include <set>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace weft::refchain {
@@ -18,6 +19,19 @@ struct HashKey {
       v = v << 8 | h[i];
     return v;
   }
+};
+
+// Nonces are chosen by the sender, so their table hash is keyed by a random per-process secret: nonces picked to
+// collide cannot be picked without knowing it. A 128-bit multiply folds both halves into every output bit.
+struct NonceKey {
+  size_t operator()(const Nonce &n) const noexcept {
+    uint64_t a, b;
+    std::memcpy(&a, n.data(), 8);
+    std::memcpy(&b, n.data() + 8, 8);
+    unsigned __int128 m = static_cast<unsigned __int128>(a ^ key()[0]) * (b ^ key()[1]);
+    return static_cast<size_t>(static_cast<uint64_t>(m >> 64) ^ static_cast<uint64_t>(m));
+  }
+  static const std::array<uint64_t, 2> &key(); // random, drawn once per process
 };
 
 class Pool {
@@ -42,7 +56,7 @@ private:
   size_t limit_;
   std::list<VerifiedTx> order_;
   std::unordered_map<Hash, std::list<VerifiedTx>::iterator, HashKey> by_hash_;
-  std::set<Nonce> nonces_;
+  std::unordered_set<Nonce, NonceKey> nonces_;
 };
 
 } // namespace weft::refchain

@@ -11,6 +11,7 @@
 #include <doctest/doctest.h>
 
 #include <future>
+#include <set>
 
 using namespace weft::refchain;
 using namespace weft::refchain::test;
