@@ -16,6 +16,6 @@ status=0
 echo "== as fast as possible: 30000 transfers, 32 connections"
 "$bench" --txs 30000 --conns 32 || status=1
 echo
-echo "== open loop at 3000/s: 30000 transfers, 32 connections"
-"$bench" --txs 30000 --conns 32 --rate 3000 || status=1
+echo "== open loop at 6000/s: 40000 transfers, 32 connections"
+"$bench" --txs 40000 --conns 32 --rate 6000 || status=1
 exit $status
