@@ -1,6 +1,11 @@
 """The `weft` console against a real router: one-shot commands, exit codes, and a scripted session on stdin."""
 import os
+import pty
+import select
+import shutil
 import subprocess
+import tempfile
+import time
 import unittest
 
 from weftlib import BIN, Router, scaled
@@ -67,6 +72,60 @@ class Console(unittest.TestCase):
         self.assertIn('"v w"', out)
         self.assertIn("error 10001", err)  # an error does not end the session
         self.assertIn("sendTransaction", out)  # help lists the commands
+
+
+class InteractiveConsole(unittest.TestCase):
+    """The prompt on a real terminal (a pseudo-terminal): tab completion of commands and paths, and history."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.router = Router().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.router.stop()
+        cls.router.cleanup()
+
+    def read_until(self, fd, text, timeout=10):
+        out = b""
+        deadline = time.monotonic() + scaled(timeout)
+        while time.monotonic() < deadline and text.encode() not in out:
+            ready, _, _ = select.select([fd], [], [], 0.05)
+            if ready:
+                try:
+                    out += os.read(fd, 4096)
+                except OSError:
+                    break
+        self.assertIn(text, out.decode(errors="replace"))
+        return out.decode(errors="replace")
+
+    def test_tab_completes_commands_and_paths_and_history_is_kept(self):
+        home = tempfile.mkdtemp(prefix="weft-home-")
+        master, slave = pty.openpty()
+        env = dict(os.environ, HOME=home, TERM="xterm")
+        p = subprocess.Popen([os.path.join(BIN, "weft"), "--server", self.router.address], stdin=slave, stdout=slave,
+                             stderr=slave, env=env, close_fds=True)
+        os.close(slave)
+        try:
+            self.read_until(master, "weft> ")
+            os.write(master, b"listRes\t\r")  # completes to listResources, then runs it
+            self.read_until(master, "payment.ledger1.token")
+            os.write(master, b"sendTransaction payment.ledger1.st\t set tab completed\r")
+            self.read_until(master, "txHash:")
+            os.write(master, b"call payment.ledger1.st\t get tab\r")
+            self.read_until(master, '"completed"')
+            os.write(master, b"quit\r")
+            self.assertEqual(p.wait(timeout=scaled(10)), 0)
+            with open(os.path.join(home, ".weft_history")) as f:
+                history = f.read()
+            self.assertIn("listResources", history)
+            self.assertIn("payment.ledger1.store", history)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            os.close(master)
+            shutil.rmtree(home, ignore_errors=True)
 
 
 class socket_on_free_port:
