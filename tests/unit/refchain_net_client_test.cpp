@@ -1,6 +1,6 @@
 // The client API over real sockets, served from a bare ledger that the test seals by hand: every op, a submit
-// answered at its commit or at its wait, pipelined requests answered out of order, bad input, and a client that
-// fails over from a dead node.
+// answered at its commit or at its wait, pipelined requests answered out of order, bad input, the connection limit,
+// idle and slow-drip clients, and a client that fails over from a dead node.
 #include "chain_json.h"
 #include "client_server.h"
 #include "error.h"
@@ -30,8 +30,8 @@ struct Node {
   TestAccount validator{3};
   ClientServer server;
 
-  Node()
-      : server({.listen = "127.0.0.1:0"},
+  explicit Node(net::ClientServerOptions options = {})
+      : server(with_loopback(std::move(options)),
                {.ledger = &ledger,
                 .validators = {validator.address},
                 .self = 0,
@@ -41,6 +41,10 @@ struct Node {
     server.start();
   }
   ~Node() { server.stop(); }
+  static net::ClientServerOptions with_loopback(net::ClientServerOptions o) {
+    o.listen = "127.0.0.1:0";
+    return o;
+  }
   std::string address() const { return loopback(server.port()); }
   // Seals the pool into a block and tells the server, as the validator's commit listener would.
   ExecutedBlock commit() {
@@ -214,4 +218,125 @@ TEST_CASE("node client: a node that never answers times out") {
   CHECK(status_of([&] { c.call("submit", submit_fields(tx, 5000), std::chrono::milliseconds(100)); }) ==
         WEFT_E_TIMEOUT);
   CHECK(c.call("block_height", {}, kCall).at("height").as_int64() == 0); // the next call starts afresh
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// One request answered on a raw connection: the server is serving this connection.
+bool answers(RawConn &conn, int id) {
+  conn.write_frame(view(R"({"id":)" + std::to_string(id) + R"(,"op":"block_height"})"));
+  auto a = conn.read_frame();
+  if (!a) return false;
+  auto o = parse(*a);
+  return o.at("id").is_int64() && o.at("id").as_int64() == id && o.at("status").as_int64() == 0;
+}
+
+int64_t ms_since(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
+}
+
+} // namespace
+
+TEST_CASE("client api: beyond max_connections a new client is refused and the others keep working") {
+  Node n({.max_connections = 2});
+  auto a = std::make_unique<RawConn>(n.server.port());
+  RawConn b(n.server.port());
+  REQUIRE(answers(*a, 1)); // both counted: each has been served
+  REQUIRE(answers(b, 2));
+  {
+    RawConn over(n.server.port());
+    auto refusal = over.read_frame();
+    REQUIRE(refusal);
+    auto o = parse(*refusal);
+    CHECK(o.at("id").is_null());
+    CHECK(o.at("status").as_int64() == WEFT_E_UNAVAILABLE);
+    CHECK(o.at("message").as_string() == "too many client connections");
+    CHECK(over.closed_by_peer());
+  }
+  CHECK(answers(*a, 3));
+  CHECK(answers(b, 4));
+  a.reset(); // a connection that goes frees its place
+  CHECK(wait_until(
+      [&] {
+        RawConn again(n.server.port());
+        return answers(again, 5);
+      },
+      1000));
+}
+
+TEST_CASE("client api: an idle client is closed after the idle timeout, a busy one is not") {
+  const auto idle = scaled(300);
+  Node n({.idle_timeout = idle});
+  RawConn quiet(n.server.port()), busy(n.server.port());
+  auto start = Clock::now();
+  // Requests more often than the timeout keep a connection, however long it lives.
+  for (int i = 0; ms_since(start) < 2 * idle.count(); ++i) {
+    REQUIRE(answers(busy, i));
+    std::this_thread::sleep_for(idle / 3);
+  }
+  CHECK(quiet.closed_by_peer()); // closed long before the read timeout of the raw connection
+  CHECK(answers(busy, 100));
+  auto quiet_since = Clock::now();
+  CHECK(busy.closed_by_peer());
+  CHECK(ms_since(quiet_since) >= idle.count() / 2);
+  CHECK(ms_since(quiet_since) < idle.count() + scaled(1000).count());
+}
+
+TEST_CASE("client api: a connection waiting for a submit's answer is not idle") {
+  const auto idle = scaled(300);
+  Node n({.idle_timeout = idle});
+  RawConn conn(n.server.port());
+  Transaction tx = n.tx(TestAccount(1), {"k", "v"});
+  auto wait_ms = static_cast<uint64_t>(3 * idle.count());
+  conn.write_frame(view(
+      json::serialize(json::object{{"id", 1}, {"op", "submit"}, {"tx", to_hex(tx.encode())}, {"wait_ms", wait_ms}})));
+  auto answer = conn.read_frame(); // three idle timeouts later: the wait ran out, the connection did not
+  REQUIRE(answer);
+  CHECK(parse(*answer).at("status").as_int64() == WEFT_E_TIMEOUT);
+  CHECK(answers(conn, 2)); // and the idle clock restarted from the answer
+  CHECK(conn.closed_by_peer());
+}
+
+TEST_CASE("client api: a request that starts and stalls is closed within the frame timeout") {
+  const auto frame = scaled(300);
+  Node n({.frame_timeout = frame, .idle_timeout = scaled(60000)});
+  SUBCASE("half a length prefix") {
+    RawConn conn(n.server.port());
+    auto start = Clock::now();
+    conn.write(Bytes{0, 0});
+    CHECK(conn.closed_by_peer());
+    CHECK(ms_since(start) < frame.count() + scaled(1000).count());
+  }
+  SUBCASE("a body dripping in a byte at a time") {
+    RawConn conn(n.server.port());
+    auto start = Clock::now();
+    std::string body = R"({"id":1,"op":"block_height"})";
+    Writer w;
+    w.u32(static_cast<uint32_t>(body.size()));
+    conn.write(w.bytes());
+    // Steady progress does not extend the bound: the whole request has frame_timeout.
+    bool closed = false;
+    for (size_t i = 0; i + 1 < body.size() && !(closed = conn.closed_now()); ++i) {
+      conn.write(Bytes{uint8_t(body[i])});
+      std::this_thread::sleep_for(frame / 10);
+    }
+    CHECK(closed);
+    CHECK(ms_since(start) >= frame.count() * 9 / 10);
+    CHECK(ms_since(start) < frame.count() + scaled(1000).count());
+  }
+  // The server is still serving.
+  RawConn fresh(n.server.port());
+  CHECK(answers(fresh, 7));
+}
+
+TEST_CASE("node client: a connection the node closed while idle is reopened, even for a submit") {
+  const auto idle = scaled(200);
+  Node n({.idle_timeout = idle});
+  NodeClient c({.nodes = {n.address()}});
+  CHECK(c.call("block_height", {}, kCall).at("height").as_int64() == 0);
+  std::this_thread::sleep_for(idle * 3); // the node closes the connection meanwhile
+  Transaction tx = n.tx(TestAccount(1), {"k", "v"});
+  CHECK(c.call("submit", submit_fields(tx, 0), kCall).at("hash").as_string() == to_hex(tx.hash()));
 }

@@ -1,5 +1,6 @@
 // The validator mesh over real loopback sockets: the handshake accepts exactly the validator it names, frames flow
-// both ways, garbage and oversized frames drop only their connection, and links come back after a restart.
+// both ways, garbage and oversized frames drop only their connection, silent links are dropped and redialled, and
+// links come back after a restart.
 #include "error.h"
 #include "handshake.h"
 #include "peer_mesh.h"
@@ -72,6 +73,18 @@ bool delivered(PeerMesh &from, uint32_t from_index, uint32_t to, Inbox &inbox, c
         return false;
       },
       5000);
+}
+
+// A raw connection that passed the handshake as validator `as`: the test speaks for it, or keeps it silent.
+std::unique_ptr<RawConn> linked_raw(const Net &n, uint16_t port, uint32_t as) {
+  auto c = std::make_unique<RawConn>(port);
+  auto ch = c->read_frame();
+  REQUIRE(ch);
+  c->write_frame(net::answer_challenge(kChain, *ch, n.validators[0], as, n.keys[as].secret));
+  auto ack = c->read_frame();
+  REQUIRE(ack);
+  REQUIRE(*ack == Bytes{net::kAccepted});
+  return c;
 }
 
 } // namespace
@@ -215,4 +228,46 @@ TEST_CASE("mesh: a full send queue drops its oldest frames and counts them") {
   for (int i = 0; i < 10; ++i)
     m0.send(1, view("x"));
   CHECK(m0.stats().frames_dropped == 6);
+}
+
+TEST_CASE("mesh: an accepted link silent for the idle timeout is dropped, a live one is not") {
+  Net n(3);
+  auto o = n.options(0);
+  o.idle_timeout = scaled(300);
+  Inbox in0;
+  PeerMesh m0(o, in0.handler(), {});
+  m0.start();
+  auto silent = linked_raw(n, m0.listen_port(), 1);
+  auto live = linked_raw(n, m0.listen_port(), 2);
+  auto start = std::chrono::steady_clock::now();
+  auto elapsed = [&] { return std::chrono::steady_clock::now() - start; };
+  // Frames more often than the timeout keep a link, however long it lives; the silent one goes meanwhile.
+  bool dropped = false;
+  for (int i = 0; elapsed() < 2 * o.idle_timeout || (!dropped && elapsed() < o.idle_timeout + scaled(1000)); ++i) {
+    live->write_frame(view("status " + std::to_string(i)));
+    std::this_thread::sleep_for(o.idle_timeout / 6);
+    if (!dropped && silent->closed_now()) {
+      dropped = true;
+      CHECK(elapsed() >= o.idle_timeout * 9 / 10);
+    }
+  }
+  CHECK(dropped);
+  CHECK_FALSE(live->closed_now());
+  CHECK(m0.stats().idle_links_dropped == 1);
+  live->write_frame(view("still here"));
+  CHECK(wait_until([&] { return in0.has(2, "still here"); }, 1000));
+}
+
+TEST_CASE("mesh: a dialler whose link was dropped as silent redials, and frames flow again") {
+  Net n(2);
+  auto o0 = n.options(0), o1 = n.options(1);
+  o0.idle_timeout = scaled(200);
+  Inbox in0, in1;
+  PeerMesh m0(o0, in0.handler(), {}), m1(o1, in1.handler(), {});
+  m0.start();
+  m1.start();
+  CHECK(delivered(m1, 1, 0, in0, "before"));
+  // Nothing to send: m1's link in to m0 goes silent and is dropped; m1 notices and redials.
+  CHECK(wait_until([&] { return m0.stats().idle_links_dropped >= 1; }, 1000));
+  CHECK(delivered(m1, 1, 0, in0, "after"));
 }

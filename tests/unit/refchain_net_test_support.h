@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <functional>
 #include <optional>
 #include <stdexcept>
@@ -99,6 +100,13 @@ public:
       if (r == 0) return true;
       if (r < 0) return errno == ECONNRESET;
     }
+  }
+
+  // True if the peer has closed the connection, without waiting (unread data is left in place).
+  bool closed_now() {
+    uint8_t b;
+    ssize_t r = ::recv(fd_, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    return r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
   }
 
 private:

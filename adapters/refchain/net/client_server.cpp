@@ -14,13 +14,17 @@
 
 #include <atomic>
 #include <deque>
+#include <optional>
 #include <set>
 #include <thread>
+#include <utility>
 
 namespace weft::refchain::net {
 
 namespace {
 constexpr std::chrono::milliseconds kExpiryTick{20};
+constexpr std::chrono::milliseconds kAcceptPause{100}; // after a failed accept (out of descriptors, typically)
+constexpr std::chrono::seconds kLogEvery{1};
 
 // One client connection. Every member but in_flight is touched on the I/O thread only.
 struct Conn {
@@ -28,10 +32,42 @@ struct Conn {
   std::deque<std::string> out;
   asio::steady_timer wake;
   std::atomic<size_t> in_flight{0};
-  bool closing = false; // write what is queued, then close
+  bool closing = false;      // write what is queued, then close
+  bool receiving = false;    // a request has begun arriving
+  bool writing = false;      // an answer is being written
+  IdleGuard *idle = nullptr; // the reader's, while it runs: the writer touches it
   explicit Conn(tcp::socket s) : socket(std::make_shared<tcp::socket>(std::move(s))), wake(socket->get_executor()) {}
+  bool busy() const { return receiving || writing || !out.empty() || in_flight.load() > 0; }
 };
 using ConnPtr = std::shared_ptr<Conn>;
+
+// Counts an event and says when to report it: at most once per kLogEvery, with how many happened since.
+struct Throttle {
+  std::optional<std::chrono::steady_clock::time_point> last;
+  uint64_t count = 0;
+  std::optional<uint64_t> hit() {
+    ++count;
+    auto now = std::chrono::steady_clock::now();
+    if (last && now - *last < kLogEvery) return std::nullopt;
+    last = now;
+    return std::exchange(count, 0);
+  }
+};
+
+// The rest of a request whose first `have` bytes of head arrived: the head's remainder, then the body.
+asio::awaitable<ReadStatus> finish_request(tcp::socket &s, uint8_t (&head)[4], size_t have, size_t max_bytes,
+                                           size_t &len, Bytes &body) {
+  if (have < 4) {
+    auto [ec, n] = co_await asio::async_read(s, asio::buffer(head + have, 4 - have), kAwait);
+    if (ec) co_return ReadStatus::Closed;
+  }
+  len = size_t(head[0]) << 24 | size_t(head[1]) << 16 | size_t(head[2]) << 8 | size_t(head[3]);
+  if (len > max_bytes) co_return ReadStatus::TooLarge;
+  body.resize(len);
+  if (len == 0) co_return ReadStatus::Ok;
+  auto [ec, n] = co_await asio::async_read(s, asio::buffer(body), kAwait);
+  co_return ec ? ReadStatus::Closed : ReadStatus::Ok;
+}
 } // namespace
 
 struct ClientServer::Impl {
@@ -40,6 +76,9 @@ struct ClientServer::Impl {
   asio::io_context io{1};
   tcp::acceptor acceptor{io};
   asio::steady_timer expiry{io};
+  asio::steady_timer accept_pause{io};
+  Throttle refusals, accept_failures; // I/O thread only
+  const std::string too_many = ClientApi::answer(nullptr, WEFT_E_UNAVAILABLE, "too many client connections", nullptr);
   ClientApi api; // after io: its waiters' replies hold connections, which must go before the io_context
   std::unique_ptr<asio::thread_pool> workers;
   std::set<ConnPtr> conns; // I/O thread only
@@ -80,7 +119,13 @@ struct ClientServer::Impl {
       auto [ec, s] = co_await acceptor.async_accept(kAwait);
       if (stopping || ec == asio::error::operation_aborted) co_return;
       if (ec) {
-        say(2, "accept failed: " + ec.message());
+        if (auto n = accept_failures.hit()) say(2, "accept failed (" + std::to_string(*n) + "x): " + ec.message());
+        accept_pause.expires_after(kAcceptPause); // rather than spin on an accept that fails at once
+        co_await accept_pause.async_wait(kAwait);
+        continue;
+      }
+      if (conns.size() >= opt.max_connections) {
+        refuse(std::move(s));
         continue;
       }
       error_code ignored;
@@ -92,14 +137,56 @@ struct ClientServer::Impl {
     }
   }
 
+  // Over the limit: one error frame, written without waiting (it fits the empty send buffer of a fresh socket),
+  // then closed. Never more than one log line a second, however hard a client hammers the port.
+  void refuse(tcp::socket s) {
+    auto head = frame_head(too_many.size());
+    std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(too_many)};
+    error_code ignored;
+    s.non_blocking(true, ignored);
+    s.write_some(bufs, ignored);
+    s.shutdown(tcp::socket::shutdown_both, ignored);
+    s.close(ignored);
+    if (auto n = refusals.hit())
+      say(2, "refused " + std::to_string(*n) + " connection(s) since the last report: " +
+                 std::to_string(opt.max_connections) + " client connections are open (client_max_connections)");
+  }
+
   asio::awaitable<void> read_loop(ConnPtr c) {
     tcp::socket &s = *c->socket;
+    IdleGuard idle(c->socket, opt.idle_timeout, [raw = c.get()] { return raw->busy(); });
+    c->idle = &idle;
+    struct Unhook {
+      Conn &c;
+      ~Unhook() { c.idle = nullptr; }
+    } unhook{*c};
     for (;;) {
       uint8_t head[4];
-      auto [ec, n] = co_await asio::async_read(s, asio::buffer(head), kAwait); // idle clients may wait forever
-      if (ec || stopping) break;
-      size_t len = size_t(head[0]) << 24 | size_t(head[1]) << 16 | size_t(head[2]) << 8 | size_t(head[3]);
-      if (len > opt.max_frame_bytes) {
+      // The first byte may take as long as the idle guard allows; from then on the request has frame_timeout.
+      auto [ec, n] = co_await asio::async_read(s, asio::buffer(head), asio::transfer_at_least(1), kAwait);
+      if (ec || stopping) {
+        if (idle.fired()) say(0, "closed a connection idle for " + std::to_string(opt.idle_timeout.count()) + " ms");
+        break;
+      }
+      c->receiving = true;
+      size_t len = 0;
+      auto frame = std::make_shared<Bytes>();
+      ReadStatus st = ReadStatus::Closed;
+      bool late = false;
+      {
+        Deadline d(c->socket, opt.frame_timeout);
+        st = co_await finish_request(s, head, n, opt.max_frame_bytes, len, *frame);
+        late = d.fired();
+      }
+      c->receiving = false;
+      idle.touch();
+      if (st == ReadStatus::Closed) {
+        if (late)
+          say(0, "closed a connection whose request did not arrive within " +
+                     std::to_string(opt.frame_timeout.count()) + " ms");
+        break;
+      }
+      if (st == ReadStatus::TooLarge) {
         say(2, "request of " + std::to_string(len) + " bytes exceeds " + std::to_string(opt.max_frame_bytes) +
                    "; closing the connection");
         c->in_flight.fetch_add(1);
@@ -109,12 +196,6 @@ struct ClientServer::Impl {
                                        std::to_string(opt.max_frame_bytes) + "; connection closed",
                                    nullptr));
         co_return; // the writer closes the socket after the answer
-      }
-      auto frame = std::make_shared<Bytes>(len);
-      if (len > 0) {
-        Deadline d(c->socket, opt.frame_timeout);
-        auto [ec2, n2] = co_await asio::async_read(s, asio::buffer(*frame), kAwait);
-        if (ec2) break;
       }
       if (c->in_flight.fetch_add(1) >= opt.max_in_flight) {
         reply(c, ClientApi::answer(nullptr, WEFT_E_UNAVAILABLE,
@@ -136,7 +217,21 @@ struct ClientServer::Impl {
       while (!c->out.empty()) {
         std::string a = std::move(c->out.front());
         c->out.pop_front();
-        if (!co_await write_frame(*c->socket, view(a))) goto done;
+        c->writing = true;
+        bool ok = false, late = false;
+        {
+          Deadline d(c->socket, opt.frame_timeout); // a client that does not read its answers is dropped
+          ok = co_await write_frame(*c->socket, view(a));
+          late = d.fired();
+        }
+        c->writing = false;
+        if (c->idle) c->idle->touch();
+        if (!ok) {
+          if (late)
+            say(0,
+                "closed a connection that took no answer within " + std::to_string(opt.frame_timeout.count()) + " ms");
+          goto done;
+        }
       }
       if (c->closing || !c->socket->is_open() || stopping) break;
       c->wake.expires_at(asio::steady_timer::time_point::max());
@@ -162,6 +257,9 @@ ClientServer::ClientServer(ClientServerOptions options, ClientBackend backend, L
   if (!backend.ledger) throw Error(WEFT_E_INVALID_ARGUMENT, "client api: no ledger");
   split_host_port(options.listen);
   if (options.workers == 0) options.workers = 1;
+  if (options.max_connections == 0) throw Error(WEFT_E_INVALID_ARGUMENT, "client api: max_connections is 0");
+  if (options.frame_timeout.count() <= 0 || options.idle_timeout.count() <= 0)
+    throw Error(WEFT_E_INVALID_ARGUMENT, "client api: timeouts must be positive");
   impl_ = std::make_shared<Impl>(std::move(options), std::move(backend), std::move(log));
 }
 
@@ -188,6 +286,7 @@ void ClientServer::stop() {
     error_code ignored;
     m.acceptor.close(ignored);
     m.expiry.cancel();
+    m.accept_pause.cancel();
     for (const auto &c : m.conns)
       c->socket->close(ignored);
     m.io.stop();

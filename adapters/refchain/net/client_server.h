@@ -34,7 +34,13 @@ struct ClientServerOptions {
   size_t max_in_flight = 1024;       // per connection, beyond it requests are refused (WEFT_E_UNAVAILABLE)
   uint64_t default_wait_ms = 60000;  // submit without "wait_ms"
   uint64_t max_wait_ms = 600000;     // submit's wait_ms is capped here
-  std::chrono::milliseconds frame_timeout{30000}; // a frame, once begun, must arrive within this
+  size_t max_connections = 1024;     // beyond it a new connection gets one error frame and is closed
+  // A request, once its first byte arrived, must arrive whole within this, and a batch of answers must be taken
+  // by the client within it: a slow-drip client or one that never reads cannot hold a connection.
+  std::chrono::milliseconds frame_timeout{10000};
+  // A connection with no request arriving, none pending (a waiting submit is pending) and no answer written for
+  // this long is closed.
+  std::chrono::milliseconds idle_timeout{60000};
   unsigned workers = 2;
 };
 

@@ -15,6 +15,7 @@
 #include <boost/asio/write.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -54,21 +55,70 @@ private:
   std::shared_ptr<bool> fired_ = std::make_shared<bool>(false);
 };
 
+// Closes a socket that stays idle: once `after` has passed since the last touch() while busy() (if given) is
+// false. Checked only when its timer fires, so touch() is a clock read, not a timer operation per frame. Disarmed on
+// destruction; the handler owns only a flag, and reaches the guard only while that flag says it is alive.
+class IdleGuard {
+public:
+  using Clock = std::chrono::steady_clock;
+  IdleGuard(std::shared_ptr<tcp::socket> socket, std::chrono::milliseconds after, std::function<bool()> busy = {})
+      : timer_(socket->get_executor()), socket_(std::move(socket)), after_(after), busy_(std::move(busy)),
+        last_(Clock::now()) {
+    arm(last_ + after_);
+  }
+  ~IdleGuard() {
+    life_->armed = false;
+    timer_.cancel();
+  }
+  IdleGuard(const IdleGuard &) = delete;
+  IdleGuard &operator=(const IdleGuard &) = delete;
+  void touch() { last_ = Clock::now(); }
+  bool fired() const { return life_->fired; }
+
+private:
+  struct Life {
+    bool armed = true, fired = false;
+  };
+  void arm(Clock::time_point at) {
+    timer_.expires_at(at);
+    timer_.async_wait([this, life = life_](error_code ec) {
+      if (ec || !life->armed) return;
+      auto now = Clock::now();
+      if (busy_ && busy_()) last_ = now;
+      if (now < last_ + after_) return arm(last_ + after_);
+      life->fired = true;
+      error_code ignored;
+      socket_->close(ignored);
+    });
+  }
+  asio::steady_timer timer_;
+  std::shared_ptr<tcp::socket> socket_;
+  std::chrono::milliseconds after_;
+  std::function<bool()> busy_;
+  Clock::time_point last_;
+  std::shared_ptr<Life> life_ = std::make_shared<Life>();
+};
+
 enum class ReadStatus { Ok, Closed, TooLarge };
 
 // Reads one frame (u32 big-endian length, then that many bytes) into out. A length above max_bytes is TooLarge
-// and nothing more is read: the stream cannot be resynchronised, so the caller drops the connection.
+// and nothing more is read: the stream cannot be resynchronised, so the caller drops the connection. With a
+// guard, every chunk that arrives touches it: a large frame arriving steadily is progress, not idleness.
 inline asio::awaitable<ReadStatus> read_frame(tcp::socket &socket, size_t max_bytes, Bytes &out,
-                                              size_t *announced = nullptr) {
+                                              size_t *announced = nullptr, IdleGuard *guard = nullptr) {
+  auto progress = [guard](const error_code &ec, size_t) -> size_t {
+    if (guard) guard->touch();
+    return ec ? 0 : 65536; // asio's own chunk size for transfer_all
+  };
   uint8_t head[4];
-  auto [ec, n] = co_await asio::async_read(socket, asio::buffer(head), kAwait);
+  auto [ec, n] = co_await asio::async_read(socket, asio::buffer(head), progress, kAwait);
   if (ec) co_return ReadStatus::Closed;
   size_t len = size_t(head[0]) << 24 | size_t(head[1]) << 16 | size_t(head[2]) << 8 | size_t(head[3]);
   if (announced) *announced = len;
   if (len > max_bytes) co_return ReadStatus::TooLarge;
   out.resize(len);
   if (len == 0) co_return ReadStatus::Ok;
-  auto [ec2, n2] = co_await asio::async_read(socket, asio::buffer(out), kAwait);
+  auto [ec2, n2] = co_await asio::async_read(socket, asio::buffer(out), progress, kAwait);
   co_return ec2 ? ReadStatus::Closed : ReadStatus::Ok;
 }
 

@@ -76,6 +76,17 @@ void read_all(int fd, uint8_t *out, size_t len, Clock::time_point deadline) {
   }
 }
 
+// True if the node closed the connection while we held it unused (its idle timeout): reconnect to the same node
+// rather than send into a dead link, which would fail a submit that never reached it.
+bool closed_while_idle(int fd) {
+  pollfd p{fd, POLLIN, 0};
+  if (::poll(&p, 1, 0) <= 0) return false; // nothing to read: still open
+  if (p.revents & (POLLERR | POLLHUP)) return true;
+  uint8_t b;
+  ssize_t n = ::recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
 bool same_id(const json::value &v, uint64_t id) {
   if (v.is_uint64()) return v.as_uint64() == id;
   if (v.is_int64()) return v.as_int64() >= 0 && static_cast<uint64_t>(v.as_int64()) == id;
@@ -148,6 +159,7 @@ json::object NodeClient::call(const std::string &op, json::object fields, std::c
   for (size_t attempt = 0; attempt < options_.nodes.size(); ++attempt) {
     bool sent = false;
     try {
+      if (fd_ >= 0 && closed_while_idle(fd_)) close_locked();
       if (fd_ < 0) connect_locked(deadline);
       uint64_t id = next_id_++;
       fields["id"] = id;

@@ -53,7 +53,7 @@ struct PeerMesh::Impl {
   std::atomic<bool> stopping{false};
   bool started = false;
   std::atomic<uint16_t> port{0};
-  std::atomic<uint64_t> sent{0}, received{0}, dropped{0}, refused{0};
+  std::atomic<uint64_t> sent{0}, received{0}, dropped{0}, refused{0}, idled{0};
 
   Impl(PeerMeshOptions o, OnFrame f, Log l) : opt(std::move(o)), on_frame(std::move(f)), log(std::move(l)) {
     for (size_t i = 0; i < opt.validators.size(); ++i)
@@ -152,14 +152,20 @@ struct PeerMesh::Impl {
     p.in = sock;
     say(1, "validator " + std::to_string(index) + " linked in from " + remote);
     Bytes frame;
+    IdleGuard idle(sock, opt.idle_timeout);
     for (;;) {
       size_t announced = 0;
-      ReadStatus st = co_await read_frame(*sock, opt.max_frame_bytes, frame, &announced);
+      ReadStatus st = co_await read_frame(*sock, opt.max_frame_bytes, frame, &announced, &idle);
       if (st == ReadStatus::TooLarge) {
         refuse(sock, remote,
                "validator " + std::to_string(index) + " announced a frame of " + std::to_string(announced) +
                    " bytes (limit " + std::to_string(opt.max_frame_bytes) + ")");
         break;
+      }
+      if (st == ReadStatus::Closed && idle.fired() && !stopping) {
+        ++idled;
+        say(2, "validator " + std::to_string(index) + "'s link in from " + remote + " was silent for " +
+                   std::to_string(opt.idle_timeout.count()) + " ms; dropped it (the peer redials)");
       }
       if (st == ReadStatus::Closed || stopping) break;
       ++received;
@@ -295,6 +301,7 @@ PeerMesh::PeerMesh(PeerMeshOptions options, OnFrame on_frame, Log log) {
     throw bad("the key is not validator " + std::to_string(options.self) + "'s (" +
               address_text(options.validators[options.self]) + ")");
   if (options.send_queue_frames == 0) options.send_queue_frames = 1;
+  if (options.idle_timeout.count() <= 0) throw bad("the idle timeout must be positive");
   for (size_t i = 0; i < options.peers.size(); ++i)
     if (i != options.self) split_host_port(options.peers[i]);
   split_host_port(options.listen);
@@ -349,7 +356,7 @@ bool PeerMesh::linked_to(uint32_t validator) const {
 }
 
 PeerMeshStats PeerMesh::stats() const {
-  return {impl_->sent, impl_->received, impl_->dropped, impl_->refused};
+  return {impl_->sent, impl_->received, impl_->dropped, impl_->refused, impl_->idled};
 }
 
 } // namespace weft::refchain::net

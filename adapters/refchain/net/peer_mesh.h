@@ -25,6 +25,9 @@ struct PeerMeshOptions {
   size_t max_frame_bytes = 32u << 20;
   size_t send_queue_frames = 4096; // per peer
   std::chrono::milliseconds handshake_timeout{5000};
+  // An accepted link that delivers no byte for this long is dropped: validators announce their status every
+  // 500 ms, so only a stalled or vanished dialler stays silent, and it redials once it is back.
+  std::chrono::milliseconds idle_timeout{15000};
   std::chrono::milliseconds max_backoff{1000};
 };
 
@@ -33,6 +36,7 @@ struct PeerMeshStats {
   uint64_t frames_received = 0;
   uint64_t frames_dropped = 0;      // send queues full: the oldest frame was dropped
   uint64_t connections_refused = 0; // failed handshakes, oversized or garbage frames
+  uint64_t idle_links_dropped = 0;  // accepted links silent for idle_timeout
 };
 
 class PeerMesh : public Outbox {

@@ -87,6 +87,7 @@ int run(const std::string &config_path) {
     mo.peers.push_back(v.peer);
   mo.listen = cfg.listen;
   mo.key = key.secret;
+  mo.idle_timeout = std::chrono::milliseconds(cfg.peer_idle_timeout_ms);
 
   // The mesh, the validator and the client server refer to each other; each pointer is set before anything that
   // reads it starts.
@@ -130,6 +131,8 @@ int run(const std::string &config_path) {
   };
   net::ClientServerOptions so;
   so.listen = cfg.client_listen;
+  so.max_connections = cfg.client_max_connections;
+  so.idle_timeout = std::chrono::milliseconds(cfg.client_idle_timeout_ms);
   net::ClientServer server(so, backend, log_at);
   server_ptr = &server;
 

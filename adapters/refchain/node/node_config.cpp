@@ -18,10 +18,24 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const char *const kKeys[] = {
-    "chain_id",      "index",      "key_file",         "data_dir",          "listen",
-    "client_listen", "validators", "resources",        "block_interval_ms", "empty_block_interval_ms",
-    "max_block_txs", "pool_limit", "round_timeout_ms", "log_level",         "ready_file"};
+const char *const kKeys[] = {"chain_id",
+                             "index",
+                             "key_file",
+                             "data_dir",
+                             "listen",
+                             "client_listen",
+                             "validators",
+                             "resources",
+                             "block_interval_ms",
+                             "empty_block_interval_ms",
+                             "max_block_txs",
+                             "pool_limit",
+                             "round_timeout_ms",
+                             "client_max_connections",
+                             "client_idle_timeout_ms",
+                             "peer_idle_timeout_ms",
+                             "log_level",
+                             "ready_file"};
 
 // Collects problems with their positions, so a user fixes the whole file at once.
 struct Problems {
@@ -163,6 +177,13 @@ NodeConfig load_node_config(const std::string &path) {
   if (auto n = opt("max_block_txs"); n && r.uint(*n, "max_block_txs", 1, 100000, v)) c.max_block_txs = v;
   if (auto n = opt("pool_limit"); n && r.uint(*n, "pool_limit", 1, 10000000, v)) c.pool_limit = v;
   if (auto n = opt("round_timeout_ms"); n && r.uint(*n, "round_timeout_ms", 10, 600000, v)) c.round_timeout_ms = v;
+  if (auto n = opt("client_max_connections"); n && r.uint(*n, "client_max_connections", 1, 1000000, v))
+    c.client_max_connections = v;
+  if (auto n = opt("client_idle_timeout_ms"); n && r.uint(*n, "client_idle_timeout_ms", 1000, 86400000, v))
+    c.client_idle_timeout_ms = v;
+  // Validators announce their status every 500 ms: a shorter bound would drop healthy links.
+  if (auto n = opt("peer_idle_timeout_ms"); n && r.uint(*n, "peer_idle_timeout_ms", 2000, 3600000, v))
+    c.peer_idle_timeout_ms = v;
   if (auto n = opt("ready_file")) r.text(*n, "ready_file", c.ready_file);
   if (auto n = opt("log_level"); n && r.text(*n, "log_level", c.log_level)) {
     static const std::set<std::string> levels{"debug", "info", "warn", "error"};

@@ -28,8 +28,11 @@ struct NodeConfig {
   uint64_t max_block_txs = 1000;
   uint64_t pool_limit = 20000;
   uint64_t round_timeout_ms = 1000;
-  std::string log_level = "info"; // debug, info, warn, error
-  std::string ready_file;         // written with the client address once both ports are bound; optional
+  uint64_t client_max_connections = 1024;  // open client connections; more are refused
+  uint64_t client_idle_timeout_ms = 60000; // a client connection with nothing pending this long is closed
+  uint64_t peer_idle_timeout_ms = 15000;   // an accepted peer link silent this long is dropped
+  std::string log_level = "info";          // debug, info, warn, error
+  std::string ready_file;                  // written with the client address once both ports are bound; optional
 };
 
 // Every problem in the file, one per line as "file:line:col: message".
