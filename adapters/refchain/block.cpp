@@ -13,6 +13,7 @@ Bytes BlockHeader::encode() const {
   w.raw(parent_hash);
   w.u64(timestamp_ms);
   w.raw(proposer);
+  w.u32(tx_count);
   w.raw(tx_root);
   w.raw(receipt_root);
   w.raw(state_hash);
@@ -29,6 +30,7 @@ BlockHeader BlockHeader::decode(ByteView bytes) {
   h.parent_hash = r.fixed<32>("parent_hash");
   h.timestamp_ms = r.u64("timestamp_ms");
   h.proposer = r.fixed<20>("proposer");
+  h.tx_count = r.u32("tx_count");
   h.tx_root = r.fixed<32>("tx_root");
   h.receipt_root = r.fixed<32>("receipt_root");
   h.state_hash = r.fixed<32>("state_hash");

@@ -24,6 +24,7 @@ BlockPayload decode_block_payload(ByteView payload) {
   Reader r(payload.subspan(kHeaderBytes));
   uint32_t count = r.u32("transaction count");
   if (count > kMaxPayloadTxs) throw DecodeError("block payload holds too many transactions");
+  if (count != out.header.tx_count) throw DecodeError("block payload's transaction count differs from its header's");
   out.txs.reserve(std::min<size_t>(count, r.remaining() / 4));
   for (uint32_t i = 0; i < count; ++i)
     out.txs.push_back(Transaction::decode(r.blob(kMaxTxBytes, "transaction")));

@@ -64,6 +64,7 @@ json::object header_json(const BlockHeader &h) {
           {"parentHash", to_hex(h.parent_hash)},
           {"timestamp", h.timestamp_ms},
           {"proposer", address_text(h.proposer)},
+          {"txCount", h.tx_count},
           {"transactionsRoot", to_hex(h.tx_root)},
           {"receiptsRoot", to_hex(h.receipt_root)},
           {"stateHash", to_hex(h.state_hash)}};
@@ -126,6 +127,9 @@ InclusionProof proof_from_json(const json::value &v) {
   p.header.parent_hash = hash_field(h, "parentHash");
   p.header.timestamp_ms = uint_field(h, "timestamp");
   p.header.proposer = parse_address(str_field(h, "proposer"));
+  uint64_t header_count = uint_field(h, "txCount");
+  if (header_count > UINT32_MAX) throw DecodeError("header txCount out of range");
+  p.header.tx_count = static_cast<uint32_t>(header_count);
   p.header.tx_root = hash_field(h, "transactionsRoot");
   p.header.receipt_root = hash_field(h, "receiptsRoot");
   p.header.state_hash = hash_field(h, "stateHash");

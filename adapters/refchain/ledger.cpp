@@ -135,6 +135,7 @@ ExecutedBlock Ledger::execute_locked(const std::vector<VerifiedTx> &txs, const A
   }
   b.txs = txs;
   b.writes = block_state.writes();
+  b.header.tx_count = static_cast<uint32_t>(txs.size());
   b.header.tx_root = merkle_root(tx_leaves);
   b.header.receipt_root = merkle_root(receipt_leaves);
   b.header.state_hash = next_state_hash(head_.state_hash, b.writes);

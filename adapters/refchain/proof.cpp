@@ -12,6 +12,7 @@ bool verify_proof(const InclusionProof &p, std::string *why) {
     return false;
   };
   if (p.header.number != p.block_number) return fail("the header is for another block number");
+  if (p.tx_count != p.header.tx_count) return fail("txCount differs from the header's transaction count");
   if (!merkle_verify(p.tx_hash, p.index, p.tx_count, p.tx_path, p.header.tx_root))
     return fail("the transaction path does not lead to the header's transactions root");
   if (!merkle_verify(p.receipt_hash, p.index, p.tx_count, p.receipt_path, p.header.receipt_root))

@@ -105,6 +105,7 @@ TEST_CASE("an inclusion proof verifies and fails on any tampering") {
   BlockHeader h = genesis_header(7);
   h.number = 9;
   h.timestamp_ms = 99;
+  h.tx_count = 5;
   h.tx_root = merkle_root(txs);
   h.receipt_root = merkle_root(receipts);
   InclusionProof p;
@@ -134,6 +135,9 @@ TEST_CASE("an inclusion proof verifies and fails on any tampering") {
   CHECK(tampered([](InclusionProof &q) { q.index = 2; }));
   CHECK(tampered([](InclusionProof &q) { q.tx_count = 4; })); // the path no longer fits the tree's shape
   CHECK(tampered([](InclusionProof &q) { q.tx_count = 3; }));
+  CHECK(why.find("txCount") != std::string::npos);
+  // The count is in the hashed header: changing both still breaks the block hash, so a leaf's position is proven.
+  CHECK(tampered([](InclusionProof &q) { q.tx_count = q.header.tx_count = 8; }));
   CHECK(tampered([](InclusionProof &q) { q.tx_path[1][5] ^= 1; }));
   CHECK(tampered([](InclusionProof &q) { q.receipt_path.pop_back(); }));
   CHECK(tampered([](InclusionProof &q) { q.header.timestamp_ms += 1; }));
