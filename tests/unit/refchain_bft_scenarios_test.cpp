@@ -262,3 +262,28 @@ TEST_CASE("a restarted validator keeps its vote and its prepared certificate") {
   CHECK(sim.check_safety(true) == "");
   CHECK(sim.min_height() >= h + 2);
 }
+
+TEST_CASE("a peer announcing a height it does not have does not stop a lagging validator catching up") {
+  Sim sim(options(4, 8));
+  sim.run_until(300);
+  sim.crash(3);
+  sim.run_until(3000);
+  uint64_t others = min_up_height(sim);
+  REQUIRE(others > height_of(sim, 3) + 5);
+  // Validator 1 turns byzantine: it stops taking part and tells everyone it is far ahead. Progress now needs
+  // validator 3, so it must catch up from the honest 0 and 2 although 1 announces the highest height.
+  sim.crash(1);
+  sim.nodes[1].byzantine = true;
+  sim.restart(3);
+  Message lie;
+  lie.type = MessageType::Status;
+  lie.height = 1'000'000;
+  for (uint64_t t = sim.now() + 50; t <= sim.now() + 6000; t += 50) {
+    for (uint32_t to : {0u, 2u, 3u})
+      sim.inject(1, to, signed_bytes(lie, *sim.nodes[1].signer));
+    sim.run_until(t);
+    if (height_of(sim, 3) >= others + 2) break;
+  }
+  CHECK(height_of(sim, 3) >= others + 2);
+  CHECK(sim.check_safety(true) == "");
+}

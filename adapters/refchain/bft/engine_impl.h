@@ -105,6 +105,7 @@ struct Engine::Impl {
   uint64_t last_status = 0;
   uint64_t last_sync_request = 0;
   bool sync_requested = false;
+  uint64_t sync_rotation = 0; // which of the peers ahead the next request goes to
 };
 
 } // namespace weft::refchain::bft

@@ -18,9 +18,12 @@ void Engine::Impl::note_peer_height(uint32_t from, uint64_t committed, uint64_t 
   if (committed <= mine) return;
   // One request in flight per status interval; an answer that leaves us behind asks again at once.
   if (sync_requested && now < last_sync_request + cfg.status_interval_ms) return;
-  uint32_t best = from;
+  // Ask the peers that are ahead in turn, not always the highest announcer: a byzantine peer announcing a huge
+  // height then gets only its share of the requests, and honest peers still bring us up to date.
+  std::vector<uint32_t> ahead;
   for (uint32_t v = 0; v < n; ++v)
-    if (peer_heights[v] > peer_heights[best]) best = v;
+    if (v != cfg.self && peer_heights[v] > mine) ahead.push_back(v);
+  uint32_t best = ahead.empty() ? from : ahead[sync_rotation++ % ahead.size()];
   sync_requested = true;
   last_sync_request = now;
   Message m;
