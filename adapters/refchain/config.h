@@ -17,7 +17,8 @@ struct ChainConfig {
   // Remote mode: the client addresses ("host:port") of a weft-node network. When set, the plugin hosts no validator
   // and sends every verb to one of these nodes, failing over to the next.
   std::vector<std::string> nodes;
-  uint32_t remote_connections = 8; // parallel connections to the network (each holds one waiting call)
+  // Pipelined connections to the network, each starting at another node; each carries up to 1024 calls in flight.
+  uint32_t remote_connections = 4;
 };
 
 // Parses the config JSON ("" or "null" mean all defaults). Unknown keys and bad values throw

@@ -7,11 +7,6 @@
 
 namespace weft::refchain {
 
-namespace {
-// The worker a thread is: remote verbs use that worker's connection.
-thread_local net::NodeClient *tl_client = nullptr;
-} // namespace
-
 Runtime::Runtime(const ChainConfig &config, plugin::Host host, const std::string &data_dir)
     : config_(config), host_(std::move(host)) {
   for (const auto &r : config_.ledger.resources)
@@ -31,32 +26,31 @@ Runtime::Runtime(const ChainConfig &config, plugin::Host host, const std::string
                " embedded validators");
   } else {
     net::NodeClientOptions o;
-    o.nodes = config_.nodes;
     for (uint32_t i = 0; i < config_.remote_connections; ++i) {
       // Each connection starts at a different node, spreading the load over the network.
       auto nodes = config_.nodes;
       std::rotate(nodes.begin(), nodes.begin() + (i % nodes.size()), nodes.end());
       o.nodes = nodes;
-      clients_.push_back(std::make_unique<net::NodeClient>(o));
+      links_.push_back(std::make_unique<net::NodeClient>(o));
     }
-    workers = clients_.size();
+    workers = kRemoteWorkers;
     check_remote_chain();
   }
   for (size_t i = 0; i < workers; ++i)
-    workers_.emplace_back([this, i] { run_worker(i); });
+    workers_.emplace_back([this] { run_worker(); });
 }
 
 void Runtime::check_remote_chain() {
   // The network may be down now and come up later: then verbs fail with WEFT_E_UNAVAILABLE until it does. A
   // network of another chain id is a configuration error, refused at open.
   try {
-    auto info = clients_.front()->call("chain_info", {}, std::chrono::milliseconds(3000));
+    auto info = links_.front()->call("chain_info", {}, std::chrono::milliseconds(3000));
     uint64_t id = info.at("chainId").to_number<uint64_t>();
     if (id != config_.ledger.chain_id)
-      throw Error(WEFT_E_INVALID_ARGUMENT, "the weft-node network at " + clients_.front()->current_node() +
+      throw Error(WEFT_E_INVALID_ARGUMENT, "the weft-node network at " + links_.front()->current_node() +
                                                " runs chain id " + std::to_string(id) + ", the config says " +
                                                std::to_string(config_.ledger.chain_id));
-    host_.info("reference chain " + std::to_string(id) + " reached at " + clients_.front()->current_node() +
+    host_.info("reference chain " + std::to_string(id) + " reached at " + links_.front()->current_node() +
                ", height " + std::to_string(info.at("height").to_number<uint64_t>()) + ", " +
                std::to_string(info.at("validators").as_array().size()) + " validators");
   } catch (const Error &e) {
@@ -68,8 +62,32 @@ void Runtime::check_remote_chain() {
 }
 
 net::NodeClient &Runtime::node() {
-  if (tl_client == nullptr) throw Error(WEFT_E_INTERNAL, "remote call outside a worker thread");
-  return *tl_client;
+  if (links_.empty()) throw Error(WEFT_E_INTERNAL, "a remote call on an embedded chain");
+  return *links_[next_link_.fetch_add(1, std::memory_order_relaxed) % links_.size()];
+}
+
+void Runtime::submit_remote(uint64_t op_id, const Transaction &tx) {
+  std::chrono::milliseconds wait{0};
+  {
+    std::lock_guard lock(mu_);
+    auto it = ops_.find(op_id);
+    if (it == ops_.end()) throw Error(WEFT_E_CANCELLED, "the operation was cancelled before its transaction was sent");
+    it->second.tx = tx.hash(); // a deadline that passes first names the hash
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(it->second.deadline - Clock::now());
+    wait = std::max(left, std::chrono::milliseconds(0));
+  }
+  // The node answers at commit, or names the hash when wait_ms runs out; the op's own deadline passes first, so
+  // the extra second only bounds a node that stopped answering.
+  boost::json::object req{{"tx", to_hex(tx.encode())}, {"wait_ms", static_cast<uint64_t>(wait.count())}};
+  auto done = [this, op_id](net::NodeAnswer a) {
+    if (a.status == WEFT_OK)
+      finish(op_id, WEFT_OK, boost::json::serialize(a.result));
+    else if (a.status == WEFT_E_CANCELLED) // only close() cancels a connection's calls
+      finish(op_id, a.status, "the chain was closed before the operation finished");
+    else
+      finish(op_id, a.status, a.message);
+  };
+  node().call_async("submit", std::move(req), wait + std::chrono::milliseconds(1000), std::move(done));
 }
 
 std::chrono::milliseconds Runtime::remaining(uint64_t op_id) {
@@ -99,6 +117,10 @@ void Runtime::close() {
     stopping_ = true;
   }
   cv_.notify_all();
+  // Completes the calls in flight (their operations fail as cancelled) and any blocking read of a worker; no
+  // connection calls back after this.
+  for (auto &l : links_)
+    l->close();
   for (auto &w : workers_)
     if (w.joinable()) w.join();
   std::map<uint64_t, Op> left;
@@ -176,8 +198,7 @@ void Runtime::finish(uint64_t op_id, int32_t status, const std::string &message_
     op->done.fail(status, message_or_json);
 }
 
-void Runtime::run_worker(size_t index) {
-  tl_client = index < clients_.size() ? clients_[index].get() : nullptr;
+void Runtime::run_worker() {
   std::unique_lock lock(mu_);
   for (;;) {
     // Fail what is past its deadline; callbacks run outside the lock.
@@ -219,7 +240,7 @@ void Runtime::run_worker(size_t index) {
     try {
       auto result = task.work(task.op_id);
       if (!result)
-        status = -1; // handed over to await_tx
+        status = -1; // handed over to await_tx or submit_remote
       else
         out = std::move(*result);
     } catch (const Error &e) {

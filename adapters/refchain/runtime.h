@@ -1,7 +1,9 @@
-// One open chain inside the plugin: either its embedded validators (the default) or connections to a weft-node
-// network (remote mode), worker threads that run verbs (signing through the host and remote calls may block), and
-// the book of pending operations with their deadlines. Callbacks run on a worker or a validator thread; close()
-// completes every pending operation and joins every thread before it returns.
+// One open chain inside the plugin: either its embedded validators (the default) or pipelined connections to a
+// weft-node network (remote mode), worker threads that run verbs (signing through the host and remote reads may
+// block), and the book of pending operations with their deadlines. A send hands its operation over — to the commit
+// listener (embedded) or to a connection's answer (remote) — and frees its worker at once. Callbacks run on a worker,
+// a validator or a connection's thread; close() completes every pending operation and joins every thread before it
+// returns.
 #pragma once
 
 #include "config.h"
@@ -14,6 +16,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <map>
@@ -29,8 +32,8 @@ namespace weft::refchain {
 
 class Runtime {
 public:
-  // A verb's body: returns the result JSON to answer now, or nullopt when it has handed the operation to await_tx.
-  // Throws Error or plugin::Failure to fail it.
+  // A verb's body: returns the result JSON to answer now, or nullopt when it has handed the operation to await_tx
+  // or submit_remote. Throws Error or plugin::Failure to fail it.
   using Work = std::function<std::optional<std::string>(uint64_t op_id)>;
 
   // Embedded: opens the validators' stores and keys in data_dir and starts them. Remote: connects to config.nodes.
@@ -51,9 +54,12 @@ public:
   // Embedded: admits a signed transaction at the validator clients talk to and gossips it to the others.
   Hash submit(const Transaction &tx) { return network_->front().submit(tx); }
 
-  // Remote mode: no validator here; verbs go to the network through the calling worker's own connection.
+  // Remote mode: no validator here; verbs go to the network over the connections, taken in turn.
   bool remote() const { return network_ == nullptr; }
   net::NodeClient &node();
+  // Remote mode: submits a signed transaction for op_id and returns; the node's answer at commit (or its failure)
+  // completes the operation. Throws Error(WEFT_E_CANCELLED) if the operation has already finished.
+  void submit_remote(uint64_t op_id, const Transaction &tx);
   // Time left before op_id's deadline (zero if it has passed or the op is gone).
   std::chrono::milliseconds remaining(uint64_t op_id);
 
@@ -65,6 +71,8 @@ public:
   const ChainConfig &config() const { return config_; }
 
   static constexpr std::chrono::milliseconds kDefaultDeadline{60000};
+  // Remote mode's workers only sign and make short reads; waits for commits hold no worker.
+  static constexpr size_t kRemoteWorkers = 8;
 
 private:
   using Clock = std::chrono::steady_clock;
@@ -78,7 +86,7 @@ private:
     Work work;
   };
 
-  void run_worker(size_t index);
+  void run_worker();
   void check_remote_chain();
   void on_committed(const ExecutedBlock &block);
   void on_expired(const std::vector<Hash> &hashes);
@@ -90,7 +98,8 @@ private:
   ChainConfig config_;
   plugin::Host host_;
   std::unique_ptr<EmbeddedNetwork> network_;
-  std::vector<std::unique_ptr<net::NodeClient>> clients_; // remote mode: one per worker
+  std::vector<std::unique_ptr<net::NodeClient>> links_; // remote mode: remote_connections, each from another node
+  std::atomic<size_t> next_link_{0};
   std::map<std::string, std::unique_ptr<Contract>> contracts_;
 
   std::mutex mu_;

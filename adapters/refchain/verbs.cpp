@@ -88,10 +88,9 @@ Result send_transaction(Runtime &rt, uint64_t op, const std::string &request) {
   }
   Hash hash = tx.hash();
   if (rt.remote()) {
-    // The node answers once the transaction is committed, or names its hash when the wait runs out.
-    auto wait = rt.remaining(op);
-    json::object req{{"tx", to_hex(tx.encode())}, {"wait_ms", static_cast<uint64_t>(wait.count())}};
-    return answer(rt.node().call("submit", std::move(req), wait + std::chrono::milliseconds(1000)));
+    // The worker goes back at once; the node's answer at commit completes the operation.
+    rt.submit_remote(op, tx);
+    return std::nullopt;
   }
   rt.await_tx(op, hash); // before the pool: the block may commit before submit returns
   try {
@@ -125,8 +124,9 @@ Result get_proof(Runtime &rt, uint64_t op, const std::string &request) {
 
 Result health(Runtime &rt, uint64_t op, const std::string &) {
   if (rt.remote()) {
-    auto h = rt.node().call("health", {}, rt.remaining(op));
-    h["node"] = rt.node().current_node();
+    auto &node = rt.node();
+    auto h = node.call("health", {}, rt.remaining(op));
+    h["node"] = node.current_node();
     return answer(h);
   }
   json::array validators;

@@ -1,7 +1,10 @@
 """The router's reference-chain adapter in remote mode: the same RPC against a four-node weft-node network, with
-failover when the node it talks to dies, clear errors while the whole network is down, and recovery after."""
+failover when the node it talks to dies, clear errors while the whole network is down, recovery after, and many
+sends waiting for their commits at once over few connections."""
 import json
 import signal
+import threading
+import time
 import unittest
 
 from nodelib import Network
@@ -75,6 +78,54 @@ class RouterOnNodeNetwork(unittest.TestCase):
         wait_for(answers, 30, "the router to reach the restarted network")
         self.assertEqual(self.send("set", "after", "restart")["errorCode"], 0)
         self.assertEqual(r.stop(), 0)
+
+    def test_many_concurrent_sends_are_not_capped_by_connections(self):
+        # Each send waits for its block; a connection carries many such waits at once, so 50 clients keep ~50 sends
+        # in flight over the router's 3 connections instead of 3.
+        latencies = []
+        for i in range(5):
+            start = time.monotonic()
+            self.assertEqual(self.send("set", "warm%d" % i, "v")["errorCode"], 0)
+            latencies.append(time.monotonic() - start)
+        latency = sorted(latencies)[2]
+
+        count, clients = 200, 50
+        results, failures = {}, []
+        lock = threading.Lock()
+        todo = iter(range(count))
+
+        def client():
+            while True:
+                with lock:
+                    i = next(todo, None)
+                if i is None:
+                    return
+                try:
+                    tx = self.send("set", "key%d" % i, "value%d" % i)
+                    with lock:
+                        results[i] = tx
+                except Exception as e:  # noqa: BLE001 - reported below
+                    with lock:
+                        failures.append(repr(e))
+
+        threads = [threading.Thread(target=client) for _ in range(clients)]
+        start = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.monotonic() - start
+        self.assertEqual(failures, [])
+        self.assertEqual(len(results), count)
+        self.assertTrue(all(tx["errorCode"] == 0 for tx in results.values()))
+        self.assertEqual(len({tx["hash"] for tx in results.values()}), count)
+        # Every one committed: the network holds its receipt.
+        for i in (0, count // 2, count - 1):
+            self.assertEqual(self.net.ask(i % 4, "get_receipt", hash=results[i]["hash"])["errorCode"], 0)
+        self.assertEqual(self.get("key%d" % (count - 1)), ["value%d" % (count - 1)])
+        # One send per connection at a time would take count × latency / 3; ask for twice better than that.
+        bound = count * latency / 6
+        self.assertLess(elapsed, bound, "200 sends took %.2f s; one takes %.0f ms" % (elapsed, latency * 1000))
 
     def test_a_network_of_another_chain_is_refused_at_open(self):
         nodes = ", ".join('"%s"' % self.net.client_address(i) for i in range(4))

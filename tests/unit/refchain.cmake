@@ -19,6 +19,7 @@ weft_add_unit_test(refchain_net_tests
   SOURCES
     ${CMAKE_CURRENT_LIST_DIR}/refchain_net_mesh_test.cpp
     ${CMAKE_CURRENT_LIST_DIR}/refchain_net_client_test.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/refchain_node_client_test.cpp
   LIBS weft_refchain_net)
 
 # The BFT engine: wire encoding, certificates, named fault scenarios and seeded schedules in a deterministic simulator.

@@ -1,13 +1,9 @@
 // The client API over real sockets, served from a bare ledger that the test seals by hand: every op, a submit
 // answered at its commit or at its wait, pipelined requests answered out of order, bad input, the connection limit,
-// idle and slow-drip clients, and a client that fails over from a dead node.
-#include "chain_json.h"
-#include "client_server.h"
-#include "error.h"
-#include "node_client.h"
-#include "refchain_net_test_support.h"
+// idle and slow-drip clients, and a client that fails over from a dead node. NodeClient's pipelined calls are
+// tested in refchain_node_client_test.cpp.
+#include "refchain_client_fixture.h"
 
-#include <boost/json.hpp>
 #include <doctest/doctest.h>
 
 #include <future>
@@ -15,66 +11,7 @@
 
 using namespace weft::refchain;
 using namespace weft::refchain::test;
-namespace json = boost::json;
-using net::ClientServer;
 using net::NodeClient;
-
-namespace {
-
-constexpr uint64_t kChain = 11;
-const auto kCall = std::chrono::milliseconds(5000);
-
-struct Node {
-  TempDir dir;
-  Ledger ledger{test_ledger_config(kChain), dir.file("node.sqlite")};
-  TestAccount validator{3};
-  ClientServer server;
-
-  explicit Node(net::ClientServerOptions options = {})
-      : server(with_loopback(std::move(options)),
-               {.ledger = &ledger,
-                .validators = {validator.address},
-                .self = 0,
-                .submit = [this](const Transaction &tx) { return ledger.submit(tx); },
-                .health = [](json::object &o) { o["round"] = 0; }},
-               {}) {
-    server.start();
-  }
-  ~Node() { server.stop(); }
-  static net::ClientServerOptions with_loopback(net::ClientServerOptions o) {
-    o.listen = "127.0.0.1:0";
-    return o;
-  }
-  std::string address() const { return loopback(server.port()); }
-  // Seals the pool into a block and tells the server, as the validator's commit listener would.
-  ExecutedBlock commit() {
-    auto b = seal(ledger);
-    server.on_committed(b);
-    return b;
-  }
-  Transaction tx(const TestAccount &who, std::vector<std::string> args) {
-    return make_tx(who, kChain, ledger.height() + 10, "store", "set", std::move(args));
-  }
-};
-
-json::object submit_fields(const Transaction &tx, uint64_t wait_ms) {
-  return {{"tx", to_hex(tx.encode())}, {"wait_ms", wait_ms}};
-}
-
-int32_t status_of(const std::function<void()> &f) {
-  try {
-    f();
-  } catch (const Error &e) {
-    return e.status;
-  }
-  return WEFT_OK;
-}
-
-json::object parse(const Bytes &frame) {
-  return json::parse(std::string(frame.begin(), frame.end())).as_object();
-}
-
-} // namespace
 
 TEST_CASE("client api: every op answers the plugin's JSON") {
   Node n;

@@ -1,108 +1,68 @@
 #include "node_client.h"
 
+#include "crypto.h"
 #include "error.h"
 #include "host_port.h"
 
 #include <boost/json.hpp>
 
 #include <cerrno>
-#include <cstring>
+#include <condition_variable>
 #include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <optional>
 #include <poll.h>
-#include <sys/socket.h>
 #include <unistd.h>
+#include <utility>
 
 namespace weft::refchain::net {
 
 namespace json = boost::json;
-using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// A connection-level failure: the node may be fine, the link is not; try the next node.
-struct LinkError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-struct Timeout {};
+bool read_id(const json::value &v, uint64_t &id) {
+  if (v.is_uint64())
+    id = v.as_uint64();
+  else if (v.is_int64() && v.as_int64() >= 0)
+    id = static_cast<uint64_t>(v.as_int64());
+  else
+    return false;
+  return true;
+}
 
-int ms_left(Clock::time_point deadline) {
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+int ms_until(std::chrono::steady_clock::time_point t) {
+  auto left = std::chrono::ceil<std::chrono::milliseconds>(t - std::chrono::steady_clock::now()).count();
   return left <= 0 ? 0 : static_cast<int>(std::min<int64_t>(left, 1 << 30));
 }
 
-void wait_fd(int fd, short events, Clock::time_point deadline) {
-  for (;;) {
-    pollfd p{fd, events, 0};
-    int r = ::poll(&p, 1, ms_left(deadline));
-    if (r > 0) return;
-    if (r == 0) throw Timeout{};
-    if (errno != EINTR) throw LinkError(std::string("poll: ") + std::strerror(errno));
+std::string hash_of(const std::string &tx_hex) {
+  try {
+    return to_hex(sha256(from_hex(tx_hex)));
+  } catch (const std::exception &) {
+    return "(unreadable)";
   }
-}
-
-void write_all(int fd, ByteView b, Clock::time_point deadline) {
-  size_t off = 0;
-  while (off < b.size()) {
-    ssize_t n = ::send(fd, b.data() + off, b.size() - off, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n > 0) {
-      off += size_t(n);
-      continue;
-    }
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-      wait_fd(fd, POLLOUT, deadline);
-      continue;
-    }
-    throw LinkError(std::string("send: ") + (n < 0 ? std::strerror(errno) : "closed"));
-  }
-}
-
-void read_all(int fd, uint8_t *out, size_t len, Clock::time_point deadline) {
-  size_t off = 0;
-  while (off < len) {
-    ssize_t n = ::recv(fd, out + off, len - off, MSG_DONTWAIT);
-    if (n > 0) {
-      off += size_t(n);
-      continue;
-    }
-    if (n == 0) throw LinkError("the node closed the connection");
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-      wait_fd(fd, POLLIN, deadline);
-      continue;
-    }
-    throw LinkError(std::string("recv: ") + std::strerror(errno));
-  }
-}
-
-// True if the node closed the connection while we held it unused (its idle timeout): reconnect to the same node
-// rather than send into a dead link, which would fail a submit that never reached it.
-bool closed_while_idle(int fd) {
-  pollfd p{fd, POLLIN, 0};
-  if (::poll(&p, 1, 0) <= 0) return false; // nothing to read: still open
-  if (p.revents & (POLLERR | POLLHUP)) return true;
-  uint8_t b;
-  ssize_t n = ::recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
-  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
-}
-
-bool same_id(const json::value &v, uint64_t id) {
-  if (v.is_uint64()) return v.as_uint64() == id;
-  if (v.is_int64()) return v.as_int64() >= 0 && static_cast<uint64_t>(v.as_int64()) == id;
-  return false;
 }
 
 } // namespace
 
-NodeClient::NodeClient(NodeClientOptions options) : options_(std::move(options)) {
+NodeClient::NodeClient(NodeClientOptions options) : options_(std::move(options)), link_(options_.max_frame_bytes) {
   if (options_.nodes.empty()) throw Error(WEFT_E_INVALID_ARGUMENT, "node client: no node addresses");
   for (const auto &n : options_.nodes)
     split_host_port(n);
+  if (options_.max_in_flight == 0) options_.max_in_flight = 1;
+  if (::pipe(wake_) != 0) throw Error(WEFT_E_INTERNAL, "node client: cannot make a pipe");
+  for (int fd : wake_) {
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+    ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  }
+  thread_ = std::thread([this] { run(); });
+  io_thread_ = thread_.get_id();
 }
 
 NodeClient::~NodeClient() {
-  close_locked();
+  close();
+  for (int fd : wake_)
+    if (fd >= 0) ::close(fd);
 }
 
 std::string NodeClient::current_node() const {
@@ -110,106 +70,292 @@ std::string NodeClient::current_node() const {
   return options_.nodes[current_];
 }
 
-void NodeClient::close_locked() {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
+size_t NodeClient::in_flight() const {
+  std::lock_guard lock(mu_);
+  return calls_.size();
 }
 
-void NodeClient::connect_locked(Clock::time_point deadline) {
-  auto [host, port] = split_host_port(options_.nodes[current_]);
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo *res = nullptr;
-  int rc = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res);
-  if (rc != 0) throw LinkError("cannot resolve " + host + ": " + ::gai_strerror(rc));
-  std::string last = "no address";
-  auto connect_by = std::min(deadline, Clock::now() + options_.connect_timeout);
-  for (addrinfo *a = res; a; a = a->ai_next) {
-    int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
-    if (fd < 0) continue;
-    if (::connect(fd, a->ai_addr, a->ai_addrlen) != 0 && errno != EINPROGRESS) {
-      last = std::strerror(errno);
-      ::close(fd);
-      continue;
-    }
-    pollfd p{fd, POLLOUT, 0};
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (::poll(&p, 1, ms_left(connect_by)) != 1 || ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 ||
-        err != 0) {
-      last = err ? std::strerror(err) : "connect timed out";
-      ::close(fd);
-      continue;
-    }
-    int one = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    ::freeaddrinfo(res);
-    fd_ = fd;
-    return;
+void NodeClient::wake() {
+  if (woken_) return; // a byte is already in the pipe
+  woken_ = true;
+  char b = 1;
+  while (::write(wake_[1], &b, 1) < 0 && errno == EINTR) {
   }
-  ::freeaddrinfo(res);
-  throw LinkError("cannot connect to " + options_.nodes[current_] + ": " + last);
+}
+
+void NodeClient::call_async(const std::string &op, json::object fields, std::chrono::milliseconds timeout,
+                            NodeCallback done) {
+  NodeAnswer refused;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) {
+      refused = {WEFT_E_CANCELLED, "the node client is closed", {}};
+    } else if (calls_.size() >= options_.max_in_flight) {
+      refused = {WEFT_E_REJECTED,
+                 "too many calls in flight (" + std::to_string(calls_.size()) + ") to " + options_.nodes[current_],
+                 {}};
+    } else {
+      uint64_t id = next_id_++;
+      Call c;
+      c.op = op;
+      if (op == "submit")
+        if (auto *t = fields.if_contains("tx"); t && t->is_string()) c.tx = t->as_string();
+      fields["id"] = id;
+      fields["op"] = op;
+      c.body = json::serialize(fields);
+      c.done = std::move(done);
+      c.timeout = timeout;
+      c.deadline = Clock::now() + timeout;
+      Call &call = calls_.emplace(id, std::move(c)).first->second;
+      deadlines_.emplace(call.deadline, id);
+      if (link_.up() && broken_.empty()) {
+        // Alone in the book, the connection has been idle: the node may have closed it meanwhile. Reconnect to the
+        // same node rather than send a submit that would then fail as possibly admitted.
+        if (calls_.size() == 1 && link_.closed_by_node()) {
+          broken_ = "the node closed the idle connection";
+        } else {
+          send_locked(id, call);
+          try {
+            link_.flush();
+          } catch (const LinkError &e) {
+            broken_ = e.what();
+          }
+        }
+      }
+      if (!call.sent) unsent_.insert(id);
+      // The I/O thread polls until the earliest deadline and for room to write; tell it when either changed.
+      if (!call.sent || link_.wants_write() || !broken_.empty() || deadlines_.begin()->second == id) wake();
+      return;
+    }
+  }
+  try {
+    done(std::move(refused));
+  } catch (...) {
+  }
 }
 
 json::object NodeClient::call(const std::string &op, json::object fields, std::chrono::milliseconds timeout) {
-  std::lock_guard lock(mu_);
-  auto deadline = Clock::now() + timeout;
-  std::string failures;
-  // Each node once, starting with the current one.
-  for (size_t attempt = 0; attempt < options_.nodes.size(); ++attempt) {
-    bool sent = false;
+  if (std::this_thread::get_id() == io_thread_)
+    throw Error(WEFT_E_INTERNAL, "NodeClient::call from one of its own callbacks would wait for itself");
+  struct Wait {
+    std::mutex m;
+    std::condition_variable cv;
+    bool done = false;
+    NodeAnswer answer;
+  };
+  auto w = std::make_shared<Wait>();
+  call_async(op, std::move(fields), timeout, [w](NodeAnswer a) {
+    std::lock_guard lock(w->m);
+    w->answer = std::move(a);
+    w->done = true;
+    w->cv.notify_all();
+  });
+  std::unique_lock lock(w->m);
+  w->cv.wait(lock, [&] { return w->done; });
+  if (w->answer.status != WEFT_OK) throw Error(w->answer.status, w->answer.message);
+  return std::move(w->answer.result);
+}
+
+void NodeClient::close() {
+  std::lock_guard closing(close_mu_);
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    wake();
+  }
+  // Not from a callback: the I/O thread cannot join itself.
+  if (thread_.joinable() && std::this_thread::get_id() != io_thread_) thread_.join();
+  Ready ready;
+  {
+    std::lock_guard lock(mu_);
+    while (!calls_.empty()) {
+      auto it = calls_.begin();
+      std::string m = "the node client was closed before " + it->second.op + " was answered";
+      finish_locked(it, {WEFT_E_CANCELLED, m, {}}, ready);
+    }
+    link_.close();
+  }
+  run_callbacks(ready);
+}
+
+void NodeClient::send_locked(uint64_t id, Call &call) {
+  link_.queue(call.body);
+  call.sent = true;
+  unsent_.erase(id);
+}
+
+void NodeClient::finish_locked(std::map<uint64_t, Call>::iterator it, NodeAnswer answer, Ready &ready) {
+  deadlines_.erase({it->second.deadline, it->first});
+  unsent_.erase(it->first);
+  ready.emplace_back(std::move(it->second.done), std::move(answer));
+  calls_.erase(it);
+}
+
+void NodeClient::run_callbacks(Ready &ready) {
+  for (auto &[done, answer] : ready) {
     try {
-      if (fd_ >= 0 && closed_while_idle(fd_)) close_locked();
-      if (fd_ < 0) connect_locked(deadline);
-      uint64_t id = next_id_++;
-      fields["id"] = id;
-      fields["op"] = op;
-      std::string body = json::serialize(fields);
-      Writer w;
-      w.u32(static_cast<uint32_t>(body.size()));
-      w.raw(view(body));
-      write_all(fd_, w.bytes(), deadline);
-      sent = true;
-      for (;;) { // skip answers to earlier calls that timed out
-        uint8_t head[4];
-        read_all(fd_, head, 4, deadline);
-        size_t len = Reader(ByteView(head, 4)).u32("length");
-        if (len > options_.max_frame_bytes) throw LinkError("answer of " + std::to_string(len) + " bytes");
-        std::string text(len, '\0');
-        read_all(fd_, reinterpret_cast<uint8_t *>(text.data()), len, deadline);
-        boost::system::error_code ec;
-        json::value v = json::parse(text, ec);
-        if (ec || !v.is_object()) throw LinkError("the node answered with something that is not JSON");
-        auto &o = v.as_object();
-        auto idv = o.find("id");
-        if (idv == o.end() || !same_id(idv->value(), id)) continue;
-        auto st = o.find("status");
-        int32_t status =
-            st != o.end() && st->value().is_int64() ? static_cast<int32_t>(st->value().as_int64()) : WEFT_E_INTERNAL;
-        if (status != WEFT_OK) {
-          auto m = o.find("message");
-          throw Error(status, m != o.end() && m->value().is_string() ? std::string(m->value().as_string())
-                                                                     : "error " + std::to_string(status));
-        }
-        auto r = o.find("result");
-        if (r == o.end() || !r->value().is_object()) return {};
-        return std::move(r->value().as_object());
-      }
-    } catch (const Timeout &) {
-      close_locked(); // a frame may be half read; the next call starts afresh on the same node
-      throw Error(WEFT_E_TIMEOUT, "no answer to " + op + " from " + options_.nodes[current_] + " within " +
-                                      std::to_string(timeout.count()) + " ms");
-    } catch (const LinkError &e) {
-      close_locked();
-      failures += (failures.empty() ? "" : "; ") + options_.nodes[current_] + ": " + e.what();
-      current_ = (current_ + 1) % options_.nodes.size();
-      if (sent && op == "submit")
-        throw Error(WEFT_E_UNAVAILABLE, "the connection broke after the transaction was sent (" + failures +
-                                            "); it may have been admitted, look its hash up with get_receipt");
-      if (Clock::now() >= deadline) break;
+      done(std::move(answer));
+    } catch (...) { // a callback's failure is its own; the I/O thread goes on
     }
   }
-  throw Error(WEFT_E_UNAVAILABLE, "no node answered " + op + ": " + failures);
+  ready.clear();
+}
+
+void NodeClient::connect_locked(Ready &ready) {
+  // Each failure costs every waiting call one node, so this ends once they have tried them all.
+  while (!unsent_.empty() && link_.fd() < 0) {
+    try {
+      link_.start_connect(options_.nodes[current_]);
+      connect_by_ = Clock::now() + options_.connect_timeout;
+    } catch (const LinkError &e) {
+      on_connect_failed_locked(e.what(), ready);
+    }
+  }
+}
+
+void NodeClient::on_connected_locked(Ready &) {
+  for (auto id : std::vector<uint64_t>(unsent_.begin(), unsent_.end()))
+    send_locked(id, calls_.at(id));
+  link_.flush();
+}
+
+void NodeClient::on_connect_failed_locked(const std::string &why, Ready &ready) {
+  link_.close();
+  const std::string &node = options_.nodes[current_];
+  for (auto it = unsent_.begin(); it != unsent_.end();) {
+    auto next = std::next(it);
+    auto c = calls_.find(*it);
+    c->second.attempts++;
+    c->second.failures += (c->second.failures.empty() ? "" : "; ") + node + ": " + why;
+    if (c->second.attempts >= options_.nodes.size())
+      finish_locked(c, {WEFT_E_UNAVAILABLE, "no node answered " + c->second.op + ": " + c->second.failures, {}}, ready);
+    it = next;
+  }
+  current_ = (current_ + 1) % options_.nodes.size();
+}
+
+void NodeClient::on_broken_locked(const std::string &why, Ready &ready) {
+  link_.close();
+  const std::string node = options_.nodes[current_];
+  bool had_sent = false;
+  for (auto it = calls_.begin(); it != calls_.end();) {
+    auto next = std::next(it);
+    Call &c = it->second;
+    if (c.sent) {
+      had_sent = true;
+      c.sent = false;
+      c.attempts++;
+      c.failures += (c.failures.empty() ? "" : "; ") + node + ": " + why;
+      if (c.op == "submit")
+        finish_locked(it,
+                      {WEFT_E_UNAVAILABLE,
+                       "the connection to " + node + " broke after transaction " + hash_of(c.tx) + " was sent (" + why +
+                           "); it may have been admitted, look its hash up with get_receipt",
+                       {}},
+                      ready);
+      else if (c.attempts >= options_.nodes.size())
+        finish_locked(it, {WEFT_E_UNAVAILABLE, "no node answered " + c.op + ": " + c.failures, {}}, ready);
+      else
+        unsent_.insert(it->first); // sent again on the next connection
+    }
+    it = next;
+  }
+  // A node that dropped calls it held may be going down: move on. One that closed an idle connection is kept.
+  if (had_sent) current_ = (current_ + 1) % options_.nodes.size();
+}
+
+void NodeClient::on_frame_locked(std::string_view frame, Ready &ready) {
+  boost::system::error_code ec;
+  json::value v = json::parse(json::string_view(frame.data(), frame.size()), ec);
+  if (ec || !v.is_object()) throw LinkError("the node answered with something that is not JSON");
+  auto &o = v.as_object();
+  auto *st = o.if_contains("status");
+  int32_t status = st && st->is_int64() ? static_cast<int32_t>(st->as_int64()) : WEFT_E_INTERNAL;
+  auto *m = o.if_contains("message");
+  std::string message = m && m->is_string() ? std::string(m->as_string()) : "error " + std::to_string(status);
+  uint64_t id = 0;
+  auto *idv = o.if_contains("id");
+  if (idv == nullptr || !read_id(*idv, id)) {
+    // Not an answer to a call: a refusal ("too many client connections") before the node closes the connection.
+    if (status != WEFT_OK) said_ = message;
+    return;
+  }
+  auto it = calls_.find(id);
+  if (it == calls_.end() || !it->second.sent) return; // answered after it timed out
+  NodeAnswer a;
+  a.status = status;
+  if (status != WEFT_OK)
+    a.message = std::move(message);
+  else if (auto *r = o.if_contains("result"); r && r->is_object())
+    a.result = std::move(r->as_object());
+  finish_locked(it, std::move(a), ready);
+}
+
+void NodeClient::expire_locked(Ready &ready) {
+  auto now = Clock::now();
+  while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+    auto it = calls_.find(deadlines_.begin()->second);
+    const Call &c = it->second;
+    std::string m = "no answer to " + c.op + " from " + (c.sent ? options_.nodes[current_] : "any node") + " within " +
+                    std::to_string(c.timeout.count()) + " ms";
+    if (!c.sent && !c.failures.empty()) m += " (" + c.failures + ")";
+    finish_locked(it, {WEFT_E_TIMEOUT, m, {}}, ready);
+  }
+}
+
+void NodeClient::run() {
+  Ready ready;
+  std::unique_lock lock(mu_);
+  for (;;) {
+    char drain[64];
+    while (::read(wake_[0], drain, sizeof drain) > 0) {
+    }
+    woken_ = false;
+    if (stopping_) break;
+    if (!broken_.empty()) on_broken_locked(std::exchange(broken_, {}), ready);
+    expire_locked(ready);
+    if (link_.connecting() && Clock::now() >= connect_by_)
+      on_connect_failed_locked("no connection within " + std::to_string(options_.connect_timeout.count()) + " ms",
+                               ready);
+    connect_locked(ready);
+
+    pollfd fds[2] = {{wake_[0], POLLIN, 0}, {link_.fd(), 0, 0}};
+    if (link_.connecting())
+      fds[1].events = POLLOUT;
+    else if (link_.up())
+      fds[1].events = short(POLLIN | (link_.wants_write() ? POLLOUT : 0));
+    nfds_t n = link_.fd() >= 0 ? 2 : 1;
+    std::optional<Clock::time_point> until;
+    if (!deadlines_.empty()) until = deadlines_.begin()->first;
+    if (link_.connecting() && (!until || connect_by_ < *until)) until = connect_by_;
+    bool was_connecting = link_.connecting();
+    lock.unlock();
+    run_callbacks(ready);
+    int r = ::poll(fds, n, until ? ms_until(*until) : -1);
+    lock.lock();
+    if (stopping_) break;
+    if (r <= 0 || n < 2 || fds[1].revents == 0) continue;
+    // Only this thread opens or closes the connection, so fds[1] is still the link polled.
+    try {
+      if (was_connecting) {
+        if (link_.finish_connect()) on_connected_locked(ready);
+      } else {
+        if (fds[1].revents & POLLOUT) link_.flush();
+        if (fds[1].revents & (POLLIN | POLLHUP | POLLERR))
+          link_.receive([&](std::string_view f) { on_frame_locked(f, ready); });
+      }
+    } catch (const LinkError &e) {
+      if (was_connecting && link_.fd() < 0) {
+        on_connect_failed_locked(e.what(), ready);
+      } else {
+        std::string why = said_.empty() ? std::string(e.what()) : said_ + " (" + e.what() + ")";
+        on_broken_locked(why, ready);
+      }
+    }
+    if (link_.fd() < 0) said_.clear();
+  }
+  lock.unlock();
+  run_callbacks(ready);
 }
 
 } // namespace weft::refchain::net

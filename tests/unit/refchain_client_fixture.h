@@ -1,0 +1,71 @@
+// A node's client API on real sockets, served from a bare ledger that the test seals by hand: the fixture of the
+// client API's tests and of NodeClient's.
+#pragma once
+
+#include "chain_json.h"
+#include "client_server.h"
+#include "error.h"
+#include "node_client.h"
+#include "refchain_net_test_support.h"
+
+#include <boost/json.hpp>
+
+namespace weft::refchain::test {
+
+namespace json = boost::json;
+
+inline constexpr uint64_t kChain = 11;
+inline constexpr auto kCall = std::chrono::milliseconds(5000);
+
+// One node's client API on a free loopback port, over a bare ledger.
+struct Node {
+  TempDir dir;
+  Ledger ledger{test_ledger_config(kChain), dir.file("node.sqlite")};
+  TestAccount validator{3};
+  net::ClientServer server;
+
+  explicit Node(net::ClientServerOptions options = {})
+      : server(with_loopback(std::move(options)),
+               {.ledger = &ledger,
+                .validators = {validator.address},
+                .self = 0,
+                .submit = [this](const Transaction &tx) { return ledger.submit(tx); },
+                .health = [](json::object &o) { o["round"] = 0; }},
+               {}) {
+    server.start();
+  }
+  ~Node() { server.stop(); }
+  static net::ClientServerOptions with_loopback(net::ClientServerOptions o) {
+    o.listen = "127.0.0.1:0";
+    return o;
+  }
+  std::string address() const { return loopback(server.port()); }
+  // Seals the pool into a block and tells the server, as the validator's commit listener would.
+  ExecutedBlock commit() {
+    auto b = seal(ledger);
+    server.on_committed(b);
+    return b;
+  }
+  Transaction tx(const TestAccount &who, std::vector<std::string> args) {
+    return make_tx(who, kChain, ledger.height() + 10, "store", "set", std::move(args));
+  }
+};
+
+inline json::object submit_fields(const Transaction &tx, uint64_t wait_ms) {
+  return {{"tx", to_hex(tx.encode())}, {"wait_ms", wait_ms}};
+}
+
+inline int32_t status_of(const std::function<void()> &f) {
+  try {
+    f();
+  } catch (const Error &e) {
+    return e.status;
+  }
+  return WEFT_OK;
+}
+
+inline json::object parse(const Bytes &frame) {
+  return json::parse(std::string(frame.begin(), frame.end())).as_object();
+}
+
+} // namespace weft::refchain::test

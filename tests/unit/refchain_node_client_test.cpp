@@ -1,0 +1,242 @@
+// NodeClient's pipelined calls against a real client API: many in flight on one connection answered out of order,
+// a call that times out alone, a connection that breaks under calls in flight (submits fail naming their hashes,
+// reads go to the next node), close with calls pending, the in-flight cap, and calls from many threads.
+#include "refchain_client_fixture.h"
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+
+using namespace weft::refchain;
+using namespace weft::refchain::test;
+using net::NodeClient;
+using net::NodeClientOptions;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int64_t ms_since(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
+}
+// What call_async's callbacks delivered, by call: each must run exactly once.
+struct Answers {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::map<int, net::NodeAnswer> got;
+  int calls = 0; // callbacks run, a repeat included
+
+  net::NodeCallback slot(int key) {
+    return [this, key](net::NodeAnswer a) {
+      std::lock_guard lock(mu);
+      ++calls;
+      got.emplace(key, std::move(a));
+      cv.notify_all();
+    };
+  }
+  bool wait_for(size_t n, int ms = 5000) {
+    std::unique_lock lock(mu);
+    return cv.wait_for(lock, scaled(ms), [&] { return got.size() >= n; });
+  }
+  size_t size() {
+    std::lock_guard lock(mu);
+    return got.size();
+  }
+};
+
+// A node that accepts connections, reads requests and never answers, until drop() closes them: calls in flight on a
+// connection that then breaks.
+class SilentNode {
+public:
+  SilentNode() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr *>(&a), sizeof a);
+    ::listen(fd_, 16);
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr *>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] {
+      for (;;) {
+        int c = ::accept(fd_, nullptr, nullptr);
+        if (c < 0) return;
+        std::lock_guard lock(mu_);
+        conns_.push_back(c);
+      }
+    });
+  }
+  ~SilentNode() {
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+    drop();
+  }
+  std::string address() const { return loopback(port_); }
+  size_t accepted() {
+    std::lock_guard lock(mu_);
+    return conns_.size();
+  }
+  void drop() {
+    std::lock_guard lock(mu_);
+    for (int c : conns_)
+      ::close(c);
+    conns_.clear();
+  }
+
+private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::mutex mu_;
+  std::vector<int> conns_;
+  std::thread thread_;
+};
+
+} // namespace
+
+TEST_CASE("node client: many calls in flight on one connection, answered out of order") {
+  Node n;
+  NodeClient c({.nodes = {n.address()}});
+  Answers submits, reads;
+  TestAccount alice(1);
+  std::vector<Transaction> txs;
+  constexpr int kTxs = 40; // the test ledger's pool holds 50
+  for (int i = 0; i < kTxs; ++i) {
+    txs.push_back(n.tx(alice, {"k" + std::to_string(i), "v"}));
+    c.call_async("submit", submit_fields(txs.back(), 10000), kCall, submits.slot(i));
+    // Reads sent after each submit are answered at once, before the submits they follow.
+    if (i % 4 == 0) c.call_async("block_height", {}, kCall, reads.slot(i));
+  }
+  REQUIRE(reads.wait_for(kTxs / 4));
+  CHECK(submits.size() == 0);
+  for (auto &[i, a] : reads.got)
+    CHECK(a.result.at("height").as_int64() == 0);
+  REQUIRE(wait_until([&] { return n.ledger.pool_size() == kTxs; }, 5000));
+  CHECK(c.in_flight() == kTxs);
+  n.commit();
+  REQUIRE(submits.wait_for(kTxs));
+  for (auto &[i, a] : submits.got) {
+    REQUIRE(a.status == WEFT_OK);
+    CHECK(a.result.at("hash").as_string() == to_hex(txs[i].hash()));
+    CHECK(a.result.at("blockNumber").as_int64() == 1);
+  }
+  CHECK(submits.calls == kTxs);
+  CHECK(c.in_flight() == 0);
+}
+
+TEST_CASE("node client: an async call times out alone; the connection goes on") {
+  Node n;
+  NodeClient c({.nodes = {n.address()}});
+  Answers a;
+  Transaction slow = n.tx(TestAccount(1), {"k", "v"});
+  auto start = Clock::now();
+  c.call_async("submit", submit_fields(slow, 10000), std::chrono::milliseconds(150), a.slot(0));
+  c.call_async("block_height", {}, kCall, a.slot(1));
+  REQUIRE(a.wait_for(2));
+  CHECK(a.got.at(1).status == WEFT_OK);
+  CHECK(a.got.at(0).status == WEFT_E_TIMEOUT);
+  CHECK(a.got.at(0).message.find("submit") != std::string::npos);
+  CHECK(ms_since(start) >= 150);
+  // The node answers the submit later, at its commit: the late answer is dropped and the connection still serves.
+  REQUIRE(wait_until([&] { return n.ledger.pool_size() == 1; }, 3000));
+  n.commit();
+  CHECK(c.call("block_height", {}, kCall).at("height").as_int64() == 1);
+  CHECK(a.calls == 2);
+}
+
+TEST_CASE("node client: a connection that breaks fails its submits, sends its reads again, and fails over") {
+  SilentNode silent;
+  Node live;
+  NodeClient c({.nodes = {silent.address(), live.address()}});
+  Answers a;
+  TestAccount alice(1);
+  std::vector<Transaction> txs;
+  for (int i = 0; i < 20; ++i) {
+    txs.push_back(live.tx(alice, {"k" + std::to_string(i), "v"}));
+    c.call_async("submit", submit_fields(txs.back(), 10000), kCall, a.slot(i));
+  }
+  c.call_async("chain_info", {}, kCall, a.slot(100));
+  REQUIRE(wait_until([&] { return silent.accepted() == 1; }, 3000));
+  std::this_thread::sleep_for(scaled(50)); // the requests reach the silent node
+  CHECK(a.size() == 0);
+  silent.drop();
+  REQUIRE(a.wait_for(21));
+  for (int i = 0; i < 20; ++i) {
+    const auto &got = a.got.at(i);
+    CHECK(got.status == WEFT_E_UNAVAILABLE);
+    CHECK(got.message.find("may have been admitted") != std::string::npos);
+    CHECK(got.message.find(to_hex(txs[i].hash())) != std::string::npos);
+  }
+  // The read was sent again, to the next node.
+  REQUIRE(a.got.at(100).status == WEFT_OK);
+  CHECK(a.got.at(100).result.at("chainId").as_int64() == int64_t(kChain));
+  CHECK(c.current_node() == live.address());
+  CHECK(live.ledger.pool_size() == 0); // no submit was sent again
+  Transaction tx = live.tx(alice, {"after", "v"});
+  CHECK(c.call("submit", submit_fields(tx, 0), kCall).at("hash").as_string() == to_hex(tx.hash()));
+  CHECK(a.calls == 21);
+}
+
+TEST_CASE("node client: close completes every pending call as cancelled before it returns") {
+  Node n;
+  Answers a;
+  auto c = std::make_unique<NodeClient>(NodeClientOptions{.nodes = {n.address()}});
+  TestAccount alice(1);
+  for (int i = 0; i < 50; ++i)
+    c->call_async("submit", submit_fields(n.tx(alice, {"k" + std::to_string(i), "v"}), 10000), kCall, a.slot(i));
+  REQUIRE(wait_until([&] { return n.ledger.pool_size() == 50; }, 5000));
+  SUBCASE("close") {
+    c->close();
+    CHECK(a.size() == 50);
+    for (auto &[i, got] : a.got)
+      CHECK(got.status == WEFT_E_CANCELLED);
+    // Later calls fail at once, on the calling thread.
+    c->call_async("block_height", {}, kCall, a.slot(99));
+    CHECK(a.got.at(99).status == WEFT_E_CANCELLED);
+    CHECK(status_of([&] { c->call("block_height", {}, kCall); }) == WEFT_E_CANCELLED);
+    c.reset();
+  }
+  SUBCASE("destructor") {
+    c.reset();
+    CHECK(a.size() == 50);
+  }
+  n.commit();                          // the answers find no client
+  CHECK(a.calls == int(a.got.size())); // once each
+}
+
+TEST_CASE("node client: beyond max_in_flight a call is rejected at once") {
+  Node n;
+  NodeClient c({.nodes = {n.address()}, .max_in_flight = 10});
+  Answers a;
+  TestAccount alice(1);
+  for (int i = 0; i < 10; ++i)
+    c.call_async("submit", submit_fields(n.tx(alice, {"k" + std::to_string(i), "v"}), 10000), kCall, a.slot(i));
+  c.call_async("block_height", {}, kCall, a.slot(10));
+  REQUIRE(a.size() == 1); // on the calling thread, before call_async returned
+  CHECK(a.got.at(10).status == WEFT_E_REJECTED);
+  CHECK(a.got.at(10).message.find("too many calls in flight") != std::string::npos);
+  REQUIRE(wait_until([&] { return n.ledger.pool_size() == 10; }, 5000));
+  n.commit();
+  REQUIRE(a.wait_for(11));
+  CHECK(c.call("block_height", {}, kCall).at("height").as_int64() == 1); // room again
+}
+
+TEST_CASE("node client: calls from many threads share the connection") {
+  Node n;
+  NodeClient c({.nodes = {n.address()}});
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 50; ++i)
+        if (c.call("block_height", {}, kCall).at("height").as_int64() == 0) ++ok;
+    });
+  for (auto &t : threads)
+    t.join();
+  CHECK(ok == 400);
+}
