@@ -56,14 +56,7 @@ Bytes Message::encode_signed_part() const {
     w.raw(hash);
     break;
   case MessageType::RoundChange:
-    w.u8(prepared ? 1 : 0);
-    if (prepared) {
-      w.u32(prepared->round);
-      w.raw(prepared->hash);
-      w.u32(static_cast<uint32_t>(prepared->prepares.size()));
-      for (const auto &s : prepared->prepares)
-        w.raw(s);
-    }
+    write_prepared(w, prepared);
     break;
   case MessageType::Status:
   case MessageType::SyncRequest:
@@ -116,20 +109,9 @@ Message Message::decode(ByteView bytes, size_t max_bytes) {
   case MessageType::Commit:
     m.hash = r.fixed<32>("block hash");
     break;
-  case MessageType::RoundChange: {
-    uint8_t has = r.u8("prepared flag");
-    if (has > 1) throw DecodeError("prepared flag must be 0 or 1");
-    if (has) {
-      PreparedCert c;
-      c.round = r.u32("prepared round");
-      c.hash = r.fixed<32>("prepared hash");
-      uint32_t n = bounded_count(r, kSignatureBytes, "prepared certificate");
-      for (uint32_t i = 0; i < n; ++i)
-        c.prepares.push_back(r.fixed<kSignatureBytes>("prepare signature"));
-      m.prepared = std::move(c);
-    }
+  case MessageType::RoundChange:
+    m.prepared = read_prepared(r);
     break;
-  }
   case MessageType::Status:
   case MessageType::SyncRequest:
     break;
@@ -152,6 +134,29 @@ Message Message::decode(ByteView bytes, size_t max_bytes) {
 
 void sign_message(Message &m, Signer &signer) {
   m.signature = signer.sign(m.digest());
+}
+
+void write_prepared(Writer &w, const std::optional<PreparedCert> &prepared) {
+  w.u8(prepared ? 1 : 0);
+  if (!prepared) return;
+  w.u32(prepared->round);
+  w.raw(prepared->hash);
+  w.u32(static_cast<uint32_t>(prepared->prepares.size()));
+  for (const auto &s : prepared->prepares)
+    w.raw(s);
+}
+
+std::optional<PreparedCert> read_prepared(Reader &r) {
+  uint8_t has = r.u8("prepared flag");
+  if (has > 1) throw DecodeError("prepared flag must be 0 or 1");
+  if (!has) return std::nullopt;
+  PreparedCert c;
+  c.round = r.u32("prepared round");
+  c.hash = r.fixed<32>("prepared hash");
+  uint32_t n = bounded_count(r, kSignatureBytes, "prepared certificate");
+  for (uint32_t i = 0; i < n; ++i)
+    c.prepares.push_back(r.fixed<kSignatureBytes>("prepare signature"));
+  return c;
 }
 
 } // namespace weft::refchain::bft

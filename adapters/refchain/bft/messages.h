@@ -30,6 +30,11 @@ struct PreparedCert {
   std::vector<Signature> prepares;
 };
 
+// An optional prepared certificate as ROUND-CHANGE messages and the saved vote state both write it:
+//   flag u8 (0 none, 1 present) | round u32 | hash 32 | count u32 | count x signature 65
+void write_prepared(Writer &w, const std::optional<PreparedCert> &prepared);
+std::optional<PreparedCert> read_prepared(Reader &r); // throws DecodeError
+
 struct SyncBlock {
   Bytes payload;
   CommitCert cert;

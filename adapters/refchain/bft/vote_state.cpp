@@ -27,15 +27,8 @@ Bytes VoteState::encode() const {
   w.u32(round);
   write_opt_hash(w, prepare);
   write_opt_hash(w, commit);
-  w.u8(prepared ? 1 : 0);
-  if (prepared) {
-    w.u32(prepared->round);
-    w.raw(prepared->hash);
-    w.u32(static_cast<uint32_t>(prepared->prepares.size()));
-    for (const auto &s : prepared->prepares)
-      w.raw(s);
-    w.blob(prepared_payload);
-  }
+  write_prepared(w, prepared);
+  if (prepared) w.blob(prepared_payload);
   return w.take();
 }
 
@@ -47,19 +40,8 @@ VoteState VoteState::decode(ByteView bytes) {
   s.round = r.u32("round");
   s.prepare = read_opt_hash(r, "prepare vote");
   s.commit = read_opt_hash(r, "commit vote");
-  uint8_t has = r.u8("prepared flag");
-  if (has > 1) throw DecodeError("bad prepared flag");
-  if (has) {
-    PreparedCert c;
-    c.round = r.u32("prepared round");
-    c.hash = r.fixed<32>("prepared hash");
-    uint32_t n = r.u32("prepare count");
-    if (static_cast<uint64_t>(n) * 65 > r.remaining()) throw DecodeError("truncated prepared certificate");
-    for (uint32_t i = 0; i < n; ++i)
-      c.prepares.push_back(r.fixed<65>("prepare signature"));
-    s.prepared = std::move(c);
-    s.prepared_payload = r.blob(kMaxPayload, "prepared payload");
-  }
+  s.prepared = read_prepared(r);
+  if (s.prepared) s.prepared_payload = r.blob(kMaxPayload, "prepared payload");
   r.expect_end("vote state");
   return s;
 }
