@@ -277,3 +277,19 @@ TEST_CASE("node client: a connection the node closed while idle is reopened, eve
   Transaction tx = n.tx(TestAccount(1), {"k", "v"});
   CHECK(c.call("submit", submit_fields(tx, 0), kCall).at("hash").as_string() == to_hex(tx.hash()));
 }
+
+TEST_CASE("client api: a request over the in-flight limit is refused at once, under its own id") {
+  Node n({.max_in_flight = 1});
+  RawConn conn(n.server.port());
+  Transaction tx = n.tx(TestAccount(1), {"k", "v"});
+  // The first request waits for a commit that never comes within its wait; the second finds the limit reached.
+  conn.write_frame(view(json::serialize(
+      json::object{{"id", 1}, {"op", "submit"}, {"tx", to_hex(tx.encode())}, {"wait_ms", 2000}})));
+  conn.write_frame(view(json::serialize(json::object{{"id", "second"}, {"op", "block_height"}})));
+  auto refused = conn.read_frame();
+  REQUIRE(refused);
+  json::object o = parse(*refused);
+  CHECK(o.at("id") == "second");
+  CHECK(o.at("status").as_int64() == WEFT_E_UNAVAILABLE);
+  CHECK(std::string(o.at("message").as_string()).find("in flight") != std::string::npos);
+}

@@ -36,16 +36,34 @@ std::string ClientApi::answer(const json::value &id, int32_t status, const std::
   return json::serialize(o);
 }
 
+namespace {
+// The request's id: null when absent; a number or a string, else Error.
+json::value request_id(const json::object &req) {
+  auto it = req.find("id");
+  if (it == req.end()) return nullptr;
+  if (!it->value().is_number() && !it->value().is_string())
+    throw Error(WEFT_E_INVALID_ARGUMENT, "request: \"id\" must be a number or a string");
+  return it->value();
+}
+
+std::string_view text_of(ByteView frame) { return {reinterpret_cast<const char *>(frame.data()), frame.size()}; }
+} // namespace
+
+std::string ClientApi::refuse(ByteView frame, int32_t status, const std::string &message) {
+  json::value id = nullptr;
+  try {
+    id = request_id(queries::parse_request(text_of(frame)));
+  } catch (const std::exception &) {
+    // unreadable: the refusal goes out with a null id
+  }
+  return answer(id, status, message, nullptr);
+}
+
 void ClientApi::handle(ByteView frame, Reply reply) {
   json::value id = nullptr;
   try {
-    std::string_view text(reinterpret_cast<const char *>(frame.data()), frame.size());
-    json::object req = queries::parse_request(text);
-    if (auto it = req.find("id"); it != req.end()) {
-      if (!it->value().is_number() && !it->value().is_string())
-        throw Error(WEFT_E_INVALID_ARGUMENT, "request: \"id\" must be a number or a string");
-      id = it->value();
-    }
+    json::object req = queries::parse_request(text_of(frame));
+    id = request_id(req);
     std::string op = queries::string_field(req, "op");
     auto result = run(op, req, id, reply);
     if (result) reply(answer(id, WEFT_OK, "Success", &*result));

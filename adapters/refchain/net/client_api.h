@@ -27,6 +27,10 @@ public:
   void expire(Clock::time_point now);
   size_t waiting() const;
 
+  // A refusal of a request frame that will not be run (too many in flight), carrying the frame's id when it has a
+  // readable one, so the client can fail that call at once.
+  static std::string refuse(ByteView frame, int32_t status, const std::string &message);
+
   // {"id":id,"status":status,"message":message,"result":result or null}
   static std::string answer(const boost::json::value &id, int32_t status, const std::string &message,
                             const boost::json::object *result);

@@ -198,10 +198,9 @@ struct ClientServer::Impl {
         co_return; // the writer closes the socket after the answer
       }
       if (c->in_flight.fetch_add(1) >= opt.max_in_flight) {
-        reply(c, ClientApi::answer(nullptr, WEFT_E_UNAVAILABLE,
+        reply(c, ClientApi::refuse(*frame, WEFT_E_UNAVAILABLE,
                                    std::to_string(opt.max_in_flight) +
-                                       " requests are already in flight on this connection; wait for answers",
-                                   nullptr));
+                                       " requests are already in flight on this connection; wait for answers"));
         continue;
       }
       asio::post(*workers,
