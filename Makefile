@@ -28,12 +28,15 @@ demo: release
 test: asan
 	@ctest --preset asan -j $(JOBS)
 
-# The reference-chain benchmark against an etcd baseline (docs/performance.md); release build, etcd installed if missing.
+# The benchmarks (docs/performance.md), release build: the reference chain against etcd, then the router's RPC against
+# nginx and direct chain access. etcd and nginx are installed if missing.
 bench: deps
 	@cmake --preset release >/dev/null
-	@cmake --build --preset release -j $(JOBS) --target weft_node weft_bench_refchain
+	@cmake --build --preset release -j $(JOBS) --target weft_node weft_bench_refchain weft_router weft_refchain \
+		weft_bench_router
 	@./scripts/bench-deps.sh
 	@./bench/run-refchain.sh build/release
+	@./bench/run-router.sh build/release
 
 clean:
 	rm -rf build

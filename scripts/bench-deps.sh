@@ -1,11 +1,23 @@
 #!/usr/bin/env bash
-# Installs what the benchmarks need beyond the build: etcd (the baseline the reference chain is compared with).
-# Idempotent: does nothing when it is present.
+# Installs what the benchmarks need beyond the build: etcd (the baseline the reference chain is compared with) and
+# nginx (the plain HTTP server the router's RPC is compared with). Idempotent: installs only what is missing.
 set -euo pipefail
-command -v etcd >/dev/null 2>&1 && exit 0
-echo "weft: installing etcd-server"
+need=()
+command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
+# nginx lives in sbin, which a plain user's PATH may lack.
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+[ ${#need[@]} -eq 0 ] && exit 0
+echo "weft: installing ${need[*]}"
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO=sudo
 export DEBIAN_FRONTEND=noninteractive
+# The packages' scripts would start system-wide etcd and nginx services; the benchmarks start their own, on free
+# ports, so forbid service starts for the install (Debian's policy-rc.d: exit 101) unless a policy already exists.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+  $SUDO chmod 755 "$policy"
+  trap '$SUDO rm -f "$policy"' EXIT
+fi
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends etcd-server >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
