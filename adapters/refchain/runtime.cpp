@@ -90,6 +90,18 @@ void Runtime::submit_remote(uint64_t op_id, const Transaction &tx) {
   node().call_async("submit", std::move(req), wait + std::chrono::milliseconds(1000), std::move(done));
 }
 
+uint64_t Runtime::remote_height(uint64_t op_id) {
+  {
+    std::lock_guard lock(height_mu_);
+    if (Clock::now() - height_at_ < kHeightMaxAge) return height_;
+  }
+  uint64_t h = node().call("block_height", {}, remaining(op_id)).at("height").to_number<uint64_t>();
+  std::lock_guard lock(height_mu_);
+  height_ = std::max(height_, h);
+  height_at_ = Clock::now();
+  return height_;
+}
+
 std::chrono::milliseconds Runtime::remaining(uint64_t op_id) {
   std::lock_guard lock(mu_);
   auto it = ops_.find(op_id);

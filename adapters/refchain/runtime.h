@@ -14,6 +14,8 @@
 
 #include <weft/adapter.hpp>
 
+#include <boost/json/object.hpp>
+
 #include <chrono>
 #include <condition_variable>
 #include <atomic>
@@ -60,6 +62,9 @@ public:
   // Remote mode: submits a signed transaction for op_id and returns; the node's answer at commit (or its failure)
   // completes the operation. Throws Error(WEFT_E_CANCELLED) if the operation has already finished.
   void submit_remote(uint64_t op_id, const Transaction &tx);
+  // Remote mode: the network's height for a new transaction's block limit, asked at most every kHeightMaxAge.
+  uint64_t remote_height(uint64_t op_id);
+  static constexpr std::chrono::milliseconds kHeightMaxAge{500};
   // Time left before op_id's deadline (zero if it has passed or the op is gone).
   std::chrono::milliseconds remaining(uint64_t op_id);
 
@@ -101,6 +106,10 @@ private:
   std::vector<std::unique_ptr<net::NodeClient>> links_; // remote mode: remote_connections, each from another node
   std::atomic<size_t> next_link_{0};
   std::map<std::string, std::unique_ptr<Contract>> contracts_;
+  // Remote mode: the last height seen, and when it was asked (a block limit 500 ahead tolerates a stale one).
+  std::mutex height_mu_;
+  uint64_t height_ = 0;
+  Clock::time_point height_at_{};
 
   std::mutex mu_;
   std::condition_variable cv_;
