@@ -20,8 +20,11 @@ asan: deps
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan -j $(JOBS)
 
-# Starts a router with the embedded reference chain and walks through a cross-chain flow with the console.
-demo: release
+# Starts a router with the embedded reference chain and walks through a cross-chain flow with the console. Builds only
+# what the tour runs (router, console, reference-chain adapter, weft-node), so a newcomer waits for no tests.
+demo: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS) --target weft_router weft_console weft_refchain weft_node
 	@./scripts/demo.sh build/release
 
 # Every test, unit and integration, under AddressSanitizer and UndefinedBehaviorSanitizer.
