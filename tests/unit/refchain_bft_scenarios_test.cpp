@@ -31,6 +31,16 @@ uint64_t min_up_height(const Sim &sim) {
   return h;
 }
 
+// Validator v is down while the others commit; returns their height once v is more than five blocks behind.
+uint64_t fall_behind(Sim &sim, uint32_t v) {
+  sim.run_until(300);
+  sim.crash(v);
+  sim.run_until(3000);
+  uint64_t others = min_up_height(sim);
+  REQUIRE(others > height_of(sim, v) + 5);
+  return others;
+}
+
 // A message from validator `from` (any key it holds), signed and encoded.
 Bytes signed_bytes(Message m, Signer &signer, uint64_t chain_id = 77) {
   m.chain_id = chain_id;
@@ -89,11 +99,7 @@ TEST_CASE("a crashed leader is replaced by a round change and blocks keep commit
 
 TEST_CASE("a validator down for a while catches up by block sync to identical hashes") {
   Sim sim(options(4, 4));
-  sim.run_until(300);
-  sim.crash(3);
-  sim.run_until(3000);
-  uint64_t others = min_up_height(sim);
-  REQUIRE(others > height_of(sim, 3) + 5);
+  uint64_t others = fall_behind(sim, 3);
   sim.restart(3);
   sim.run_until(sim.now() + 3000, [&] { return height_of(sim, 3) >= others + 2; });
   CHECK(height_of(sim, 3) >= others + 2);
@@ -265,11 +271,7 @@ TEST_CASE("a restarted validator keeps its vote and its prepared certificate") {
 
 TEST_CASE("a peer announcing a height it does not have does not stop a lagging validator catching up") {
   Sim sim(options(4, 8));
-  sim.run_until(300);
-  sim.crash(3);
-  sim.run_until(3000);
-  uint64_t others = min_up_height(sim);
-  REQUIRE(others > height_of(sim, 3) + 5);
+  uint64_t others = fall_behind(sim, 3);
   // Validator 1 turns byzantine: it stops taking part and tells everyone it is far ahead. Progress now needs
   // validator 3, so it must catch up from the honest 0 and 2 although 1 announces the highest height.
   sim.crash(1);
