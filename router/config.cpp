@@ -2,6 +2,7 @@
 // one pass instead of one error per run.
 #include "config.h"
 
+#include <weft/text.hpp>
 #include <yaml-cpp/yaml.h>
 
 #include <boost/json/array.hpp>
@@ -170,14 +171,7 @@ boost::json::value to_json(Diagnostics &d, const YAML::Node &n, const std::strin
   return nullptr;
 }
 
-// ASCII on purpose: names end up in resource paths and file names.
-bool is_name(std::string_view s, std::size_t max_len, std::string_view extra) {
-  if (s.empty() || s.size() > max_len) return false;
-  return std::all_of(s.begin(), s.end(), [&](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           extra.find(c) != std::string_view::npos;
-  });
-}
+using text::is_name;
 
 // Accepts "host:port" and "[v6]:port"; a bare IPv6 address is refused because its last group would read as a port.
 bool parse_listen(std::string_view s, RpcConfig &rpc) {
@@ -259,14 +253,16 @@ public:
       return std::move(cfg_);
     }
     Fields top;
-    if (root.IsMap()) top = fields(d_, root, "the top level", {"router", "rpc", "log", "accounts", "chains"});
+    if (root.IsMap()) top = fields(d_, root, "the top level", {"router", "rpc", "metrics", "log", "accounts", "chains"});
     // Order matters: data_dir (and its override) must be final before account key files resolve against it, and
     // accounts must all be known before chains name them.
     router(get(top, "router"));
     if (auto *f = get(top, "rpc"); f && is_mapping(d_, *f, "rpc"))
       rpc(fields(d_, f->value, "rpc",
                  {"listen", "threads", "max_body_bytes", "header_timeout_ms", "idle_timeout_ms", "request_timeout_ms",
-                  "max_in_flight", "ready_file"}));
+                  "max_in_flight", "ready_file", "url_prefix"}));
+    if (auto *f = get(top, "metrics"); f && is_mapping(d_, *f, "metrics"))
+      metrics(fields(d_, f->value, "metrics", {"listen", "ready_file"}));
     if (auto *f = get(top, "log"); f && is_mapping(d_, *f, "log")) log(fields(d_, f->value, "log", {"level", "file"}));
     if (auto *f = get(top, "accounts"))
       each_item(*f, "accounts", "('- name: alice')", [&](const YAML::Node &n, const std::string &l) { account(n, l); });
@@ -321,13 +317,17 @@ private:
   void router(const Field *section) {
     Fields f;
     if (section && is_mapping(d_, *section, "router"))
-      f = fields(d_, section->value, "router", {"zone", "data_dir", "plugin_dir"});
+      f = fields(d_, section->value, "router",
+                 {"zone", "data_dir", "plugin_dir", "chain_retry_initial_ms", "chain_retry_max_ms"});
     if (!get(f, "zone"))
       d_.fail(section ? section->key.Mark() : YAML::Mark(),
               "router.zone is required: name this router's zone, e.g. 'router: { zone: payment }'");
     if (auto zone = name(get(f, "zone"), "router.zone", 32)) cfg_.zone = *zone;
     cfg_.data_dir = path(get(f, "data_dir"), "router.data_dir", base_dir_).value_or(base_dir_ / "data");
     cfg_.plugin_dir = path(get(f, "plugin_dir"), "router.plugin_dir", base_dir_).value_or(base_dir_ / "plugins");
+    integer(get(f, "chain_retry_initial_ms"), "router.chain_retry_initial_ms", 10, 3'600'000,
+            cfg_.chain_retry_initial_ms);
+    integer(get(f, "chain_retry_max_ms"), "router.chain_retry_max_ms", 10, 86'400'000, cfg_.chain_retry_max_ms);
     if (auto e = env_path("WEFT_DATA_DIR")) cfg_.data_dir = *e;
     if (auto e = env_path("WEFT_PLUGIN_DIR")) cfg_.plugin_dir = *e;
   }
@@ -351,6 +351,34 @@ private:
     integer(get(f, "request_timeout_ms"), "rpc.request_timeout_ms", 1, 3'600'000, r.request_timeout_ms);
     integer(get(f, "max_in_flight"), "rpc.max_in_flight", 1, 1'000'000, r.max_in_flight);
     r.ready_file = path(get(f, "ready_file"), "rpc.ready_file", base_dir_).value_or(fs::path());
+    if (auto p = string(get(f, "url_prefix"), "rpc.url_prefix"); p && !p->empty()) {
+      // WeCross's rule: "/" then 1..18 of [A-Za-z0-9_-], neither starting nor ending with '_' or '-'.
+      std::string_view body = std::string_view(*p).substr(p->starts_with('/') ? 1 : 0);
+      if (!p->starts_with('/') || !is_name(body, 18, "_-") || body.front() == '_' || body.front() == '-' ||
+          body.back() == '_' || body.back() == '-')
+        d_.fail(get(f, "url_prefix")->value,
+                "rpc.url_prefix must be '/' then 1..18 letters, digits, '_' or '-' (not first or last), e.g. "
+                "'/weft', got '" + *p + "'");
+      else
+        r.url_prefix = *p;
+    }
+  }
+
+  void metrics(const Fields &f) {
+    MetricsConfig &m = cfg_.metrics;
+    RpcConfig listen;
+    if (auto s = string(get(f, "listen"), "metrics.listen"); s) {
+      if (s->empty()) {
+        m.enabled = false;
+      } else if (!parse_listen(*s, listen)) {
+        d_.fail(get(f, "listen")->value,
+                "metrics.listen must be host:port (or \"\" to turn the listener off), got '" + *s + "'");
+      } else {
+        m.host = listen.host;
+        m.port = listen.port;
+      }
+    }
+    m.ready_file = path(get(f, "ready_file"), "metrics.ready_file", base_dir_).value_or(fs::path());
   }
 
   void log(const Fields &f) {
@@ -389,7 +417,7 @@ private:
   }
 
   void account(const YAML::Node &node, const std::string &label) {
-    Fields f = fields(d_, node, label, {"name", "algorithm", "key_file"});
+    Fields f = fields(d_, node, label, {"name", "algorithm", "key_file", "certificate", "msp_id"});
     AccountConfig acc;
     acc.line = node.Mark().line + 1;
     if (auto alg = string(get(f, "algorithm"), label + ".algorithm")) {
@@ -408,6 +436,10 @@ private:
     acc.name = *nm;
     acc.key_file = path(get(f, "key_file"), label + ".key_file", cfg_.data_dir)
                        .value_or((cfg_.data_dir / "keys" / (acc.name + ".key")).lexically_normal());
+    acc.certificate = path(get(f, "certificate"), label + ".certificate", base_dir_).value_or(fs::path());
+    if (auto msp = name(get(f, "msp_id"), label + ".msp_id", 128, "_-.")) acc.msp_id = *msp;
+    if (acc.certificate.empty() != acc.msp_id.empty())
+      d_.fail(node, label + ": certificate and msp_id go together (a Fabric identity needs both)");
     cfg_.accounts.push_back(std::move(acc));
   }
 

@@ -2,7 +2,7 @@
 // Every path in a loaded RouterConfig is absolute, so nothing downstream depends on the working directory.
 #pragma once
 
-#include "core/error.h"
+#include <weft/error.hpp>
 
 #include <boost/json/object.hpp>
 
@@ -25,15 +25,26 @@ struct RpcConfig {
   std::int64_t request_timeout_ms = 30000; // deadline handed to adapters
   std::size_t max_in_flight = 1024;
   std::filesystem::path ready_file; // empty: none; else "host:port\n" is written here after binding
+  std::string url_prefix;           // e.g. "/weft": routes are served only under it; empty: at the root
 
   // "host:port", with brackets around an IPv6 host.
   std::string listen() const;
+};
+
+// The Prometheus and health listener: its own port, no login.
+struct MetricsConfig {
+  bool enabled = true;
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 9250;
+  std::filesystem::path ready_file; // as RpcConfig::ready_file
 };
 
 struct AccountConfig {
   std::string name;
   std::string algorithm = "secp256k1";
   std::filesystem::path key_file; // absolute after parsing; empty means <data_dir>/keys/<name>.key
+  std::filesystem::path certificate; // X.509 PEM for chains that name signers by certificate (Fabric)
+  std::string msp_id;                // the certificate's MSP id; set together with certificate
   int line = 0;                   // where the account is defined, for later messages
 };
 
@@ -49,7 +60,10 @@ struct RouterConfig {
   std::string zone;
   std::filesystem::path data_dir;
   std::filesystem::path plugin_dir;
+  std::int64_t chain_retry_initial_ms = 500; // first wait before reopening a chain that failed to open
+  std::int64_t chain_retry_max_ms = 30000;   // the backoff doubles up to this
   RpcConfig rpc;
+  MetricsConfig metrics;
   std::string log_level = "info"; // trace|debug|info|warn|error|off
   std::filesystem::path log_file; // empty: stderr
   std::vector<AccountConfig> accounts;

@@ -4,11 +4,16 @@
 
 #include <algorithm>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 
 #include "weft/adapter.hpp"
 
 namespace weft {
 namespace {
+
+// Every service's context is the HostServices; sign and public_key reach the keystore through it.
+const Keystore &keystore_of(void *ctx) { return static_cast<const HostServices *>(ctx)->keystore(); }
 
 int32_t status_of(const Error &e) {
   return e.code == code::kAccountNotFound || e.code == code::kChainAccount ? WEFT_E_ACCOUNT : WEFT_E_INTERNAL;
@@ -40,7 +45,7 @@ int32_t host_sign(void *ctx, const char *account, const char *algorithm, const u
       plugin::write_error(err, err_cap, "sign needs an account, an algorithm and a digest");
       return WEFT_E_INVALID_ARGUMENT;
     }
-    const auto &ks = *static_cast<const Keystore *>(ctx);
+    const auto &ks = keystore_of(ctx);
     auto s = ks.sign(account, algorithm, {digest, digest_len});
     if (!s.ok()) {
       plugin::write_error(err, err_cap, s.error().message);
@@ -65,7 +70,7 @@ int32_t host_public_key(void *ctx, const char *account, const char *algorithm, u
       plugin::write_error(err, err_cap, "public_key needs an account and an algorithm");
       return WEFT_E_INVALID_ARGUMENT;
     }
-    const auto &ks = *static_cast<const Keystore *>(ctx);
+    const auto &ks = keystore_of(ctx);
     auto k = ks.public_key(account, algorithm);
     if (!k.ok()) {
       plugin::write_error(err, err_cap, k.error().message);
@@ -82,14 +87,67 @@ int32_t host_public_key(void *ctx, const char *account, const char *algorithm, u
   }
 }
 
+int32_t host_identity(void *ctx, const char *account, char *cert, size_t *cert_len, char *msp_id, size_t msp_cap,
+                      char *err, size_t err_cap) noexcept {
+  try {
+    if (account == nullptr || cert_len == nullptr) {
+      plugin::write_error(err, err_cap, "identity needs an account and a certificate buffer");
+      return WEFT_E_INVALID_ARGUMENT;
+    }
+    const auto &host = *static_cast<const HostServices *>(ctx);
+    const Identity *id = host.identity(account);
+    if (id == nullptr) {
+      plugin::write_error(err, err_cap,
+                          std::string("account '") + account + "' has no certificate; set certificate and msp_id");
+      return WEFT_E_NOT_FOUND;
+    }
+    if (cert == nullptr || *cert_len < id->certificate_pem.size() || msp_id == nullptr ||
+        msp_cap < id->msp_id.size() + 1) {
+      *cert_len = id->certificate_pem.size();
+      plugin::write_error(err, err_cap, "certificate or MSP id buffer too small");
+      return WEFT_E_INVALID_ARGUMENT;
+    }
+    std::memcpy(cert, id->certificate_pem.data(), id->certificate_pem.size());
+    *cert_len = id->certificate_pem.size();
+    std::memcpy(msp_id, id->msp_id.c_str(), id->msp_id.size() + 1);
+    return WEFT_OK;
+  } catch (const std::exception &e) {
+    plugin::write_error(err, err_cap, e.what());
+    return WEFT_E_INTERNAL;
+  }
+}
+
 } // namespace
 
 HostServices::HostServices(const Keystore &keystore) : keystore_(keystore) {
   table_.struct_size = sizeof table_;
-  table_.host_ctx = const_cast<Keystore *>(&keystore_);
+  table_.host_ctx = this;
   table_.log = host_log;
   table_.sign = host_sign;
   table_.public_key = host_public_key;
+  table_.identity = host_identity;
+}
+
+Result<std::unique_ptr<HostServices>> HostServices::open(const Keystore &keystore,
+                                                         const std::vector<AccountConfig> &accounts) {
+  std::unique_ptr<HostServices> host(new HostServices(keystore));
+  for (const auto &a : accounts) {
+    if (a.certificate.empty()) continue;
+    std::ifstream in(a.certificate);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in) return Error{code::kInternal, "account '" + a.name + "': cannot read certificate " + a.certificate.string()};
+    std::string pem = text.str();
+    if (pem.find("-----BEGIN CERTIFICATE-----") == std::string::npos)
+      return Error{code::kInternal, "account '" + a.name + "': " + a.certificate.string() + " is not a PEM certificate"};
+    host->identities_[a.name] = Identity{std::move(pem), a.msp_id};
+  }
+  return host;
+}
+
+const Identity *HostServices::identity(std::string_view account) const {
+  auto it = identities_.find(account);
+  return it == identities_.end() ? nullptr : &it->second;
 }
 
 } // namespace weft

@@ -1,20 +1,37 @@
-// The services the router hands every adapter at open (weft_host_v1): logging into the router's log and
-// signing with the router's keystore, so keys never enter a plugin.
+// The services the router hands every adapter at open (weft_host_v1): logging into the router's log, signing with
+// the router's keystore (keys never enter a plugin), and an account's certificate identity for Fabric.
 #pragma once
 
 #include <weft/adapter.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "keystore.h"
 
 namespace weft {
 
+// An account's certificate identity, read from its configured PEM file at start.
+struct Identity {
+  std::string certificate_pem;
+  std::string msp_id;
+};
+
 class HostServices {
  public:
-  explicit HostServices(const Keystore &keystore);
+  // Reads each account's certificate; a configured one that cannot be read, or is not PEM, is an error.
+  static Result<std::unique_ptr<HostServices>> open(const Keystore &keystore, const std::vector<AccountConfig> &accounts);
   const weft_host_v1 *table() const { return &table_; }
+  const Identity *identity(std::string_view account) const;
+  const Keystore &keystore() const { return keystore_; }
 
  private:
+  explicit HostServices(const Keystore &keystore);
   const Keystore &keystore_;
+  std::map<std::string, Identity, std::less<>> identities_;
   weft_host_v1 table_{};
 };
 

@@ -5,6 +5,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <secp256k1.h>
+#include <weft/text.hpp>
 #include <secp256k1_recovery.h>
 
 #include <fcntl.h>
@@ -65,12 +66,7 @@ Status make_private_dirs(const fs::path &dir) {
   return Ok{};
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+using text::hex_value;
 
 class FileCloser {
 public:

@@ -3,7 +3,7 @@
 #pragma once
 
 #include "config.h"
-#include "core/error.h"
+#include <weft/error.hpp>
 
 #include <array>
 #include <cstdint>

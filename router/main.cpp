@@ -1,27 +1,32 @@
-// weft-router: reads its config, loads adapter plugins, opens chains and serves the RPC until SIGINT/SIGTERM.
+// weft-router: reads its config, opens its store, loads adapter plugins, brings chains up (in parallel, retrying
+// those that fail), and serves the RPC and the metrics listener until SIGINT/SIGTERM.
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/json/serialize.hpp>
-#include <boost/json/parse.hpp>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <future>
 #include <iostream>
 #include <thread>
 
+#include "chains/chain_service.h"
+#include "chains/supervisor.h"
 #include "config.h"
 #include "host_services.h"
 #include "keystore.h"
 #include "loader.h"
-#include "registry.h"
+#include "metrics/router_metrics.h"
 #include "rpc/envelope.h"
 #include "rpc/http_server.h"
 #include "rpc/rpc_service.h"
+#include "store/chain_status.h"
+#include "store/store.h"
 
 #ifndef WEFT_VERSION
 #define WEFT_VERSION "0.0.0"
@@ -34,6 +39,8 @@ using namespace weft;
 namespace {
 
 constexpr std::chrono::seconds kDrainTimeout{5};
+// How long start-up waits for every chain's first attempt to open before it serves anyway.
+constexpr std::chrono::seconds kFirstOpenWait{30};
 
 void setup_logging(const RouterConfig &cfg) {
   std::shared_ptr<spdlog::logger> logger;
@@ -49,73 +56,6 @@ void setup_logging(const RouterConfig &cfg) {
   spdlog::set_default_logger(logger);
 }
 
-// Runs one verb to completion from a plain thread (start-up only).
-Result<std::string> invoke_blocking(ChainHandle &chain, Verb verb, const std::string &req, uint32_t deadline) {
-  std::promise<Result<std::string>> p;
-  auto f = p.get_future();
-  chain.invoke(verb, req, deadline, [&p](Result<std::string> r) { p.set_value(std::move(r)); });
-  return f.get();
-}
-
-// Opens every configured chain and registers its resources. A chain that fails is logged and kept in the
-// registry as unavailable: the router serves the others.
-void open_chains(const RouterConfig &cfg, const LoadReport &adapters, const HostServices &host, Registry &reg) {
-  for (const auto &c : cfg.chains) {
-    ChainEntry entry;
-    entry.path = cfg.zone + "." + c.name;
-    entry.stub_type = c.type;
-    entry.default_account = c.default_account;
-    const AdapterLibrary *lib = adapters.find(c.type);
-    if (lib == nullptr) {
-      entry.open_error = "no loaded adapter serves stub type " + c.type;
-      spdlog::error("chain {}: {}", entry.path, entry.open_error);
-      reg.add_chain(std::move(entry));
-      continue;
-    }
-    fs::path dir = cfg.data_dir / "chains" / c.name;
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    ChainHandle::OpenArgs args{c.type, entry.path, json::serialize(c.options), dir.string(), host.table()};
-    auto handle = ChainHandle::open(*lib, args);
-    if (!handle.ok()) {
-      entry.open_error = handle.error().message;
-      spdlog::error("chain {}: cannot open: {}", entry.path, entry.open_error);
-      reg.add_chain(std::move(entry));
-      continue;
-    }
-    entry.handle = *handle;
-    auto listed = invoke_blocking(**handle, Verb::ListResources, "{}", cfg.rpc.request_timeout_ms);
-    json::error_code jec;
-    json::value v = listed.ok() ? json::parse(*listed, jec) : json::value();
-    const json::array *arr = nullptr;
-    if (listed.ok() && !jec && v.is_object())
-      if (auto *r = v.as_object().if_contains("resources")) arr = r->if_array();
-    if (arr == nullptr) {
-      spdlog::error("chain {}: cannot list resources: {}", entry.path,
-                    listed.ok() ? "adapter answered malformed JSON" : listed.error().message);
-    } else {
-      for (const auto &item : *arr) {
-        const auto *o = item.if_object();
-        const json::value *name = o ? o->if_contains("name") : nullptr;
-        if (name == nullptr || !name->is_string()) {
-          spdlog::warn("chain {}: adapter listed a resource without a name; skipped", entry.path);
-          continue;
-        }
-        ResourceEntry r;
-        r.name = std::string(name->get_string());
-        r.path = entry.path + "." + r.name;
-        r.chain_path = entry.path;
-        r.stub_type = c.type;
-        if (auto *p = o->if_contains("properties"); p && p->is_object()) r.properties = p->get_object();
-        spdlog::info("resource {} ({})", r.path, c.type);
-        reg.add_resource(std::move(r));
-      }
-    }
-    spdlog::info("chain {} open ({} via {})", entry.path, c.type, lib->file);
-    reg.add_chain(std::move(entry));
-  }
-}
-
 void write_ready_file(const fs::path &file, const std::string &address) {
   if (file.empty()) return;
   fs::path tmp = file;
@@ -127,7 +67,15 @@ void write_ready_file(const fs::path &file, const std::string &address) {
   fs::rename(tmp, file);
 }
 
-bool is_loopback(const boost::asio::ip::address &a) { return a.is_loopback(); }
+std::string address_text(const boost::asio::ip::tcp::endpoint &ep) {
+  std::string a = ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string();
+  return a + ":" + std::to_string(ep.port());
+}
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 } // namespace
 
@@ -157,12 +105,21 @@ int main(int argc, char **argv) {
     spdlog::critical("cannot create data directory {}: {}", cfg->data_dir.string(), ec.message());
     return 1;
   }
+  auto store = store::Store::open(cfg->data_dir);
+  if (!store.ok()) {
+    spdlog::critical("router store: {}", store.error().message);
+    return 1;
+  }
   auto keystore = Keystore::open(cfg->data_dir, cfg->accounts);
   if (!keystore.ok()) {
     spdlog::critical("keystore: {}", keystore.error().message);
     return 1;
   }
-  HostServices host(**keystore);
+  auto host = HostServices::open(**keystore, cfg->accounts);
+  if (!host.ok()) {
+    spdlog::critical("{}", host.error().message);
+    return 1;
+  }
 
   LoadReport adapters;
   if (auto report = load_adapters(cfg->plugin_dir.string()); report.ok()) {
@@ -174,17 +131,50 @@ int main(int argc, char **argv) {
     spdlog::info("adapter {} {} loaded from {}", lib.name, lib.version, lib.file);
   for (const auto &r : adapters.refused) spdlog::warn("adapter {} refused: {}", r.file, r.reason);
 
-  Registry registry;
-  open_chains(*cfg, adapters, host, registry);
+  MetricsRegistry metrics_registry;
+  RouterMetrics metrics(metrics_registry, WEFT_VERSION);
 
-  RouterInfo info;
-  info.version = WEFT_VERSION;
-  info.zone = cfg->zone;
-  info.started = std::chrono::steady_clock::now();
-  info.adapters = &adapters;
-  info.request_timeout_ms = static_cast<uint32_t>(cfg->rpc.request_timeout_ms);
-  for (const auto &a : (*keystore)->list()) info.accounts.push_back({a.name, a.algorithm});
-  RpcService rpc(registry, std::move(info));
+  // Chains: every configured one in the registry at once, opened in parallel by the supervisor.
+  Registry registry;
+  std::vector<ChainPlan> plans;
+  for (const auto &c : cfg->chains) {
+    json::object props;
+    for (const auto &[k, v] : c.options)
+      if (v.is_string() || v.is_number() || v.is_bool()) props[k] = v;
+    fs::path dir = cfg->data_dir / "chains" / c.name;
+    fs::create_directories(dir, ec);
+    plans.push_back({std::make_shared<Chain>(cfg->zone, c.name, c.type, c.default_account, std::move(props)),
+                     adapters.find(c.type), json::serialize(c.options), dir.string()});
+  }
+  SupervisorOptions sup_opt;
+  sup_opt.retry_initial = std::chrono::milliseconds(cfg->chain_retry_initial_ms);
+  sup_opt.retry_max = std::chrono::milliseconds(cfg->chain_retry_max_ms);
+  store::Store &db = **store;
+  ChainSupervisor supervisor(registry, (*host)->table(), sup_opt,
+                             [&db](const Chain &c, ChainState s, const std::string &reason) {
+                               store::ChainStatusEvent ev;
+                               ev.chain = c.path;
+                               ev.at_ms = now_ms();
+                               ev.status = s == ChainState::Up ? store::ChainState::kUp : store::ChainState::kDown;
+                               ev.reason = reason;
+                               if (auto r = store::record_chain_status(db, ev); !r.ok())
+                                 spdlog::warn("router store: cannot record the state of {}: {}", c.path,
+                                              r.error().message);
+                             });
+  supervisor.start(std::move(plans), kFirstOpenWait);
+
+  ChainService chain_service(registry, static_cast<uint32_t>(cfg->rpc.request_timeout_ms));
+  chain_service.set_observer([&metrics](const std::string &chain, Verb verb, bool failed, double seconds) {
+    metrics.chain_call_done(chain, verb_name(verb), !failed, seconds);
+  });
+  metrics.set_chain_source([&registry] {
+    std::vector<weft::ChainStatus> out;
+    for (const auto &c : registry.chains()) {
+      auto st = c->status();
+      out.push_back({c->path, st.state == ChainState::Up, st.height});
+    }
+    return out;
+  });
 
   boost::asio::io_context io(cfg->rpc.threads);
   HttpLimits limits;
@@ -192,27 +182,68 @@ int main(int argc, char **argv) {
   limits.header_timeout = std::chrono::milliseconds(cfg->rpc.header_timeout_ms);
   limits.idle_timeout = std::chrono::milliseconds(cfg->rpc.idle_timeout_ms);
   limits.max_in_flight = cfg->rpc.max_in_flight;
+
+  RpcContext ctx{registry, chain_service};
+  ctx.version = WEFT_VERSION;
+  ctx.zone = cfg->zone;
+  ctx.started = std::chrono::steady_clock::now();
+  ctx.adapters = &adapters;
+  ctx.data_dir = cfg->data_dir.string();
+  for (const auto &a : (*keystore)->list()) ctx.accounts.push_back({a.name, a.algorithm});
+  RpcService rpc(ctx, default_routes(), cfg->rpc.url_prefix);
+  rpc.set_observer([&metrics](std::string_view path, int, int code, double seconds) {
+    metrics.request_done(path, code, seconds);
+  });
+
   HttpServer server(
       io, limits, [&rpc](HttpRequest r) { return rpc.handle(std::move(r)); },
       [](const Error &e) { return envelope_error(e); });
-  auto bound = server.listen(cfg->rpc.host, cfg->rpc.port);
-  if (!bound.ok()) {
-    spdlog::critical("{}", bound.error().message);
-    for (auto &[path, c] : registry.chains())
-      if (c.handle) c.handle->close();
-    return 1;
+  server.set_refusal_observer([&metrics](int status) { metrics.refused(status); });
+  metrics.set_in_flight_source([&server] { return static_cast<double>(server.requests_in_flight()); });
+
+  // The metrics listener: its own port, no login, never behind the RPC's in-flight limit.
+  std::atomic<bool> ready{false};
+  std::unique_ptr<HttpServer> metrics_server;
+  if (cfg->metrics.enabled) {
+    HttpLimits mlimits;
+    mlimits.max_body_bytes = 4096;
+    metrics_server = std::make_unique<HttpServer>(
+        io, mlimits,
+        [&metrics_registry, &ready](HttpRequest r) -> boost::asio::awaitable<HttpResponse> {
+          co_return metrics_http_answer(r, metrics_registry, ready.load(), true);
+        },
+        [](const Error &e) { return e.message + "\n"; });
   }
-  std::string address = bound->address().is_v6() ? "[" + bound->address().to_string() + "]" : bound->address().to_string();
-  address += ":" + std::to_string(bound->port());
-  if (!is_loopback(bound->address()))
+
+  auto fail_start = [&](const std::string &what) {
+    spdlog::critical("{}", what);
+    supervisor.stop();
+    db.close();
+    return 1;
+  };
+  auto bound = server.listen(cfg->rpc.host, cfg->rpc.port);
+  if (!bound.ok()) return fail_start(bound.error().message);
+  std::string address = address_text(*bound);
+  ctx.rpc_address = address;
+  std::string metrics_address;
+  if (metrics_server) {
+    auto mb = metrics_server->listen(cfg->metrics.host, cfg->metrics.port);
+    if (!mb.ok()) return fail_start("metrics.listen: " + mb.error().message);
+    metrics_address = address_text(*mb);
+    metrics_server->start();
+  }
+  if (!bound->address().is_loopback())
     spdlog::warn("RPC listens on {} without TLS or login: anyone who reaches it can use every account", address);
   server.start();
+  ready = true;
   try {
     write_ready_file(cfg->rpc.ready_file, address);
+    if (metrics_server) write_ready_file(cfg->metrics.ready_file, metrics_address);
   } catch (const std::exception &e) {
     spdlog::error("cannot write ready file: {}", e.what());
   }
-  spdlog::info("RPC listening on http://{}", address);
+  spdlog::info("RPC listening on http://{}{}", address, cfg->rpc.url_prefix);
+  if (metrics_server) spdlog::info("metrics and health on http://{}/metrics", metrics_address);
 
   std::promise<int> stop_signal;
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -224,18 +255,21 @@ int main(int argc, char **argv) {
 
   int sig = stop_signal.get_future().get();
   spdlog::info("signal {}: shutting down", sig);
-  // Order: stop accepting, let in-flight requests finish, close chains (which ends what still waits), stop.
+  // Order: not ready (a load balancer stops sending), stop accepting, let in-flight requests finish, close the
+  // chains (which ends what still waits), close the store, stop.
+  ready = false;
   server.stop();
   auto until = std::chrono::steady_clock::now() + kDrainTimeout;
   while (server.requests_in_flight() > 0 && std::chrono::steady_clock::now() < until)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  for (auto &[path, c] : registry.chains())
-    if (c.handle) c.handle->close();
+  supervisor.stop();
   until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   while (server.connections() > 0 && std::chrono::steady_clock::now() < until)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  if (metrics_server) metrics_server->stop();
   io.stop();
   for (auto &t : threads) t.join();
+  db.close();
   spdlog::info("stopped");
   return 0;
 }

@@ -2,17 +2,13 @@
 
 #include "error.h"
 
+#include <weft/text.hpp>
+
 namespace weft::refchain {
 
 namespace {
 constexpr char kDigits[] = "0123456789abcdef";
-
-int nibble(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+using text::hex_value;
 } // namespace
 
 std::string to_hex(ByteView bytes) {
@@ -30,7 +26,7 @@ Bytes from_hex(std::string_view text) {
   if (text.size() % 2 != 0) throw DecodeError("hex text has an odd number of digits");
   Bytes out(text.size() / 2);
   for (size_t i = 0; i < out.size(); ++i) {
-    int hi = nibble(text[2 * i]), lo = nibble(text[2 * i + 1]);
+    int hi = hex_value(text[2 * i]), lo = hex_value(text[2 * i + 1]);
     if (hi < 0 || lo < 0) throw DecodeError("hex text has a character that is not a hex digit");
     out[i] = static_cast<uint8_t>(hi << 4 | lo);
   }

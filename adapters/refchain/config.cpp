@@ -3,6 +3,7 @@
 #include "error.h"
 
 #include <boost/json.hpp>
+#include <weft/text.hpp>
 
 #include <set>
 
@@ -27,12 +28,7 @@ uint64_t read_uint(const json::value &v, const char *key, uint64_t lo, uint64_t 
   return n;
 }
 
-bool valid_name(const std::string &s) {
-  if (s.empty() || s.size() > 64) return false;
-  for (char c : s)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-')) return false;
-  return true;
-}
+bool valid_name(const std::string &s) { return text::is_name(s); }
 
 std::vector<ResourceConfig> read_resources(const json::value &v) {
   if (!v.is_array()) bad("resources must be an array of {\"name\",\"contract\"}");

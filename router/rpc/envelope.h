@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "core/error.h"
+#include <weft/error.hpp>
 
 namespace weft {
 

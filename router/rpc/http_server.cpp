@@ -10,7 +10,11 @@
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
+#include "core/deadline.h"
+
+#include <array>
 #include <mutex>
+#include <optional>
 #include <set>
 
 namespace weft {
@@ -22,7 +26,6 @@ using boost::system::error_code;
 
 namespace {
 constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
-constexpr size_t kHeaderLimit = 16 * 1024;
 
 // One connection: its socket, whether it waits between requests (so stop() may close it), its strand.
 struct Connection {
@@ -31,29 +34,20 @@ struct Connection {
   explicit Connection(tcp::socket s) : socket(std::move(s)) {}
 };
 
-// Cancels the socket's pending I/O when the timer fires; the coroutine then sees operation_aborted. The
-// handler may run after the Deadline is gone (a fire already queued when it was cancelled), so it owns what it
-// touches and does nothing once disarmed. Timer and session share the connection's strand.
-struct Deadline {
-  asio::steady_timer timer;
-  std::shared_ptr<bool> armed = std::make_shared<bool>(true);
-  std::shared_ptr<bool> fired = std::make_shared<bool>(false);
-  Deadline(const asio::any_io_executor &ex, std::shared_ptr<Connection> c, std::chrono::milliseconds after)
-      : timer(ex) {
-    timer.expires_after(after);
-    timer.async_wait([armed = armed, fired = fired, c = std::move(c)](error_code ec) {
-      if (ec || !*armed) return;
-      *fired = true;
-      error_code ignored;
-      c->socket.cancel(ignored);
-    });
-  }
-  ~Deadline() {
-    *armed = false;
-    timer.cancel();
-  }
-  bool expired() const { return *fired; }
-};
+// Cancels the socket's pending I/O when the limit passes; the coroutine then sees operation_aborted. The deadline
+// and the session share the connection's strand.
+Deadline socket_deadline(const asio::any_io_executor &ex, const std::shared_ptr<Connection> &c,
+                         std::chrono::milliseconds after) {
+  return Deadline(ex, after, [c] {
+    error_code ignored;
+    c->socket.cancel(ignored);
+  });
+}
+
+// How long and how much a refused client may still send before the connection closes.
+constexpr std::chrono::milliseconds kDrainTime{1000};
+constexpr size_t kDrainBytes = 64 * 1024;
+
 } // namespace
 
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
@@ -61,6 +55,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   HttpLimits limits;
   HttpHandler handler;
   ErrorRenderer render_error;
+  RefusalObserver on_refusal;
   tcp::acceptor acceptor;
   std::atomic<bool> stopping{false};
   std::atomic<size_t> in_flight{0};
@@ -100,7 +95,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
 
   asio::awaitable<bool> write(const std::shared_ptr<Connection> &conn, http::response<http::string_body> &res) {
     auto ex = co_await asio::this_coro::executor;
-    Deadline d(ex, conn, limits.header_timeout);
+    auto d = socket_deadline(ex, conn, limits.header_timeout);
     auto [ec, n] = co_await http::async_write(conn->socket, res, kAwait);
     co_return !ec;
   }
@@ -110,9 +105,58 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     res.set(http::field::server, "weft");
     res.set(http::field::content_type, r.content_type);
     res.keep_alive(keep_alive && !r.close);
+    for (const auto &[name, value] : r.headers) res.set(name, value);
     res.body() = r.body;
     res.prepare_payload();
     return res;
+  }
+
+  // A header that parsed but breaks a limit Beast does not check: the request line's length, the field count.
+  std::optional<std::pair<int, Error>> check_header(const http::request<http::string_body> &req) const {
+    size_t line = req.method_string().size() + req.target().size() + 10;
+    if (line > limits.max_request_line)
+      return {{414, {code::kPostData, "request line is longer than " + std::to_string(limits.max_request_line) +
+                                           " bytes"}}};
+    size_t fields = static_cast<size_t>(std::distance(req.begin(), req.end()));
+    if (fields > limits.max_header_fields)
+      return {{431, {code::kPostData, "request has " + std::to_string(fields) + " header fields; at most " +
+                                          std::to_string(limits.max_header_fields) + " are accepted"}}};
+    return std::nullopt;
+  }
+
+  // The header section broke max_header_bytes: 414 if the request line alone is too long, else 431.
+  std::optional<std::pair<int, Error>> header_limit_refusal(const boost::beast::flat_buffer &buffer) const {
+    std::string_view seen(static_cast<const char *>(buffer.data().data()), buffer.size());
+    size_t eol = seen.find("\r\n");
+    if (eol == std::string_view::npos || eol > limits.max_request_line)
+      return {{414, {code::kPostData, "request line is longer than " + std::to_string(limits.max_request_line) +
+                                           " bytes"}}};
+    return {{431, {code::kPostData, "request header section is larger than " +
+                                         std::to_string(limits.max_header_bytes) + " bytes"}}};
+  }
+
+  // Answers a refusal with its status and the error in the door's format, then half-closes and reads what the
+  // client still sends (up to kDrainBytes or kDrainTime), so it sees the answer rather than a reset.
+  asio::awaitable<void> refuse(const std::shared_ptr<Connection> &conn, boost::beast::flat_buffer &buffer, int status,
+                               const Error &err, const std::string &remote) {
+    spdlog::info("rpc {} refused with {}: {}", remote, status, err.message);
+    if (on_refusal) on_refusal(status);
+    HttpResponse r{status, "application/json", render_error(err), true, {}};
+    if (status == 503) r.headers.emplace_back("Retry-After", "1");
+    auto res = make_response(r, 11, false);
+    if (!co_await write(conn, res)) co_return;
+    error_code ignored;
+    conn->socket.shutdown(tcp::socket::shutdown_send, ignored);
+    auto ex = co_await asio::this_coro::executor;
+    auto d = socket_deadline(ex, conn, kDrainTime);
+    size_t drained = buffer.size();
+    buffer.consume(buffer.size());
+    std::array<char, 4096> sink;
+    while (drained < kDrainBytes) {
+      auto [ec, n] = co_await conn->socket.async_read_some(asio::buffer(sink), kAwait);
+      if (ec) break;
+      drained += n;
+    }
   }
 
   asio::awaitable<void> session(std::shared_ptr<Connection> conn) {
@@ -130,7 +174,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       // Wait for the first byte of the next request: the idle limit applies here.
       if (buffer.size() == 0) {
         c.idle = true;
-        Deadline idle(ex, conn, first ? limits.header_timeout : limits.idle_timeout);
+        auto idle = socket_deadline(ex, conn, first ? limits.header_timeout : limits.idle_timeout);
         auto [ec, n] = co_await c.socket.async_read_some(buffer.prepare(4096), kAwait);
         c.idle = false;
         if (ec || n == 0) break; // closed, idle too long, or stopping
@@ -139,41 +183,32 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       c.idle = false;
       // From the first byte, the whole request must arrive within header_timeout.
       http::request_parser<http::string_body> parser;
-      parser.header_limit(kHeaderLimit);
+      parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
       parser.body_limit(limits.max_body_bytes);
-      error_code ec;
-      bool timed_out = false;
-      {
-        Deadline d(ex, conn, limits.header_timeout);
-        auto [e, n] = co_await http::async_read(c.socket, buffer, parser, kAwait);
-        ec = e;
-        timed_out = d.expired();
-      }
-      if (ec) {
-        Error err;
-        if (ec == http::error::body_limit)
-          err = {code::kBodyTooLarge, "request body exceeds rpc.max_body_bytes (" +
-                                          std::to_string(limits.max_body_bytes) + " bytes)"};
-        else if (timed_out)
-          err = {code::kRequestTimeout, "request not received within " +
-                                            std::to_string(limits.header_timeout.count()) + " ms"};
-        else if (ec == http::error::end_of_stream || ec == asio::error::eof ||
-                 ec == asio::error::connection_reset || ec == asio::error::operation_aborted)
-          break;
+      auto d = socket_deadline(ex, conn, limits.header_timeout);
+      auto [ec, n] = co_await http::async_read_header(c.socket, buffer, parser, kAwait);
+      std::optional<std::pair<int, Error>> refusal;
+      if (!ec) refusal = check_header(parser.get());
+      if (!ec && !refusal) std::tie(ec, n) = co_await http::async_read(c.socket, buffer, parser, kAwait);
+      bool timed_out = d.expired();
+      d.disarm();
+      if (ec && !refusal) {
+        if (timed_out)
+          refusal = {{408, {code::kRequestTimeout, "request not received within " +
+                                                       std::to_string(limits.header_timeout.count()) + " ms"}}};
+        else if (ec == http::error::body_limit)
+          refusal = {{413, {code::kBodyTooLarge, "request body exceeds rpc.max_body_bytes (" +
+                                                     std::to_string(limits.max_body_bytes) + " bytes)"}}};
         else if (ec == http::error::header_limit)
-          err = {code::kPostData, "request headers exceed " + std::to_string(kHeaderLimit) + " bytes"};
-        else {
-          // Not HTTP at all: answer 400 and drop the connection.
-          HttpResponse bad{400, "text/plain", "bad request: " + ec.message() + "\n", true};
-          auto res = make_response(bad, 11, false);
-          co_await write(conn, res);
-          spdlog::info("rpc {} malformed HTTP: {}", remote, ec.message());
+          refusal = header_limit_refusal(buffer);
+        else if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
+                 ec == asio::error::operation_aborted)
           break;
-        }
-        spdlog::info("rpc {} refused: {} {}", remote, err.code, err.message);
-        HttpResponse r{200, "application/json", render_error(err), true};
-        auto res = make_response(r, 11, false);
-        co_await write(conn, res);
+        else
+          refusal = {{400, {code::kPostData, "bad request: " + ec.message()}}};
+      }
+      if (refusal) {
+        co_await refuse(conn, buffer, refusal->first, refusal->second, remote);
         break;
       }
       auto &req = parser.get();
@@ -183,17 +218,20 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       hreq.body = std::move(req.body());
       hreq.authorization = std::string(req[http::field::authorization]);
       hreq.remote = remote;
-      HttpResponse out;
       if (in_flight.fetch_add(1) >= limits.max_in_flight) {
-        out.body = render_error({code::kOverloaded, "router has " + std::to_string(limits.max_in_flight) +
-                                                        " requests in flight (rpc.max_in_flight); retry later"});
-      } else {
-        try {
-          out = co_await handler(std::move(hreq));
-        } catch (const std::exception &e) {
-          spdlog::error("rpc {} handler failed: {}", remote, e.what());
-          out = HttpResponse{200, "application/json", render_error({code::kInternal, e.what()}), false};
-        }
+        in_flight.fetch_sub(1);
+        co_await refuse(conn, buffer, 503,
+                        {code::kOverloaded, "router has " + std::to_string(limits.max_in_flight) +
+                                                " requests in flight (rpc.max_in_flight); retry later"},
+                        remote);
+        break;
+      }
+      HttpResponse out;
+      try {
+        out = co_await handler(std::move(hreq));
+      } catch (const std::exception &e) {
+        spdlog::error("rpc {} handler failed: {}", remote, e.what());
+        out = HttpResponse{200, "application/json", render_error({code::kInternal, e.what()}), false, {}};
       }
       in_flight.fetch_sub(1);
       bool keep = req.keep_alive() && !out.close && !stopping;
@@ -224,6 +262,8 @@ Result<tcp::endpoint> HttpServer::listen(const std::string &host, uint16_t port)
   if (ec) return Error{code::kInternal, "cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message()};
   return a.local_endpoint();
 }
+
+void HttpServer::set_refusal_observer(RefusalObserver fn) { impl_->on_refusal = std::move(fn); }
 
 void HttpServer::start() {
   asio::co_spawn(impl_->acceptor.get_executor(), impl_->accept_loop(), [](std::exception_ptr e) {

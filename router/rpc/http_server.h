@@ -1,5 +1,7 @@
-// The RPC door's transport: an HTTP/1.1 server with one coroutine per connection, timeouts on every read,
-// a body limit before parsing and an in-flight cap. It knows nothing of routes; a handler answers requests.
+// An HTTP/1.1 server with one coroutine per connection, timeouts on every read, a body limit before parsing and
+// an in-flight cap. Refusals get HTTP statuses as nginx gives them (400, 408, 413, 414, 431, 503), then the
+// connection half-closes and drains what the client still sends, so the client reads the status instead of a
+// reset. It knows nothing of routes: a handler answers requests. Serves the RPC and the metrics listener.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -11,8 +13,10 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
-#include "core/error.h"
+#include <weft/error.hpp>
 
 namespace weft {
 
@@ -29,18 +33,24 @@ struct HttpResponse {
   std::string content_type = "application/json";
   std::string body;
   bool close = false; // close the connection after this response
+  std::vector<std::pair<std::string, std::string>> headers; // extra fields, e.g. Allow, Retry-After
 };
 
 struct HttpLimits {
   size_t max_body_bytes = 1 << 20;
+  size_t max_request_line = 8 * 1024;  // method, target and version: longer is 414
+  size_t max_header_bytes = 16 * 1024; // the whole header section: larger is 431
+  size_t max_header_fields = 100;      // more fields is 431
   std::chrono::milliseconds header_timeout{10000}; // whole request, from its first byte
   std::chrono::milliseconds idle_timeout{60000};   // keep-alive wait for the next request
   size_t max_in_flight = 1024;
 };
 
 using HttpHandler = std::function<boost::asio::awaitable<HttpResponse>(HttpRequest)>;
-// Renders a transport-level failure (body too large, too slow, overloaded) in the RPC's envelope.
+// Renders a transport-level failure (body too large, too slow, overloaded) as a body in the door's own format.
 using ErrorRenderer = std::function<std::string(const Error &)>;
+// Sees every refusal at the HTTP level (400, 408, 413, 414, 431, 503).
+using RefusalObserver = std::function<void(int status)>;
 
 class HttpServer {
  public:
@@ -50,6 +60,7 @@ class HttpServer {
   // Binds and listens; port 0 picks a free port. Returns the bound endpoint.
   Result<boost::asio::ip::tcp::endpoint> listen(const std::string &host, uint16_t port);
   void start();
+  void set_refusal_observer(RefusalObserver fn);
   // Stops accepting and closes connections that are idle; busy ones close after their response.
   void stop();
   size_t connections() const;

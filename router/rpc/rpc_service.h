@@ -1,58 +1,42 @@
-// The RPC's routes: WeCross's /sys, /resource and /trans families plus Weft's own /weft additions, each
-// answered in the one envelope. Resolves resource paths through the registry and calls chains' adapters.
+// The RPC's front: takes a request off the HTTP door, finds its route (WeCross's 404 or Weft's 405 otherwise),
+// runs the login check the route asks for, calls the handler, and logs and counts the outcome.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
 
-#include <chrono>
+#include <functional>
+#include <optional>
 #include <string>
-#include <vector>
 
 #include "http_server.h"
-#include "loader.h"
-#include "registry.h"
+#include "routes.h"
 
 namespace weft {
 
-struct AccountSummary {
-  std::string name;
-  std::string algorithm;
-};
-
-struct RouterInfo {
-  std::string version;
-  std::string zone;
-  std::chrono::steady_clock::time_point started;
-  const LoadReport *adapters = nullptr;
-  std::vector<AccountSummary> accounts;
-  uint32_t request_timeout_ms = 30000;
-};
-
 class RpcService {
  public:
-  RpcService(const Registry &registry, RouterInfo info) : registry_(registry), info_(std::move(info)) {}
+  // The login slot: given the request and the route that needs a login, an answer that refuses it (WeCross's 401
+  // text/plain) or nullopt to let it through. Filled by the accounts service; without one every request passes.
+  using LoginCheck = std::function<std::optional<Reply>(const RpcRequest &, const Route &)>;
+  // Sees each answered request: its route family, HTTP status, envelope code, seconds taken.
+  using Observer = std::function<void(std::string_view family, int http_status, int code, double seconds)>;
+
+  RpcService(RpcContext &ctx, RouteTable routes, std::string url_prefix)
+      : ctx_(ctx), routes_(std::move(routes)), url_prefix_(std::move(url_prefix)) {}
+  void set_login_check(LoginCheck fn) { login_check_ = std::move(fn); }
+  void set_observer(Observer fn) { observer_ = std::move(fn); }
 
   // Answers one request; never throws. Logs one line with its outcome and latency.
   boost::asio::awaitable<HttpResponse> handle(HttpRequest req);
 
-  struct Reply;   // a response and the envelope code it carries (for the log line)
-  struct Request; // a parsed request
-
  private:
-  boost::asio::awaitable<Reply> dispatch(const HttpRequest &req);
-  boost::asio::awaitable<Reply> status();
-  Reply supported_stubs() const;
-  Reply list_resources(const Request &r) const;
-  boost::asio::awaitable<Reply> resource(const Request &r, const std::vector<std::string> &parts);
-  boost::asio::awaitable<Reply> transaction(const Request &r, const ResourceEntry &res, bool send);
-  boost::asio::awaitable<Reply> get_transaction(const Request &r);
-  boost::asio::awaitable<Reply> get_block(const Request &r);
-  boost::asio::awaitable<Reply> get_proof(const Request &r);
-  boost::asio::awaitable<Reply> by_tx_hash(const Request &r, Verb verb);
-  boost::asio::awaitable<Reply> accounts(const Request &r);
+  boost::asio::awaitable<Reply> dispatch(const HttpRequest &req, std::string_view &family);
 
-  const Registry &registry_;
-  RouterInfo info_;
+  RpcContext &ctx_;
+  RouteTable routes_;
+  std::string url_prefix_;
+  LoginCheck login_check_;
+  Observer observer_;
 };
 
 } // namespace weft

@@ -64,18 +64,21 @@ class RefChainFlow(unittest.TestCase):
                                 call_data("set", "a", "b", account="mallory"))
         self.assertEqual(env["errorCode"], 40300, env)
 
-        receipt = r.ok("GET", "/trans/getTransaction?path=payment.ledger1&txHash=" + move["hash"])
-        self.assertEqual(receipt["txHash"], move["hash"])
-        self.assertEqual(receipt["blockNumber"], move["blockNumber"])
-        self.assertEqual(receipt["from"], addr["alice"])
-        self.assertEqual(receipt["method"], "transfer")
+        detail = r.ok("GET", "/trans/getTransaction?path=payment.ledger1&txHash=" + move["hash"])
+        self.assertEqual(detail["txHash"], move["hash"])
+        self.assertEqual(detail["blockNumber"], move["blockNumber"])
+        self.assertEqual(detail["path"], "payment.ledger1.token")
+        self.assertEqual(detail["method"], "transfer")
+        self.assertIsNone(detail["errorCode"])
+        self.assertEqual(detail["native"]["from"], addr["alice"])
 
         block = json.loads(r.ok("GET", "/trans/getBlock?path=payment.ledger1&blockNumber=%d" % move["blockNumber"]))
-        self.assertIn(move["hash"], block["transactions"])
+        self.assertIn(move["hash"], block["transactionsHashes"])
+        self.assertEqual(block["blockHeader"]["number"], move["blockNumber"])
 
         proof = r.ok("GET", "/weft/proof?path=payment.ledger1&txHash=" + move["hash"])
         self.assertEqual(proof["txHash"], move["hash"])
-        self.assertEqual(proof["blockHash"], block["hash"])
+        self.assertEqual(proof["blockHash"], block["blockHeader"]["hash"])
 
         height = r.ok("GET", "/sys/status")["chains"][0]["height"]
         self.assertGreaterEqual(height, move["blockNumber"])
@@ -86,9 +89,9 @@ class RefChainFlow(unittest.TestCase):
         self.assertEqual(self.call("payment.ledger1.store", "get", "greeting")["result"], ["hello weft"])
         self.assertEqual(self.call("payment.ledger1.token", "balanceOf", addr["alice"])["result"], ["751"])
         again = r.ok("GET", "/trans/getTransaction?path=payment.ledger1&txHash=" + move["hash"])
-        self.assertEqual(again, receipt)
+        self.assertEqual(again, detail)
         block2 = json.loads(r.ok("GET", "/trans/getBlock?path=payment.ledger1&blockNumber=%d" % move["blockNumber"]))
-        self.assertEqual(block2["hash"], block["hash"])
+        self.assertEqual(block2["blockHeader"]["hash"], block["blockHeader"]["hash"])
         self.assertGreaterEqual(r.ok("GET", "/sys/status")["chains"][0]["height"], height)
         # And the chain keeps going.
         tx2 = self.send("payment.ledger1.store", "set", "greeting", "hello again")

@@ -37,7 +37,7 @@ class RouterOnNodeNetwork(unittest.TestCase):
     def test_router_drives_a_node_network_and_fails_over(self):
         r = self.router
         status = r.ok("GET", "/sys/status")
-        self.assertEqual(status["chains"][0]["status"], "ok")
+        self.assertEqual(status["chains"][0]["status"], "up")
         listed = sorted(d["path"] for d in r.ok("GET", "/sys/listResources")["resourceDetails"])
         self.assertEqual(listed, ["payment.remote.store", "payment.remote.token"])
 
@@ -49,10 +49,10 @@ class RouterOnNodeNetwork(unittest.TestCase):
         proof = r.ok("GET", "/weft/proof?path=payment.remote&txHash=" + tx["hash"])
         self.assertGreaterEqual(len(proof["commitCert"]["seals"]), 3)
         block = json.loads(r.ok("GET", "/trans/getBlock?path=payment.remote&blockNumber=%d" % tx["blockNumber"]))
-        self.assertIn(tx["hash"], block["transactions"])
+        self.assertIn(tx["hash"], block["transactionsHashes"])
         # Every node holds the block the router reported.
         for i in range(4):
-            self.assertEqual(self.net.ask(i, "get_block", number=tx["blockNumber"])["hash"], block["hash"])
+            self.assertEqual(self.net.ask(i, "get_block", number=tx["blockNumber"])["hash"], block["blockHeader"]["hash"])
 
         # The router's connections start at nodes 0, 1 and 2; kill node 0 without warning: calls fail over.
         self.net.stop(0, signal.SIGKILL)
@@ -137,7 +137,8 @@ class RouterOnNodeNetwork(unittest.TestCase):
 """ % nodes).start()
         try:
             chain = other.ok("GET", "/sys/status")["chains"][0]
-            self.assertIn("chain id 5", chain["status"])
+            self.assertEqual(chain["status"], "down")
+            self.assertIn("chain id 5", chain["reason"])
         finally:
             other.cleanup()
 

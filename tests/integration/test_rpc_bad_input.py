@@ -95,10 +95,12 @@ class BadInput(unittest.TestCase):
         self.assertEqual(self.router.request("GET", "/resource/payment/test/echo/CALL", call_data("echo", "a"))[1]
                          ["data"]["result"], ["a"])
 
-    def test_oversized_body_gets_an_error_and_the_connection_closes(self):
+    def test_oversized_body_gets_413_and_the_connection_closes(self):
         big = json.dumps({"version": "1", "data": {"method": "echo", "args": ["x" * 10000]}})
-        self.assert_error(self.router.request("POST", "/resource/payment/test/echo/call", body=big), 20801,
-                          "max_body_bytes")
+        status, env = self.router.request("POST", "/resource/payment/test/echo/call", body=big)
+        self.assertEqual(status, 413, env)
+        self.assertEqual(env["errorCode"], 20801, env)
+        self.assertIn("max_body_bytes", env["message"])
         self.assert_alive()
 
     def test_not_http_at_all(self):
@@ -144,20 +146,22 @@ class BadInput(unittest.TestCase):
     def test_unavailable_chains_and_refused_plugins_are_reported(self):
         status = self.router.ok("GET", "/sys/status")
         chains = {c["path"]: c for c in status["chains"]}
-        self.assertEqual(chains["payment.ledger1"]["status"], "ok")
-        self.assertIn("configured to fail", chains["payment.broken"]["status"])
-        self.assertIn("no loaded adapter serves stub type NoSuchType", chains["payment.orphan"]["status"])
+        self.assertEqual(chains["payment.ledger1"]["status"], "up")
+        self.assertEqual(chains["payment.broken"]["status"], "down")
+        self.assertIn("configured to fail", chains["payment.broken"]["reason"])
+        self.assertEqual(chains["payment.orphan"]["status"], "down")
+        self.assertIn("no loaded adapter serves stub type NoSuchType", chains["payment.orphan"]["reason"])
         refused = {os.path.basename(r["file"]): r["reason"] for r in status["refusedAdapters"]}
         self.assertIn("libbroken_wrong_version.so", refused)
         self.assertIn("libz_broken_duplicate_type.so", refused)
-        self.assertEqual(sorted(self.router.ok("GET", "/sys/supportedStubs")["stubTypes"]), ["RefChain", "TestChain"])
+        self.assertEqual(sorted(self.router.ok("GET", "/sys/supportedStubs")["stubTypes"]), ["LegacyTestChain", "RefChain", "TestChain"])
         r = self.router.request("GET", "/trans/getBlock?path=payment.broken&blockNumber=0")
         self.assert_error(r, 40100)
 
     def test_trans_parameters_are_checked(self):
         self.assert_error(self.router.request("GET", "/trans/getTransaction?path=payment.ledger1"), 10002)
         self.assert_error(self.router.request("GET", "/trans/getTransaction?path=payment.ledger1&txHash=zz"), 10002)
-        self.assert_error(self.router.request("GET", "/trans/getTransaction?path=payment&txHash=0x00"), 20204)
+        self.assert_error(self.router.request("GET", "/trans/getTransaction?path=payment&txHash=0x00"), 10002)
         self.assert_error(self.router.request("GET", "/trans/getTransaction?path=payment.none&txHash=0x00"), 10001)
         self.assert_error(self.router.request("GET", "/trans/getBlock?path=payment.ledger1&blockNumber=-1"), 50302)
         self.assert_error(self.router.request("GET", "/trans/getBlock?path=payment.ledger1&blockNumber=99999"), 50304)

@@ -56,6 +56,7 @@ class Router:
         self.data_dir = data_dir or os.path.join(self.dir, "data")
         self.plugin_dir = plugin_dir or PLUGINS
         self.ready = os.path.join(self.dir, "ready")
+        self.metrics_ready = os.path.join(self.dir, "metrics-ready")
         self.log_path = os.path.join(self.dir, "router.log")
         self.config = os.path.join(self.dir, "router.yaml")
         acc = "".join("\n  - name: %s" % a for a in accounts)
@@ -63,16 +64,19 @@ class Router:
             f.write(
                 "router:\n  zone: payment\n  data_dir: %s\n  plugin_dir: %s\n"
                 "rpc:\n  listen: 127.0.0.1:0\n  ready_file: %s\n%s"
+                "metrics:\n  listen: 127.0.0.1:0\n  ready_file: %s\n"
                 "log:\n  level: debug\n"
                 "accounts:%s\nchains:%s"
-                % (self.data_dir, os.path.abspath(self.plugin_dir), self.ready, rpc, acc, chains)
+                % (self.data_dir, os.path.abspath(self.plugin_dir), self.ready, rpc, self.metrics_ready, acc,
+                   chains)
             )
         self.proc = None
         self.address = None
 
     def start(self):
-        if os.path.exists(self.ready):
-            os.unlink(self.ready)
+        for f in (self.ready, self.metrics_ready):
+            if os.path.exists(f):
+                os.unlink(f)
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([os.path.join(BIN, "weft-router"), "-c", self.config],
                                      stdout=self.log, stderr=subprocess.STDOUT)
@@ -88,7 +92,19 @@ class Router:
         self.address = wait_for(ready, 30, "router ready file")
         host, port = self.address.rsplit(":", 1)
         self.host, self.port = host, int(port)
+        with open(self.metrics_ready) as f:
+            self.metrics_port = int(f.read().strip().rsplit(":", 1)[1])
         return self
+
+    def metrics(self, path="/metrics"):
+        """GET on the metrics listener; returns (status, body text)."""
+        conn = http.client.HTTPConnection(self.host, self.metrics_port, timeout=scaled(10))
+        try:
+            conn.request("GET", path)
+            resp = conn.getresponse()
+            return resp.status, resp.read().decode()
+        finally:
+            conn.close()
 
     def log_text(self):
         try:

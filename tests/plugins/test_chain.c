@@ -2,7 +2,14 @@
  * methods let tests drive the router's handling of adapter errors and garbage:
  *   echo ARGS...  -> result = ARGS       fail MSG -> WEFT_E_INVALID_ARGUMENT with MSG
  *   garbage       -> bytes that are not JSON        revert -> a chain-level failure (errorCode 1)
- *   silent        -> answers only when the deadline passes, with WEFT_E_TIMEOUT */
+ *   silent        -> answers only when the deadline passes, with WEFT_E_TIMEOUT
+ *   hang          -> never answers until cancelled or closed; a send_transaction that hangs was "signed", so its
+ *                    cancel names the hash 0x77..77
+ *   cancels       -> result = [how many operations the host has cancelled so far]
+ * Config knobs: "fail_open_times":N fails the first N opens of this chain name in this process (then opens);
+ * "fail_open":true always fails; "complete":"thread" answers from a new thread instead of inline on the caller's.
+ * Built twice: against today's adapter.h, and (WEFT_TEST_CHAIN_V1_0, stub type "LegacyTestChain") against the
+ * frozen ABI 1.0 header, to prove an old adapter still loads and works. */
 #include <weft/adapter.h>
 
 #include <pthread.h>
@@ -11,12 +18,73 @@
 #include <string.h>
 #include <time.h>
 
-struct weft_chain {
-  int open;
+#ifdef WEFT_TEST_CHAIN_V1_0
+#define TC_STUB_TYPE "LegacyTestChain"
+#else
+#define TC_STUB_TYPE "TestChain"
+#endif
+
+#define TC_MAX_HANGING 64
+
+struct hanging {
+  uint64_t id;
+  weft_callback cb;
+  void *ctx;
+  int send; /* a send_transaction: its cancel names a hash */
 };
 
-static void reply(weft_callback cb, void *ctx, const char *json) {
-  cb(ctx, WEFT_OK, "", (const uint8_t *)json, strlen(json));
+struct weft_chain {
+  int threaded;
+  pthread_mutex_t mu;
+  uint64_t next_id;
+  unsigned cancels;
+  struct hanging hang[TC_MAX_HANGING];
+};
+
+/* Opens that failed so far, by chain name, for "fail_open_times". */
+static pthread_mutex_t g_open_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+  char name[128];
+  long failed;
+} g_opens[32];
+
+static long json_long(const char *json, const char *key, long dflt) {
+  char pattern[64];
+  snprintf(pattern, sizeof pattern, "\"%s\":", key);
+  const char *p = strstr(json, pattern);
+  return p ? strtol(p + strlen(pattern), NULL, 10) : dflt;
+}
+
+/* An answer delivered from a new thread, for chains opened with "complete":"thread". */
+struct deferred {
+  weft_callback cb;
+  void *ctx;
+  int32_t status;
+  char *message;
+  char *data;
+};
+
+static void *deliver(void *p) {
+  struct deferred *d = (struct deferred *)p;
+  d->cb(d->ctx, d->status, d->message, (const uint8_t *)d->data, d->data ? strlen(d->data) : 0);
+  free(d->message);
+  free(d->data);
+  free(d);
+  return NULL;
+}
+
+static void answer(weft_chain *c, weft_callback cb, void *ctx, int32_t status, const char *message, const char *data) {
+  if (!c->threaded) {
+    cb(ctx, status, message, (const uint8_t *)data, data ? strlen(data) : 0);
+    return;
+  }
+  struct deferred *d = (struct deferred *)calloc(1, sizeof *d);
+  d->cb = cb, d->ctx = ctx, d->status = status;
+  d->message = strdup(message ? message : "");
+  d->data = data ? strdup(data) : NULL;
+  pthread_t t;
+  pthread_create(&t, NULL, deliver, d);
+  pthread_detach(t);
 }
 
 static int32_t tc_open(const weft_open_args_v1 *args, weft_chain **out, char *err, size_t cap) {
@@ -25,17 +93,71 @@ static int32_t tc_open(const weft_open_args_v1 *args, weft_chain **out, char *er
     err[cap - 1] = '\0';
     return WEFT_E_UNAVAILABLE;
   }
-  *out = (weft_chain *)calloc(1, sizeof(weft_chain));
-  (*out)->open = 1;
+  long fail_times = json_long(args->config_json, "fail_open_times", 0);
+  if (fail_times > 0) {
+    pthread_mutex_lock(&g_open_mu);
+    int i = 0;
+    while (i < 32 && g_opens[i].name[0] && strcmp(g_opens[i].name, args->chain_name) != 0) ++i;
+    long failed = 0;
+    if (i < 32) {
+      if (!g_opens[i].name[0]) snprintf(g_opens[i].name, sizeof g_opens[i].name, "%s", args->chain_name);
+      failed = g_opens[i].failed;
+      if (failed < fail_times) ++g_opens[i].failed;
+    }
+    pthread_mutex_unlock(&g_open_mu);
+    if (failed < fail_times) {
+      snprintf(err, cap, "node unreachable (attempt %ld of %ld configured to fail)", failed + 1, fail_times);
+      return WEFT_E_UNAVAILABLE;
+    }
+  }
+  weft_chain *c = (weft_chain *)calloc(1, sizeof(weft_chain));
+  c->threaded = strstr(args->config_json, "\"complete\":\"thread\"") != NULL;
+  pthread_mutex_init(&c->mu, NULL);
+  c->next_id = 1;
+  *out = c;
   return WEFT_OK;
 }
 
-static void tc_close(weft_chain *chain) { free(chain); }
-static void tc_cancel(weft_chain *chain, uint64_t id) { (void)chain, (void)id; }
+static const char kSentHash[] = "{\"hash\":\"0x7777777777777777777777777777777777777777777777777777777777777777\"}";
+
+static void fail_hanging(struct hanging *h) {
+  if (h->send)
+    h->cb(h->ctx, WEFT_E_CANCELLED, "cancelled after transaction 0x7777777777777777777777777777777777777777777777777777777777777777 was sent",
+          (const uint8_t *)kSentHash, strlen(kSentHash));
+  else
+    h->cb(h->ctx, WEFT_E_CANCELLED, "cancelled by the host", NULL, 0);
+}
+
+static void tc_close(weft_chain *c) {
+  struct hanging left[TC_MAX_HANGING];
+  int n = 0;
+  pthread_mutex_lock(&c->mu);
+  for (int i = 0; i < TC_MAX_HANGING; ++i)
+    if (c->hang[i].id) left[n++] = c->hang[i], c->hang[i].id = 0;
+  pthread_mutex_unlock(&c->mu);
+  for (int i = 0; i < n; ++i) fail_hanging(&left[i]);
+  pthread_mutex_destroy(&c->mu);
+  free(c);
+}
+
+static void tc_cancel(weft_chain *c, uint64_t id) {
+  struct hanging h = {0};
+  pthread_mutex_lock(&c->mu);
+  for (int i = 0; i < TC_MAX_HANGING; ++i)
+    if (c->hang[i].id == id && id != 0) {
+      h = c->hang[i];
+      c->hang[i].id = 0;
+      ++c->cancels;
+      break;
+    }
+  pthread_mutex_unlock(&c->mu);
+  /* Outside the lock: the host's callback may call in again. */
+  if (h.id) fail_hanging(&h);
+}
 
 static void tc_list(weft_chain *c, const uint8_t *req, size_t n, uint32_t d, weft_callback cb, void *ctx,
                     uint64_t *op) {
-  reply(cb, ctx, "{\"resources\":[{\"name\":\"echo\",\"properties\":{\"contract\":\"echo\"}}]}");
+  answer(c, cb, ctx, WEFT_OK, "", "{\"resources\":[{\"name\":\"echo\",\"properties\":{\"contract\":\"echo\"}}]}");
 }
 
 struct silent_op {
@@ -63,22 +185,46 @@ static int method_is(const uint8_t *req, size_t n, const char *name) {
   return 0;
 }
 
-static void tc_call(weft_chain *c, const uint8_t *req, size_t n, uint32_t deadline, weft_callback cb, void *ctx,
-                    uint64_t *op) {
+static void run_method(weft_chain *c, const uint8_t *req, size_t n, uint32_t deadline, weft_callback cb, void *ctx,
+                       uint64_t *op, int send) {
+  if (op) *op = 0;
   if (method_is(req, n, "fail")) {
-    cb(ctx, WEFT_E_INVALID_ARGUMENT, "test chain refused the arguments", NULL, 0);
+    answer(c, cb, ctx, WEFT_E_INVALID_ARGUMENT, "test chain refused the arguments", NULL);
   } else if (method_is(req, n, "garbage")) {
     static const uint8_t junk[] = {0xff, 0x00, '{', 'x'};
     cb(ctx, WEFT_OK, "", junk, sizeof junk);
   } else if (method_is(req, n, "revert")) {
-    reply(cb, ctx, "{\"errorCode\":1,\"message\":\"reverted by test chain\",\"hash\":\"0x01\",\"blockNumber\":1,"
-                   "\"result\":[],\"timestamp\":0}");
+    answer(c, cb, ctx, WEFT_OK, "",
+           "{\"errorCode\":1,\"message\":\"reverted by test chain\",\"hash\":\"0x01\",\"blockNumber\":1,"
+           "\"result\":[],\"timestamp\":0}");
   } else if (method_is(req, n, "silent")) {
     struct silent_op *s = (struct silent_op *)malloc(sizeof *s);
     s->cb = cb, s->ctx = ctx, s->deadline_ms = deadline ? deadline : 1000;
     pthread_t t;
     pthread_create(&t, NULL, silent_wait, s);
     pthread_detach(t);
+  } else if (method_is(req, n, "hang")) {
+    pthread_mutex_lock(&c->mu);
+    int slot = -1;
+    for (int i = 0; i < TC_MAX_HANGING && slot < 0; ++i)
+      if (!c->hang[i].id) slot = i;
+    if (slot >= 0) {
+      c->hang[slot].id = c->next_id++;
+      c->hang[slot].cb = cb, c->hang[slot].ctx = ctx, c->hang[slot].send = send;
+      if (op) *op = c->hang[slot].id;
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (slot < 0) cb(ctx, WEFT_E_REJECTED, "too many hanging operations", NULL, 0);
+  } else if (method_is(req, n, "cancels")) {
+    char buf[128];
+    pthread_mutex_lock(&c->mu);
+    unsigned cancels = c->cancels;
+    pthread_mutex_unlock(&c->mu);
+    snprintf(buf, sizeof buf,
+             "{\"errorCode\":0,\"message\":\"Success\",\"hash\":\"\",\"blockNumber\":0,\"result\":[\"%u\"],"
+             "\"timestamp\":0}",
+             cancels);
+    answer(c, cb, ctx, WEFT_OK, "", buf);
   } else if (method_is(req, n, "echo")) {
     /* Echo the args array back verbatim. */
     const char *key = "\"args\":";
@@ -90,7 +236,7 @@ static void tc_call(weft_chain *c, const uint8_t *req, size_t n, uint32_t deadli
       }
     const char *end = start ? memchr(start, ']', n - (size_t)(start - (const char *)req)) : NULL;
     if (!start || !end) {
-      cb(ctx, WEFT_E_INVALID_ARGUMENT, "no args", NULL, 0);
+      answer(c, cb, ctx, WEFT_E_INVALID_ARGUMENT, "no args", NULL);
       return;
     }
     char buf[4096];
@@ -99,26 +245,66 @@ static void tc_call(weft_chain *c, const uint8_t *req, size_t n, uint32_t deadli
                        "\"timestamp\":0}",
                        (int)(end - start), start);
     if (len < 0 || (size_t)len >= sizeof buf) {
-      cb(ctx, WEFT_E_INVALID_ARGUMENT, "args too long for the test chain", NULL, 0);
+      answer(c, cb, ctx, WEFT_E_INVALID_ARGUMENT, "args too long for the test chain", NULL);
       return;
     }
-    reply(cb, ctx, buf);
+    answer(c, cb, ctx, WEFT_OK, "", buf);
   } else {
-    cb(ctx, WEFT_E_NOT_FOUND, "test chain has no such method", NULL, 0);
+    answer(c, cb, ctx, WEFT_E_NOT_FOUND, "test chain has no such method", NULL);
   }
+}
+
+static void tc_call(weft_chain *c, const uint8_t *req, size_t n, uint32_t deadline, weft_callback cb, void *ctx,
+                    uint64_t *op) {
+  run_method(c, req, n, deadline, cb, ctx, op, 0);
+}
+
+static void tc_send(weft_chain *c, const uint8_t *req, size_t n, uint32_t deadline, weft_callback cb, void *ctx,
+                    uint64_t *op) {
+  run_method(c, req, n, deadline, cb, ctx, op, 1);
 }
 
 static void tc_height(weft_chain *c, const uint8_t *req, size_t n, uint32_t d, weft_callback cb, void *ctx,
                       uint64_t *op) {
-  reply(cb, ctx, "{\"height\":7}");
+  answer(c, cb, ctx, WEFT_OK, "", "{\"height\":7}");
 }
 
 static void tc_health(weft_chain *c, const uint8_t *req, size_t n, uint32_t d, weft_callback cb, void *ctx,
                       uint64_t *op) {
-  reply(cb, ctx, "{\"status\":\"ok\",\"height\":7}");
+  answer(c, cb, ctx, WEFT_OK, "", "{\"status\":\"ok\",\"height\":7}");
 }
 
-static const char *const tc_types[] = {"TestChain", NULL};
+#ifndef WEFT_TEST_CHAIN_V1_0
+/* The verbs appended after ABI 1.0, so tests reach each through the host's table. */
+static void tc_xa_status(weft_chain *c, const uint8_t *req, size_t n, uint32_t d, weft_callback cb, void *ctx,
+                         uint64_t *op) {
+  answer(c, cb, ctx, WEFT_OK, "", "{\"xaTransactionID\":\"x1\",\"status\":\"none\",\"resources\":[],\"steps\":[]}");
+}
+
+static void tc_chain_info(weft_chain *c, const uint8_t *req, size_t n, uint32_t d, weft_callback cb, void *ctx,
+                          uint64_t *op) {
+  answer(c, cb, ctx, WEFT_OK, "",
+         "{\"height\":7,\"blockTime\":1700000000000,\"finalityBlocks\":0,\"blockIntervalMs\":1000}");
+}
+
+/* A subscription emits two blocks and an end record at once, from the subscribing thread. */
+static int32_t tc_subscribe_v2(weft_chain *c, const uint8_t *req, size_t n, weft_record_fn on_record, void *ctx,
+                               uint64_t *id, char *err, size_t cap) {
+  static const char *records[] = {
+      "{\"seq\":1,\"cursor\":\"6\",\"kind\":\"block\",\"number\":6,\"hash\":\"0x06\",\"timestamp\":1}",
+      "{\"seq\":2,\"cursor\":\"7\",\"kind\":\"block\",\"number\":7,\"hash\":\"0x07\",\"timestamp\":2}",
+      "{\"seq\":3,\"cursor\":\"7\",\"kind\":\"end\",\"reason\":\"test chain has no more blocks\"}"};
+  pthread_mutex_lock(&c->mu);
+  *id = c->next_id++;
+  pthread_mutex_unlock(&c->mu);
+  for (int i = 0; i < 3; ++i) on_record(ctx, (const uint8_t *)records[i], strlen(records[i]));
+  return WEFT_OK;
+}
+
+static void tc_unsubscribe(weft_chain *c, uint64_t id) { (void)c, (void)id; }
+#endif
+
+static const char *const tc_types[] = {TC_STUB_TYPE, NULL};
 
 static const weft_adapter_v1 tc_table = {
     .struct_size = sizeof(weft_adapter_v1),
@@ -131,9 +317,15 @@ static const weft_adapter_v1 tc_table = {
     .cancel = tc_cancel,
     .list_resources = tc_list,
     .call = tc_call,
-    .send_transaction = tc_call,
+    .send_transaction = tc_send,
     .block_height = tc_height,
     .health = tc_health,
+#ifndef WEFT_TEST_CHAIN_V1_0
+    .unsubscribe = tc_unsubscribe,
+    .xa_status = tc_xa_status,
+    .chain_info = tc_chain_info,
+    .subscribe_v2 = tc_subscribe_v2,
+#endif
 };
 
 __attribute__((visibility("default"))) const weft_adapter_v1 *weft_adapter_entry_v1(void) { return &tc_table; }

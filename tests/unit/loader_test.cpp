@@ -5,7 +5,9 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <functional>
 #include <optional>
+#include <set>
 #include <unistd.h>
 
 #include "chain_handle.h"
@@ -20,11 +22,11 @@ std::string plugin(const std::string &name) { return std::string(WEFT_TEST_PLUGI
 bool contains(const std::string &hay, const std::string &needle) { return hay.find(needle) != std::string::npos; }
 
 // Runs one verb and waits for its single completion.
-Result<std::string> run(ChainHandle &chain, Verb verb, const std::string &req, uint32_t deadline = 1000) {
+AdapterAnswer run(ChainHandle &chain, Verb verb, const std::string &req, uint32_t deadline = 1000) {
   std::mutex mu;
   std::condition_variable cv;
-  std::optional<Result<std::string>> out;
-  chain.invoke(verb, req, deadline, [&](Result<std::string> r) {
+  std::optional<AdapterAnswer> out;
+  chain.invoke(verb, req, deadline, [&](AdapterAnswer r) {
     std::lock_guard lock(mu);
     out.emplace(std::move(r));
     cv.notify_one();
@@ -32,6 +34,14 @@ Result<std::string> run(ChainHandle &chain, Verb verb, const std::string &req, u
   std::unique_lock lock(mu);
   cv.wait(lock, [&] { return out.has_value(); });
   return std::move(*out);
+}
+
+std::shared_ptr<ChainHandle> open_test_chain(const AdapterLibrary &lib, const std::string &config = "{}",
+                                             const std::string &type = "TestChain") {
+  ChainHandle::OpenArgs args{type, "z.test", config, ".", nullptr};
+  auto opened = ChainHandle::open(lib, args);
+  REQUIRE(opened.handle != nullptr);
+  return opened.handle;
 }
 } // namespace
 
@@ -76,8 +86,9 @@ TEST_CASE("scanning a directory keeps the good adapter and refuses the rest, dup
 
   auto report = load_adapters(dir.string());
   REQUIRE(report.ok());
-  REQUIRE(report->loaded.size() == 1);
+  REQUIRE(report->loaded.size() == 2); // today's test chain and its ABI 1.0 build
   CHECK(report->loaded[0].name == "weft-testchain");
+  CHECK(report->loaded[1].name == "weft-testchain");
   CHECK(report->refused.size() == 8);
   bool saw_duplicate = false, saw_garbage = false;
   for (const auto &r : report->refused) {
@@ -95,38 +106,149 @@ TEST_CASE("scanning a directory keeps the good adapter and refuses the rest, dup
   CHECK_FALSE(load_adapters((dir / "missing").string()).ok());
 }
 
-TEST_CASE("chain handle maps adapter answers and errors") {
+TEST_CASE("chain handle reports adapter answers and statuses") {
   auto lib = load_adapter(plugin("test_chain"));
   REQUIRE(lib.ok());
-  ChainHandle::OpenArgs args{"TestChain", "z.test", "{}", ".", nullptr};
-  auto chain = ChainHandle::open(*lib, args);
-  REQUIRE(chain.ok());
-  auto &c = **chain;
+  auto chain = open_test_chain(*lib);
+  auto &c = *chain;
 
   auto echo = run(c, Verb::Call, R"({"method":"echo","args":["a","b"]})");
   REQUIRE(echo.ok());
-  CHECK(contains(*echo, R"(["a","b"])"));
+  CHECK(contains(echo.data, R"(["a","b"])"));
 
   auto fail = run(c, Verb::Call, R"({"method":"fail","args":[]})");
-  REQUIRE_FALSE(fail.ok());
-  CHECK(fail.error().code == code::kChainInvalidArgument);
+  CHECK(fail.status == WEFT_E_INVALID_ARGUMENT);
+  CHECK(fail.message == "test chain refused the arguments");
 
   auto silent = run(c, Verb::Call, R"({"method":"silent","args":[]})", 50);
-  REQUIRE_FALSE(silent.ok());
-  CHECK(silent.error().code == code::kChainTimeout);
+  CHECK(silent.status == WEFT_E_TIMEOUT);
 
   auto proof = run(c, Verb::GetProof, "{}");
-  REQUIRE_FALSE(proof.ok());
-  CHECK(proof.error().code == code::kChainUnsupported);
+  CHECK(proof.status == WEFT_E_UNSUPPORTED);
 
   c.close();
   auto closed = run(c, Verb::Call, R"({"method":"echo","args":[]})");
-  REQUIRE_FALSE(closed.ok());
-  CHECK(closed.error().code == code::kChainCancelled);
+  CHECK(closed.status == WEFT_E_CANCELLED);
 
   ChainHandle::OpenArgs bad{"TestChain", "z.bad", R"({"fail_open":true})", ".", nullptr};
   auto refused = ChainHandle::open(*lib, bad);
-  REQUIRE_FALSE(refused.ok());
-  CHECK(refused.error().code == code::kChainUnreachable);
-  CHECK(contains(refused.error().message, "configured to fail"));
+  CHECK(refused.handle == nullptr);
+  CHECK(refused.status == WEFT_E_UNAVAILABLE);
+  CHECK(contains(refused.message, "configured to fail"));
+}
+
+TEST_CASE("every verb the ABI declares is reachable through the host's table") {
+  auto lib = load_adapter(plugin("test_chain"));
+  REQUIRE(lib.ok());
+  auto chain = open_test_chain(*lib);
+  CHECK(kAllVerbs.size() == 19);
+  std::set<std::string> names;
+  for (Verb v : kAllVerbs) {
+    names.insert(verb_name(v));
+    // Each verb reaches the adapter, or is answered unsupported because the adapter left it NULL.
+    auto a = run(*chain, v, "{}");
+    CHECK_MESSAGE((chain->supports(v) ? a.status != WEFT_E_UNSUPPORTED || contains(a.message, "no such")
+                                      : a.status == WEFT_E_UNSUPPORTED),
+                  verb_name(v));
+  }
+  CHECK(names.size() == kAllVerbs.size()); // no two verbs share a name
+  CHECK(chain->supports(Verb::XaStatus));
+  CHECK(chain->supports(Verb::ChainInfo));
+  auto info = run(*chain, Verb::ChainInfo, "{}");
+  REQUIRE(info.ok());
+  CHECK(contains(info.data, R"("finalityBlocks":0)"));
+  auto xa = run(*chain, Verb::XaStatus, R"({"xaTransactionID":"x1"})");
+  REQUIRE(xa.ok());
+  CHECK(contains(xa.data, R"("status":"none")"));
+
+  // subscribe_v2: records in seq order, ending with an end record.
+  REQUIRE(chain->supports_subscribe());
+  std::vector<std::string> records;
+  uint64_t sub = 0;
+  auto s = chain->subscribe(R"({"kind":"blocks","from":null})", [&](std::string_view r) { records.emplace_back(r); },
+                            sub);
+  REQUIRE(s.ok());
+  REQUIRE(records.size() == 3);
+  CHECK(contains(records[0], R"("seq":1)"));
+  CHECK(contains(records[2], R"("kind":"end")"));
+  chain->unsubscribe(sub);
+}
+
+TEST_CASE("an adapter built against the ABI 1.0 header loads and works; the verbs it predates are unsupported") {
+  auto lib = load_adapter(plugin("legacy_chain"));
+  REQUIRE(lib.ok());
+  CHECK(lib->table->struct_size < sizeof(weft_adapter_v1));
+  auto chain = open_test_chain(*lib, "{}", "LegacyTestChain");
+  auto echo = run(*chain, Verb::Call, R"({"method":"echo","args":["old"]})");
+  REQUIRE(echo.ok());
+  CHECK(contains(echo.data, R"(["old"])"));
+  // Fields past its table are never read, whatever bytes lie beyond it.
+  CHECK_FALSE(chain->supports(Verb::ChainInfo));
+  CHECK_FALSE(chain->supports(Verb::XaStatus));
+  CHECK_FALSE(chain->supports_subscribe());
+  CHECK(run(*chain, Verb::ChainInfo, "{}").status == WEFT_E_UNSUPPORTED);
+  uint64_t sub = 0;
+  CHECK(chain->subscribe("{}", [](std::string_view) {}, sub).status == WEFT_E_UNSUPPORTED);
+}
+
+TEST_CASE("an inline completion whose callback starts another call does not deadlock") {
+  auto lib = load_adapter(plugin("test_chain"));
+  REQUIRE(lib.ok());
+  auto chain = open_test_chain(*lib);
+  std::vector<std::string> seen;
+  std::function<void(int)> again = [&](int depth) {
+    chain->invoke(Verb::Call, R"({"method":"echo","args":["x"]})", 1000, [&, depth](AdapterAnswer a) {
+      seen.push_back(a.data);
+      if (depth < 5) again(depth + 1); // re-enters the handle from inside the adapter's call
+    });
+  };
+  again(0);
+  CHECK(seen.size() == 6); // all inline, on this thread
+  chain->close();
+}
+
+TEST_CASE("cancel reaches the adapter; a cancelled send names its transaction hash") {
+  auto lib = load_adapter(plugin("test_chain"));
+  REQUIRE(lib.ok());
+  auto chain = open_test_chain(*lib, R"({"complete":"thread"})");
+  std::mutex mu;
+  std::condition_variable cv;
+  std::optional<AdapterAnswer> out;
+  uint64_t op = chain->invoke(Verb::SendTransaction, R"({"method":"hang","args":[]})", 1000, [&](AdapterAnswer a) {
+    std::lock_guard lock(mu);
+    out = std::move(a);
+    cv.notify_one();
+  });
+  REQUIRE(op != 0);
+  CHECK(chain->in_flight() == 1);
+  chain->cancel(op);
+  {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return out.has_value(); });
+  }
+  CHECK(out->status == WEFT_E_CANCELLED);
+  CHECK(contains(out->data, "0x7777"));
+  CHECK(chain->in_flight() == 0);
+  auto cancels = run(*chain, Verb::Call, R"({"method":"cancels","args":[]})");
+  CHECK(contains(cancels.data, R"(["1"])"));
+
+  // An operation still hanging at close completes, cancelled, before close returns.
+  std::optional<AdapterAnswer> at_close;
+  chain->invoke(Verb::Call, R"({"method":"hang","args":[]})", 1000, [&](AdapterAnswer a) { at_close = std::move(a); });
+  chain->close();
+  REQUIRE(at_close.has_value());
+  CHECK(at_close->status == WEFT_E_CANCELLED);
+}
+
+TEST_CASE("a chain configured to fail its first opens opens on a later attempt") {
+  auto lib = load_adapter(plugin("test_chain"));
+  REQUIRE(lib.ok());
+  ChainHandle::OpenArgs args{"TestChain", "z.flaky", R"({"fail_open_times":2})", ".", nullptr};
+  auto first = ChainHandle::open(*lib, args);
+  auto second = ChainHandle::open(*lib, args);
+  auto third = ChainHandle::open(*lib, args);
+  CHECK(first.handle == nullptr);
+  CHECK(contains(first.message, "attempt 1 of 2"));
+  CHECK(second.handle == nullptr);
+  CHECK(third.handle != nullptr);
 }

@@ -149,8 +149,8 @@ TEST_CASE("an unknown key names the closest known one") {
         "test.yaml:4:3: unknown key 'listn' in rpc; did you mean 'listen'?");
   CHECK(error_of(kZone + "chains:\n  - name: c\n    type: RefChain\n    optoins: {}\n") ==
         "test.yaml:6:5: unknown key 'optoins' in chains[0]; did you mean 'options'?");
-  CHECK(error_of(kZone + "metrics: {}\n") ==
-        "test.yaml:3:1: unknown key 'metrics' in the top level; known keys: router, rpc, log, accounts, chains");
+  CHECK(error_of(kZone + "peers: {}\n") ==
+        "test.yaml:3:1: unknown key 'peers' in the top level; known keys: router, rpc, metrics, log, accounts, chains");
   CHECK(error_of(kZone + "rpc:\n  threads: 2\n  threads: 3\n") ==
         "test.yaml:5:3: duplicate key 'threads' in rpc (first at line 4); keep one");
 }
@@ -284,4 +284,32 @@ TEST_CASE("a missing config file is reported with its path") {
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().code == code::kInternal);
   CHECK(r.error().message.starts_with("/nonexistent-weft-dir/router.yaml: cannot read the config file: "));
+}
+
+TEST_CASE("the url prefix, the metrics listener, chain retries and a Fabric identity are read and checked") {
+  auto c = parse(kZone);
+  CHECK(c.rpc.url_prefix.empty());
+  CHECK(c.metrics.enabled);
+  CHECK(c.metrics.port == 9250);
+  CHECK(c.chain_retry_initial_ms == 500);
+
+  auto d = parse("router:\n  zone: payment\n  chain_retry_initial_ms: 20\n  chain_retry_max_ms: 200\n"
+                 "rpc:\n  url_prefix: /weft-1\nmetrics:\n  listen: 127.0.0.1:0\n  ready_file: m.ready\n"
+                 "accounts:\n  - name: org1admin\n    certificate: certs/admin.pem\n    msp_id: Org1MSP\n");
+  CHECK(d.rpc.url_prefix == "/weft-1");
+  CHECK(d.metrics.port == 0);
+  CHECK(d.metrics.ready_file == kBase / "m.ready");
+  CHECK(d.chain_retry_initial_ms == 20);
+  CHECK(d.chain_retry_max_ms == 200);
+  REQUIRE(d.accounts.size() == 1);
+  CHECK(d.accounts[0].certificate == kBase / "certs/admin.pem");
+  CHECK(d.accounts[0].msp_id == "Org1MSP");
+
+  CHECK(parse(kZone + "metrics:\n  listen: \"\"\n").metrics.enabled == false);
+  CHECK(error_of(kZone + "rpc:\n  url_prefix: weft\n").find("rpc.url_prefix must be '/'") != std::string::npos);
+  CHECK(error_of(kZone + "rpc:\n  url_prefix: /-weft\n").find("rpc.url_prefix") != std::string::npos);
+  CHECK(error_of(kZone + "rpc:\n  url_prefix: /abcdefghijklmnopqrs\n").find("rpc.url_prefix") != std::string::npos);
+  CHECK(error_of(kZone + "metrics:\n  listen: nowhere\n").find("metrics.listen must be host:port") !=
+        std::string::npos);
+  CHECK(error_of(kZone + "accounts:\n  - name: a\n    msp_id: Org1MSP\n").find("go together") != std::string::npos);
 }

@@ -3,7 +3,7 @@
 
 #include <boost/json.hpp>
 
-#include "chain_handle.h"
+#include "rpc/adapter_status.h"
 #include "rpc/envelope.h"
 
 using namespace weft;

@@ -3,6 +3,7 @@
 #include "host_port.h"
 #include "validator_key.h"
 
+#include <weft/text.hpp>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -125,11 +126,7 @@ private:
   Problems &p_;
 };
 
-bool valid_name(const std::string &s) {
-  return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
-  });
-}
+bool valid_name(const std::string &s) { return text::is_name(s); }
 
 std::string resolve(const fs::path &base, const std::string &p) {
   if (p.empty() || fs::path(p).is_absolute()) return p;

@@ -54,11 +54,16 @@ typedef struct weft_host_v1 {
   /* One log line, attributed to the chain. `message` is NUL-terminated. */
   void (*log)(void *host_ctx, int32_t level, const char *chain, const char *message);
 
-  /* Sign a digest with the named account's key. `algorithm` is "secp256k1" (65 bytes r||s||recovery id,
-   * low-S) or "sm2" (64 bytes r||s) or "p256" (64 bytes r||s, low-S). The host writes the signature into
-   * sig (capacity *sig_len, set to the length written) and the account's uncompressed public key without
-   * the 0x04 prefix into pub (capacity *pub_len, set likewise). On failure returns a weft_status and
-   * writes a NUL-terminated reason into err (capacity err_cap). */
+  /* Sign a digest with the named account's key. `algorithm` is one of:
+   *  - "secp256k1": digest is the 32-byte hash to sign; the signature is 65 bytes r||s||recovery id, low-S;
+   *  - "sm2": digest is the message hash as the chain computes it (SM3 of the transaction, 32 bytes); the host
+   *    computes e = SM3(Z_A || digest) with the default user ID "1234567812345678" (GB/T 32918) and signs e; the
+   *    signature is 64 bytes r||s;
+   *  - "p256": digest is the 32-byte hash to sign (ECDSA on NIST P-256); the signature is 64 bytes r||s with
+   *    s in the low half of the group order, as Fabric requires.
+   * The host writes the signature into sig (capacity *sig_len, set to the length written) and the account's
+   * uncompressed public key without the 0x04 prefix (64 bytes) into pub (capacity *pub_len, set likewise). On
+   * failure returns a weft_status and writes a NUL-terminated reason into err (capacity err_cap). */
   int32_t (*sign)(void *host_ctx, const char *account, const char *algorithm, const uint8_t *digest,
                   size_t digest_len, uint8_t *sig, size_t *sig_len, uint8_t *pub, size_t *pub_len, char *err,
                   size_t err_cap);
@@ -66,6 +71,15 @@ typedef struct weft_host_v1 {
   /* The account's public key alone, with the same conventions as sign. */
   int32_t (*public_key)(void *host_ctx, const char *account, const char *algorithm, uint8_t *pub,
                         size_t *pub_len, char *err, size_t err_cap);
+
+  /* ---- Appended after ABI 1.0; an adapter reads these only when host->struct_size covers them. ---- */
+
+  /* The account's identity where a chain names signers by certificate (Fabric): its X.509 certificate as PEM
+   * text into cert (capacity *cert_len, set to the length written, no NUL added) and its MSP id, NUL-terminated,
+   * into msp_id (capacity msp_cap). WEFT_E_NOT_FOUND when the account has no certificate; WEFT_E_INVALID_ARGUMENT
+   * with *cert_len set to the size needed when cert is too small (8 KiB always suffices). */
+  int32_t (*identity)(void *host_ctx, const char *account, char *cert, size_t *cert_len, char *msp_id,
+                      size_t msp_cap, char *err, size_t err_cap);
 } weft_host_v1;
 
 /* What the host passes to open. Strings are NUL-terminated and borrowed for the duration of the call. */
@@ -81,9 +95,12 @@ typedef struct weft_open_args_v1 {
 /* An open chain. Opaque to the host; all of an adapter's per-chain state lives behind it. */
 typedef struct weft_chain weft_chain;
 
-/* Completion of an asynchronous verb: called exactly once per call, from any thread. On WEFT_OK, data/size
- * hold the result (JSON, UTF-8) and message is "". On failure, message is a NUL-terminated explanation and
- * data may be NULL. Both are valid only until the callback returns: the host copies what it keeps. */
+/* Completion of an asynchronous verb: called exactly once per call, from any thread, possibly before the verb
+ * returns (on the calling thread). On WEFT_OK, data/size hold the result (JSON, UTF-8) and message is "". On
+ * failure, message is a NUL-terminated explanation and data is NULL or a JSON object with details: a
+ * send_transaction that fails with WEFT_E_TIMEOUT or WEFT_E_CANCELLED after its transaction was signed MUST give
+ * {"hash":"0x.."}, since the transaction may still commit. Both are valid only until the callback returns: the
+ * host copies what it keeps. */
 typedef void (*weft_callback)(void *ctx, int32_t status, const char *message, const uint8_t *data, size_t size);
 
 /* An asynchronous verb. It returns at once; the result arrives through cb(ctx, ...). The request is JSON
@@ -96,6 +113,16 @@ typedef void (*weft_verb_fn)(weft_chain *chain, const uint8_t *request, size_t r
 /* A stream of events (new blocks, contract events): on_event runs once per event, from any thread, until
  * unsubscribe returns. The event bytes are valid only during the call. */
 typedef void (*weft_event_fn)(void *ctx, const uint8_t *event, size_t size);
+
+/* One record of a subscribe_v2 stream, JSON, valid only during the call. Every record carries "seq" (1, 2, 3, ...
+ * per subscription, no holes) and "cursor" (an opaque string; passing it as "from" resumes right after this
+ * record). "kind" is one of:
+ *   "block"  {"seq","cursor","kind","number","hash","timestamp"}          (kind "blocks" subscriptions)
+ *   "event"  {"seq","cursor","kind","block","txHash","resource","name","data":{...}} (kind "events")
+ *   "gap"    {"seq","cursor","kind","from","to","reason"}: blocks from..to (inclusive) were not delivered and
+ *            never will be on this subscription; the host re-reads them if it needs them
+ *   "end"    {"seq","cursor","kind","reason"}: the last record; nothing follows it (chain closed, error). */
+typedef void (*weft_record_fn)(void *ctx, const uint8_t *record, size_t size);
 
 /* The adapter's table of verbs. A NULL verb means "not offered by this adapter"; the host answers such a
  * request with an unsupported error without calling it. Fields are only appended, never reordered. */
@@ -134,16 +161,35 @@ typedef struct weft_adapter_v1 {
   weft_verb_fn xa_commit;   /* {"xaTransactionID"} unlock */
   weft_verb_fn xa_rollback; /* {"xaTransactionID"} compensate, then unlock */
 
-  /* Hash-time-lock contracts. */
-  weft_verb_fn htlc_lock;   /* {"resource","hash","receiver","amount","timelock","account"} */
-  weft_verb_fn htlc_unlock; /* {"resource","hash","secret","account"} */
-  weft_verb_fn htlc_refund; /* {"resource","hash","account"} */
-  weft_verb_fn htlc_status; /* {"resource","hash"} */
+  /* Hash-time-lock contracts. A lock is keyed by (sender, id): the sender is the address of the account that
+   * locked, id a 32-byte hex string it chose, so nobody can squat another party's id. Timelocks are Unix
+   * milliseconds of chain time. Full request and answer JSON: docs/htlc.md. */
+  weft_verb_fn htlc_lock;   /* {"resource","id","receiver","amount","hash","timelock","account"} */
+  weft_verb_fn htlc_unlock; /* claim: {"resource","sender","id","secret","account"}; pays the receiver */
+  weft_verb_fn htlc_refund; /* {"resource","sender","id","account"}; at or after the timelock, pays the sender */
+  weft_verb_fn htlc_status; /* {"resource","sender","id"} */
 
   /* Push of new blocks or events. request: {"kind":"blocks"} or {"kind":"events","resource":...}. */
   int32_t (*subscribe)(weft_chain *chain, const uint8_t *request, size_t request_size, weft_event_fn on_event,
                        void *ctx, uint64_t *subscription_id, char *err, size_t err_cap);
+  /* Ends a subscription of either kind; no on_event or on_record call runs after it returns. */
   void (*unsubscribe)(weft_chain *chain, uint64_t subscription_id);
+
+  /* ---- Appended after ABI 1.0, in this order; the host reads them only when struct_size covers them. ---- */
+
+  /* A branch's state on this chain: {"xaTransactionID"} -> {"xaTransactionID","status":"none"|"processing"|
+   * "committed"|"rolledback","resources":[...],"steps":[{"seq","resource","method","args":[...],"hash"}]}. */
+  weft_verb_fn xa_status;
+  /* {} -> {"height":N,"blockTime":ms,"finalityBlocks":N,"blockIntervalMs":N}: the latest block's number and its
+   * time in Unix milliseconds (chain time, as HTLC timelocks read it), how many blocks after a block it is final
+   * (0: final once included, as with BFT), and the typical interval between blocks. */
+  weft_verb_fn chain_info;
+  /* A stream with sequence numbers, explicit gaps and an end, resumable by cursor. request:
+   * {"kind":"blocks"|"events","resource":name (events),"from":cursor|null}; records as weft_record_fn. Returns
+   * WEFT_OK and sets *subscription_id, or a status and a reason in err (a cursor it cannot resume from is
+   * WEFT_E_INVALID_ARGUMENT). on_record runs on the adapter's thread, one record at a time, in seq order. */
+  int32_t (*subscribe_v2)(weft_chain *chain, const uint8_t *request, size_t request_size, weft_record_fn on_record,
+                          void *ctx, uint64_t *subscription_id, char *err, size_t err_cap);
 } weft_adapter_v1;
 
 /* The entry point every adapter library exports (extern "C", default visibility). Returns a table with

@@ -1,5 +1,5 @@
 // The one error type of Weft: a stable numeric code on WeCross's bases plus a message that says what to do.
-// Codes are listed in docs/rpc.md; nothing else in the router invents a number.
+// It sits below the loader and the router, so every layer speaks it; codes are listed in docs/rpc.md.
 #pragma once
 
 #include <string>
@@ -14,6 +14,7 @@ inline constexpr int kSuccess = 0;
 inline constexpr int kInternal = 10000;
 inline constexpr int kUriPath = 10001;  // no such route, resource or verb
 inline constexpr int kUriQuery = 10002; // bad query parameter
+inline constexpr int kStore = 10010;    // Weft: the router store failed (router.db refused, or a write failed)
 // 20000 + WeCrossException code: the request itself.
 inline constexpr int kFieldMissing = 20101; // version (or another required field) missing
 inline constexpr int kVersion = 20201;      // unsupported request version
@@ -37,7 +38,8 @@ inline constexpr int kChainRejected = 44006;        // Weft: chain refused the t
 inline constexpr int kChainBusy = 44009;            // Weft: resource locked by another XA transaction
 inline constexpr int kChainCancelled = 44010;       // Weft: operation cancelled (router shutting down)
 // 50000: /trans.
-inline constexpr int kTransBlockNumber = 50302;
+inline constexpr int kTransBlockNumber = 50302; // bad block number, or the height cannot be read
+inline constexpr int kTransBlock = 50303;       // a block cannot be read, or an offset is past its transactions
 inline constexpr int kTransNotFound = 50304;
 } // namespace code
 

@@ -1,0 +1,110 @@
+// The /resource family: /resource/{zone}/{chain}/{resource}/{verb} (and {zone}/{chain}/{verb}), any HTTP method,
+// the verb matched case-insensitively, as WeCross routes them: detail, call, sendTransaction, customCommand.
+#include <boost/json.hpp>
+
+#include <weft/text.hpp>
+
+#include <algorithm>
+
+#include "routes.h"
+
+namespace weft {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace {
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+json::object outcome_json(const TxOutcome &t) {
+  json::array result;
+  for (const auto &s : t.result) result.emplace_back(s);
+  return json::object{{"errorCode", t.error_code}, {"message", t.message},      {"hash", t.hash},
+                      {"extraHashes", t.extra_hashes}, {"blockNumber", t.block_number}, {"result", std::move(result)},
+                      {"timestamp", t.timestamp}};
+}
+
+// The request's TransactionRequest, type-checked.
+Result<TxRequest> tx_request(const RpcRequest &r, const ResourceEntry &res) {
+  if (auto e = r.check_version()) return *e;
+  const json::object *data = r.data.if_object();
+  if (data == nullptr) return Error{code::kPostData, "data must be an object {\"method\",\"args\",\"options\"}"};
+  TxRequest t;
+  t.resource = res.name;
+  const json::value *method = data->if_contains("method");
+  if (method == nullptr || !method->is_string() || method->get_string().empty())
+    return Error{code::kPostData, "data.method must be a non-empty string"};
+  t.method = std::string(method->get_string());
+  if (const auto *a = data->if_contains("args"); a != nullptr && !a->is_null()) {
+    if (!a->is_array()) return Error{code::kPostData, "data.args must be an array of strings"};
+    for (const auto &e : a->get_array()) {
+      if (!e.is_string()) return Error{code::kPostData, "data.args must be an array of strings"};
+      t.args.emplace_back(e.get_string());
+    }
+  }
+  if (const auto *o = data->if_contains("options"); o != nullptr && !o->is_null()) {
+    if (!o->is_object()) return Error{code::kPostData, "data.options must be an object"};
+    t.options = o->get_object();
+  }
+  if (const auto *a = t.options.if_contains("account")) {
+    if (!a->is_string() || a->get_string().empty())
+      return Error{code::kPostData, "data.options.account must be an account name"};
+    t.account = std::string(a->get_string());
+  }
+  return t;
+}
+
+asio::awaitable<Reply> resource_verb(RpcContext &ctx, const RpcRequest &r) {
+  const auto &p = r.parts;
+  std::string verb = lower(p.back());
+  if (p.size() == 4) {
+    if (verb == "customcommand")
+      co_return reply_error({code::kChainUnsupported, "customCommand is not offered by chain " + p[1] + "." + p[2]});
+    co_return reply_error({code::kUriPath, "Unsupported method: " + p.back()});
+  }
+  std::string path = p[1] + "." + p[2] + "." + p[3];
+  if (!text::is_name(p[1]) || !text::is_name(p[2]) || !text::is_name(p[3]))
+    co_return reply_error({code::kPathFormat, "'" + path + "' is not a resource path zone.chain.resource"});
+  auto res = ctx.registry.resource(path);
+  if (!res) {
+    // A chain that is still opening (or down) will list its resources once it is up.
+    auto chain = ctx.registry.chain(p[1] + "." + p[2]);
+    if (chain && !chain->handle())
+      co_return reply_error({code::kChainUnreachable, "chain " + chain->path + " is not available: " +
+                                                          (chain->status().reason.empty() ? "still opening"
+                                                                                          : chain->status().reason)});
+    co_return reply_error({code::kUriPath, "Resource not found: " + path});
+  }
+  if (verb == "detail")
+    co_return reply_ok(json::object{{"path", path},
+                                    {"distance", 0},
+                                    {"stubType", res->stub_type},
+                                    {"properties", res->properties},
+                                    {"checksum", nullptr}});
+  bool send = verb == "sendtransaction";
+  if (verb == "call" || send) {
+    auto req = tx_request(r, *res);
+    if (!req.ok()) co_return reply_error(req.error());
+    auto chain = ctx.chains.open_chain(res->chain_path);
+    if (!chain.ok()) co_return reply_error(chain.error());
+    if (req->account.empty()) req->account = (*chain)->default_account;
+    auto out = co_await ctx.chains.transact(*chain, std::move(*req), send);
+    if (!out.ok()) co_return reply_error(out.error());
+    co_return reply_ok(outcome_json(*out));
+  }
+  if (verb == "customcommand")
+    co_return reply_error({code::kChainUnsupported, "customCommand is not offered by resource " + path});
+  co_return reply_error({code::kUriPath, "Unsupported method: " + p.back()});
+}
+
+} // namespace
+
+void add_resource_routes(RouteTable &t) {
+  t.add({kAnyMethod, "/resource", resource_verb, true, "resource", PathMatch::ResourcePath});
+}
+
+} // namespace weft

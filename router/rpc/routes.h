@@ -1,0 +1,99 @@
+// The RPC's one route table. Each route is one entry: the HTTP methods it serves, its path, its handler, whether
+// it needs a login, and its family (for metrics). Each family adds its routes from its own file (sys_routes.cpp,
+// resource_routes.cpp, trans_routes.cpp, conn_routes.cpp, weft_routes.cpp; later auth, xa, htlc). Matching follows
+// WeCross's rules: see docs/rpc.md "Routing".
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "chains/chain_service.h"
+#include "chains/registry.h"
+#include "loader.h"
+#include "request.h"
+
+namespace weft {
+
+struct AccountSummary {
+  std::string name;
+  std::string algorithm;
+};
+
+// What the routes may read of the router; everything here is fixed once the RPC serves, or thread-safe.
+struct RpcContext {
+  const Registry &registry;
+  ChainService &chains;
+  std::string version;
+  std::string zone;
+  std::chrono::steady_clock::time_point started;
+  const LoadReport *adapters = nullptr;
+  std::vector<AccountSummary> accounts;
+  std::string rpc_address;      // host:port the RPC listens on
+  std::string data_dir;         // for the disk figures of /sys/systemStatus
+};
+
+enum Method : unsigned {
+  kGet = 1u << 0,
+  kPost = 1u << 1,
+  kPut = 1u << 2,
+  kDelete = 1u << 3,
+  kHead = 1u << 4,
+  kPatch = 1u << 5,
+  kOptions = 1u << 6,
+  kOtherMethod = 1u << 7,
+  kAnyMethod = ~0u,
+};
+unsigned method_bit(std::string_view method);
+
+using RouteHandler = boost::asio::awaitable<Reply> (*)(RpcContext &, const RpcRequest &);
+
+enum class PathMatch {
+  Exact,        // the path, case-sensitive
+  ResourcePath, // /resource/{zone}/{chain}[/{resource}]/{verb}: 4 or 5 segments
+};
+
+struct Route {
+  unsigned methods;
+  std::string_view path; // "/sys/test"; for ResourcePath the prefix "/resource"
+  RouteHandler handler;
+  bool login;            // WeCross's shouldLogin for this path
+  std::string_view family;
+  PathMatch match = PathMatch::Exact;
+};
+
+// Families WeCross routes: a method they do not route gets WeCross's 404, not 405.
+bool is_wecross_family(std::string_view family);
+// WeCross's shouldLogin: every path except those whose last segment starts with test, status, supportedStubs,
+// login or register.
+bool wecross_should_login(std::string_view path);
+
+class RouteTable {
+ public:
+  void add(Route r) { routes_.push_back(r); }
+  struct Found {
+    const Route *route = nullptr; // set when status is 200
+    int status = 404;             // 200, 404 or 405
+    std::string allow;            // for 405
+    std::string_view family = "other";
+  };
+  Found find(std::string_view method, const RpcRequest &r) const;
+  const std::vector<Route> &routes() const { return routes_; }
+
+ private:
+  std::vector<Route> routes_;
+};
+
+void add_sys_routes(RouteTable &t);
+void add_resource_routes(RouteTable &t);
+void add_trans_routes(RouteTable &t);
+void add_conn_routes(RouteTable &t);
+void add_weft_routes(RouteTable &t);
+
+// Every route the router serves today.
+RouteTable default_routes();
+
+} // namespace weft

@@ -1,0 +1,81 @@
+// Weft's own routes, beside WeCross's: the router's accounts (with their addresses on a chain), a transaction's
+// inclusion proof, and a chain's timing facts. A method they do not serve gets 405 with Allow.
+#include <boost/json.hpp>
+
+#include <weft/text.hpp>
+
+#include "routes.h"
+
+namespace weft {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace {
+
+Result<std::shared_ptr<Chain>> chain_param(RpcContext &ctx, const RpcRequest &r) {
+  auto path = r.param("path");
+  if (!path || path->empty()) return Error{code::kUriQuery, "parameter 'path' (zone.chain) is required"};
+  auto dot = path->find('.');
+  if (dot == std::string::npos || !text::is_name(path->substr(0, dot)) || !text::is_name(path->substr(dot + 1)))
+    return Error{code::kPathFormat, "'" + *path + "' is not a chain path zone.chain"};
+  return ctx.chains.open_chain(*path);
+}
+
+asio::awaitable<Reply> accounts(RpcContext &ctx, const RpcRequest &r) {
+  std::shared_ptr<Chain> chain;
+  if (r.param("path")) {
+    auto c = chain_param(ctx, r);
+    if (!c.ok()) co_return reply_error(c.error());
+    chain = *c;
+  }
+  json::array out;
+  for (const auto &a : ctx.accounts) {
+    json::object o{{"name", a.name}, {"algorithm", a.algorithm}};
+    if (chain) {
+      auto addr = co_await ctx.chains.address(chain, a.name);
+      if (addr.ok()) o["address"] = *addr;
+      else o["error"] = addr.error().message;
+      o["default"] = a.name == chain->default_account;
+    }
+    out.push_back(std::move(o));
+  }
+  co_return reply_ok(json::object{{"accounts", std::move(out)}});
+}
+
+asio::awaitable<Reply> proof(RpcContext &ctx, const RpcRequest &r) {
+  auto chain = chain_param(ctx, r);
+  if (!chain.ok()) co_return reply_error(chain.error());
+  auto hash = r.param("txHash");
+  if (!hash || !text::is_hex(*hash, 128))
+    co_return reply_error({code::kUriQuery, "parameter 'txHash' must be a hex transaction hash"});
+  auto p = co_await ctx.chains.proof(*chain, *hash);
+  if (!p.ok()) {
+    Error e = p.error();
+    if (e.code == code::kChainNotFound) e.code = code::kTransNotFound;
+    co_return reply_error(e);
+  }
+  co_return reply_ok(std::move(*p));
+}
+
+asio::awaitable<Reply> chain_info(RpcContext &ctx, const RpcRequest &r) {
+  auto chain = chain_param(ctx, r);
+  if (!chain.ok()) co_return reply_error(chain.error());
+  auto info = co_await ctx.chains.info(*chain);
+  if (!info.ok()) co_return reply_error(info.error());
+  co_return reply_ok(json::object{{"path", (*chain)->path},
+                                  {"height", info->height},
+                                  {"blockTime", info->block_time_ms},
+                                  {"finalityBlocks", info->finality_blocks},
+                                  {"blockIntervalMs", info->block_interval_ms}});
+}
+
+} // namespace
+
+void add_weft_routes(RouteTable &t) {
+  t.add({kGet, "/weft/accounts", accounts, true, "weft"});
+  t.add({kGet, "/weft/proof", proof, true, "weft"});
+  t.add({kGet, "/weft/chainInfo", chain_info, true, "weft"});
+}
+
+} // namespace weft

@@ -1,0 +1,159 @@
+/* Frozen copy of plugins/include/weft/adapter.h as ABI 1.0 first shipped (before identity, xa_status, chain_info
+ * and subscribe_v2 were appended). A test adapter built against it proves an old library still loads and works. */
+/* The Weft adapter ABI: the one boundary between weft-router and a chain adapter plugin.
+ * Plain C, no dependency beyond the C standard library, so an adapter can be written in any language. */
+#ifndef WEFT_ADAPTER_H
+#define WEFT_ADAPTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The major ABI version. A library built for another major version is refused at load. Within a major
+ * version, fields are only ever appended to the tables below; each table starts with its struct_size so a
+ * reader knows which fields the other side has. */
+#define WEFT_ADAPTER_ABI_VERSION 1u
+
+/* The one symbol an adapter library exports. */
+#define WEFT_ADAPTER_ENTRY_SYMBOL "weft_adapter_entry_v1"
+
+/* Result codes of every verb. 0 is success; an adapter maps its chain's failures onto these. A transaction
+ * that reached the chain and failed there (revert, bad status) is WEFT_OK with the chain's outcome inside
+ * the result JSON, not an error code. */
+typedef enum weft_status {
+  WEFT_OK = 0,
+  WEFT_E_INVALID_ARGUMENT = 1, /* the request bytes are malformed or name something invalid */
+  WEFT_E_NOT_FOUND = 2,        /* resource, method, block, transaction or account does not exist */
+  WEFT_E_UNSUPPORTED = 3,      /* the verb or method is not offered by this chain */
+  WEFT_E_TIMEOUT = 4,          /* the deadline passed before the chain answered */
+  WEFT_E_UNAVAILABLE = 5,      /* the chain cannot be reached or is not ready */
+  WEFT_E_REJECTED = 6,         /* the chain refused the transaction before execution (pool full, replay, bad nonce) */
+  WEFT_E_ACCOUNT = 7,          /* the host could not sign with the named account */
+  WEFT_E_CANCELLED = 8,        /* cancelled by the host */
+  WEFT_E_BUSY = 9,             /* the resource is locked by another transaction (XA) */
+  WEFT_E_INTERNAL = 10         /* a bug or an unexpected failure inside the adapter */
+} weft_status;
+
+/* Log levels of the host's log service. */
+typedef enum weft_log_level {
+  WEFT_LOG_TRACE = 0,
+  WEFT_LOG_DEBUG = 1,
+  WEFT_LOG_INFO = 2,
+  WEFT_LOG_WARN = 3,
+  WEFT_LOG_ERROR = 4
+} weft_log_level;
+
+/* Services the host hands to an adapter when it opens a chain. Every function may be called from any
+ * thread, at any time between open and the return of close. Keys never leave the host: an adapter asks it
+ * to sign. */
+typedef struct weft_host_v1 {
+  uint32_t struct_size;
+  void *host_ctx; /* pass back as the first argument of every service */
+
+  /* One log line, attributed to the chain. `message` is NUL-terminated. */
+  void (*log)(void *host_ctx, int32_t level, const char *chain, const char *message);
+
+  /* Sign a digest with the named account's key. `algorithm` is "secp256k1" (65 bytes r||s||recovery id,
+   * low-S) or "sm2" (64 bytes r||s) or "p256" (64 bytes r||s, low-S). The host writes the signature into
+   * sig (capacity *sig_len, set to the length written) and the account's uncompressed public key without
+   * the 0x04 prefix into pub (capacity *pub_len, set likewise). On failure returns a weft_status and
+   * writes a NUL-terminated reason into err (capacity err_cap). */
+  int32_t (*sign)(void *host_ctx, const char *account, const char *algorithm, const uint8_t *digest,
+                  size_t digest_len, uint8_t *sig, size_t *sig_len, uint8_t *pub, size_t *pub_len, char *err,
+                  size_t err_cap);
+
+  /* The account's public key alone, with the same conventions as sign. */
+  int32_t (*public_key)(void *host_ctx, const char *account, const char *algorithm, uint8_t *pub,
+                        size_t *pub_len, char *err, size_t err_cap);
+} weft_host_v1;
+
+/* What the host passes to open. Strings are NUL-terminated and borrowed for the duration of the call. */
+typedef struct weft_open_args_v1 {
+  uint32_t struct_size;
+  const weft_host_v1 *host; /* valid until close returns */
+  const char *stub_type;    /* one of the types the library declared */
+  const char *chain_name;   /* "zone.chain" */
+  const char *config_json;  /* the chain's config section, as JSON */
+  const char *data_dir;     /* a directory the adapter owns for this chain, already created */
+} weft_open_args_v1;
+
+/* An open chain. Opaque to the host; all of an adapter's per-chain state lives behind it. */
+typedef struct weft_chain weft_chain;
+
+/* Completion of an asynchronous verb: called exactly once per call, from any thread. On WEFT_OK, data/size
+ * hold the result (JSON, UTF-8) and message is "". On failure, message is a NUL-terminated explanation and
+ * data may be NULL. Both are valid only until the callback returns: the host copies what it keeps. */
+typedef void (*weft_callback)(void *ctx, int32_t status, const char *message, const uint8_t *data, size_t size);
+
+/* An asynchronous verb. It returns at once; the result arrives through cb(ctx, ...). The request is JSON
+ * bytes, borrowed until the verb returns. deadline_ms is relative to the call (0: the adapter's default).
+ * op_id receives an id that cancel accepts (may be NULL). The request and result JSON of each verb are
+ * specified in docs/adapters.md. */
+typedef void (*weft_verb_fn)(weft_chain *chain, const uint8_t *request, size_t request_size, uint32_t deadline_ms,
+                             weft_callback cb, void *ctx, uint64_t *op_id);
+
+/* A stream of events (new blocks, contract events): on_event runs once per event, from any thread, until
+ * unsubscribe returns. The event bytes are valid only during the call. */
+typedef void (*weft_event_fn)(void *ctx, const uint8_t *event, size_t size);
+
+/* The adapter's table of verbs. A NULL verb means "not offered by this adapter"; the host answers such a
+ * request with an unsupported error without calling it. Fields are only appended, never reordered. */
+typedef struct weft_adapter_v1 {
+  uint32_t struct_size;
+  uint32_t abi_version;     /* WEFT_ADAPTER_ABI_VERSION the library was built against */
+  const char *name;         /* library name, e.g. "weft-refchain" */
+  const char *version;      /* library version, e.g. "0.1.0" */
+  const char *const *stub_types; /* NULL-terminated list of the chain types it serves, e.g. "RefChain" */
+
+  /* Open a chain. May block (the host calls it off its I/O threads). On success sets *out and returns
+   * WEFT_OK; on failure returns a weft_status and writes a NUL-terminated reason into err. */
+  int32_t (*open)(const weft_open_args_v1 *args, weft_chain **out, char *err, size_t err_cap);
+  /* Close a chain: pending operations complete (with WEFT_E_CANCELLED if need be) before it returns, and no
+   * callback runs after it. */
+  void (*close)(weft_chain *chain);
+  /* Ask an operation to end early; its callback still runs exactly once. Unknown ids are ignored. */
+  void (*cancel)(weft_chain *chain, uint64_t op_id);
+
+  /* Resources and single operations. */
+  weft_verb_fn list_resources;   /* {} -> {"resources":[{"name","properties":{}}]} */
+  weft_verb_fn call;             /* read-only call on a resource */
+  weft_verb_fn send_transaction; /* signed write, answered with the receipt once committed */
+  weft_verb_fn block_height;     /* {} -> {"height":N} */
+  weft_verb_fn get_block;        /* {"number":N} -> block */
+  weft_verb_fn get_receipt;      /* {"hash":"0x.."} -> receipt */
+  weft_verb_fn get_proof;        /* {"hash":"0x.."} -> inclusion proof */
+  weft_verb_fn health;           /* {} -> {"status":"ok"|..., "height":N, ...} */
+  weft_verb_fn account_info;     /* {"account":name} -> {"address":"0x.."} */
+
+  /* On-chain stubs (XA proxy, HTLC). */
+  weft_verb_fn deploy_stubs; /* {"stubs":["xa","htlc"],"account":name} -> {"resources":[...]} */
+
+  /* XA branch on this chain; executing a step is send_transaction with the XA options. */
+  weft_verb_fn xa_start;    /* {"xaTransactionID","resources":[...]} lock */
+  weft_verb_fn xa_commit;   /* {"xaTransactionID"} unlock */
+  weft_verb_fn xa_rollback; /* {"xaTransactionID"} compensate, then unlock */
+
+  /* Hash-time-lock contracts. */
+  weft_verb_fn htlc_lock;   /* {"resource","hash","receiver","amount","timelock","account"} */
+  weft_verb_fn htlc_unlock; /* {"resource","hash","secret","account"} */
+  weft_verb_fn htlc_refund; /* {"resource","hash","account"} */
+  weft_verb_fn htlc_status; /* {"resource","hash"} */
+
+  /* Push of new blocks or events. request: {"kind":"blocks"} or {"kind":"events","resource":...}. */
+  int32_t (*subscribe)(weft_chain *chain, const uint8_t *request, size_t request_size, weft_event_fn on_event,
+                       void *ctx, uint64_t *subscription_id, char *err, size_t err_cap);
+  void (*unsubscribe)(weft_chain *chain, uint64_t subscription_id);
+} weft_adapter_v1;
+
+/* The entry point every adapter library exports (extern "C", default visibility). Returns a table with
+ * static storage duration. */
+typedef const weft_adapter_v1 *(*weft_adapter_entry_v1_fn)(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WEFT_ADAPTER_H */
