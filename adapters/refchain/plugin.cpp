@@ -96,7 +96,8 @@ const weft_adapter_v1 kTable = [] {
   t.get_proof = verb<verbs::get_proof>;
   t.health = verb<verbs::health>;
   t.account_info = verb<verbs::account_info>;
-  // XA, HTLC, deploy_stubs and subscribe stay NULL until the reference chain has those contracts.
+  t.chain_info = verb<verbs::chain_info>;
+  // XA, HTLC, deploy_stubs, xa_status and the subscriptions stay NULL until the reference chain has those contracts.
   return t;
 }();
 

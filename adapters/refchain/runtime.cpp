@@ -167,7 +167,15 @@ uint64_t Runtime::post(plugin::Completion done, uint32_t deadline_ms, Work work)
 }
 
 void Runtime::cancel(uint64_t op_id) {
-  if (auto op = take(op_id)) op->done.fail(WEFT_E_CANCELLED, "cancelled by the host");
+  auto op = take(op_id);
+  if (!op) return;
+  // A transaction already signed and sent may still commit: the host learns its hash, never "not sent".
+  if (op->tx)
+    op->done.fail(WEFT_E_CANCELLED,
+                  "cancelled by the host after transaction " + to_hex(*op->tx) + " was sent; it may still commit",
+                  boost::json::serialize(boost::json::object{{"hash", to_hex(*op->tx)}}));
+  else
+    op->done.fail(WEFT_E_CANCELLED, "cancelled by the host");
 }
 
 void Runtime::await_tx(uint64_t op_id, const Hash &tx_hash) {
@@ -225,8 +233,10 @@ void Runtime::run_worker() {
       lock.unlock();
       for (auto &op : expired) {
         if (op.tx)
-          op.done.fail(WEFT_E_TIMEOUT, "deadline passed before transaction " + to_hex(*op.tx) +
-                                           " was committed; it stays in the pool, look it up later with get_receipt");
+          op.done.fail(WEFT_E_TIMEOUT,
+                       "deadline passed before transaction " + to_hex(*op.tx) +
+                           " was committed; it stays in the pool, look it up later with get_receipt",
+                       boost::json::serialize(boost::json::object{{"hash", to_hex(*op.tx)}}));
         else
           op.done.fail(WEFT_E_TIMEOUT, "deadline passed before the chain answered");
       }

@@ -111,6 +111,27 @@ Result get_block(Runtime &rt, uint64_t op, const std::string &request) {
   return answer(queries::get_block(rt.ledger(), parse_request(request)));
 }
 
+// BFT: a block is final once committed. The interval is the configured pace under load; an idle chain still makes
+// an empty block every empty_block_interval_ms, so chain time never stands still longer than that.
+Result chain_info(Runtime &rt, uint64_t op, const std::string &) {
+  json::object head;
+  uint64_t height = 0;
+  if (rt.remote()) {
+    auto &node = rt.node();
+    height = node.call("block_height", {}, rt.remaining(op)).at("height").to_number<uint64_t>();
+    head = node.call("get_block", {{"number", height}}, rt.remaining(op));
+  } else {
+    height = rt.ledger().height();
+    head = queries::get_block(rt.ledger(), {{"number", height}});
+  }
+  const json::value *ts = head.if_contains("timestamp");
+  return answer({{"height", height},
+                 {"blockTime", ts != nullptr ? ts->to_number<int64_t>() : 0},
+                 {"finalityBlocks", 0},
+                 {"blockIntervalMs", rt.config().block_interval_ms},
+                 {"emptyBlockIntervalMs", rt.config().empty_block_interval_ms}});
+}
+
 Result get_receipt(Runtime &rt, uint64_t op, const std::string &request) {
   if (rt.remote()) return ask_network(rt, op, "get_receipt", parse_request(request));
   return answer(queries::get_receipt(rt.ledger(), parse_request(request)));

@@ -19,6 +19,7 @@ Result get_receipt(Runtime &rt, uint64_t op, const std::string &request);
 Result get_proof(Runtime &rt, uint64_t op, const std::string &request);
 Result health(Runtime &rt, uint64_t op, const std::string &request);
 Result account_info(Runtime &rt, uint64_t op, const std::string &request);
+Result chain_info(Runtime &rt, uint64_t op, const std::string &request);
 
 // How far ahead send_transaction sets block_limit: half the allowed range, so a transaction waits at most this
 // many blocks in the pool before it expires.

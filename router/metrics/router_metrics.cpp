@@ -135,7 +135,11 @@ HttpResponse metrics_http_answer(const HttpRequest &request, const MetricsRegist
   std::string_view target = request.target;
   std::string_view path = target.substr(0, target.find('?'));
   if (path != "/metrics" && path != "/health/live" && path != "/health/ready") return text(404, "not found\n");
-  if (request.method != "GET") return text(405, "method not allowed; use GET\n");
+  if (request.method != "GET") {
+    HttpResponse r = text(405, "method not allowed; use GET\n");
+    r.headers.emplace_back("Allow", "GET");
+    return r;
+  }
   if (path == "/metrics") {
     HttpResponse r = text(200, registry.render());
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";

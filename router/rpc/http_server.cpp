@@ -111,7 +111,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     return res;
   }
 
-  // A header that parsed but breaks a limit Beast does not check: the request line's length, the field count.
+  // A header that parsed but breaks a limit Beast does not check: the field count (and the request line's length,
+  // checked again here for a target that arrived whole in the first read).
   std::optional<std::pair<int, Error>> check_header(const http::request<http::string_body> &req) const {
     size_t line = req.method_string().size() + req.target().size() + 10;
     if (line > limits.max_request_line)
@@ -122,17 +123,6 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       return {{431, {code::kPostData, "request has " + std::to_string(fields) + " header fields; at most " +
                                           std::to_string(limits.max_header_fields) + " are accepted"}}};
     return std::nullopt;
-  }
-
-  // The header section broke max_header_bytes: 414 if the request line alone is too long, else 431.
-  std::optional<std::pair<int, Error>> header_limit_refusal(const boost::beast::flat_buffer &buffer) const {
-    std::string_view seen(static_cast<const char *>(buffer.data().data()), buffer.size());
-    size_t eol = seen.find("\r\n");
-    if (eol == std::string_view::npos || eol > limits.max_request_line)
-      return {{414, {code::kPostData, "request line is longer than " + std::to_string(limits.max_request_line) +
-                                           " bytes"}}};
-    return {{431, {code::kPostData, "request header section is larger than " +
-                                         std::to_string(limits.max_header_bytes) + " bytes"}}};
   }
 
   // Answers a refusal with its status and the error in the door's format, then half-closes and reads what the
@@ -186,9 +176,26 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
       parser.body_limit(limits.max_body_bytes);
       auto d = socket_deadline(ex, conn, limits.header_timeout);
-      auto [ec, n] = co_await http::async_read_header(c.socket, buffer, parser, kAwait);
+      // The request line first, read by hand: Beast's header limit covers the whole section, and a line that
+      // alone is too long is a 414, not a 431.
       std::optional<std::pair<int, Error>> refusal;
-      if (!ec) refusal = check_header(parser.get());
+      error_code ec;
+      size_t n = 0;
+      for (;;) {
+        std::string_view seen(static_cast<const char *>(buffer.data().data()), buffer.size());
+        size_t eol = seen.find("\r\n");
+        if (eol != std::string_view::npos && eol <= limits.max_request_line) break;
+        if ((eol == std::string_view::npos ? seen.size() : eol) > limits.max_request_line) {
+          refusal = {{414, {code::kPostData, "request line is longer than " +
+                                                 std::to_string(limits.max_request_line) + " bytes"}}};
+          break;
+        }
+        std::tie(ec, n) = co_await c.socket.async_read_some(buffer.prepare(4096), kAwait);
+        if (ec) break;
+        buffer.commit(n);
+      }
+      if (!ec && !refusal) std::tie(ec, n) = co_await http::async_read_header(c.socket, buffer, parser, kAwait);
+      if (!ec && !refusal) refusal = check_header(parser.get());
       if (!ec && !refusal) std::tie(ec, n) = co_await http::async_read(c.socket, buffer, parser, kAwait);
       bool timed_out = d.expired();
       d.disarm();
@@ -200,7 +207,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
           refusal = {{413, {code::kBodyTooLarge, "request body exceeds rpc.max_body_bytes (" +
                                                      std::to_string(limits.max_body_bytes) + " bytes)"}}};
         else if (ec == http::error::header_limit)
-          refusal = header_limit_refusal(buffer);
+          refusal = {{431, {code::kPostData, "request header section is larger than " +
+                                                 std::to_string(limits.max_header_bytes) + " bytes"}}};
         else if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
                  ec == asio::error::operation_aborted)
           break;
@@ -220,10 +228,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       hreq.remote = remote;
       if (in_flight.fetch_add(1) >= limits.max_in_flight) {
         in_flight.fetch_sub(1);
-        co_await refuse(conn, buffer, 503,
-                        {code::kOverloaded, "router has " + std::to_string(limits.max_in_flight) +
-                                                " requests in flight (rpc.max_in_flight); retry later"},
-                        remote);
+        // Built before the co_await: GCC 12 destroys a braced temporary inside a co_await expression twice.
+        Error overloaded{code::kOverloaded, "router has " + std::to_string(limits.max_in_flight) +
+                                                " requests in flight (rpc.max_in_flight); retry later"};
+        co_await refuse(conn, buffer, 503, overloaded, remote);
         break;
       }
       HttpResponse out;

@@ -51,7 +51,7 @@ TESTCHAIN = """
 class Router:
     """One weft-router process with its own temp dir, config and free port."""
 
-    def __init__(self, chains=REFCHAIN, plugin_dir=None, rpc="", accounts=("alice", "bob"), data_dir=None):
+    def __init__(self, chains=REFCHAIN, plugin_dir=None, rpc="", accounts=("alice", "bob"), data_dir=None, router=""):
         self.dir = tempfile.mkdtemp(prefix="weft-it-")
         self.data_dir = data_dir or os.path.join(self.dir, "data")
         self.plugin_dir = plugin_dir or PLUGINS
@@ -62,12 +62,12 @@ class Router:
         acc = "".join("\n  - name: %s" % a for a in accounts)
         with open(self.config, "w") as f:
             f.write(
-                "router:\n  zone: payment\n  data_dir: %s\n  plugin_dir: %s\n"
+                "router:\n  zone: payment\n  data_dir: %s\n  plugin_dir: %s\n%s"
                 "rpc:\n  listen: 127.0.0.1:0\n  ready_file: %s\n%s"
                 "metrics:\n  listen: 127.0.0.1:0\n  ready_file: %s\n"
                 "log:\n  level: debug\n"
                 "accounts:%s\nchains:%s"
-                % (self.data_dir, os.path.abspath(self.plugin_dir), self.ready, rpc, self.metrics_ready, acc,
+                % (self.data_dir, os.path.abspath(self.plugin_dir), router, self.ready, rpc, self.metrics_ready, acc,
                    chains)
             )
         self.proc = None

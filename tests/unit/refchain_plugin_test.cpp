@@ -199,6 +199,11 @@ TEST_CASE("send_transaction answers once committed, and every read verb sees the
 
   json::object height = c.ok(t->block_height, "{}");
   CHECK(height.at("height").to_number<uint64_t>() >= number);
+  json::object chain_info = c.ok(t->chain_info, "{}");
+  CHECK(chain_info.at("height").to_number<uint64_t>() >= number);
+  CHECK(chain_info.at("blockTime").to_number<int64_t>() >= block.at("timestamp").to_number<int64_t>());
+  CHECK(chain_info.at("finalityBlocks").to_number<int>() == 0);
+  CHECK(chain_info.at("blockIntervalMs").to_number<uint64_t>() > 0);
   json::object health = c.ok(t->health, "{}");
   CHECK(health.at("status").as_string() == "ok");
   CHECK(health.at("validators").to_number<int>() == 4);
@@ -305,6 +310,9 @@ TEST_CASE("cancel ends a waiting send_transaction, a deadline times it out namin
   t->cancel(c.chain, op);
   REQUIRE(cancelled.wait());
   CHECK(cancelled.status == WEFT_E_CANCELLED);
+  // It was signed and sent: the cancel names its hash, since it may still commit.
+  REQUIRE_FALSE(cancelled.data.empty());
+  CHECK(cancelled.object().at("hash").as_string().starts_with("0x"));
   t->cancel(c.chain, op);     // twice: ignored
   t->cancel(c.chain, 987654); // unknown: ignored
 
@@ -314,6 +322,7 @@ TEST_CASE("cancel ends a waiting send_transaction, a deadline times it out namin
   CHECK(timed_out.status == WEFT_E_TIMEOUT);
   CHECK(timed_out.message.find("0x") != std::string::npos);
   CHECK(timed_out.message.find("get_receipt") != std::string::npos);
+  CHECK(timed_out.message.find(std::string(timed_out.object().at("hash").as_string())) != std::string::npos);
 
   Answer pending1, pending2;
   c.run(t->send_transaction, req, pending1);

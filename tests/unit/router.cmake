@@ -5,3 +5,4 @@ weft_add_unit_test(keystore_test SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/keysto
 target_compile_definitions(router_config_test PRIVATE WEFT_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
 
 weft_add_unit_test(rpc_envelope_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/rpc_envelope_test.cpp LIBS weft_router_rpc)
+weft_add_unit_test(rpc_routes_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/rpc_routes_test.cpp LIBS weft_router_rpc)

@@ -307,6 +307,8 @@ TEST_CASE("the metrics listener answers /metrics, /health/live and /health/ready
       HttpResponse a = metrics_http_answer(get(path, method), r, true, true);
       CHECK(a.status == 405);
       CHECK_FALSE(a.close);
+      REQUIRE(a.headers.size() == 1);
+      CHECK(a.headers[0] == std::pair<std::string, std::string>{"Allow", "GET"});
     }
   for (const char *path : {"/", "/metric", "/metrics/", "/health", "/sys/test", "/health/ready/x"}) {
     CAPTURE(path);

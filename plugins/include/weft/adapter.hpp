@@ -5,6 +5,7 @@
 #include <weft/adapter.h>
 
 #include <atomic>
+#include <cstddef>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -43,6 +44,10 @@ class Completion {
 
   void succeed(std::string_view json) const { finish(WEFT_OK, "", json); }
   void fail(int32_t status, std::string_view message) const { finish(status, message, {}); }
+  // A failure with a JSON object of details, e.g. {"hash":"0x.."} for a sent transaction whose outcome is unknown.
+  void fail(int32_t status, std::string_view message, std::string_view details_json) const {
+    finish(status, message, details_json);
+  }
   bool done() const { return !state_ || state_->fired.load(); }
 
  private:
@@ -125,6 +130,23 @@ class Host {
     if (rc != WEFT_OK) throw Failure(rc, err[0] ? err : "no such account");
     pub.resize(pub_len);
     return pub;
+  }
+
+  // The account's certificate (PEM) and MSP id, for chains that name signers by certificate. Throws Failure
+  // (WEFT_E_UNSUPPORTED) when the host predates the identity service.
+  std::pair<std::string, std::string> identity(const std::string &account) const {
+    if (host_ == nullptr || host_->struct_size < offsetof(weft_host_v1, identity) + sizeof(host_->identity) ||
+        host_->identity == nullptr)
+      throw Failure(WEFT_E_UNSUPPORTED, "host offers no identity service");
+    std::string cert(8192, '\0');
+    size_t cert_len = cert.size();
+    char msp[256] = {0};
+    char err[256] = {0};
+    int32_t rc = host_->identity(host_->host_ctx, account.c_str(), cert.data(), &cert_len, msp, sizeof msp, err,
+                                 sizeof err);
+    if (rc != WEFT_OK) throw Failure(rc, err[0] ? err : "no identity for the account");
+    cert.resize(cert_len);
+    return {cert, msp};
   }
 
   const std::string &chain() const { return chain_; }
