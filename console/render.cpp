@@ -77,9 +77,13 @@ Outcome render_status(const json::value &data, const Options &options) {
   std::string out = format_table({"version", field_text(data, "version")},
                                  {{"zone", field_text(data, "zone")}, {"uptime", uptime_text(data)}});
   std::vector<std::vector<std::string>> chains;
-  for (const auto &chain : array_field(data, "chains"))
-    chains.push_back({field_text(chain, "path"), field_text(chain, "stubType"), field_text(chain, "height"),
-                      field_text(chain, "status")});
+  for (const auto &chain : array_field(data, "chains")) {
+    // A chain that is down says why, on the same line.
+    std::string status = field_text(chain, "status");
+    if (std::string reason = field_text(chain, "reason"); reason != "-" && !reason.empty())
+      status += ": " + one_line(reason);
+    chains.push_back({field_text(chain, "path"), field_text(chain, "stubType"), field_text(chain, "height"), status});
+  }
   out += "\nchains (" + std::to_string(chains.size()) + "):\n";
   if (!chains.empty()) out += format_table({"PATH", "STUB TYPE", "HEIGHT", "STATUS"}, chains, "  ");
   std::vector<std::vector<std::string>> adapters;

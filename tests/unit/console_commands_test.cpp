@@ -257,16 +257,18 @@ TEST_CASE("console renders status as tables") {
   FakeRouter router;
   router.answer_data(
       R"({"version":"0.1.0","uptimeSeconds":3723,"zone":"payment",)"
-      R"("chains":[{"path":"payment.ledger1","stubType":"RefChain","height":42,"status":"ok"}],)"
+      R"("chains":[{"path":"payment.ledger1","stubType":"RefChain","height":42,"status":"up","reason":""},)"
+      R"({"path":"payment.fabric","stubType":"Fabric2.0","height":null,"status":"down","reason":"peer refused"}],)"
       R"("adapters":[{"name":"refchain","version":"1","file":"librefchain.so","stubTypes":["RefChain"]}]})");
   const Outcome outcome = run(router, {"status"});
   CHECK(outcome.exit_code == kExitOk);
   CHECK(outcome.out == "version  0.1.0\n"
                        "zone     payment\n"
                        "uptime   1h 2m 3s\n"
-                       "\nchains (1):\n"
+                       "\nchains (2):\n"
                        "  PATH             STUB TYPE  HEIGHT  STATUS\n"
-                       "  payment.ledger1  RefChain   42      ok\n"
+                       "  payment.ledger1  RefChain   42      up\n"
+                       "  payment.fabric   Fabric2.0  -       down: peer refused\n"
                        "\nadapters (1):\n"
                        "  NAME      VERSION  STUB TYPES  FILE\n"
                        "  refchain  1        RefChain    librefchain.so\n");
