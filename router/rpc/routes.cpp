@@ -1,5 +1,7 @@
 #include "routes.h"
 
+#include <weft/text.hpp>
+
 #include <array>
 
 namespace weft {
@@ -57,6 +59,15 @@ RouteTable::Found RouteTable::find(std::string_view method, const RpcRequest &r)
   }
   if (allowed == 0 || is_wecross_family(family)) return Found{nullptr, 404, "", family};
   return Found{nullptr, 405, allow_list(allowed), family};
+}
+
+Result<std::shared_ptr<Chain>> chain_param(RpcContext &ctx, const RpcRequest &r) {
+  auto path = r.param("path");
+  if (!path || path->empty()) return Error{code::kUriQuery, "parameter 'path' (zone.chain) is required"};
+  auto dot = path->find('.');
+  if (dot == std::string::npos || !text::is_name(path->substr(0, dot)) || !text::is_name(path->substr(dot + 1)))
+    return Error{code::kUriQuery, "'" + *path + "' is not a chain path zone.chain"};
+  return ctx.chains.open_chain(*path);
 }
 
 RouteTable default_routes() {

@@ -87,6 +87,10 @@ class RouteTable {
   std::vector<Route> routes_;
 };
 
+// The open chain named by the request's `path` parameter ("zone.chain"): 10002 when missing or malformed (as
+// WeCross's /trans answers), 10001 when unknown, 40100 when not open.
+Result<std::shared_ptr<Chain>> chain_param(RpcContext &ctx, const RpcRequest &r);
+
 void add_sys_routes(RouteTable &t);
 void add_resource_routes(RouteTable &t);
 void add_trans_routes(RouteTable &t);

@@ -26,15 +26,6 @@ Error trans_error(Error e, int not_found_code = code::kTransNotFound) {
   return e;
 }
 
-Result<std::shared_ptr<Chain>> chain_param(RpcContext &ctx, const RpcRequest &r) {
-  auto path = r.param("path");
-  if (!path || path->empty()) return Error{code::kUriQuery, "parameter 'path' (zone.chain) is required"};
-  auto dot = path->find('.');
-  if (dot == std::string::npos || !text::is_name(path->substr(0, dot)) || !text::is_name(path->substr(dot + 1)))
-    return Error{code::kUriQuery, "'" + *path + "' is not a chain path zone.chain"};
-  return ctx.chains.open_chain(*path);
-}
-
 std::optional<int64_t> integer(const std::optional<std::string> &s) {
   if (!s || s->empty()) return std::nullopt;
   int64_t v = 0;

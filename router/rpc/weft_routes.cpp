@@ -13,15 +13,6 @@ namespace json = boost::json;
 
 namespace {
 
-Result<std::shared_ptr<Chain>> chain_param(RpcContext &ctx, const RpcRequest &r) {
-  auto path = r.param("path");
-  if (!path || path->empty()) return Error{code::kUriQuery, "parameter 'path' (zone.chain) is required"};
-  auto dot = path->find('.');
-  if (dot == std::string::npos || !text::is_name(path->substr(0, dot)) || !text::is_name(path->substr(dot + 1)))
-    return Error{code::kPathFormat, "'" + *path + "' is not a chain path zone.chain"};
-  return ctx.chains.open_chain(*path);
-}
-
 asio::awaitable<Reply> accounts(RpcContext &ctx, const RpcRequest &r) {
   std::shared_ptr<Chain> chain;
   if (r.param("path")) {

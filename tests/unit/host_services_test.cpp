@@ -6,14 +6,14 @@
 #include <unistd.h>
 
 #include "host_services.h"
+#include "test_support.h"
 
 using namespace weft;
 namespace fs = std::filesystem;
 
 TEST_CASE("identity answers an account's certificate and MSP id, and refuses what it cannot give") {
-  fs::path dir = fs::temp_directory_path() / ("weft-host-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  test::TempDir tmp("weft-host");
+  const fs::path &dir = tmp.path;
   const std::string pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
   std::ofstream(dir / "admin.pem") << pem;
   std::vector<AccountConfig> accounts(2);
@@ -57,5 +57,4 @@ TEST_CASE("identity answers an account's certificate and MSP id, and refuses wha
   auto refused = HostServices::open(**ks, accounts);
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.error().message.find("is not a PEM certificate") != std::string::npos);
-  fs::remove_all(dir);
 }

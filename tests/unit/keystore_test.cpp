@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include "test_support.h"
+
 #include <secp256k1.h>
 #include <secp256k1_recovery.h>
 
@@ -21,17 +23,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "weft-keystore-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
+struct TempDir : test::TempDir {
+  TempDir() : test::TempDir("weft-keystore") {}
 };
 
 AccountConfig account(const std::string &name, const fs::path &key_file = {}) {

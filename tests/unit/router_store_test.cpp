@@ -6,6 +6,8 @@
 
 #include <doctest/doctest.h>
 
+#include "test_support.h"
+
 #include <sqlite3.h>
 
 #include <poll.h>
@@ -37,23 +39,10 @@ namespace fs = std::filesystem;
 namespace {
 
 // Every wait scales with WEFT_TEST_TIME_SCALE (default 1) so sanitizer builds and slow machines pass.
-std::chrono::milliseconds scaled(int ms) {
-  const char *s = std::getenv("WEFT_TEST_TIME_SCALE");
-  double scale = s ? std::atof(s) : 1.0;
-  return std::chrono::milliseconds(static_cast<std::int64_t>(ms * (scale > 0 ? scale : 1.0)));
-}
+using test::scaled;
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "weft-store-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
+struct TempDir : test::TempDir {
+  TempDir() : test::TempDir("weft-store") {}
 };
 
 int latest_version() {
