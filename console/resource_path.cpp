@@ -1,12 +1,10 @@
 #include "resource_path.h"
 
+#include <weft/text.hpp>
+
 namespace weft::console {
 
 namespace {
-
-bool is_path_char(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-}
 
 bool has_parts(std::string_view path, int parts) {
   int seen = 0;
@@ -15,9 +13,8 @@ bool has_parts(std::string_view path, int parts) {
     const std::size_t dot = path.find('.', start);
     const std::string_view part =
         path.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
-    if (part.empty()) return false;
-    for (char c : part)
-      if (!is_path_char(c)) return false;
+    // The router's rule for each part of a path: 1..64 letters, digits, '_' or '-'.
+    if (!text::is_name(part)) return false;
     ++seen;
     if (dot == std::string_view::npos) break;
     start = dot + 1;

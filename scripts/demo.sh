@@ -63,6 +63,12 @@ weft sendTransaction --account bob payment.ledger1.token transfer "$alice" 99999
 say "The transfer's receipt, looked up by its hash"
 weft getReceipt payment.ledger1 "$hash"
 
+say "For operators: health and Prometheus metrics on their own port (metrics.listen)"
+printf '$ curl -s http://127.0.0.1:9250/health/ready\n'
+curl -s http://127.0.0.1:9250/health/ready
+printf '$ curl -s http://127.0.0.1:9250/metrics | grep -E "^weft_(chain_up|chain_height|rpc_requests_total)"\n'
+curl -s http://127.0.0.1:9250/metrics | grep -E '^weft_(chain_up|chain_height|rpc_requests_total)' || true
+
 say "Stopping the router (SIGTERM: it drains requests, closes the chain and exits)"
 kill "$router_pid"
 wait "$router_pid" && echo "weft-router stopped cleanly"
