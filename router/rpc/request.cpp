@@ -68,6 +68,10 @@ Reply reply_error(const Error &e) {
   return {HttpResponse{200, "application/json", envelope_error(e), false, {}}, e.code};
 }
 Reply reply_not_found() { return {HttpResponse{404, "text/plain", "", true, {}}, 404}; }
+Reply reply_login_required(const RpcRequest &r) {
+  return {HttpResponse{401, "text/plain", "Login check failed, uri: " + r.path + " token:" + r.authorization, true, {}},
+          401};
+}
 Reply reply_method_not_allowed(const std::string &allow) {
   return {HttpResponse{405, "text/plain", "method not allowed; allowed: " + allow + "\n", false, {{"Allow", allow}}},
           405};

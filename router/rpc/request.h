@@ -43,6 +43,8 @@ Reply reply_ok(const boost::json::value &data);
 Reply reply_error(const Error &e);
 // WeCross answers an unknown route (or a known one with a method it does not route) with a bare 404 and closes.
 Reply reply_not_found();
+// WeCross's answer to a route that needs a login when the token is missing or unknown: 401 text/plain, closed.
+Reply reply_login_required(const RpcRequest &r);
 // Weft's own routes answer a method they do not serve with 405 and the methods they do.
 Reply reply_method_not_allowed(const std::string &allow);
 

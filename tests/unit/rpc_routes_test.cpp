@@ -1,8 +1,12 @@
 // The route table: WeCross's matching rules, Weft's 405s, the login flag of every route, and the url prefix.
 #include <doctest/doctest.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+
 #include "rpc/request.h"
 #include "rpc/routes.h"
+#include "rpc/rpc_service.h"
 
 using namespace weft;
 
@@ -90,4 +94,40 @@ TEST_CASE("the query and the envelope's data give parameters; a bad body waits f
   REQUIRE(bad.ok());
   REQUIRE(bad->body_error.has_value());
   CHECK(bad->body_error->code == code::kPostData);
+}
+
+TEST_CASE("the login slot runs after the route is found and before its handler; unknown routes are 404 first") {
+  boost::asio::io_context io;
+  Registry registry;
+  ChainService chains(registry, 1000);
+  LoadReport adapters;
+  RpcContext ctx{registry, chains};
+  ctx.adapters = &adapters;
+  RpcService rpc(ctx, default_routes(), "");
+  std::vector<std::string> checked;
+  rpc.set_login_check([&](const RpcRequest &r, const Route &route) -> std::optional<Reply> {
+    checked.push_back(r.path);
+    CHECK(route.login);
+    return reply_login_required(r);
+  });
+  auto ask = [&](std::string method, std::string target) {
+    HttpRequest h;
+    h.method = std::move(method);
+    h.target = std::move(target);
+    h.authorization = "Bearer nope";
+    std::optional<HttpResponse> out;
+    boost::asio::co_spawn(io, rpc.handle(h), [&](std::exception_ptr, HttpResponse r) { out = std::move(r); });
+    io.restart();
+    io.run();
+    REQUIRE(out.has_value());
+    return *out;
+  };
+  CHECK(ask("GET", "/sys/test").status == 200); // needs no login
+  auto refused = ask("GET", "/sys/listResources");
+  CHECK(refused.status == 401);
+  CHECK(refused.content_type == "text/plain");
+  CHECK(refused.body == "Login check failed, uri: /sys/listResources token:Bearer nope");
+  CHECK(refused.close);
+  CHECK(ask("POST", "/sys/state").status == 404); // unrouted: 404 before any login check
+  CHECK(checked == std::vector<std::string>{"/sys/listResources"});
 }
