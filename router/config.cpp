@@ -260,7 +260,7 @@ public:
     if (auto *f = get(top, "rpc"); f && is_mapping(d_, *f, "rpc"))
       rpc(fields(d_, f->value, "rpc",
                  {"listen", "threads", "max_body_bytes", "header_timeout_ms", "idle_timeout_ms", "request_timeout_ms",
-                  "max_in_flight", "ready_file", "url_prefix"}));
+                  "max_in_flight", "ready_file", "url_prefix", "tls"}));
     if (auto *f = get(top, "metrics"); f && is_mapping(d_, *f, "metrics"))
       metrics(fields(d_, f->value, "metrics", {"listen", "ready_file"}));
     if (auto *f = get(top, "log"); f && is_mapping(d_, *f, "log")) log(fields(d_, f->value, "log", {"level", "file"}));
@@ -351,6 +351,7 @@ private:
     integer(get(f, "request_timeout_ms"), "rpc.request_timeout_ms", 1, 3'600'000, r.request_timeout_ms);
     integer(get(f, "max_in_flight"), "rpc.max_in_flight", 1, 1'000'000, r.max_in_flight);
     r.ready_file = path(get(f, "ready_file"), "rpc.ready_file", base_dir_).value_or(fs::path());
+    tls(get(f, "tls"));
     if (auto p = string(get(f, "url_prefix"), "rpc.url_prefix"); p && !p->empty()) {
       // WeCross's rule: "/" then 1..18 of [A-Za-z0-9_-], neither starting nor ending with '_' or '-'.
       std::string_view body = std::string_view(*p).substr(p->starts_with('/') ? 1 : 0);
@@ -362,6 +363,34 @@ private:
       else
         r.url_prefix = *p;
     }
+  }
+
+  // rpc.tls: WeCross's sslSwitch as words. The files must exist now, so a typo stops the start, not the first client.
+  void tls(const Field *section) {
+    if (!section || !is_mapping(d_, *section, "rpc.tls")) return;
+    Fields f = fields(d_, section->value, "rpc.tls", {"mode", "certificate", "private_key", "ca_certificate", "ciphers"});
+    RpcTlsConfig &t = cfg_.rpc.tls;
+    if (auto m = string(get(f, "mode"), "rpc.tls.mode")) {
+      if (*m == "plain" || *m == "tls" || *m == "mutual")
+        t.mode = *m;
+      else
+        d_.fail(get(f, "mode")->value, "rpc.tls.mode must be plain, tls or mutual, got '" + *m + "'");
+    }
+    t.certificate = path(get(f, "certificate"), "rpc.tls.certificate", base_dir_).value_or(fs::path());
+    t.private_key = path(get(f, "private_key"), "rpc.tls.private_key", base_dir_).value_or(fs::path());
+    t.ca_certificate = path(get(f, "ca_certificate"), "rpc.tls.ca_certificate", base_dir_).value_or(fs::path());
+    if (auto c = string(get(f, "ciphers"), "rpc.tls.ciphers")) t.ciphers = *c;
+    if (t.mode == "plain") return;
+    auto need = [&](const fs::path &p, const char *key) {
+      std::error_code ec;
+      if (p.empty())
+        d_.fail(section->key, std::string("rpc.tls.") + key + " is required when rpc.tls.mode is " + t.mode);
+      else if (!fs::is_regular_file(p, ec))
+        d_.fail(get(f, key)->value, std::string("rpc.tls.") + key + " " + p.string() + " does not exist");
+    };
+    need(t.certificate, "certificate");
+    need(t.private_key, "private_key");
+    if (t.mode == "mutual") need(t.ca_certificate, "ca_certificate");
   }
 
   void metrics(const Fields &f) {

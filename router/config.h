@@ -15,6 +15,15 @@
 
 namespace weft {
 
+// The RPC door's TLS (docs/config.md): WeCross's sslSwitch 2, 1, 0 as plain, tls, mutual.
+struct RpcTlsConfig {
+  std::string mode = "plain";
+  std::filesystem::path certificate;    // PEM chain
+  std::filesystem::path private_key;    // PEM
+  std::filesystem::path ca_certificate; // CA that signs client certificates (mutual)
+  std::string ciphers;                  // OpenSSL TLS 1.2 cipher list; empty: OpenSSL's default
+};
+
 struct RpcConfig {
   std::string host = "127.0.0.1"; // without brackets, also for IPv6 ("::1")
   std::uint16_t port = 8250;      // 0: the OS picks a free port
@@ -26,6 +35,7 @@ struct RpcConfig {
   std::size_t max_in_flight = 1024;
   std::filesystem::path ready_file; // empty: none; else "host:port\n" is written here after binding
   std::string url_prefix;           // e.g. "/weft": routes are served only under it; empty: at the root
+  RpcTlsConfig tls;
 
   // "host:port", with brackets around an IPv6 host.
   std::string listen() const;

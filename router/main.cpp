@@ -199,6 +199,20 @@ int main(int argc, char **argv) {
       io, limits, [&rpc](HttpRequest r) { return rpc.handle(std::move(r)); },
       [](const Error &e) { return envelope_error(e); });
   server.set_refusal_observer([&metrics](int status) { metrics.refused(status); });
+  if (cfg->rpc.tls.mode != "plain") {
+    TlsOptions tls;
+    tls.mode = cfg->rpc.tls.mode == "mutual" ? TlsMode::Mutual : TlsMode::Tls;
+    tls.certificate = cfg->rpc.tls.certificate.string();
+    tls.private_key = cfg->rpc.tls.private_key.string();
+    tls.ca_certificate = cfg->rpc.tls.ca_certificate.string();
+    tls.ciphers = cfg->rpc.tls.ciphers;
+    if (auto s = server.enable_tls(tls); !s.ok()) {
+      spdlog::critical("{}", s.error().message);
+      supervisor.stop();
+      db.close();
+      return 1;
+    }
+  }
   metrics.set_in_flight_source([&server] { return static_cast<double>(server.requests_in_flight()); });
 
   // The metrics listener: its own port, no login, never behind the RPC's in-flight limit.
@@ -232,7 +246,7 @@ int main(int argc, char **argv) {
     metrics_address = address_text(*mb);
     metrics_server->start();
   }
-  if (!bound->address().is_loopback())
+  if (!bound->address().is_loopback() && cfg->rpc.tls.mode == "plain")
     spdlog::warn("RPC listens on {} without TLS or login: anyone who reaches it can use every account", address);
   server.start();
   ready = true;
@@ -242,7 +256,8 @@ int main(int argc, char **argv) {
   } catch (const std::exception &e) {
     spdlog::error("cannot write ready file: {}", e.what());
   }
-  spdlog::info("RPC listening on http://{}{}", address, cfg->rpc.url_prefix);
+  spdlog::info("RPC listening on {}://{}{}", cfg->rpc.tls.mode == "plain" ? "http" : "https", address,
+               cfg->rpc.url_prefix);
   if (metrics_server) spdlog::info("metrics and health on http://{}/metrics", metrics_address);
 
   std::promise<int> stop_signal;

@@ -25,7 +25,9 @@ struct HttpRequest {
   std::string target; // path and query
   std::string body;
   std::string authorization;
-  std::string remote; // peer address, for logs
+  std::string remote;     // peer address, for logs
+  bool loopback = false;  // the peer is on this machine
+  bool secure = false;    // arrived over TLS
 };
 
 struct HttpResponse {
@@ -46,6 +48,16 @@ struct HttpLimits {
   size_t max_in_flight = 1024;
 };
 
+// WeCross's three modes (its sslSwitch 2, 1, 0): plain HTTP, TLS, TLS with a client certificate the CA signed.
+enum class TlsMode { Plain, Tls, Mutual };
+struct TlsOptions {
+  TlsMode mode = TlsMode::Plain;
+  std::string certificate;    // PEM chain of the server
+  std::string private_key;    // PEM
+  std::string ca_certificate; // PEM of the CA client certificates must chain to (Mutual)
+  std::string ciphers;        // OpenSSL TLS 1.2 cipher list; empty: OpenSSL's default
+};
+
 using HttpHandler = std::function<boost::asio::awaitable<HttpResponse>(HttpRequest)>;
 // Renders a transport-level failure (body too large, too slow, overloaded) as a body in the door's own format.
 using ErrorRenderer = std::function<std::string(const Error &)>;
@@ -61,6 +73,8 @@ class HttpServer {
   Result<boost::asio::ip::tcp::endpoint> listen(const std::string &host, uint16_t port);
   void start();
   void set_refusal_observer(RefusalObserver fn);
+  // Makes the door speak TLS (call before start). Errors name the file or option at fault.
+  Status enable_tls(const TlsOptions &options);
   // Stops accepting and closes connections that are idle; busy ones close after their response.
   void stop();
   size_t connections() const;

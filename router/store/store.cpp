@@ -36,6 +36,57 @@ CREATE TABLE chain_status (
 );
 CREATE INDEX chain_status_by_chain ON chain_status (chain, id);
 )sql"},
+    {2, R"sql(
+-- Universal accounts (router/auth/): the users, their login tokens, their sealed chain keys, and an audit trail.
+-- A user's password is kept only as scrypt of what WeCross's client sends; version is bumped on a password or role
+-- change, which voids every token issued before it.
+CREATE TABLE users (
+  id INTEGER PRIMARY KEY,
+  name TEXT UNIQUE NOT NULL,
+  salt BLOB NOT NULL,
+  pw_hash BLOB NOT NULL,
+  role TEXT NOT NULL CHECK (role IN ('admin', 'user')),
+  acl TEXT NOT NULL DEFAULT '[]', -- JSON array of allowed resource paths or prefixes
+  version INTEGER NOT NULL DEFAULT 1,
+  created_ms INTEGER NOT NULL
+);
+-- Only the SHA-256 of a token is kept, so a copy of the file logs nobody in.
+CREATE TABLE tokens (
+  hash BLOB PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  user_version INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL,
+  expires_ms INTEGER NOT NULL
+);
+CREATE INDEX tokens_by_user ON tokens (user_id);
+CREATE INDEX tokens_by_expiry ON tokens (expires_ms);
+-- A user's chain keys, sealed (AEAD) under the router's master key version key_version.
+CREATE TABLE chain_accounts (
+  id INTEGER PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  key_id INTEGER NOT NULL,
+  chain_type TEXT NOT NULL,
+  algorithm TEXT NOT NULL,
+  public_key BLOB NOT NULL,
+  certificate TEXT,
+  msp_id TEXT,
+  is_default INTEGER NOT NULL DEFAULT 0,
+  key_version INTEGER NOT NULL,
+  nonce BLOB NOT NULL,
+  ciphertext BLOB NOT NULL,
+  UNIQUE (user_id, key_id)
+);
+-- At most one default per user and chain type; the code keeps it exactly one while the user has one of that type.
+CREATE UNIQUE INDEX chain_accounts_one_default ON chain_accounts (user_id, chain_type) WHERE is_default = 1;
+CREATE TABLE audit (
+  id INTEGER PRIMARY KEY,
+  at_ms INTEGER NOT NULL,
+  event TEXT NOT NULL,
+  user TEXT,
+  remote TEXT,
+  detail TEXT
+);
+)sql"},
 };
 
 constexpr const char *kWhatToDo = "; weft-router left it untouched: restore router.db from a backup, or move it "

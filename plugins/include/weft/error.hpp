@@ -25,7 +25,9 @@ inline constexpr int kBodyTooLarge = 20801; // Weft: body over rpc.max_body_byte
 inline constexpr int kRequestTimeout = 20802; // Weft: client too slow to send its request
 inline constexpr int kOverloaded = 20803;   // Weft: too many requests in flight
 // 30000: accounts.
+inline constexpr int kUaNotFound = 30502; // UA not found or login expired (the token is unknown, expired or revoked)
 inline constexpr int kAccountNotFound = 30503;
+inline constexpr int kPermissionDenied = 30506; // the UA's role or ACL does not allow the path or the verb
 // 40000 + TransactionException code: the chain or its adapter.
 inline constexpr int kChainUnreachable = 40100;
 inline constexpr int kChainTimeout = 40200;
