@@ -79,7 +79,7 @@ void RouterProcess::start() {
                        "\nrpc:\n  listen: 127.0.0.1:0\n  threads: " + std::to_string(p_.threads) +
                        "\n  max_in_flight: 100000\n  idle_timeout_ms: 600000\n  request_timeout_ms: " +
                        std::to_string(p_.request_timeout_ms) + "\n  ready_file: " + dir_ +
-                       "/ready\nmetrics:\n  listen: 127.0.0.1:0\nlog:\n  level: warn\naccounts:\n  - name: alice\nchains:\n  - name: ledger1\n"
+                       "/ready\nmetrics:\n  listen: 127.0.0.1:0\nauth:\n  login: false\nlog:\n  level: warn\naccounts:\n  - name: alice\nchains:\n  - name: ledger1\n"
                        "    type: RefChain\n    default_account: alice\n    options:\n      chain_id: " +
                        std::to_string(p_.chain_id) + "\n      nodes: [" + nodes +
                        "]\n      remote_connections: " + std::to_string(p_.remote_connections) + "\n";

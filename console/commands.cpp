@@ -122,6 +122,31 @@ BuildResult build_accounts(Args args) {
 
 Outcome run_help(Args args);
 
+BuildResult build_list_account(Args args) {
+  if (!args.empty()) return usage("takes no arguments");
+  return request("POST", "/auth/listAccount");
+}
+
+Outcome run_login(Args args, const Transport &transport, const Options &options) {
+  if (args.size() != 1) return failed(kExitUsage, "error: login: expects exactly one USER (usage: login USER)\n");
+  if (!options.session) return failed(kExitUsage, "error: login keeps no state here\n");
+  const std::string password = read_password("password for " + args[0] + ": ");
+  const LoginFailure why = login(transport, args[0], password, *options.session);
+  if (!why.message.empty())
+    return failed(why.unreachable ? kExitUnreachable : kExitFailure, "error: " + one_line(why.message) + "\n");
+  return printed("logged in as " + args[0] + "\n");
+}
+
+Outcome run_logout(Args args, const Transport &transport, const Options &options) {
+  if (!args.empty()) return failed(kExitUsage, "error: logout takes no arguments\n");
+  if (!options.session || options.session->credential.empty()) return printed("not logged in\n");
+  // The router forgets the token; the console forgets it whatever the answer.
+  transport(to_http(RpcRequest{"POST", "/auth/logout", nullptr}));
+  std::string user = options.session->user;
+  *options.session = ConsoleSession{};
+  return printed("logged out " + user + "\n");
+}
+
 Outcome run_quit(Args args) {
   if (!args.empty()) return failed(kExitUsage, "error: quit takes no arguments\n");
   Outcome outcome;
@@ -150,6 +175,14 @@ constexpr Command kCommands[] = {
      build_block, render_block, nullptr},
     {"accounts", "accounts [CHAIN_PATH]", "Chain accounts the router signs with, optionally of one chain only.",
      PathArg::kChain, false, build_accounts, render_accounts, nullptr},
+    {"login", "login USER", "Log in (WeCross's flow); the password is asked, or read from WEFT_PASSWORD.",
+     PathArg::kNone, false, nullptr, nullptr, nullptr, run_login},
+    {"logout", "logout", "Log out: the router forgets the token.", PathArg::kNone, false, nullptr, nullptr, nullptr,
+     run_logout},
+    {"whoami", "whoami", "The user logged in, its role and its access list.", PathArg::kNone, false,
+     build_list_account, render_whoami, nullptr},
+    {"listAccount", "listAccount", "The logged-in user and its chain accounts.", PathArg::kNone, false,
+     build_list_account, render_list_account, nullptr},
     {"help", "help [COMMAND]", "This list, or one command's usage.", PathArg::kNone, false, nullptr, nullptr, run_help},
     {"quit", "quit", "Leave the console (also: exit, Ctrl-D).", PathArg::kNone, false, nullptr, nullptr, run_quit},
     {"exit", "exit", "Leave the console.", PathArg::kNone, false, nullptr, nullptr, run_quit},
@@ -230,6 +263,7 @@ Outcome run_command(std::span<const std::string> words, const Transport &transpo
   if (!command) return failed(kExitUsage, "error: unknown command '" + words[0] + "' (try 'help')\n");
   const Args args = words.subspan(1);
   if (command->run_local) return command->run_local(args);
+  if (command->run_session) return command->run_session(args, transport, options);
   BuildResult built = command->build(args);
   if (!built.request)
     return failed(kExitUsage, "error: " + std::string(command->name) + ": " + built.error +

@@ -3,10 +3,12 @@
 #pragma once
 
 #include "http_client.h"
+#include "login.h"
 
 #include <boost/json/value.hpp>
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -24,6 +26,7 @@ enum ExitCode : int {
 
 struct Options {
   bool json = false; // print the envelope's raw `data` instead of text for people
+  std::shared_ptr<ConsoleSession> session; // login state: login/logout change it; null when the caller keeps none
 };
 
 // What a command produced; the caller decides where to print it.
@@ -75,6 +78,9 @@ struct Command {
   BuildResult (*build)(std::span<const std::string> args) = nullptr;
   Outcome (*render)(const boost::json::value &data, const Options &options) = nullptr;
   Outcome (*run_local)(std::span<const std::string> args) = nullptr;
+  // Commands that talk to the router in several steps and keep state (login, logout).
+  Outcome (*run_session)(std::span<const std::string> args, const std::function<HttpResult(const HttpRequest &)> &,
+                         const Options &options) = nullptr;
 };
 
 std::span<const Command> command_table();

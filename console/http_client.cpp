@@ -67,6 +67,7 @@ HttpResult exchange(const Endpoint &endpoint, const HttpRequest &request, const 
   message.set(http::field::user_agent, "weft-console");
   message.set(http::field::content_type, "application/json");
   message.set(http::field::accept, "application/json");
+  if (!request.authorization.empty()) message.set(http::field::authorization, request.authorization);
   message.body() = request.body;
   message.prepare_payload();
 

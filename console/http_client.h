@@ -23,6 +23,7 @@ struct HttpRequest {
   std::string method; // "GET" or "POST"
   std::string target; // origin-form: path plus query
   std::string body;   // sent with Content-Type application/json, also on GET (WeCross reads bodies on GET)
+  std::string authorization; // the login's credential ("Bearer …"), sent as Authorization when not empty
 };
 
 struct HttpResponse {

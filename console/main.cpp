@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <exception>
 #include <iostream>
+#include <memory>
 
 #ifndef WEFT_VERSION
 #define WEFT_VERSION "unknown"
@@ -23,6 +24,10 @@ int run(int argc, char **argv) {
   std::string server = "127.0.0.1:8250";
   int timeout_ms = 35000;
   bool json = false;
+  std::string user;
+  app.add_option("--user", user,
+                 "log in as USER first; the password comes from WEFT_PASSWORD or one line of standard input")
+      ->envname("WEFT_USER");
   app.add_option("--server", server, "router RPC address host:port (default from WEFT_SERVER if set)")
       ->envname("WEFT_SERVER")
       ->capture_default_str();
@@ -34,7 +39,7 @@ int run(int argc, char **argv) {
   // Everything from the first non-flag word on is the console command, passed through untouched, so a command's own
   // arguments (--account, values starting with '-') never meet the global flag parser.
   app.prefix_command();
-  app.footer("\nUsage: weft [--server HOST:PORT] [--timeout-ms MS] [--json] [COMMAND [ARGS...]]\n"
+  app.footer("\nUsage: weft [--server HOST:PORT] [--user USER] [--timeout-ms MS] [--json] [COMMAND [ARGS...]]\n"
              "Without COMMAND the console is interactive.\n\n" +
              help_text() +
              "\nExit codes: 0 success, 1 error answer or failed transaction, 2 usage error, 3 router not reachable.");
@@ -58,10 +63,21 @@ int run(int argc, char **argv) {
   }
   HttpTimeouts timeouts;
   timeouts.total = std::chrono::milliseconds(timeout_ms);
-  const Transport transport = [endpoint = *endpoint, timeouts](const HttpRequest &request) {
-    return send_http(endpoint, request, timeouts);
+  // The token lives in this process's memory only; every request carries it once logged in.
+  auto session = std::make_shared<ConsoleSession>();
+  const Transport transport = [endpoint = *endpoint, timeouts, session](const HttpRequest &request) {
+    HttpRequest r = request;
+    if (r.authorization.empty()) r.authorization = session->credential;
+    return send_http(endpoint, r, timeouts);
   };
-  const Options options{json};
+  const Options options{json, session};
+  if (!user.empty()) {
+    const LoginFailure why = login(transport, user, read_password("password for " + user + ": "), *session);
+    if (!why.message.empty()) {
+      std::cerr << "error: " << why.message << "\n";
+      return why.unreachable ? kExitUnreachable : kExitFailure;
+    }
+  }
 
   const std::vector<std::string> words = app.remaining();
   if (words.empty()) return run_repl(transport, options, server);

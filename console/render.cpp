@@ -163,6 +163,25 @@ Outcome render_block(const json::value &data, const Options &options) {
   return options.json ? raw(block) : printed(pretty_json(block) + "\n");
 }
 
+Outcome render_whoami(const json::value &data, const Options &options) {
+  if (options.json) return raw(data);
+  const auto *admin = data.is_object() ? data.as_object().if_contains("isAdmin") : nullptr;
+  std::string role = admin && admin->is_bool() && admin->get_bool() ? "admin" : "user";
+  return printed(field_text(data, "username") + " (" + role + "), may use: " +
+                 join(array_field(data, "allowChainPaths"), ",") + "\n");
+}
+
+Outcome render_list_account(const json::value &data, const Options &options) {
+  if (options.json) return raw(data);
+  std::vector<std::vector<std::string>> rows;
+  for (const auto &a : array_field(data, "chainAccounts"))
+    rows.push_back({field_text(a, "keyID"), field_text(a, "type"), field_text(a, "algorithm"),
+                    field_text(a, "isDefault"), field_text(a, "pubKey")});
+  std::string out = render_whoami(data, options).out;
+  if (rows.empty()) return printed(out + "no chain accounts\n");
+  return printed(out + format_table({"KEY ID", "TYPE", "ALGORITHM", "DEFAULT", "PUBLIC KEY"}, rows));
+}
+
 Outcome render_accounts(const json::value &data, const Options &options) {
   if (options.json) return raw(data);
   std::vector<std::vector<std::string>> rows;

@@ -14,6 +14,8 @@ Outcome render_call(const boost::json::value &data, const Options &options);
 Outcome render_send_transaction(const boost::json::value &data, const Options &options);
 Outcome render_receipt(const boost::json::value &data, const Options &options);
 Outcome render_block(const boost::json::value &data, const Options &options);
+Outcome render_whoami(const boost::json::value &data, const Options &options);
+Outcome render_list_account(const boost::json::value &data, const Options &options);
 Outcome render_accounts(const boost::json::value &data, const Options &options);
 
 // "error <code>: <message>" as the one stderr line of a failure.

@@ -253,14 +253,16 @@ public:
       return std::move(cfg_);
     }
     Fields top;
-    if (root.IsMap()) top = fields(d_, root, "the top level", {"router", "rpc", "metrics", "log", "accounts", "chains"});
+    if (root.IsMap()) top = fields(d_, root, "the top level", {"router", "rpc", "metrics", "auth", "log", "accounts", "chains"});
     // Order matters: data_dir (and its override) must be final before account key files resolve against it, and
     // accounts must all be known before chains name them.
     router(get(top, "router"));
     if (auto *f = get(top, "rpc"); f && is_mapping(d_, *f, "rpc"))
       rpc(fields(d_, f->value, "rpc",
                  {"listen", "threads", "max_body_bytes", "header_timeout_ms", "idle_timeout_ms", "request_timeout_ms",
-                  "max_in_flight", "ready_file", "url_prefix", "tls"}));
+                  "max_in_flight", "ready_file", "url_prefix", "tls", "allow_insecure"}));
+    if (auto *f = get(top, "auth"); f && is_mapping(d_, *f, "auth"))
+      auth(fields(d_, f->value, "auth", {"login", "register", "token_life_s"}));
     if (auto *f = get(top, "metrics"); f && is_mapping(d_, *f, "metrics"))
       metrics(fields(d_, f->value, "metrics", {"listen", "ready_file"}));
     if (auto *f = get(top, "log"); f && is_mapping(d_, *f, "log")) log(fields(d_, f->value, "log", {"level", "file"}));
@@ -352,6 +354,7 @@ private:
     integer(get(f, "max_in_flight"), "rpc.max_in_flight", 1, 1'000'000, r.max_in_flight);
     r.ready_file = path(get(f, "ready_file"), "rpc.ready_file", base_dir_).value_or(fs::path());
     tls(get(f, "tls"));
+    boolean(get(f, "allow_insecure"), "rpc.allow_insecure", r.allow_insecure);
     if (auto p = string(get(f, "url_prefix"), "rpc.url_prefix"); p && !p->empty()) {
       // WeCross's rule: "/" then 1..18 of [A-Za-z0-9_-], neither starting nor ending with '_' or '-'.
       std::string_view body = std::string_view(*p).substr(p->starts_with('/') ? 1 : 0);
@@ -391,6 +394,22 @@ private:
     need(t.certificate, "certificate");
     need(t.private_key, "private_key");
     if (t.mode == "mutual") need(t.ca_certificate, "ca_certificate");
+  }
+
+  void auth(const Fields &f) {
+    boolean(get(f, "login"), "auth.login", cfg_.auth.login);
+    boolean(get(f, "register"), "auth.register", cfg_.auth.allow_register);
+    integer(get(f, "token_life_s"), "auth.token_life_s", 60, 31'536'000, cfg_.auth.token_life_s);
+  }
+
+  void boolean(const Field *f, const std::string &what, bool &out) {
+    if (!f) return;
+    if (f->value.IsScalar()) {
+      const std::string &v = f->value.Scalar();
+      if (v == "true" || v == "True" || v == "TRUE") return void(out = true);
+      if (v == "false" || v == "False" || v == "FALSE") return void(out = false);
+    }
+    d_.fail(f->key, f->value, what + " must be true or false, got " + describe(f->value));
   }
 
   void metrics(const Fields &f) {

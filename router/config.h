@@ -36,6 +36,7 @@ struct RpcConfig {
   std::filesystem::path ready_file; // empty: none; else "host:port\n" is written here after binding
   std::string url_prefix;           // e.g. "/weft": routes are served only under it; empty: at the root
   RpcTlsConfig tls;
+  bool allow_insecure = false; // listen beyond loopback without login and TLS anyway (the operator means it)
 
   // "host:port", with brackets around an IPv6 host.
   std::string listen() const;
@@ -47,6 +48,13 @@ struct MetricsConfig {
   std::string host = "127.0.0.1";
   std::uint16_t port = 9250;
   std::filesystem::path ready_file; // as RpcConfig::ready_file
+};
+
+// Universal accounts and login (docs/accounts.md).
+struct AuthConfig {
+  bool login = true;           // every route but WeCross's open ones needs a token
+  bool allow_register = false; // /auth/register creates users
+  std::int64_t token_life_s = 18000;
 };
 
 struct AccountConfig {
@@ -74,6 +82,7 @@ struct RouterConfig {
   std::int64_t chain_retry_max_ms = 30000;   // the backoff doubles up to this
   RpcConfig rpc;
   MetricsConfig metrics;
+  AuthConfig auth;
   std::string log_level = "info"; // trace|debug|info|warn|error|off
   std::filesystem::path log_file; // empty: stderr
   std::vector<AccountConfig> accounts;

@@ -21,6 +21,7 @@
 #include "host_services.h"
 #include "keystore.h"
 #include "loader.h"
+#include "auth/auth_service.h"
 #include "metrics/router_metrics.h"
 #include "rpc/envelope.h"
 #include "rpc/http_server.h"
@@ -77,6 +78,64 @@ int64_t now_ms() {
       .count();
 }
 
+// `weft-router account add|remove|list`: works on the store directly, with or without a running router.
+int run_account_command(const RouterConfig &cfg, const CLI::App &account, const std::string &name, bool admin) {
+  auto store = store::Store::open(cfg.data_dir);
+  if (!store.ok()) {
+    std::cerr << "weft-router: router store: " << store.error().message << "\n";
+    return 1;
+  }
+  store::Store &db = **store;
+  if (account.got_subcommand("list")) {
+    auto users = auth::list_users(db);
+    if (!users.ok()) {
+      std::cerr << "weft-router: " << users.error().message << "\n";
+      return 1;
+    }
+    for (const auto &u : *users) std::cout << u.name << " " << auth::to_string(u.role) << " " << u.acl << "\n";
+    return 0;
+  }
+  if (account.got_subcommand("remove")) {
+    auto u = auth::find_user_by_name(db, name);
+    if (!u.ok() || !*u) {
+      std::cerr << "weft-router: no user named '" << name << "'\n";
+      return 1;
+    }
+    if (auto s = auth::remove_user(db, (*u)->id); !s.ok()) {
+      std::cerr << "weft-router: " << s.error().message << "\n";
+      return 1;
+    }
+    (void)auth::append_audit(db, "user_removed", name, "cli", "");
+    std::cout << "removed " << name << "\n";
+    return 0;
+  }
+  std::string password;
+  std::getline(std::cin, password);
+  if (password.empty()) {
+    std::cerr << "weft-router: give the password on standard input (one line)\n";
+    return 2;
+  }
+  auto h = auth::hash_password(auth::client_password_hash(password));
+  if (!h.ok()) {
+    std::cerr << "weft-router: " << h.error().message << "\n";
+    return 1;
+  }
+  auth::User u;
+  u.name = name;
+  u.salt.assign(h->salt.begin(), h->salt.end());
+  u.pw_hash.assign(h->hash.begin(), h->hash.end());
+  u.role = admin ? auth::Role::kAdmin : auth::Role::kUser;
+  u.created_ms = now_ms();
+  auto created = auth::create_user(db, u);
+  if (!created.ok()) {
+    std::cerr << "weft-router: " << created.error().message << "\n";
+    return 1;
+  }
+  (void)auth::append_audit(db, "user_created", name, "cli", admin ? "admin" : "user");
+  std::cout << "added " << (admin ? "admin " : "user ") << name << "\n";
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -84,6 +143,17 @@ int main(int argc, char **argv) {
   std::string config_path = "conf/router.yaml";
   app.add_option("-c,--config", config_path, "router configuration file")->capture_default_str();
   app.set_version_flag("--version", std::string("weft-router ") + WEFT_VERSION);
+  // Offline administration of the router's data directory: how the first admin is made.
+  auto *account = app.add_subcommand("account", "manage users in the router's store (offline)");
+  account->require_subcommand(1);
+  std::string user_name;
+  bool admin = false;
+  auto *add = account->add_subcommand("add", "add a user; the password is read from standard input");
+  add->add_option("NAME", user_name, "user name")->required();
+  add->add_flag("--admin", admin, "give the user the admin role");
+  auto *remove = account->add_subcommand("remove", "remove a user, its tokens and its chain accounts");
+  remove->add_option("NAME", user_name, "user name")->required();
+  account->add_subcommand("list", "list the users");
   CLI11_PARSE(app, argc, argv);
 
   auto cfg = load_config(config_path);
@@ -91,6 +161,7 @@ int main(int argc, char **argv) {
     std::cerr << "weft-router: configuration error\n" << cfg.error().message << "\n";
     return 2;
   }
+  if (account->parsed()) return run_account_command(*cfg, *account, user_name, admin);
   try {
     setup_logging(*cfg);
   } catch (const std::exception &e) {
@@ -190,7 +261,29 @@ int main(int argc, char **argv) {
   ctx.adapters = &adapters;
   ctx.data_dir = cfg->data_dir.string();
   for (const auto &a : (*keystore)->list()) ctx.accounts.push_back({a.name, a.algorithm});
+  std::unique_ptr<auth::AuthService> auth_service;
+  if (cfg->auth.login) {
+    auth::AuthOptions ao;
+    ao.token_life = std::chrono::seconds(cfg->auth.token_life_s);
+    ao.allow_register = cfg->auth.allow_register;
+    auto created = auth::AuthService::create(db, ao);
+    if (!created.ok()) {
+      spdlog::critical("accounts: {}", created.error().message);
+      supervisor.stop();
+      db.close();
+      return 1;
+    }
+    auth_service = std::move(*created);
+    ctx.auth = auth_service.get();
+  }
   RpcService rpc(ctx, default_routes(), cfg->rpc.url_prefix);
+  if (auth_service)
+    rpc.set_login_check([svc = auth_service.get()](RpcRequest &r, const Route &) -> std::optional<Reply> {
+      auto session = svc->check(r.authorization);
+      if (!session) return reply_login_required(r);
+      r.session = std::make_shared<const auth::Session>(std::move(*session));
+      return std::nullopt;
+    });
   rpc.set_observer([&metrics](std::string_view path, int, int code, double seconds) {
     metrics.request_done(path, code, seconds);
   });
@@ -237,6 +330,14 @@ int main(int argc, char **argv) {
   };
   auto bound = server.listen(cfg->rpc.host, cfg->rpc.port);
   if (!bound.ok()) return fail_start(bound.error().message);
+  if (!bound->address().is_loopback() && (!cfg->auth.login || cfg->rpc.tls.mode == "plain")) {
+    if (!cfg->rpc.allow_insecure)
+      return fail_start("rpc.listen " + address_text(*bound) +
+                        " reaches beyond this machine, so the RPC needs login (auth.login: true) and TLS (rpc.tls); "
+                        "set rpc.allow_insecure: true only if the network itself is trusted");
+    spdlog::warn("RPC listens on {} without {}: anyone who reaches it can use the router's accounts",
+                 address_text(*bound), cfg->auth.login ? "TLS" : "login");
+  }
   std::string address = address_text(*bound);
   ctx.rpc_address = address;
   std::string metrics_address;
@@ -246,8 +347,6 @@ int main(int argc, char **argv) {
     metrics_address = address_text(*mb);
     metrics_server->start();
   }
-  if (!bound->address().is_loopback() && cfg->rpc.tls.mode == "plain")
-    spdlog::warn("RPC listens on {} without TLS or login: anyone who reaches it can use every account", address);
   server.start();
   ready = true;
   try {
@@ -278,6 +377,7 @@ int main(int argc, char **argv) {
   while (server.requests_in_flight() > 0 && std::chrono::steady_clock::now() < until)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   supervisor.stop();
+  auth_service.reset(); // its pool finishes the logins in progress first
   until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   while (server.connections() > 0 && std::chrono::steady_clock::now() < until)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));

@@ -19,7 +19,13 @@ say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 weft() { printf '$ weft'; printf ' %q' "$@"; printf '\n'; "$bin/weft" "$@"; }
 json_field() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval("d"+sys.argv[1]))' "$1"; }
 
-say "Starting weft-router with conf/router.yaml (data in a fresh temp directory)"
+say "Making the first admin, offline, in the router's data directory (a fresh temp directory)"
+printf '$ echo ******** | weft-router -c conf/router.yaml account add demo --admin\n'
+echo "demo-password-1" | WEFT_DATA_DIR="$data" "$bin/weft-router" -c "$here/conf/router.yaml" account add demo --admin
+# The console logs in as demo (WeCross's login flow) before each command below.
+export WEFT_USER=demo WEFT_PASSWORD=demo-password-1
+
+say "Starting weft-router with conf/router.yaml"
 WEFT_DATA_DIR="$data" WEFT_PLUGIN_DIR="$here/$build/plugins" "$bin/weft-router" -c "$here/conf/router.yaml" >"$log" 2>&1 &
 router_pid=$!
 for _ in $(seq 1 100); do
@@ -33,6 +39,9 @@ done
 
 say "What the router runs: its chains with their heights, and the adapter plugins it loaded"
 weft status
+
+say "Who the console is logged in as"
+weft whoami
 
 say "The resources it exposes, each named zone.chain.resource"
 weft listResources

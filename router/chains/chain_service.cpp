@@ -52,7 +52,10 @@ asio::awaitable<Result<TxOutcome>> ChainService::transact(std::shared_ptr<Chain>
                                                   {"options", std::move(req.options)}});
   auto r = co_await invoke(chain, send ? Verb::SendTransaction : Verb::Call, std::move(body));
   if (!r.ok()) co_return r.error();
-  co_return parse_tx_outcome(*r, chain->path);
+  auto out = parse_tx_outcome(*r, chain->path);
+  // A committed transaction tells the chain's height for free: status and metrics need not wait for the watch.
+  if (out.ok() && send && out->block_number > 0) chain->raise_height(static_cast<uint64_t>(out->block_number));
+  co_return out;
 }
 
 asio::awaitable<Result<uint64_t>> ChainService::height(std::shared_ptr<Chain> chain, uint32_t deadline_ms) {

@@ -82,6 +82,11 @@ class Chain {
     std::lock_guard lock(mu_);
     status_.height = h;
   }
+  // Never lowers it: answers arrive out of order.
+  void raise_height(uint64_t h) {
+    std::lock_guard lock(mu_);
+    if (!status_.height || *status_.height < h) status_.height = h;
+  }
   void count_attempt() {
     std::lock_guard lock(mu_);
     ++status_.open_attempts;

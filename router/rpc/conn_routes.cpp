@@ -7,6 +7,8 @@
 
 #include "routes.h"
 
+#include "auth/auth_service.h"
+
 namespace weft {
 
 namespace asio = boost::asio;
@@ -53,6 +55,7 @@ asio::awaitable<Reply> list_chains(RpcContext &ctx, const RpcRequest &r) {
   json::array all;
   for (const auto &c : ctx.registry.chains()) {
     if (!zone.empty() && c->zone != zone) continue;
+    if (r.session && !r.session->may_see_chain(c->path)) continue;
     auto st = c->status();
     all.push_back(json::object{{"zone", c->zone},
                                {"chain", c->name},

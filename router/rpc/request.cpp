@@ -82,6 +82,8 @@ Result<RpcRequest> parse_request(const HttpRequest &http, const std::string &url
   r.method = http.method;
   r.authorization = http.authorization;
   r.remote = http.remote;
+  r.loopback = http.loopback;
+  r.secure = http.secure;
   std::string_view target = http.target;
   std::string_view path = target.substr(0, target.find('?'));
   if (!url_prefix.empty()) {

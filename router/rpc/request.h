@@ -8,6 +8,7 @@
 #include <weft/error.hpp>
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,6 +16,10 @@
 #include "http_server.h"
 
 namespace weft {
+
+namespace auth {
+struct Session;
+}
 
 struct RpcRequest {
   std::string method; // HTTP method as sent
@@ -27,6 +32,9 @@ struct RpcRequest {
   std::string authorization;
   std::string remote;
   std::optional<Error> body_error; // a body that is not a JSON object; answered once the route is known
+  bool loopback = false;           // the client is on this machine
+  bool secure = false;             // it came over TLS
+  std::shared_ptr<const auth::Session> session; // the logged-in user, set by the login check
 
   // A parameter from the query string first, then from data; nullopt when absent.
   std::optional<std::string> param(const std::string &name) const;

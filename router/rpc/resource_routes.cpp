@@ -8,6 +8,8 @@
 
 #include "routes.h"
 
+#include "auth/auth_service.h"
+
 namespace weft {
 
 namespace asio = boost::asio;
@@ -69,6 +71,9 @@ asio::awaitable<Reply> resource_verb(RpcContext &ctx, const RpcRequest &r) {
   std::string path = p[1] + "." + p[2] + "." + p[3];
   if (!text::is_name(p[1]) || !text::is_name(p[2]) || !text::is_name(p[3]))
     co_return reply_error({code::kPathFormat, "'" + path + "' is not a resource path zone.chain.resource"});
+  if (r.session && !r.session->may_use(path))
+    co_return reply_error({code::kPermissionDenied, "Permission denied: " + r.session->name + " may not use " + path +
+                                                        "; an admin grants it with /auth/admin/accessControlList"});
   auto res = ctx.registry.resource(path);
   if (!res) {
     // A chain that is still opening (or down) will list its resources once it is up.

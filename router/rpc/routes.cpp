@@ -1,5 +1,7 @@
 #include "routes.h"
 
+#include "auth/auth_service.h"
+
 #include <weft/text.hpp>
 
 #include <array>
@@ -67,6 +69,8 @@ Result<std::shared_ptr<Chain>> chain_param(RpcContext &ctx, const RpcRequest &r)
   auto dot = path->find('.');
   if (dot == std::string::npos || !text::is_name(path->substr(0, dot)) || !text::is_name(path->substr(dot + 1)))
     return Error{code::kUriQuery, "'" + *path + "' is not a chain path zone.chain"};
+  if (r.session && !r.session->may_see_chain(*path))
+    return Error{code::kUriQuery, "Permission denied: " + r.session->name + " may not use chain " + *path};
   return ctx.chains.open_chain(*path);
 }
 
@@ -77,6 +81,7 @@ RouteTable default_routes() {
   add_trans_routes(t);
   add_conn_routes(t);
   add_weft_routes(t);
+  add_auth_routes(t);
   return t;
 }
 

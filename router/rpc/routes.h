@@ -18,6 +18,10 @@
 
 namespace weft {
 
+namespace auth {
+class AuthService;
+}
+
 struct AccountSummary {
   std::string name;
   std::string algorithm;
@@ -34,6 +38,7 @@ struct RpcContext {
   std::vector<AccountSummary> accounts;
   std::string rpc_address;      // host:port the RPC listens on
   std::string data_dir;         // for the disk figures of /sys/systemStatus
+  auth::AuthService *auth = nullptr; // null when login is off (auth.login: false)
 };
 
 enum Method : unsigned {
@@ -96,6 +101,7 @@ void add_resource_routes(RouteTable &t);
 void add_trans_routes(RouteTable &t);
 void add_conn_routes(RouteTable &t);
 void add_weft_routes(RouteTable &t);
+void add_auth_routes(RouteTable &t);
 
 // Every route the router serves today.
 RouteTable default_routes();

@@ -28,7 +28,7 @@ asio::awaitable<HttpResponse> RpcService::handle(HttpRequest req) {
 asio::awaitable<Reply> RpcService::dispatch(const HttpRequest &http, std::string_view &family) {
   auto parsed = parse_request(http, url_prefix_);
   if (!parsed.ok()) co_return reply_not_found(); // outside the url prefix
-  const RpcRequest &r = *parsed;
+  RpcRequest &r = *parsed;
   auto found = routes_.find(http.method, r);
   family = found.family;
   if (found.status == 404) co_return reply_not_found();

@@ -16,8 +16,8 @@ namespace weft {
 class RpcService {
  public:
   // The login slot: given the request and the route that needs a login, an answer that refuses it (WeCross's 401
-  // text/plain) or nullopt to let it through. Filled by the accounts service; without one every request passes.
-  using LoginCheck = std::function<std::optional<Reply>(const RpcRequest &, const Route &)>;
+  // text/plain) or nullopt to let it through, having set the request's session. Without one every request passes.
+  using LoginCheck = std::function<std::optional<Reply>(RpcRequest &, const Route &)>;
   // Sees each answered request: its route family, HTTP status, envelope code, seconds taken.
   using Observer = std::function<void(std::string_view family, int http_status, int code, double seconds)>;
 

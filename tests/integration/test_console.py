@@ -8,7 +8,10 @@ import tempfile
 import time
 import unittest
 
-from weftlib import BIN, Router, scaled
+from weftlib import ADMIN, ADMIN_PASSWORD, BIN, Router, scaled
+
+# The console logs in as the test router's admin: --user from WEFT_USER, the password from WEFT_PASSWORD.
+LOGIN_ENV = dict(os.environ, WEFT_USER=ADMIN, WEFT_PASSWORD=ADMIN_PASSWORD)
 
 
 class Console(unittest.TestCase):
@@ -22,10 +25,31 @@ class Console(unittest.TestCase):
         cls.router.cleanup()
         assert code == 0, code
 
-    def weft(self, *args, stdin=None, server=None):
+    def weft(self, *args, stdin=None, server=None, env=LOGIN_ENV):
         p = subprocess.run([os.path.join(BIN, "weft"), "--server", server or self.router.address] + list(args),
-                           input=stdin, capture_output=True, text=True, timeout=scaled(60))
+                           input=stdin, capture_output=True, text=True, timeout=scaled(60), env=env)
         return p.returncode, p.stdout, p.stderr
+
+    def test_login_is_needed_and_checked(self):
+        plain = {k: v for k, v in os.environ.items() if k not in ("WEFT_USER", "WEFT_PASSWORD")}
+        code, out, err = self.weft("listResources", env=plain)
+        self.assertEqual(code, 1)
+        self.assertIn("HTTP 401", err)
+        # status needs no login, as WeCross's shouldLogin rule says.
+        self.assertEqual(self.weft("status", env=plain)[0], 0)
+        code, out, err = self.weft("listResources", env=dict(plain, WEFT_USER=ADMIN, WEFT_PASSWORD="wrong-pw"))
+        self.assertEqual(code, 1)
+        self.assertIn("account or password incorrect", err)
+        code, out, err = self.weft("whoami")
+        self.assertEqual(code, 0, err)
+        self.assertIn("admin (admin)", out)
+        # A scripted session logs in with the login command, the password read from WEFT_PASSWORD.
+        code, out, err = self.weft(stdin="login %s\nlistResources\nlogout\nlistResources\n" % ADMIN,
+                                   env=dict(plain, WEFT_PASSWORD=ADMIN_PASSWORD))
+        self.assertIn("logged in as admin", out)
+        self.assertIn("payment.ledger1.store", out)
+        self.assertIn("logged out admin", out)
+        self.assertIn("HTTP 401", err)
 
     def test_one_shot_commands(self):
         code, out, err = self.weft("listResources")
@@ -102,7 +126,7 @@ class InteractiveConsole(unittest.TestCase):
     def test_tab_completes_commands_and_paths_and_history_is_kept(self):
         home = tempfile.mkdtemp(prefix="weft-home-")
         master, slave = pty.openpty()
-        env = dict(os.environ, HOME=home, TERM="xterm")
+        env = dict(LOGIN_ENV, HOME=home, TERM="xterm")
         p = subprocess.Popen([os.path.join(BIN, "weft"), "--server", self.router.address], stdin=slave, stdout=slave,
                              stderr=slave, env=env, close_fds=True)
         os.close(slave)

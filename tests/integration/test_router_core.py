@@ -308,7 +308,7 @@ class Routes(unittest.TestCase):
 
 class UrlPrefix(unittest.TestCase):
     def test_routes_are_served_only_under_the_prefix(self):
-        r = Router(plugin_dir=TEST_PLUGINS, chains=TEST_CHAINS, rpc="  url_prefix: /weft\n").start()
+        r = Router(plugin_dir=TEST_PLUGINS, chains=TEST_CHAINS, rpc="  url_prefix: /weft\n", prefix="/weft").start()
         try:
             self.assertEqual(r.ok("GET", "/weft/sys/test"), "OK!")
             self.assertEqual(r.ok("POST", "/weft/resource/payment/test/echo/call", call_data("echo", "p"))["result"],

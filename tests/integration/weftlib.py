@@ -1,4 +1,7 @@
-"""Helpers for integration tests: start real weft-router processes on loopback, talk to them over HTTP."""
+"""Helpers for integration tests: start real weft-router processes on loopback, talk to them over HTTP, and log in
+as WeCross's SDK does."""
+import base64
+import hashlib
 import http.client
 import json
 import os
@@ -48,10 +51,38 @@ TESTCHAIN = """
 """
 
 
+# Every test router gets this admin, made offline before its first start; requests carry its token.
+ADMIN, ADMIN_PASSWORD = "admin", "weft-admin-pw1"
+LOGIN_SALT = "1234567890~!#$%^&*()_+"
+
+
+def client_hash(password):
+    """What WeCross's client sends as the password: sha256hex(salt + password)."""
+    return hashlib.sha256((LOGIN_SALT + password).encode()).hexdigest()
+
+
+def rsa_encrypt(pub_b64, plaintext):
+    """RSA PKCS#1 v1.5 encryption to the router's /auth/pub key (base64 SPKI DER), as Java's default RSA cipher does;
+    by OpenSSL's command-line tool, an implementation independent of the router's. Returns base64."""
+    with tempfile.NamedTemporaryFile("w", suffix=".pem", delete=False) as f:
+        f.write("-----BEGIN PUBLIC KEY-----\n")
+        for i in range(0, len(pub_b64), 64):
+            f.write(pub_b64[i:i + 64] + "\n")
+        f.write("-----END PUBLIC KEY-----\n")
+        pem = f.name
+    try:
+        out = subprocess.run(["openssl", "pkeyutl", "-encrypt", "-pubin", "-inkey", pem, "-pkeyopt",
+                              "rsa_padding_mode:pkcs1"], input=plaintext.encode(), capture_output=True, check=True)
+        return base64.b64encode(out.stdout).decode()
+    finally:
+        os.unlink(pem)
+
+
 class Router:
     """One weft-router process with its own temp dir, config and free port."""
 
-    def __init__(self, chains=REFCHAIN, plugin_dir=None, rpc="", accounts=("alice", "bob"), data_dir=None, router=""):
+    def __init__(self, chains=REFCHAIN, plugin_dir=None, rpc="", accounts=("alice", "bob"), data_dir=None, router="",
+                 auth="  login: true\n", prefix=""):
         self.dir = tempfile.mkdtemp(prefix="weft-it-")
         self.data_dir = data_dir or os.path.join(self.dir, "data")
         self.plugin_dir = plugin_dir or PLUGINS
@@ -65,15 +96,28 @@ class Router:
                 "router:\n  zone: payment\n  data_dir: %s\n  plugin_dir: %s\n%s"
                 "rpc:\n  listen: 127.0.0.1:0\n  ready_file: %s\n%s"
                 "metrics:\n  listen: 127.0.0.1:0\n  ready_file: %s\n"
+                "auth:\n%s"
                 "log:\n  level: debug\n"
                 "accounts:%s\nchains:%s"
-                % (self.data_dir, os.path.abspath(self.plugin_dir), router, self.ready, rpc, self.metrics_ready, acc,
-                   chains)
+                % (self.data_dir, os.path.abspath(self.plugin_dir), router, self.ready, rpc, self.metrics_ready, auth,
+                   acc, chains)
             )
         self.proc = None
         self.address = None
+        self.token = None
+        self.admin_made = False
+        self.prefix = prefix  # rpc.url_prefix, which the login flow's requests need too
 
-    def start(self):
+    def account_add(self, name, password, admin=False):
+        """weft-router account add: makes a user offline in the router's data directory."""
+        cmd = [os.path.join(BIN, "weft-router"), "-c", self.config, "account", "add", name] + (["--admin"] if admin else [])
+        p = subprocess.run(cmd, input=password + "\n", capture_output=True, text=True)
+        assert p.returncode == 0, (p.returncode, p.stderr)
+
+    def start(self, login=True):
+        if not self.admin_made:
+            self.account_add(ADMIN, ADMIN_PASSWORD, admin=True)
+            self.admin_made = True
         for f in (self.ready, self.metrics_ready):
             if os.path.exists(f):
                 os.unlink(f)
@@ -94,7 +138,23 @@ class Router:
         self.host, self.port = host, int(port)
         with open(self.metrics_ready) as f:
             self.metrics_port = int(f.read().strip().rsplit(":", 1)[1])
+        self.token = self.login(ADMIN, ADMIN_PASSWORD) if login else None
         return self
+
+    def login_answer(self, user, password, random_token=None):
+        """WeCross's login flow (sheet §4): /auth/pub, /auth/authCode, then the encrypted credentials. Returns data."""
+        pub = self.ok("GET", self.prefix + "/auth/pub", token=None)["pub"]
+        if random_token is None:
+            random_token = self.ok("GET", self.prefix + "/auth/authCode", token=None)["authCode"]["randomToken"]
+        creds = json.dumps({"username": user, "password": client_hash(password), "randomToken": random_token})
+        status, env = self.request("POST", self.prefix + "/auth/login", rsa_encrypt(pub, creds), token=None)
+        assert status == 200 and env["errorCode"] == 0, (status, env)
+        return env["data"]
+
+    def login(self, user, password):
+        data = self.login_answer(user, password)
+        assert data["errorCode"] == 0, data
+        return data["credential"]
 
     def metrics(self, path="/metrics"):
         """GET on the metrics listener; returns (status, body text)."""
@@ -113,16 +173,22 @@ class Router:
         except OSError:
             return ""
 
-    def request(self, method, path, data=None, body=None, timeout=30, version="1"):
-        """Sends one request in the RPC envelope; returns (http status, parsed JSON or raw text)."""
+    def request(self, method, path, data=None, body=None, timeout=30, version="1", token="admin"):
+        """Sends one request in the RPC envelope, with the admin's token unless another (or None) is given; returns
+        (http status, parsed JSON or raw text)."""
         if body is None:
             envelope = {"data": data}
             if version is not None:
                 envelope["version"] = version
             body = json.dumps(envelope)
+        headers = {"Content-Type": "application/json"}
+        if token == "admin":
+            token = self.token
+        if token:
+            headers["Authorization"] = token
         conn = http.client.HTTPConnection(self.host, self.port, timeout=scaled(timeout))
         try:
-            conn.request(method, path, body=body, headers={"Content-Type": "application/json"})
+            conn.request(method, path, body=body, headers=headers)
             resp = conn.getresponse()
             raw = resp.read().decode()
             try:
@@ -132,8 +198,8 @@ class Router:
         finally:
             conn.close()
 
-    def ok(self, method, path, data=None):
-        status, env = self.request(method, path, data)
+    def ok(self, method, path, data=None, token="admin"):
+        status, env = self.request(method, path, data, token=token)
         assert status == 200, (status, env)
         assert env["errorCode"] == 0, env
         return env["data"]

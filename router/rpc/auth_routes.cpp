@@ -1,0 +1,163 @@
+// The /auth family, as WeCross 1.4's account manager answers it (sheet §4): the login key, image codes, login,
+// register, logout, the caller's account, password change and an admin's access lists. Outcomes are envelope 0
+// with the account manager's errorCode inside `data`; the slow parts run on the KDF pool.
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json.hpp>
+
+#include "auth/am_codes.h"
+#include "auth/auth_service.h"
+#include "on_pool.h"
+#include "routes.h"
+
+namespace weft {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace {
+
+json::object ua_json(const auth::Session &s) {
+  return json::object{{"username", s.name}, {"uaID", std::to_string(s.user_id)}, {"pubKey", ""}, {"isAdmin", s.admin()}};
+}
+
+json::object am_json(const auth::AmAnswer &a) {
+  json::object o{{"errorCode", a.error_code}, {"message", a.message}};
+  if (!a.credential.empty()) o["credential"] = a.credential;
+  if (a.ua) o["universalAccount"] = ua_json(*a.ua);
+  return o;
+}
+
+Reply no_auth() {
+  return reply_error({code::kUaNotFound, "login is off on this router (auth.login: false)"});
+}
+
+// The ciphertext WeCross's SDK sends as `data`: a base64 string.
+std::string ciphertext_of(const RpcRequest &r) { return r.data.is_string() ? std::string(r.data.get_string()) : ""; }
+
+asio::awaitable<void> sleep_for(std::chrono::milliseconds d) {
+  if (d.count() <= 0) co_return;
+  asio::steady_timer t(co_await asio::this_coro::executor, d);
+  co_await t.async_wait(asio::use_awaitable);
+}
+
+asio::awaitable<Reply> pub(RpcContext &ctx, const RpcRequest &) {
+  if (!ctx.auth) co_return no_auth();
+  co_return reply_ok(json::object{{"errorCode", 0}, {"message", "success"}, {"pub", ctx.auth->public_key()}});
+}
+
+asio::awaitable<Reply> auth_code(RpcContext &ctx, const RpcRequest &) {
+  if (!ctx.auth) co_return no_auth();
+  auto code = ctx.auth->auth_code();
+  if (!code.ok()) co_return reply_error(code.error());
+  co_return reply_ok(json::object{{"errorCode", 0},
+                                  {"message", "success"},
+                                  {"authCode", json::object{{"randomToken", code->random_token},
+                                                            {"imageBase64", code->image_base64}}}});
+}
+
+asio::awaitable<Reply> login(RpcContext &ctx, const RpcRequest &r) {
+  if (!ctx.auth) co_return no_auth();
+  auto *svc = ctx.auth;
+  std::string remote = r.remote.substr(0, r.remote.rfind(':'));
+  std::string text = ciphertext_of(r);
+  // Named, not a temporary of the co_await expression: GCC 12 destroys such temporaries twice.
+  auto work = [svc, text, remote] { return svc->login(text, remote); };
+  auto answer = co_await on_pool(svc->pool(), std::move(work));
+  // A failure is answered late, the more so the more failures this user or address had: slow, never locked out.
+  if (answer.error_code != 0) co_await sleep_for(svc->login_delay(answer.attempted_user, remote));
+  co_return reply_ok(am_json(answer));
+}
+
+asio::awaitable<Reply> register_user(RpcContext &ctx, const RpcRequest &r) {
+  if (!ctx.auth) co_return no_auth();
+  auto *svc = ctx.auth;
+  std::string remote = r.remote.substr(0, r.remote.rfind(':'));
+  std::string text = ciphertext_of(r);
+  auto work = [svc, text, remote] { return svc->register_user(text, remote); };
+  auto answer = co_await on_pool(svc->pool(), std::move(work));
+  co_return reply_ok(am_json(answer));
+}
+
+asio::awaitable<Reply> logout(RpcContext &ctx, const RpcRequest &r) {
+  if (!ctx.auth || !r.session) co_return no_auth();
+  auto *svc = ctx.auth;
+  auto session = r.session;
+  std::string credential = r.authorization, remote = r.remote;
+  auto work = [svc, credential, session, remote] { return svc->logout(credential, *session, remote); };
+  auto answer = co_await on_pool(svc->pool(), std::move(work));
+  co_return reply_ok(am_json(answer));
+}
+
+asio::awaitable<Reply> change_password(RpcContext &ctx, const RpcRequest &r) {
+  if (!ctx.auth || !r.session) co_return no_auth();
+  auto *svc = ctx.auth;
+  auto session = r.session;
+  std::string text = ciphertext_of(r), remote = r.remote.substr(0, r.remote.rfind(':'));
+  auto work = [svc, text, session, remote] { return svc->change_password(text, *session, remote); };
+  auto answer = co_await on_pool(svc->pool(), std::move(work));
+  if (answer.error_code != 0) co_await sleep_for(svc->login_delay(session->name, remote));
+  co_return reply_ok(am_json(answer));
+}
+
+asio::awaitable<Reply> list_account(RpcContext &ctx, const RpcRequest &r) {
+  if (!ctx.auth || !r.session) co_return no_auth();
+  auto *svc = ctx.auth;
+  auto session = r.session;
+  auto work = [svc, session] { return auth::list_chain_accounts(svc->store(), session->user_id); };
+  auto accounts = co_await on_pool(svc->pool(), std::move(work));
+  if (!accounts.ok()) co_return reply_error(accounts.error());
+  json::array list;
+  for (const auto &a : *accounts) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string pub;
+    for (uint8_t b : a.public_key) pub += {kHex[b >> 4], kHex[b & 15]};
+    json::object o{{"keyID", a.key_id}, {"type", a.chain_type}, {"algorithm", a.algorithm},
+                   {"isDefault", a.is_default}, {"pubKey", pub}};
+    if (!a.certificate.empty()) o["cert"] = a.certificate;
+    if (!a.msp_id.empty()) o["mspID"] = a.msp_id;
+    list.push_back(std::move(o));
+  }
+  json::object ua = ua_json(*session);
+  ua["chainAccounts"] = std::move(list);
+  ua["allowChainPaths"] = json::value_from(session->acl);
+  co_return reply_ok(ua);
+}
+
+// {"username":..., "allowChainPaths":[...]}: an admin sets who may use what.
+asio::awaitable<Reply> access_control_list(RpcContext &ctx, const RpcRequest &r) {
+  if (!ctx.auth || !r.session) co_return no_auth();
+  if (!r.session->admin())
+    co_return reply_error({code::kPermissionDenied, "Permission denied: " + r.session->name + " is not an admin"});
+  const json::object *d = r.data.if_object();
+  const json::value *user = d ? d->if_contains("username") : nullptr;
+  const json::value *paths = d ? d->if_contains("allowChainPaths") : nullptr;
+  if (!user || !user->is_string() || !paths || !paths->is_array())
+    co_return reply_error({code::kPostData, "data must be {\"username\":str,\"allowChainPaths\":[str]}"});
+  std::vector<std::string> list;
+  for (const auto &p : paths->get_array()) {
+    if (!p.is_string()) co_return reply_error({code::kPostData, "allowChainPaths must be strings"});
+    list.emplace_back(p.get_string());
+  }
+  auto *svc = ctx.auth;
+  auto session = r.session;
+  std::string name(user->get_string()), remote = r.remote;
+  auto work = [svc, session, name, list, remote] { return svc->set_access_list(*session, name, list, remote); };
+  auto answer = co_await on_pool(svc->pool(), std::move(work));
+  co_return reply_ok(am_json(answer));
+}
+
+} // namespace
+
+// The account manager's rule, not shouldLogin: pub, authCode, login and register need no token.
+void add_auth_routes(RouteTable &t) {
+  t.add({kGet | kPost, "/auth/pub", pub, false, "auth"});
+  t.add({kGet | kPost, "/auth/authCode", auth_code, false, "auth"});
+  t.add({kPost, "/auth/login", login, false, "auth"});
+  t.add({kPost, "/auth/register", register_user, false, "auth"});
+  t.add({kPost, "/auth/logout", logout, true, "auth"});
+  t.add({kGet | kPost, "/auth/listAccount", list_account, true, "auth"});
+  t.add({kPost, "/auth/changePassword", change_password, true, "auth"});
+  t.add({kPost, "/auth/admin/accessControlList", access_control_list, true, "auth"});
+}
+
+} // namespace weft

@@ -1,0 +1,172 @@
+"""Login as WeCross's SDK does it, with a client built from the wire-format sheet: wrong credentials, spent and
+expired auth codes, tokens revoked or kept across a restart, access lists, admin routes, slowed brute force, the
+audit log, and one answer for every kind of bad login."""
+import base64
+import json
+import os
+import sqlite3
+import time
+import unittest
+
+from weftlib import ADMIN, ADMIN_PASSWORD, REFCHAIN, Router, call_data, client_hash, rsa_encrypt, scaled
+
+WRONG = {"errorCode": 40007, "message": "account or password incorrect"}
+
+
+class Login(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.router = Router(chains=REFCHAIN)
+        cls.router.account_add("carol", "carol-pw-1")
+        cls.router.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.router.stop()
+        cls.router.cleanup()
+        assert code == 0, code
+
+    def send_login(self, plaintext_or_cipher, raw=False):
+        r = self.router
+        pub = r.ok("GET", "/auth/pub", token=None)["pub"]
+        cipher = plaintext_or_cipher if raw else rsa_encrypt(pub, plaintext_or_cipher)
+        t0 = time.monotonic()
+        status, env = r.request("POST", "/auth/login", cipher, token=None)
+        self.assertEqual((status, env["errorCode"]), (200, 0), env)
+        return env["data"], time.monotonic() - t0
+
+    def creds(self, user, password, token=None):
+        if token is None:
+            token = self.router.ok("GET", "/auth/authCode", token=None)["authCode"]["randomToken"]
+        return json.dumps({"username": user, "password": client_hash(password), "randomToken": token})
+
+    def test_login_answers_wecross_shapes_and_the_token_works(self):
+        data = self.router.login_answer("carol", "carol-pw-1")
+        self.assertEqual(data["errorCode"], 0)
+        self.assertTrue(data["credential"].startswith("Bearer "))
+        ua = data["universalAccount"]
+        self.assertEqual((ua["username"], ua["isAdmin"]), ("carol", False))
+        self.assertEqual(sorted(ua.keys()), ["isAdmin", "pubKey", "uaID", "username"])
+        me = self.router.ok("POST", "/auth/listAccount", token=data["credential"])
+        self.assertEqual(me["username"], "carol")
+
+    def test_every_bad_login_gets_the_same_answer_in_about_the_same_time(self):
+        pub = self.router.ok("GET", "/auth/pub", token=None)["pub"]
+        key_len = len(base64.b64decode(pub)) > 300 and 384
+        cases = {
+            "wrong password": (self.creds("carol", "nope"), False),
+            "unknown user": (self.creds("nobody", "carol-pw-1"), False),
+            "not JSON": ("this is not json", False),
+            "bad ciphertext": (base64.b64encode(os.urandom(key_len)).decode(), True),
+            "not base64": ("%%%not base64%%%", True),
+            "short block": (base64.b64encode(b"\x00\x02" + os.urandom(40)).decode(), True),
+        }
+        times = {}
+        for name, (payload, raw) in cases.items():
+            data, took = self.send_login(payload, raw)
+            self.assertEqual(data, WRONG, name)
+            times[name] = took
+        # The same KDF work whatever failed: no case answers in a small fraction of another's time. The answers of
+        # failures are delayed more with each one (brute force), so compare the first cases only loosely.
+        fastest, slowest = min(times.values()), max(times.values())
+        self.assertGreater(fastest, 0.02, times)
+        print("bad-login times (s):", {k: round(v, 3) for k, v in times.items()})
+
+    def test_an_auth_code_is_single_use_and_expires(self):
+        token = self.router.ok("GET", "/auth/authCode", token=None)["authCode"]["randomToken"]
+        first, _ = self.send_login(self.creds("carol", "carol-pw-1", token))
+        self.assertEqual(first["errorCode"], 0)
+        again, _ = self.send_login(self.creds("carol", "carol-pw-1", token))
+        self.assertEqual(again["errorCode"], 40009, again)
+        made_up, _ = self.send_login(self.creds("carol", "carol-pw-1", "00" * 32))
+        self.assertEqual(made_up["errorCode"], 40009, made_up)
+
+    def test_logout_and_password_change_revoke_tokens(self):
+        r = self.router
+        r.account_add("dave", "dave-pw-1")
+        t1 = r.login("dave", "dave-pw-1")
+        t2 = r.login("dave", "dave-pw-1")
+        self.assertEqual(r.request("POST", "/auth/logout", token=t1)[1]["data"]["errorCode"], 0)
+        self.assertEqual(r.request("POST", "/auth/listAccount", token=t1)[0], 401)
+        self.assertEqual(r.request("POST", "/auth/listAccount", token=t2)[0], 200)
+        pub = r.ok("GET", "/auth/pub", token=None)["pub"]
+        change = json.dumps({"oldPassword": client_hash("dave-pw-1"), "newPassword": client_hash("dave-pw-2")})
+        self.assertEqual(r.ok("POST", "/auth/changePassword", rsa_encrypt(pub, change), token=t2)["errorCode"], 0)
+        self.assertEqual(r.request("POST", "/auth/listAccount", token=t2)[0], 401)
+        self.assertEqual(r.login_answer("dave", "dave-pw-1"), WRONG)
+        self.assertEqual(r.login_answer("dave", "dave-pw-2")["errorCode"], 0)
+
+    def test_access_lists_and_admin_routes(self):
+        r = self.router
+        r.account_add("erin", "erin-pw-1")
+        erin = r.login("erin", "erin-pw-1")
+        # Nothing is allowed until an admin says so; the resource list shows nothing either.
+        env = r.request("POST", "/resource/payment/ledger1/store/call", call_data("get", "k"), token=erin)[1]
+        self.assertEqual(env["errorCode"], 30506, env)
+        self.assertEqual(r.ok("GET", "/sys/listResources", token=erin)["total"], 0)
+        # A user may not use an admin route.
+        env = r.request("POST", "/auth/admin/accessControlList",
+                        {"username": "erin", "allowChainPaths": ["payment.ledger1.store"]}, token=erin)[1]
+        self.assertEqual(env["errorCode"], 30506, env)
+        # The admin grants one resource.
+        self.assertEqual(r.ok("POST", "/auth/admin/accessControlList",
+                              {"username": "erin", "allowChainPaths": ["payment.ledger1.store"]})["errorCode"], 0)
+        self.assertEqual(r.ok("POST", "/resource/payment/ledger1/store/call", call_data("get", "k"),
+                              token=erin)["errorCode"], 0)
+        env = r.request("POST", "/resource/payment/ledger1/token/call", call_data("balanceOf", "0x00"), token=erin)[1]
+        self.assertEqual(env["errorCode"], 30506, env)
+        self.assertEqual([d["path"] for d in r.ok("GET", "/sys/listResources", token=erin)["resourceDetails"]],
+                         ["payment.ledger1.store"])
+
+    def test_requests_without_a_valid_token_get_wecross_401(self):
+        for token in (None, "Bearer made-up", "garbage"):
+            status, body = self.router.request("GET", "/sys/listResources", token=token)
+            self.assertEqual(status, 401, token)
+            self.assertTrue(body.startswith("Login check failed, uri: /sys/listResources"), body)
+        # The open routes stay open.
+        self.assertEqual(self.router.request("GET", "/sys/test", token=None)[0], 200)
+        self.assertEqual(self.router.request("GET", "/sys/supportedStubs", token=None)[0], 200)
+
+    def test_brute_force_is_slowed_not_locked_and_audited(self):
+        r = self.router
+        r.account_add("frank", "frank-pw-1")
+        took = []
+        for _ in range(4):
+            t0 = time.monotonic()
+            self.assertEqual(r.login_answer("frank", "guess"), WRONG)
+            took.append(time.monotonic() - t0)
+        # 100 ms, 200 ms, 400 ms, 800 ms of delay on top of the same work.
+        self.assertGreater(took[3] - took[0], 0.5, took)
+        # Slowed, never locked out: the right password still works.
+        self.assertEqual(r.login_answer("frank", "frank-pw-1")["errorCode"], 0)
+        db = sqlite3.connect("file:%s?mode=ro" % os.path.join(r.data_dir, "router.db"), uri=True)
+        events = [e for (e,) in db.execute("SELECT event FROM audit WHERE user = 'frank' ORDER BY id")]
+        db.close()
+        self.assertEqual(events[:5], ["user_created", "login_failed", "login_failed", "login_failed", "login_failed"])
+        self.assertEqual(events[-1], "login")
+
+
+class Restart(unittest.TestCase):
+    def test_a_token_survives_a_restart_and_expires(self):
+        r = Router(chains=REFCHAIN, auth="  login: true\n  token_life_s: 60\n")
+        try:
+            r.start()
+            token = r.token
+            r.stop()
+            r.start()
+            self.assertEqual(r.request("GET", "/sys/listResources", token=token)[0], 200)
+            # Expiry: make the token old in the store (as 60 s later), and the next check after the cache refuses it.
+            r.stop()
+            db = sqlite3.connect(os.path.join(r.data_dir, "router.db"))
+            db.execute("UPDATE tokens SET expires_ms = 1")
+            db.commit()
+            db.close()
+            r.start()
+            self.assertEqual(r.request("GET", "/sys/listResources", token=token)[0], 401)
+        finally:
+            r.stop()
+            r.cleanup()
+
+
+if __name__ == "__main__":
+    unittest.main()
