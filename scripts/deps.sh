@@ -6,7 +6,7 @@ pkgs=(
   libboost1.81-dev libboost-json1.81-dev
   libssl-dev libyaml-cpp-dev libsqlite3-dev libspdlog-dev libfmt-dev
   doctest-dev libsecp256k1-dev libcli11-dev libedit-dev
-  curl procps python3 python3-prometheus-client
+  curl procps python3 python3-prometheus-client openssl
 )
 missing=()
 for p in "${pkgs[@]}"; do
