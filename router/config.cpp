@@ -320,7 +320,7 @@ private:
     Fields f;
     if (section && is_mapping(d_, *section, "router"))
       f = fields(d_, section->value, "router",
-                 {"zone", "data_dir", "plugin_dir", "chain_retry_initial_ms", "chain_retry_max_ms"});
+                 {"zone", "data_dir", "plugin_dir", "chain_retry_initial_ms", "chain_retry_max_ms", "master_key_file"});
     if (!get(f, "zone"))
       d_.fail(section ? section->key.Mark() : YAML::Mark(),
               "router.zone is required: name this router's zone, e.g. 'router: { zone: payment }'");
@@ -330,7 +330,9 @@ private:
     integer(get(f, "chain_retry_initial_ms"), "router.chain_retry_initial_ms", 10, 3'600'000,
             cfg_.chain_retry_initial_ms);
     integer(get(f, "chain_retry_max_ms"), "router.chain_retry_max_ms", 10, 86'400'000, cfg_.chain_retry_max_ms);
+    cfg_.master_key_file = path(get(f, "master_key_file"), "router.master_key_file", base_dir_).value_or(fs::path());
     if (auto e = env_path("WEFT_DATA_DIR")) cfg_.data_dir = *e;
+    if (auto e = env_path("WEFT_MASTER_KEY_FILE")) cfg_.master_key_file = *e;
     if (auto e = env_path("WEFT_PLUGIN_DIR")) cfg_.plugin_dir = *e;
   }
 

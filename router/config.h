@@ -78,6 +78,7 @@ struct RouterConfig {
   std::string zone;
   std::filesystem::path data_dir;
   std::filesystem::path plugin_dir;
+  std::filesystem::path master_key_file; // seals users' chain keys; empty: users have no chain accounts
   std::int64_t chain_retry_initial_ms = 500; // first wait before reopening a chain that failed to open
   std::int64_t chain_retry_max_ms = 30000;   // the backoff doubles up to this
   RpcConfig rpc;

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "accounts/key_vault.h"
 #include "weft/adapter.hpp"
 
 namespace weft {
@@ -45,6 +46,24 @@ int32_t host_sign(void *ctx, const char *account, const char *algorithm, const u
       plugin::write_error(err, err_cap, "sign needs an account, an algorithm and a digest");
       return WEFT_E_INVALID_ARGUMENT;
     }
+    const auto *host = static_cast<const HostServices *>(ctx);
+    if (auto handle = accounts::parse_account_handle(account)) {
+      if (host->vault() == nullptr) {
+        plugin::write_error(err, err_cap, "users' chain accounts need router.master_key_file");
+        return WEFT_E_ACCOUNT;
+      }
+      auto v = host->vault()->sign(handle->first, handle->second, algorithm, {digest, digest_len});
+      if (!v.ok()) {
+        plugin::write_error(err, err_cap, v.error().message);
+        return WEFT_E_ACCOUNT;
+      }
+      if (!copy_out(v->signature.data(), v->signature.size(), sig, sig_len) ||
+          !copy_out(v->public_key.data(), v->public_key.size(), pub, pub_len)) {
+        plugin::write_error(err, err_cap, "signature or key buffer too small");
+        return WEFT_E_INVALID_ARGUMENT;
+      }
+      return WEFT_OK;
+    }
     const auto &ks = keystore_of(ctx);
     auto s = ks.sign(account, algorithm, {digest, digest_len});
     if (!s.ok()) {
@@ -69,6 +88,20 @@ int32_t host_public_key(void *ctx, const char *account, const char *algorithm, u
     if (account == nullptr || algorithm == nullptr) {
       plugin::write_error(err, err_cap, "public_key needs an account and an algorithm");
       return WEFT_E_INVALID_ARGUMENT;
+    }
+    const auto *host = static_cast<const HostServices *>(ctx);
+    if (auto handle = accounts::parse_account_handle(account)) {
+      auto v = host->vault() ? host->vault()->public_key(handle->first, handle->second, algorithm)
+                             : Result<accounts::PublicKey>(Error{code::kChainAccount, "no key vault"});
+      if (!v.ok()) {
+        plugin::write_error(err, err_cap, v.error().message);
+        return WEFT_E_ACCOUNT;
+      }
+      if (!copy_out(v->data(), v->size(), pub, pub_len)) {
+        plugin::write_error(err, err_cap, "key buffer too small");
+        return WEFT_E_INVALID_ARGUMENT;
+      }
+      return WEFT_OK;
     }
     const auto &ks = keystore_of(ctx);
     auto k = ks.public_key(account, algorithm);

@@ -14,6 +14,10 @@
 
 namespace weft {
 
+namespace accounts {
+class KeyVault;
+}
+
 // An account's certificate identity, read from its configured PEM file at start.
 struct Identity {
   std::string certificate_pem;
@@ -27,11 +31,15 @@ class HostServices {
   const weft_host_v1 *table() const { return &table_; }
   const Identity *identity(std::string_view account) const;
   const Keystore &keystore() const { return keystore_; }
+  // Users' chain accounts ("ua:<user>:<key>" handles) sign through the vault; without one only router accounts sign.
+  void set_vault(accounts::KeyVault *vault) { vault_ = vault; }
+  accounts::KeyVault *vault() const { return vault_; }
 
  private:
   explicit HostServices(const Keystore &keystore);
   const Keystore &keystore_;
   std::map<std::string, Identity, std::less<>> identities_;
+  accounts::KeyVault *vault_ = nullptr;
   weft_host_v1 table_{};
 };
 

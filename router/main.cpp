@@ -21,6 +21,7 @@
 #include "host_services.h"
 #include "keystore.h"
 #include "loader.h"
+#include "accounts/key_vault.h"
 #include "auth/auth_service.h"
 #include "metrics/router_metrics.h"
 #include "rpc/envelope.h"
@@ -136,6 +137,33 @@ int run_account_command(const RouterConfig &cfg, const CLI::App &account, const 
   return 0;
 }
 
+int run_key_command(const RouterConfig &cfg, const CLI::App &key) {
+  if (cfg.master_key_file.empty()) {
+    std::cerr << "weft-router: set router.master_key_file in the config first\n";
+    return 2;
+  }
+  if (key.got_subcommand("create")) {
+    if (auto s = accounts::create_master_key(cfg.master_key_file); !s.ok()) {
+      std::cerr << "weft-router: " << s.error().message << "\n";
+      return 1;
+    }
+    std::cout << "created " << cfg.master_key_file.string() << " (mode 0600); keep it apart from the data directory\n";
+    return 0;
+  }
+  auto store = store::Store::open(cfg.data_dir);
+  if (!store.ok()) {
+    std::cerr << "weft-router: router store: " << store.error().message << "\n";
+    return 1;
+  }
+  if (auto s = accounts::KeyVault::rotate(**store, cfg.master_key_file); !s.ok()) {
+    std::cerr << "weft-router: " << s.error().message << "\n";
+    return 1;
+  }
+  (void)auth::append_audit(**store, "master_key_rotated", "", "cli", "");
+  std::cout << "every chain key is sealed under the new master key in " << cfg.master_key_file.string() << "\n";
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -154,6 +182,10 @@ int main(int argc, char **argv) {
   auto *remove = account->add_subcommand("remove", "remove a user, its tokens and its chain accounts");
   remove->add_option("NAME", user_name, "user name")->required();
   account->add_subcommand("list", "list the users");
+  auto *key = app.add_subcommand("key", "the master key that seals users' chain keys (router.master_key_file)");
+  key->require_subcommand(1);
+  key->add_subcommand("create", "make a new master key file, mode 0600 (never overwrites)");
+  key->add_subcommand("rotate", "re-seal every chain key under a new master key, in one store transaction");
   CLI11_PARSE(app, argc, argv);
 
   auto cfg = load_config(config_path);
@@ -162,6 +194,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   if (account->parsed()) return run_account_command(*cfg, *account, user_name, admin);
+  if (key->parsed()) return run_key_command(*cfg, *key);
   try {
     setup_logging(*cfg);
   } catch (const std::exception &e) {
@@ -190,6 +223,16 @@ int main(int argc, char **argv) {
   if (!host.ok()) {
     spdlog::critical("{}", host.error().message);
     return 1;
+  }
+  std::unique_ptr<accounts::KeyVault> vault;
+  if (!cfg->master_key_file.empty()) {
+    auto opened = accounts::KeyVault::open(**store, cfg->master_key_file);
+    if (!opened.ok()) {
+      spdlog::critical("router.master_key_file: {}", opened.error().message);
+      return 1;
+    }
+    vault = std::move(*opened);
+    (*host)->set_vault(vault.get());
   }
 
   LoadReport adapters;
@@ -260,6 +303,7 @@ int main(int argc, char **argv) {
   ctx.started = std::chrono::steady_clock::now();
   ctx.adapters = &adapters;
   ctx.data_dir = cfg->data_dir.string();
+  ctx.vault = vault.get();
   for (const auto &a : (*keystore)->list()) ctx.accounts.push_back({a.name, a.algorithm});
   std::unique_ptr<auth::AuthService> auth_service;
   if (cfg->auth.login) {

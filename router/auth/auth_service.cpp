@@ -105,6 +105,7 @@ std::chrono::milliseconds AuthService::login_delay(std::string_view user, std::s
   int worst = 0;
   auto now = std::chrono::steady_clock::now();
   for (const auto &key : {"u:" + std::string(user), "a:" + std::string(remote)}) {
+    if (key == "u:") continue; // no name could be read: only the address counts
     auto it = failures_.find(key);
     // Failures are forgotten 15 minutes after the last one.
     if (it != failures_.end() && now - it->second.last < std::chrono::minutes(15))
@@ -120,6 +121,7 @@ void AuthService::count_failure(std::string_view user, std::string_view remote) 
   if (failures_.size() > 100000) failures_.clear(); // bounded memory under a spray of names and addresses
   auto now = std::chrono::steady_clock::now();
   for (const auto &key : {"u:" + std::string(user), "a:" + std::string(remote)}) {
+    if (key == "u:") continue;
     auto &f = failures_[key];
     if (now - f.last >= std::chrono::minutes(15)) f.count = 0;
     ++f.count;

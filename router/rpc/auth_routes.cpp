@@ -4,6 +4,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json.hpp>
 
+#include "accounts/key_vault.h"
 #include "auth/am_codes.h"
 #include "auth/auth_service.h"
 #include "on_pool.h"
@@ -26,6 +27,8 @@ json::object am_json(const auth::AmAnswer &a) {
   if (a.ua) o["universalAccount"] = ua_json(*a.ua);
   return o;
 }
+
+json::object account_json(const auth::ChainAccount &a);
 
 Reply no_auth() {
   return reply_error({code::kUaNotFound, "login is off on this router (auth.login: false)"});
@@ -107,16 +110,7 @@ asio::awaitable<Reply> list_account(RpcContext &ctx, const RpcRequest &r) {
   auto accounts = co_await on_pool(svc->pool(), std::move(work));
   if (!accounts.ok()) co_return reply_error(accounts.error());
   json::array list;
-  for (const auto &a : *accounts) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string pub;
-    for (uint8_t b : a.public_key) pub += {kHex[b >> 4], kHex[b & 15]};
-    json::object o{{"keyID", a.key_id}, {"type", a.chain_type}, {"algorithm", a.algorithm},
-                   {"isDefault", a.is_default}, {"pubKey", pub}};
-    if (!a.certificate.empty()) o["cert"] = a.certificate;
-    if (!a.msp_id.empty()) o["mspID"] = a.msp_id;
-    list.push_back(std::move(o));
-  }
+  for (const auto &a : *accounts) list.push_back(account_json(a));
   json::object ua = ua_json(*session);
   ua["chainAccounts"] = std::move(list);
   ua["allowChainPaths"] = json::value_from(session->acl);
@@ -146,6 +140,88 @@ asio::awaitable<Reply> access_control_list(RpcContext &ctx, const RpcRequest &r)
   co_return reply_ok(am_json(answer));
 }
 
+json::object account_json(const auth::ChainAccount &a) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string pub;
+  for (uint8_t b : a.public_key) pub += {kHex[b >> 4], kHex[b & 15]};
+  json::object o{{"keyID", a.key_id}, {"type", a.chain_type}, {"algorithm", a.algorithm},
+                 {"isDefault", a.is_default}, {"pubKey", pub}};
+  if (!a.certificate.empty()) o["cert"] = a.certificate;
+  if (!a.msp_id.empty()) o["mspID"] = a.msp_id;
+  return o;
+}
+
+Reply am_error(int code, std::string message) {
+  return reply_ok(json::object{{"errorCode", code}, {"message", std::move(message)}});
+}
+
+std::string str_field(const json::object &o, const char *key) {
+  const auto *v = o.if_contains(key);
+  return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+// {"type":stubType, "secKey"?:hex, "algorithm"?, "isDefault"?, "cert"?, "mspID"?}: without secKey the router makes
+// the key itself, so it never travels; with one, only over TLS or from this machine.
+asio::awaitable<Reply> add_chain_account(RpcContext &ctx, const RpcRequest &r) {
+  if (!ctx.auth || !r.session) co_return no_auth();
+  if (!ctx.vault)
+    co_return am_error(am_code::kConfigItem, "this router keeps no chain accounts: set router.master_key_file");
+  const json::object *d = r.data.if_object();
+  if (!d) co_return am_error(am_code::kInvalidParameters, "data must be an object {\"type\", ...}");
+  std::string type = str_field(*d, "type"), secret = str_field(*d, "secKey"), alg_name = str_field(*d, "algorithm");
+  if (type.empty()) co_return am_error(am_code::kInvalidParameters, "type (the chain's stub type) is required");
+  if (!secret.empty() && !r.secure && !r.loopback)
+    co_return am_error(am_code::kInvalidParameters,
+                       "a private key is accepted only over TLS or from this machine; omit secKey to have the router "
+                       "make the key");
+  auto alg = alg_name.empty() ? std::optional(accounts::algorithm_for_stub_type(type)) : accounts::parse_algorithm(alg_name);
+  if (!alg) co_return am_error(am_code::kChainAccountTypeNotFound, "algorithm must be secp256k1, sm2 or p256");
+  bool make_default = d->contains("isDefault") && d->at("isDefault").is_bool() && d->at("isDefault").get_bool();
+  auto *vault = ctx.vault;
+  auto *svc = ctx.auth;
+  auto session = r.session;
+  std::string cert = str_field(*d, "cert"), msp = str_field(*d, "mspID"), remote = r.remote;
+  auto work = [vault, svc, session, type, secret, alg, cert, msp, make_default, remote] {
+    auto added = vault->add(session->user_id, type, *alg, secret, cert, msp, make_default);
+    if (added.ok())
+      svc->audit("chain_account_added", session->name, remote, type + " key " + std::to_string(added->key_id));
+    return added;
+  };
+  auto added = co_await on_pool(svc->pool(), std::move(work));
+  if (!added.ok()) co_return am_error(am_code::kInvalidParameters, added.error().message);
+  co_return reply_ok(json::object{{"errorCode", 0}, {"message", "success"}, {"chainAccount", account_json(*added)}});
+}
+
+asio::awaitable<Reply> remove_or_default(RpcContext &ctx, const RpcRequest &r, bool remove) {
+  if (!ctx.auth || !r.session) co_return no_auth();
+  const json::object *d = r.data.if_object();
+  const json::value *key = d ? d->if_contains("keyID") : nullptr;
+  if (!key || !(key->is_int64() || key->is_uint64()))
+    co_return am_error(am_code::kInvalidParameters, "data must carry keyID (an integer)");
+  auto *svc = ctx.auth;
+  auto session = r.session;
+  int64_t key_id = key->to_number<int64_t>();
+  std::string remote = r.remote;
+  auto work = [svc, session, key_id, remove, remote]() -> Status {
+    Status s = remove ? auth::remove_chain_account(svc->store(), session->user_id, key_id)
+                      : auth::set_default_chain_account(svc->store(), session->user_id, key_id);
+    if (s.ok())
+      svc->audit(remove ? "chain_account_removed" : "chain_account_default", session->name, remote,
+                 "key " + std::to_string(key_id));
+    return s;
+  };
+  auto done = co_await on_pool(svc->pool(), std::move(work));
+  if (!done.ok()) co_return am_error(am_code::kChainAccountNotExist, done.error().message);
+  co_return reply_ok(json::object{{"errorCode", 0}, {"message", "success"}});
+}
+
+asio::awaitable<Reply> remove_chain_account(RpcContext &ctx, const RpcRequest &r) {
+  co_return co_await remove_or_default(ctx, r, true);
+}
+asio::awaitable<Reply> set_default_account(RpcContext &ctx, const RpcRequest &r) {
+  co_return co_await remove_or_default(ctx, r, false);
+}
+
 } // namespace
 
 // The account manager's rule, not shouldLogin: pub, authCode, login and register need no token.
@@ -158,6 +234,9 @@ void add_auth_routes(RouteTable &t) {
   t.add({kGet | kPost, "/auth/listAccount", list_account, true, "auth"});
   t.add({kPost, "/auth/changePassword", change_password, true, "auth"});
   t.add({kPost, "/auth/admin/accessControlList", access_control_list, true, "auth"});
+  t.add({kPost, "/auth/addChainAccount", add_chain_account, true, "auth"});
+  t.add({kPost, "/auth/removeChainAccount", remove_chain_account, true, "auth"});
+  t.add({kPost, "/auth/setDefaultAccount", set_default_account, true, "auth"});
 }
 
 } // namespace weft

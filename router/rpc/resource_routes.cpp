@@ -8,6 +8,7 @@
 
 #include "routes.h"
 
+#include "accounts/key_vault.h"
 #include "auth/auth_service.h"
 
 namespace weft {
@@ -60,6 +61,36 @@ Result<TxRequest> tx_request(const RpcRequest &r, const ResourceEntry &res) {
   return t;
 }
 
+// Who signs (sheet §4, DESIGN "Which key signs"): a logged-in user's chain account — the one options.account names
+// by its keyID, or its default for the chain's stub type; an admin may name one of the router's own accounts, and
+// falls back to the chain's default account; a user's call (which signs nothing) falls back to it too. Without
+// login, the chain's default or the router account named.
+Result<std::string> signer(RpcContext &ctx, const RpcRequest &r, const Chain &chain, const std::string &named,
+                           bool send) {
+  if (!r.session) return named.empty() ? chain.default_account : named;
+  const auth::Session &s = *r.session;
+  bool numeric = !named.empty() && std::all_of(named.begin(), named.end(), ::isdigit) && named.size() < 18;
+  if (ctx.vault != nullptr) {
+    if (numeric) {
+      auto a = ctx.vault->find(s.user_id, std::stoll(named));
+      if (!a.ok()) return a.error();
+      if (!*a) return Error{code::kChainAccount, s.name + " has no chain account " + named};
+      return accounts::account_handle(s.user_id, (*a)->key_id);
+    }
+    if (named.empty()) {
+      auto d = ctx.vault->default_for(s.user_id, chain.stub_type);
+      if (!d.ok()) return d.error();
+      if (*d) return accounts::account_handle(s.user_id, (*d)->key_id);
+    }
+  }
+  if (s.admin()) return named.empty() ? chain.default_account : named; // the router's own accounts
+  // A call signs nothing: without an account of its own, a user reads as the chain's default account.
+  if (!send && named.empty()) return chain.default_account;
+  return Error{code::kChainAccount, named.empty() ? s.name + " has no chain account for " + chain.stub_type +
+                                                          "; add one with /auth/addChainAccount"
+                                                    : s.name + " may sign only with its own chain accounts (by keyID)"};
+}
+
 asio::awaitable<Reply> resource_verb(RpcContext &ctx, const RpcRequest &r) {
   const auto &p = r.parts;
   std::string verb = lower(p.back());
@@ -96,7 +127,9 @@ asio::awaitable<Reply> resource_verb(RpcContext &ctx, const RpcRequest &r) {
     if (!req.ok()) co_return reply_error(req.error());
     auto chain = ctx.chains.open_chain(res->chain_path);
     if (!chain.ok()) co_return reply_error(chain.error());
-    if (req->account.empty()) req->account = (*chain)->default_account;
+    auto account = signer(ctx, r, **chain, req->account, send);
+    if (!account.ok()) co_return reply_error(account.error());
+    req->account = std::move(*account);
     auto out = co_await ctx.chains.transact(*chain, std::move(*req), send);
     if (!out.ok()) co_return reply_error(out.error());
     co_return reply_ok(outcome_json(*out));

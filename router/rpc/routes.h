@@ -21,6 +21,9 @@ namespace weft {
 namespace auth {
 class AuthService;
 }
+namespace accounts {
+class KeyVault;
+}
 
 struct AccountSummary {
   std::string name;
@@ -39,6 +42,7 @@ struct RpcContext {
   std::string rpc_address;      // host:port the RPC listens on
   std::string data_dir;         // for the disk figures of /sys/systemStatus
   auth::AuthService *auth = nullptr; // null when login is off (auth.login: false)
+  accounts::KeyVault *vault = nullptr; // null without router.master_key_file
 };
 
 enum Method : unsigned {

@@ -13,7 +13,7 @@ namespace json = boost::json;
 
 namespace {
 
-asio::awaitable<Reply> accounts(RpcContext &ctx, const RpcRequest &r) {
+asio::awaitable<Reply> router_accounts(RpcContext &ctx, const RpcRequest &r) {
   std::shared_ptr<Chain> chain;
   if (r.param("path")) {
     auto c = chain_param(ctx, r);
@@ -64,7 +64,7 @@ asio::awaitable<Reply> chain_info(RpcContext &ctx, const RpcRequest &r) {
 } // namespace
 
 void add_weft_routes(RouteTable &t) {
-  t.add({kGet, "/weft/accounts", accounts, true, "weft"});
+  t.add({kGet, "/weft/accounts", router_accounts, true, "weft"});
   t.add({kGet, "/weft/proof", proof, true, "weft"});
   t.add({kGet, "/weft/chainInfo", chain_info, true, "weft"});
 }

@@ -88,6 +88,9 @@ class Router:
         self.plugin_dir = plugin_dir or PLUGINS
         self.ready = os.path.join(self.dir, "ready")
         self.metrics_ready = os.path.join(self.dir, "metrics-ready")
+        # The key that seals users' chain keys lives apart from the data directory.
+        self.master_key = os.path.join(self.dir, "master.key")
+        router = "  master_key_file: %s\n" % self.master_key + router
         self.log_path = os.path.join(self.dir, "router.log")
         self.config = os.path.join(self.dir, "router.yaml")
         acc = "".join("\n  - name: %s" % a for a in accounts)
@@ -111,11 +114,17 @@ class Router:
     def account_add(self, name, password, admin=False):
         """weft-router account add: makes a user offline in the router's data directory."""
         cmd = [os.path.join(BIN, "weft-router"), "-c", self.config, "account", "add", name] + (["--admin"] if admin else [])
+        if not os.path.exists(self.master_key):
+            subprocess.run([os.path.join(BIN, "weft-router"), "-c", self.config, "key", "create"], capture_output=True)
         p = subprocess.run(cmd, input=password + "\n", capture_output=True, text=True)
         assert p.returncode == 0, (p.returncode, p.stderr)
 
     def start(self, login=True):
         if not self.admin_made:
+            if not os.path.exists(self.master_key):
+                p = subprocess.run([os.path.join(BIN, "weft-router"), "-c", self.config, "key", "create"],
+                                   capture_output=True, text=True)
+                assert p.returncode == 0, p.stderr
             self.account_add(ADMIN, ADMIN_PASSWORD, admin=True)
             self.admin_made = True
         for f in (self.ready, self.metrics_ready):
@@ -173,7 +182,7 @@ class Router:
         except OSError:
             return ""
 
-    def request(self, method, path, data=None, body=None, timeout=30, version="1", token="admin"):
+    def request(self, method, path, data=None, body=None, timeout=30, version="1", token="admin", source=None):
         """Sends one request in the RPC envelope, with the admin's token unless another (or None) is given; returns
         (http status, parsed JSON or raw text)."""
         if body is None:
@@ -186,7 +195,8 @@ class Router:
             token = self.token
         if token:
             headers["Authorization"] = token
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=scaled(timeout))
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=scaled(timeout),
+                                          source_address=(source, 0) if source else None)
         try:
             conn.request(method, path, body=body, headers=headers)
             resp = conn.getresponse()
