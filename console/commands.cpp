@@ -137,6 +137,62 @@ Outcome run_login(Args args, const Transport &transport, const Options &options)
   return printed("logged in as " + args[0] + "\n");
 }
 
+Outcome run_register(Args args, const Transport &transport, const Options &) {
+  if (args.size() != 1)
+    return failed(kExitUsage, "error: registerAccount: expects exactly one USER (usage: registerAccount USER)\n");
+  // Only one auth code per request: fetch it first, as WeCross's console does.
+  auto code = transport(to_http(RpcRequest{"GET", "/auth/authCode", nullptr}));
+  std::string token;
+  if (const auto *r = std::get_if<HttpResponse>(&code)) {
+    boost::system::error_code ec;
+    auto v = json::parse(r->body, ec);
+    if (!ec && v.is_object())
+      if (const auto *d = v.as_object().if_contains("data"); d && d->is_object())
+        if (const auto *ac = d->as_object().if_contains("authCode"); ac && ac->is_object())
+          if (const auto *t = ac->as_object().if_contains("randomToken"); t && t->is_string())
+            token = std::string(t->get_string());
+  }
+  if (token.empty()) return failed(kExitFailure, "error: cannot get an auth code from the router\n");
+  const std::string password = read_password("password for " + args[0] + ": ");
+  const std::string body = json::serialize(json::object{
+      {"username", args[0]}, {"password", client_password_hash(password)}, {"randomToken", token}});
+  const LoginFailure why = send_sealed(transport, "/auth/register", body);
+  if (!why.message.empty())
+    return failed(why.unreachable ? kExitUnreachable : kExitFailure, "error: " + one_line(why.message) + "\n");
+  return printed("registered " + args[0] + "\n");
+}
+
+Outcome run_change_password(Args args, const Transport &transport, const Options &options) {
+  if (!args.empty()) return failed(kExitUsage, "error: changePassword takes no arguments\n");
+  const std::string old_pw = read_password("current password: ");
+  const std::string new_pw = read_password("new password: ", "WEFT_NEW_PASSWORD");
+  const std::string body = json::serialize(json::object{{"oldPassword", client_password_hash(old_pw)},
+                                                        {"newPassword", client_password_hash(new_pw)}});
+  const LoginFailure why = send_sealed(transport, "/auth/changePassword", body);
+  if (!why.message.empty())
+    return failed(why.unreachable ? kExitUnreachable : kExitFailure, "error: " + one_line(why.message) + "\n");
+  if (options.session) *options.session = ConsoleSession{}; // every token of the user is revoked
+  return printed("password changed; log in again\n");
+}
+
+BuildResult build_add_chain_account(Args args) {
+  if (args.empty() || args.size() > 2) return usage("expects TYPE and optionally SECRET_HEX");
+  json::object data{{"type", args[0]}};
+  if (args.size() == 2) data["secKey"] = args[1];
+  return request("POST", "/auth/addChainAccount", std::move(data));
+}
+
+BuildResult key_id_request(Args args, const char *target) {
+  if (args.size() != 1) return usage("expects exactly one KEY_ID");
+  int64_t id = 0;
+  auto [p, ec] = std::from_chars(args[0].data(), args[0].data() + args[0].size(), id);
+  if (ec != std::errc() || p != args[0].data() + args[0].size() || id <= 0)
+    return usage("KEY_ID must be a positive integer");
+  return request("POST", target, json::object{{"keyID", id}});
+}
+BuildResult build_set_default_account(Args args) { return key_id_request(args, "/auth/setDefaultAccount"); }
+BuildResult build_remove_chain_account(Args args) { return key_id_request(args, "/auth/removeChainAccount"); }
+
 Outcome run_logout(Args args, const Transport &transport, const Options &options) {
   if (!args.empty()) return failed(kExitUsage, "error: logout takes no arguments\n");
   if (!options.session || options.session->credential.empty()) return printed("not logged in\n");
@@ -183,6 +239,17 @@ constexpr Command kCommands[] = {
      build_list_account, render_whoami, nullptr},
     {"listAccount", "listAccount", "The logged-in user and its chain accounts.", PathArg::kNone, false,
      build_list_account, render_list_account, nullptr},
+    {"registerAccount", "registerAccount USER", "Register a user (if the router allows it); the password is asked.",
+     PathArg::kNone, false, nullptr, nullptr, nullptr, run_register},
+    {"changePassword", "changePassword", "Change the password (asked, or WEFT_PASSWORD and WEFT_NEW_PASSWORD).",
+     PathArg::kNone, false, nullptr, nullptr, nullptr, run_change_password},
+    {"addChainAccount", "addChainAccount TYPE [SECRET_HEX]",
+     "A chain account for stub type TYPE: the router makes the key, or imports SECRET_HEX (TLS or loopback only).",
+     PathArg::kNone, false, build_add_chain_account, render_am_answer, nullptr},
+    {"setDefaultAccount", "setDefaultAccount KEY_ID", "Make chain account KEY_ID the default for its type.",
+     PathArg::kNone, false, build_set_default_account, render_am_answer, nullptr},
+    {"removeChainAccount", "removeChainAccount KEY_ID", "Remove chain account KEY_ID.", PathArg::kNone, false,
+     build_remove_chain_account, render_am_answer, nullptr},
     {"help", "help [COMMAND]", "This list, or one command's usage.", PathArg::kNone, false, nullptr, nullptr, run_help},
     {"quit", "quit", "Leave the console (also: exit, Ctrl-D).", PathArg::kNone, false, nullptr, nullptr, run_quit},
     {"exit", "exit", "Leave the console.", PathArg::kNone, false, nullptr, nullptr, run_quit},

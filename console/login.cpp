@@ -114,8 +114,29 @@ LoginFailure login(const RawTransport &transport, const std::string &user, const
   return {};
 }
 
-std::string read_password(const std::string &prompt) {
-  if (const char *env = std::getenv("WEFT_PASSWORD"); env && *env) return env;
+LoginFailure send_sealed(const RawTransport &transport, const std::string &target, const std::string &plain) {
+  auto first = transport(rpc("GET", "/auth/pub", nullptr));
+  if (const auto *f = std::get_if<TransportFailure>(&first)) return {f->message, true};
+  auto pub = data_of(first);
+  if (auto *e = std::get_if<std::string>(&pub)) return {"cannot get the router's key: " + *e};
+  const auto *o = std::get<json::value>(pub).if_object();
+  const json::value *key = o ? o->if_contains("pub") : nullptr;
+  if (!key || !key->is_string()) return {"the router answered a malformed key"};
+  std::string sealed = rsa_encrypt_base64(std::string(key->get_string()), plain);
+  if (sealed.empty()) return {"cannot encrypt to the router's key"};
+  auto answer = data_of(transport(rpc("POST", target, json::string(sealed))));
+  if (auto *e = std::get_if<std::string>(&answer)) return {*e};
+  const auto *a = std::get<json::value>(answer).if_object();
+  const auto *ec = a ? a->if_contains("errorCode") : nullptr;
+  if (!ec || *ec != 0) {
+    const auto *m = a ? a->if_contains("message") : nullptr;
+    return {m && m->is_string() ? std::string(m->get_string()) : std::string("malformed answer")};
+  }
+  return {};
+}
+
+std::string read_password(const std::string &prompt, const char *env_name) {
+  if (const char *env = std::getenv(env_name); env && *env) return env;
   bool tty = isatty(STDIN_FILENO);
   termios old{};
   if (tty) {

@@ -31,7 +31,12 @@ struct LoginFailure {
 LoginFailure login(const RawTransport &transport, const std::string &user, const std::string &password,
                    ConsoleSession &session);
 
-// The password for --user: WEFT_PASSWORD, else one line of standard input (without echo on a terminal).
-std::string read_password(const std::string &prompt);
+// The password for --user: the environment variable (WEFT_PASSWORD by default), else one line of standard input
+// (without echo on a terminal).
+std::string read_password(const std::string &prompt, const char *env = "WEFT_PASSWORD");
+
+// Sends `json` RSA-encrypted to the router's login key (register, changePassword): the answer's data.errorCode and
+// message, or a transport failure.
+LoginFailure send_sealed(const RawTransport &transport, const std::string &target, const std::string &json);
 
 } // namespace weft::console

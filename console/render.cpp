@@ -163,6 +163,26 @@ Outcome render_block(const json::value &data, const Options &options) {
   return options.json ? raw(block) : printed(pretty_json(block) + "\n");
 }
 
+Outcome render_am_answer(const json::value &data, const Options &options) {
+  Outcome outcome = options.json ? raw(data) : printed("");
+  if (!options.json) {
+    if (const auto *o = data.if_object(); o && o->contains("chainAccount")) {
+      const auto &a = o->at("chainAccount");
+      outcome.out = "chain account " + field_text(a, "keyID") + ": " + field_text(a, "type") + " " +
+                    field_text(a, "algorithm") + (field_text(a, "isDefault") == "true" ? " (default)" : "") +
+                    "\npublic key: " + field_text(a, "pubKey") + "\n";
+    } else {
+      outcome.out = "done\n";
+    }
+  }
+  if (const long long code = chain_error_code(data); code != 0) {
+    outcome.exit_code = kExitFailure;
+    outcome.out.clear();
+    outcome.err = error_line(code, field_text(data, "message"));
+  }
+  return outcome;
+}
+
 Outcome render_whoami(const json::value &data, const Options &options) {
   if (options.json) return raw(data);
   const auto *admin = data.is_object() ? data.as_object().if_contains("isAdmin") : nullptr;

@@ -14,6 +14,8 @@ Outcome render_call(const boost::json::value &data, const Options &options);
 Outcome render_send_transaction(const boost::json::value &data, const Options &options);
 Outcome render_receipt(const boost::json::value &data, const Options &options);
 Outcome render_block(const boost::json::value &data, const Options &options);
+// An account-manager answer {errorCode, message, chainAccount?}: its own errorCode decides the exit code.
+Outcome render_am_answer(const boost::json::value &data, const Options &options);
 Outcome render_whoami(const boost::json::value &data, const Options &options);
 Outcome render_list_account(const boost::json::value &data, const Options &options);
 Outcome render_accounts(const boost::json::value &data, const Options &options);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "accounts/key_vault.h"
@@ -128,7 +129,13 @@ int32_t host_identity(void *ctx, const char *account, char *cert, size_t *cert_l
       return WEFT_E_INVALID_ARGUMENT;
     }
     const auto &host = *static_cast<const HostServices *>(ctx);
-    const Identity *id = host.identity(account);
+    // A user's chain account carries its own certificate and MSP id.
+    std::optional<Identity> user_id;
+    if (auto handle = accounts::parse_account_handle(account); handle && host.vault() != nullptr) {
+      auto a = host.vault()->find(handle->first, handle->second);
+      if (a.ok() && *a && !(*a)->certificate.empty()) user_id = Identity{(*a)->certificate, (*a)->msp_id};
+    }
+    const Identity *id = user_id ? &*user_id : host.identity(account);
     if (id == nullptr) {
       plugin::write_error(err, err_cap,
                           std::string("account '") + account + "' has no certificate; set certificate and msp_id");

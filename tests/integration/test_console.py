@@ -152,6 +152,46 @@ class InteractiveConsole(unittest.TestCase):
             shutil.rmtree(home, ignore_errors=True)
 
 
+class ConsoleAccounts(unittest.TestCase):
+    """The account commands: a user's chain accounts and its password, from the console."""
+
+    def test_chain_accounts_and_password_from_the_console(self):
+        r = Router()
+        r.account_add("jill", "jill-pw-1")
+        r.start()
+        try:
+            r.ok("POST", "/auth/admin/accessControlList", {"username": "jill", "allowChainPaths": ["payment"]})
+            env = dict(os.environ, WEFT_USER="jill", WEFT_PASSWORD="jill-pw-1")
+
+            def weft(*args, env=env):
+                p = subprocess.run([os.path.join(BIN, "weft"), "--server", r.address] + list(args),
+                                   capture_output=True, text=True, timeout=scaled(60), env=env)
+                return p.returncode, p.stdout, p.stderr
+
+            code, out, err = weft("addChainAccount", "RefChain")
+            self.assertEqual(code, 0, err)
+            self.assertIn("chain account 1: RefChain secp256k1 (default)", out)
+            self.assertEqual(weft("addChainAccount", "RefChain")[0], 0)
+            code, out, err = weft("setDefaultAccount", "2")
+            self.assertEqual((code, out), (0, "done\n"), err)
+            code, out, err = weft("listAccount")
+            self.assertEqual(code, 0, err)
+            self.assertIn("jill (user), may use: payment", out)
+            self.assertRegex(out, r"2\s+RefChain\s+secp256k1\s+true")
+            code, out, err = weft("sendTransaction", "payment.ledger1.store", "set", "who", "jill")
+            self.assertEqual(code, 0, err)
+            code, out, err = weft("removeChainAccount", "9")
+            self.assertEqual(code, 1)
+            code, out, err = weft("changePassword", env=dict(env, WEFT_NEW_PASSWORD="jill-pw-2"))
+            self.assertEqual(code, 0, err)
+            self.assertIn("password changed", out)
+            self.assertEqual(weft("whoami")[0], 1)  # the old password no longer logs in
+            self.assertEqual(weft("whoami", env=dict(env, WEFT_PASSWORD="jill-pw-2"))[0], 0)
+        finally:
+            r.stop()
+            r.cleanup()
+
+
 class socket_on_free_port:
     """Finds a loopback port with no listener: binds port 0, then releases it."""
 
