@@ -394,8 +394,9 @@ int main(int argc, char **argv) {
   server.start();
   ready = true;
   try {
-    write_ready_file(cfg->rpc.ready_file, address);
+    // The metrics address first: whoever waits on the RPC's ready file may read both at once.
     if (metrics_server) write_ready_file(cfg->metrics.ready_file, metrics_address);
+    write_ready_file(cfg->rpc.ready_file, address);
   } catch (const std::exception &e) {
     spdlog::error("cannot write ready file: {}", e.what());
   }
