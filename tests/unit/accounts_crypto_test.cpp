@@ -5,6 +5,8 @@
 #include "test_support.h"
 
 #include <doctest/doctest.h>
+
+#include "signature_check.h"
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <secp256k1.h>
@@ -22,18 +24,15 @@
 
 namespace fs = std::filesystem;
 using namespace weft::accounts;
-using Bytes = std::vector<std::uint8_t>;
+using weft::test::Bytes;
+using weft::test::der_signature;
+using weft::test::from_hex;
+using weft::test::spki_pem;
+using weft::test::write_file;
 
 namespace {
 
 constexpr KeyAlgorithm kAll[] = {KeyAlgorithm::Secp256k1, KeyAlgorithm::Sm2, KeyAlgorithm::P256};
-
-Bytes from_hex(std::string_view hex) {
-  Bytes out;
-  for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
-    out.push_back(static_cast<std::uint8_t>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
-  return out;
-}
 
 std::array<std::uint8_t, 32> random32() {
   std::array<std::uint8_t, 32> out{};
@@ -57,47 +56,6 @@ bool less_equal(std::span<const std::uint8_t> a, const Bytes &b) {
   return !std::lexicographical_compare(b.begin(), b.end(), a.begin(), a.end());
 }
 
-// One DER INTEGER from 32 big-endian bytes, written here rather than by OpenSSL so the CLI check stays independent.
-Bytes der_integer(std::span<const std::uint8_t> be) {
-  std::size_t skip = 0;
-  while (skip + 1 < be.size() && be[skip] == 0 && be[skip + 1] < 0x80)
-    ++skip;
-  Bytes out{0x02, 0};
-  if (be[skip] >= 0x80) out.push_back(0);
-  out.insert(out.end(), be.begin() + static_cast<std::ptrdiff_t>(skip), be.end());
-  out[1] = static_cast<std::uint8_t>(out.size() - 2);
-  return out;
-}
-
-// r || s -> ECDSA-Sig-Value (SEQUENCE { r INTEGER, s INTEGER }), the form openssl pkeyutl reads.
-Bytes der_signature(std::span<const std::uint8_t> rs) {
-  Bytes r = der_integer(rs.subspan(0, 32)), s = der_integer(rs.subspan(32, 32));
-  Bytes out{0x30, static_cast<std::uint8_t>(r.size() + s.size())};
-  out.insert(out.end(), r.begin(), r.end());
-  out.insert(out.end(), s.begin(), s.end());
-  return out;
-}
-
-// SubjectPublicKeyInfo { id-ecPublicKey, namedCurve } as PEM; the two DER prefixes are fixed by the curve OIDs.
-std::string spki_pem(KeyAlgorithm a, const PublicKey &pub) {
-  Bytes der = a == KeyAlgorithm::Sm2 ? from_hex("3059301306072a8648ce3d020106082a811ccf5501822d034200")
-                                     : from_hex("3059301306072a8648ce3d020106082a8648ce3d030107034200");
-  der.push_back(0x04);
-  der.insert(der.end(), pub.begin(), pub.end());
-  std::string b64(4 * ((der.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char *>(b64.data()), der.data(), static_cast<int>(der.size()));
-  b64.resize(static_cast<std::size_t>(n));
-  std::string pem = "-----BEGIN PUBLIC KEY-----\n";
-  for (std::size_t i = 0; i < b64.size(); i += 64)
-    pem += b64.substr(i, 64) + "\n";
-  return pem + "-----END PUBLIC KEY-----\n";
-}
-
-void write_file(const fs::path &path, std::span<const std::uint8_t> data) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f.write(reinterpret_cast<const char *>(data.data()), static_cast<std::streamsize>(data.size()));
-  REQUIRE(f.good());
-}
 
 void write_text(const fs::path &path, std::string_view text) {
   write_file(path, std::span(reinterpret_cast<const std::uint8_t *>(text.data()), text.size()));

@@ -5,7 +5,9 @@
 #include <fstream>
 #include <unistd.h>
 
+#include "accounts/key_vault.h"
 #include "host_services.h"
+#include "signature_check.h"
 #include "test_support.h"
 
 using namespace weft;
@@ -57,4 +59,61 @@ TEST_CASE("identity answers an account's certificate and MSP id, and refuses wha
   auto refused = HostServices::open(**ks, accounts);
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.error().message.find("is not a PEM certificate") != std::string::npos);
+}
+
+TEST_CASE("a user's SM2 and P-256 keys sign through the host as adapter.h says, and OpenSSL's tool verifies them") {
+  test::TempDir tmp("weft-host-vault");
+  auto store = store::Store::open(tmp.path / "data");
+  REQUIRE(store.ok());
+  REQUIRE(accounts::create_master_key(tmp.path / "master.key").ok());
+  auto vault = accounts::KeyVault::open(**store, tmp.path / "master.key");
+  REQUIRE(vault.ok());
+  auth::User u;
+  u.name = "kim";
+  u.salt.assign(16, 1);
+  u.pw_hash.assign(32, 2);
+  auto user = auth::create_user(**store, u);
+  REQUIRE(user.ok());
+  auto sm2 = (*vault)->add(user->id, "GM_BCOS2.0", accounts::KeyAlgorithm::Sm2, "", "", "", true);
+  auto p256 = (*vault)->add(user->id, "Fabric2.0", accounts::KeyAlgorithm::P256, "", "", "", true);
+  REQUIRE(sm2.ok());
+  REQUIRE(p256.ok());
+
+  std::vector<AccountConfig> none;
+  auto ks = Keystore::open(tmp.path / "data", none);
+  REQUIRE(ks.ok());
+  auto host = HostServices::open(**ks, none);
+  REQUIRE(host.ok());
+  (*host)->set_vault(vault->get());
+  const weft_host_v1 *t = (*host)->table();
+
+  uint8_t digest[32];
+  for (int i = 0; i < 32; ++i) digest[i] = static_cast<uint8_t>(i * 7 + 3);
+  test::write_file(tmp.path / "digest.bin", digest);
+  for (const auto &[alg, key_id] : {std::pair{std::string("sm2"), sm2->key_id}, std::pair{std::string("p256"), p256->key_id}}) {
+    CAPTURE(alg);
+    std::string handle = accounts::account_handle(user->id, key_id);
+    uint8_t sig[72], pub[64];
+    size_t sig_len = sizeof sig, pub_len = sizeof pub;
+    char err[256] = {0};
+    REQUIRE(t->sign(t->host_ctx, handle.c_str(), alg.c_str(), digest, 32, sig, &sig_len, pub, &pub_len, err,
+                    sizeof err) == WEFT_OK);
+    CHECK(sig_len == 64);
+    CHECK(pub_len == 64);
+    accounts::PublicKey pk{};
+    std::copy(pub, pub + 64, pk.begin());
+    auto kind = alg == "sm2" ? accounts::KeyAlgorithm::Sm2 : accounts::KeyAlgorithm::P256;
+    std::ofstream(tmp.path / "pub.pem") << test::spki_pem(kind, pk);
+    test::write_file(tmp.path / "sig.der", test::der_signature({sig, 64}));
+    std::string base = "openssl pkeyutl -verify -pubin -inkey " + (tmp.path / "pub.pem").string() + " -in " +
+                       (tmp.path / "digest.bin").string() + " -sigfile " + (tmp.path / "sig.der").string();
+    // SM2: the digest is the message; the tool computes e = SM3(Z_A || message) with the default ID, as the host.
+    std::string cmd = alg == "sm2" ? base + " -rawin -digest sm3 -pkeyopt distid:1234567812345678" : base;
+    CHECK(test::openssl_verifies(cmd));
+    // The wrong algorithm for the key is refused, not silently used.
+    sig_len = sizeof sig;
+    pub_len = sizeof pub;
+    CHECK(t->sign(t->host_ctx, handle.c_str(), "secp256k1", digest, 32, sig, &sig_len, pub, &pub_len, err,
+                  sizeof err) == WEFT_E_ACCOUNT);
+  }
 }
