@@ -207,7 +207,8 @@ Keystore::~Keystore() {
   if (ctx_) secp256k1_context_destroy(ctx_);
 }
 
-Result<std::unique_ptr<Keystore>> Keystore::open(const fs::path &data_dir, const std::vector<AccountConfig> &accounts) {
+Result<std::unique_ptr<Keystore>> Keystore::open(const fs::path &data_dir, const std::vector<AccountConfig> &accounts,
+                                                 const SealedKeys *sealed) {
   std::unique_ptr<Keystore> ks(new Keystore());
   if (!ks->ctx_) return fail("cannot create a secp256k1 context");
   // Blinds the context's precomputed tables against timing side channels, per libsecp256k1's advice.
@@ -225,19 +226,48 @@ Result<std::unique_ptr<Keystore>> Keystore::open(const fs::path &data_dir, const
     if (std::any_of(ks->keys_.begin(), ks->keys_.end(), [&](const Key &k) { return k.name == acc.name; }))
       return fail("account '" + acc.name + "' is configured twice; account names must be unique");
     fs::path path = acc.key_file.empty() ? data_dir / "keys" / (acc.name + ".key") : acc.key_file;
-    auto existing = read_key(ks->ctx_, path);
-    if (!existing) return existing.error();
     Key key;
     key.name = acc.name;
     key.algorithm = acc.algorithm;
-    if (*existing) {
-      key.secret = **existing;
-      OPENSSL_cleanse(existing->value().data(), 32);
+    if (sealed != nullptr) {
+      auto stored = sealed->load(acc.name);
+      if (!stored) return stored.error();
+      if (*stored) {
+        key.secret = **stored;
+        OPENSSL_cleanse(stored->value().data(), 32);
+      } else {
+        // Moves in: the plain file's key, or a new one that never touches the disk in the clear.
+        auto existing = read_key(ks->ctx_, path);
+        if (!existing) return existing.error();
+        if (*existing) {
+          key.secret = **existing;
+          OPENSSL_cleanse(existing->value().data(), 32);
+        } else {
+          do {
+            if (RAND_priv_bytes(key.secret.data(), static_cast<int>(key.secret.size())) != 1)
+              return fail("the system random number generator failed");
+          } while (!secp256k1_ec_seckey_verify(ks->ctx_, key.secret.data()));
+        }
+        if (auto s = sealed->save(acc.name, key.secret); !s) return s.error();
+      }
+      // Sealed and durable: the plain copy goes (also one left by a start that stopped right after sealing).
+      std::error_code ec;
+      if (fs::exists(path, ec)) {
+        fs::remove(path, ec);
+        if (ec) return fail("cannot remove the plain key file " + path.string() + " now that it is sealed: " + ec.message());
+      }
     } else {
-      auto created = create_key(ks->ctx_, path);
-      if (!created) return created.error();
-      key.secret = *created;
-      OPENSSL_cleanse(created->data(), created->size());
+      auto existing = read_key(ks->ctx_, path);
+      if (!existing) return existing.error();
+      if (*existing) {
+        key.secret = **existing;
+        OPENSSL_cleanse(existing->value().data(), 32);
+      } else {
+        auto created = create_key(ks->ctx_, path);
+        if (!created) return created.error();
+        key.secret = *created;
+        OPENSSL_cleanse(created->data(), created->size());
+      }
     }
     secp256k1_pubkey pub;
     std::array<std::uint8_t, 65> serialized{};

@@ -8,6 +8,8 @@
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <optional>
 #include <memory>
 #include <span>
 #include <string>
@@ -29,13 +31,23 @@ struct AccountInfo {
   std::vector<std::uint8_t> public_key; // as in Signed::public_key
 };
 
+// Where the accounts' keys live at rest once a master key seals them (router.master_key_file): load answers a stored
+// key or none; save stores one durably. Without it, keys stay in their 0600 files.
+struct SealedKeys {
+  std::function<Result<std::optional<std::array<std::uint8_t, 32>>>(const std::string &name)> load;
+  std::function<Status(const std::string &name, const std::array<std::uint8_t, 32> &secret)> save;
+};
+
 // Thread-safe: nothing changes after open(), and libsecp256k1 signs with a const context.
 class Keystore {
 public:
   // Loads each account's key file (AccountConfig::key_file, or <data_dir>/keys/<name>.key when empty), creating a
   // missing one. Refuses a key file that group or others may access, or that does not hold exactly one valid key.
+  // With `sealed`, a key found there is used; a key still in its plain file (or a new one) is sealed there first and
+  // its plain file is then removed, so the keys move into the encrypted store on the first start with a master key.
   static Result<std::unique_ptr<Keystore>> open(const std::filesystem::path &data_dir,
-                                                const std::vector<AccountConfig> &accounts);
+                                                const std::vector<AccountConfig> &accounts,
+                                                const SealedKeys *sealed = nullptr);
 
   ~Keystore();
   Keystore(const Keystore &) = delete;

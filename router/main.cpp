@@ -214,7 +214,29 @@ int main(int argc, char **argv) {
     spdlog::critical("router store: {}", store.error().message);
     return 1;
   }
-  auto keystore = Keystore::open(cfg->data_dir, cfg->accounts);
+  std::unique_ptr<accounts::KeyVault> vault;
+  if (!cfg->master_key_file.empty()) {
+    auto opened = accounts::KeyVault::open(**store, cfg->master_key_file);
+    if (!opened.ok()) {
+      spdlog::critical("router.master_key_file: {}", opened.error().message);
+      return 1;
+    }
+    vault = std::move(*opened);
+  }
+  // With a master key, the router's own accounts' keys live sealed in the store too (moved from their files).
+  SealedKeys sealed_keys{
+      [&vault](const std::string &name) -> Result<std::optional<std::array<uint8_t, 32>>> {
+        auto k = vault->load_router_key(name, accounts::KeyAlgorithm::Secp256k1);
+        if (!k.ok()) return k.error();
+        if (!*k) return std::optional<std::array<uint8_t, 32>>();
+        std::array<uint8_t, 32> out{};
+        std::copy((*k)->bytes().begin(), (*k)->bytes().end(), out.begin());
+        return std::optional<std::array<uint8_t, 32>>(out);
+      },
+      [&vault](const std::string &name, const std::array<uint8_t, 32> &secret) -> Status {
+        return vault->save_router_key(name, accounts::KeyAlgorithm::Secp256k1, accounts::SecretKey(secret));
+      }};
+  auto keystore = Keystore::open(cfg->data_dir, cfg->accounts, vault ? &sealed_keys : nullptr);
   if (!keystore.ok()) {
     spdlog::critical("keystore: {}", keystore.error().message);
     return 1;
@@ -224,16 +246,7 @@ int main(int argc, char **argv) {
     spdlog::critical("{}", host.error().message);
     return 1;
   }
-  std::unique_ptr<accounts::KeyVault> vault;
-  if (!cfg->master_key_file.empty()) {
-    auto opened = accounts::KeyVault::open(**store, cfg->master_key_file);
-    if (!opened.ok()) {
-      spdlog::critical("router.master_key_file: {}", opened.error().message);
-      return 1;
-    }
-    vault = std::move(*opened);
-    (*host)->set_vault(vault.get());
-  }
+  if (vault) (*host)->set_vault(vault.get());
 
   LoadReport adapters;
   if (auto report = load_adapters(cfg->plugin_dir.string()); report.ok()) {

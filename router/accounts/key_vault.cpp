@@ -29,6 +29,14 @@ Status write_version(const std::filesystem::path &key_file, std::uint32_t v) {
   return Ok{};
 }
 
+// A router key's authenticated data: (user 0, key 0, algorithm) and its name, so a sealed key copied to another name
+// does not open.
+std::vector<std::uint8_t> router_key_aad(const std::string &name, KeyAlgorithm alg) {
+  auto aad = account_aad(0, 0, alg);
+  aad.insert(aad.end(), name.begin(), name.end());
+  return aad;
+}
+
 } // namespace
 
 KeyAlgorithm algorithm_for_stub_type(std::string_view t) {
@@ -157,6 +165,37 @@ Result<PublicKey> KeyVault::public_key(std::int64_t user_id, std::int64_t key_id
   return p;
 }
 
+Result<std::optional<SecretKey>> KeyVault::load_router_key(const std::string &name, KeyAlgorithm alg) const {
+  auto row = auth::find_router_key(store_, name);
+  if (!row.ok()) return row.error();
+  if (!*row) return std::optional<SecretKey>();
+  if ((*row)->algorithm != accounts::name(alg))
+    return Error{code::kChainAccount, "router account '" + name + "' is stored as " + (*row)->algorithm};
+  if ((*row)->sealed.key_version != static_cast<std::int64_t>(version_) ||
+      (*row)->sealed.nonce.size() != 12)
+    return Error{code::kChainAccount, "router account '" + name + "' is sealed under master key version " +
+                                          std::to_string((*row)->sealed.key_version) + ", the router has " +
+                                          std::to_string(version_)};
+  accounts::SealedKey s;
+  s.key_version = version_;
+  std::copy((*row)->sealed.nonce.begin(), (*row)->sealed.nonce.end(), s.nonce.begin());
+  s.ciphertext = (*row)->sealed.ciphertext;
+  auto secret = accounts::open(master_, s, router_key_aad(name, alg));
+  if (!secret.ok()) return secret.error();
+  return std::optional<SecretKey>(std::move(*secret));
+}
+
+Status KeyVault::save_router_key(const std::string &name, KeyAlgorithm alg, const SecretKey &secret) {
+  auto sealed = seal(master_, version_, secret.bytes(), router_key_aad(name, alg));
+  if (!sealed.ok()) return sealed.error();
+  return auth::add_router_key(store_, auth::SealedRouterKey{
+                                          name, std::string(accounts::name(alg)),
+                                          auth::SealedKey{static_cast<std::int64_t>(sealed->key_version),
+                                                          std::vector<std::uint8_t>(sealed->nonce.begin(),
+                                                                                    sealed->nonce.end()),
+                                                          sealed->ciphertext}});
+}
+
 Status KeyVault::rotate(store::Store &store, const std::filesystem::path &file) {
   auto old_key = load_master_key(file);
   if (!old_key.ok()) return old_key.error();
@@ -178,7 +217,9 @@ Status KeyVault::rotate(store::Store &store, const std::filesystem::path &file) 
     if (s.nonce.size() != old.nonce.size()) return Error{code::kInternal, "damaged nonce"};
     std::copy(s.nonce.begin(), s.nonce.end(), old.nonce.begin());
     old.ciphertext = s.ciphertext;
-    auto aad = account_aad(a.user_id, a.key_id, *alg);
+    auto aad = a.user_id == 0 && a.chain_type.starts_with("router:")
+                   ? router_key_aad(a.chain_type.substr(7), *alg)
+                   : account_aad(a.user_id, a.key_id, *alg);
     auto secret = accounts::open(*old_key, old, aad);
     if (!secret.ok()) return secret.error();
     auto sealed = seal(*new_key, new_version, secret->bytes(), aad);

@@ -45,6 +45,10 @@ class KeyVault {
   Result<std::optional<auth::ChainAccount>> default_for(std::int64_t user_id, std::string_view chain_type);
   Result<std::optional<auth::ChainAccount>> find(std::int64_t user_id, std::int64_t key_id);
 
+  // The router's own accounts' keys (router.yaml), sealed in the store. Blocking (store).
+  Result<std::optional<SecretKey>> load_router_key(const std::string &name, KeyAlgorithm algorithm) const;
+  Status save_router_key(const std::string &name, KeyAlgorithm algorithm, const SecretKey &secret);
+
   // Re-seals every row under a new master key in one store transaction, then replaces the key file. Offline tool.
   static Status rotate(store::Store &store, const std::filesystem::path &master_key_file);
 

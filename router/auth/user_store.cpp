@@ -480,7 +480,61 @@ Result<std::size_t> reseal_chain_accounts(store::Store &store, const Reseal &res
       update->bind_blob(4, fresh->nonce).bind_blob(5, fresh->ciphertext);
       if (auto s = update->run(); !s) return s.error();
     }
-    return rows->size();
+    // The router's own keys, in the same transaction.
+    auto keys = tx.prepare("SELECT name, algorithm, key_version, nonce, ciphertext FROM router_keys ORDER BY name");
+    if (!keys) return keys.error();
+    std::vector<SealedRouterKey> router_rows;
+    for (;;) {
+      auto step = keys->step();
+      if (!step) return step.error();
+      if (!*step) break;
+      router_rows.push_back({keys->column_text(0), keys->column_text(1),
+                             SealedKey{keys->column_int(2), keys->column_blob(3), keys->column_blob(4)}});
+    }
+    auto update_key = tx.prepare("UPDATE router_keys SET key_version = ?2, nonce = ?3, ciphertext = ?4 WHERE name = ?1");
+    if (!update_key) return update_key.error();
+    for (const auto &k : router_rows) {
+      ChainAccount as_account;
+      as_account.chain_type = "router:" + k.name;
+      as_account.algorithm = k.algorithm;
+      Result<SealedKey> fresh = reseal(as_account, k.sealed);
+      if (!fresh) return fresh.error();
+      if (auto s = check_sealed(*fresh); !s) return s.error();
+      update_key->reset().bind(1, k.name).bind(2, fresh->key_version).bind_blob(3, fresh->nonce);
+      update_key->bind_blob(4, fresh->ciphertext);
+      if (auto s = update_key->run(); !s) return s.error();
+    }
+    return rows->size() + router_rows.size();
+  });
+}
+
+// ---- the router's own keys
+
+Result<std::optional<SealedRouterKey>> find_router_key(store::Store &store, std::string_view name) {
+  return store.read([&](ReadTx &tx) -> Result<std::optional<SealedRouterKey>> {
+    auto select =
+        tx.prepare("SELECT name, algorithm, key_version, nonce, ciphertext FROM router_keys WHERE name = ?1");
+    if (!select) return select.error();
+    select->bind(1, name);
+    return first_row<SealedRouterKey>(*select, [](Statement &s) -> Result<SealedRouterKey> {
+      return SealedRouterKey{s.column_text(0), s.column_text(1),
+                             SealedKey{s.column_int(2), s.column_blob(3), s.column_blob(4)}};
+    });
+  });
+}
+
+Status add_router_key(store::Store &store, const SealedRouterKey &key) {
+  if (auto s = check_sealed(key.sealed); !s) return s.error();
+  return store.write([&](WriteTx &tx) -> Status {
+    auto insert = tx.prepare("INSERT INTO router_keys (name, algorithm, key_version, nonce, ciphertext) "
+                             "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (name) DO NOTHING");
+    if (!insert) return insert.error();
+    insert->bind(1, key.name).bind(2, key.algorithm).bind(3, key.sealed.key_version).bind_blob(4, key.sealed.nonce);
+    insert->bind_blob(5, key.sealed.ciphertext);
+    if (auto s = insert->run(); !s) return s.error();
+    if (tx.changes() == 0)
+      return Error{am_code::kAccountExists, "router key '" + key.name + "' is already stored"};
+    return Ok{};
   });
 }
 

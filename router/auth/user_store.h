@@ -112,6 +112,18 @@ Status set_default_chain_account(store::Store &store, std::int64_t user_id, std:
 
 // Maps a row's sealed key to the same key sealed anew (under a new master key). It gets the row's listing, which
 // holds what the caller binds into the AEAD's associated data. It runs on the store's writer thread: keep it quick.
+// The router's own accounts' keys, sealed (router_keys).
+struct SealedRouterKey {
+  std::string name;
+  std::string algorithm;
+  SealedKey sealed;
+};
+Result<std::optional<SealedRouterKey>> find_router_key(store::Store &store, std::string_view name);
+// Stores it once: an existing name is left as it is, and reported (am_code 40018).
+Status add_router_key(store::Store &store, const SealedRouterKey &key);
+
+// Re-seals users' chain keys and, in the same transaction, the router's own keys; those reach the callable as a
+// ChainAccount with user_id 0, key_id 0 and chain_type "router:<name>".
 using Reseal = std::function<Result<SealedKey>(const ChainAccount &account, const SealedKey &sealed)>;
 // Re-seals every chain account of every user in ONE store write: all rows change, or, when `reseal` fails for any
 // row (its error is returned) or the write fails, none. Returns how many rows were re-sealed.

@@ -87,6 +87,17 @@ CREATE TABLE audit (
   detail TEXT
 );
 )sql"},
+    {3, R"sql(
+-- The keys of the router's own accounts (router.yaml's accounts), sealed under the master key like users' chain keys;
+-- they move here from their plain key files on the first start with router.master_key_file.
+CREATE TABLE router_keys (
+  name TEXT PRIMARY KEY,
+  algorithm TEXT NOT NULL,
+  key_version INTEGER NOT NULL,
+  nonce BLOB NOT NULL,
+  ciphertext BLOB NOT NULL
+);
+)sql"},
 };
 
 constexpr const char *kWhatToDo = "; weft-router left it untouched: restore router.db from a backup, or move it "

@@ -5,10 +5,11 @@ import base64
 import json
 import os
 import sqlite3
+import subprocess
 import time
 import unittest
 
-from weftlib import ADMIN, ADMIN_PASSWORD, REFCHAIN, Router, call_data, client_hash, rsa_encrypt, scaled
+from weftlib import ADMIN, ADMIN_PASSWORD, BIN, REFCHAIN, Router, call_data, client_hash, rsa_encrypt, scaled
 
 WRONG = {"errorCode": 40007, "message": "account or password incorrect"}
 
@@ -241,6 +242,45 @@ class ChainAccounts(unittest.TestCase):
             blobs += fh.read()
         self.assertNotIn(secret.encode(), blobs)
         self.assertNotIn(bytes.fromhex(secret), blobs)
+
+    def test_router_keys_move_into_the_store_and_rotation_keeps_every_key(self):
+        r = Router(chains=REFCHAIN)
+        # A key file from before the master key: its key must survive the move.
+        os.makedirs(os.path.join(r.data_dir, "keys"), mode=0o700)
+        plain = os.path.join(r.data_dir, "keys", "bob.key")
+        with open(os.open(plain, os.O_CREAT | os.O_WRONLY, 0o600), "w") as f:
+            f.write("2b" * 32 + "\n")
+        try:
+            r.account_add("lee", "lee-pw-1")
+            r.start()
+            self.assertFalse(os.path.exists(plain))
+            self.assertFalse(os.path.exists(os.path.join(r.data_dir, "keys", "alice.key")))
+            addr = {a["name"]: a["address"] for a in r.ok("GET", "/weft/accounts?path=payment.ledger1")["accounts"]}
+            r.ok("POST", "/auth/admin/accessControlList", {"username": "lee", "allowChainPaths": ["payment"]})
+            lee = r.login("lee", "lee-pw-1")
+            acct = r.ok("POST", "/auth/addChainAccount", {"type": "RefChain"}, token=lee)["chainAccount"]
+            r.stop()
+            p = subprocess.run([os.path.join(BIN, "weft-router"), "-c", r.config, "key", "rotate"],
+                               capture_output=True, text=True)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            r.start()
+            # The same router keys (addresses) and the user's key still signs, all under the new master key.
+            again = {a["name"]: a["address"] for a in r.ok("GET", "/weft/accounts?path=payment.ledger1")["accounts"]}
+            self.assertEqual(again, addr)
+            lee = r.login("lee", "lee-pw-1")
+            tx = r.ok("POST", "/resource/payment/ledger1/store/sendTransaction", call_data("set", "l", "1"), token=lee)
+            detail = r.ok("GET", "/trans/getTransaction?path=payment.ledger1&txHash=" + tx["hash"], token=lee)
+            self.assertEqual(detail["native"]["from"], address_of(acct["pubKey"]))
+            blobs = b""
+            for f in os.listdir(r.data_dir):
+                if f.startswith("router.db"):
+                    with open(os.path.join(r.data_dir, f), "rb") as fh:
+                        blobs += fh.read()
+            self.assertNotIn(bytes.fromhex("2b" * 32), blobs)
+            self.assertNotIn(b"2b" * 32, blobs)
+        finally:
+            r.stop()
+            r.cleanup()
 
     def test_a_key_file_with_loose_permissions_is_refused(self):
         r = Router(chains=REFCHAIN)

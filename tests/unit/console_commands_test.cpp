@@ -337,7 +337,8 @@ TEST_CASE("console help and quit run locally") {
 
 TEST_CASE("console completes command names, then paths") {
   const Words resources{"payment.ledger1.store", "payment.ledger1.token", "trade.evm.token"};
-  CHECK(complete({}, "se", resources) == Words{"sendTransaction"});
+  CHECK(complete({}, "se", resources) == Words{"sendTransaction", "setDefaultAccount"});
+  CHECK(complete({}, "sen", resources) == Words{"sendTransaction"});
   CHECK(complete({}, "GET", resources) == Words{"getBlock", "getReceipt"});
   CHECK(complete(Words{"help"}, "q", resources) == Words{"quit"});
   CHECK(complete(Words{"call"}, "pay", resources) == Words{"payment.ledger1.store", "payment.ledger1.token"});
