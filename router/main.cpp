@@ -80,7 +80,8 @@ int64_t now_ms() {
 }
 
 // `weft-router account add|remove|list`: works on the store directly, with or without a running router.
-int run_account_command(const RouterConfig &cfg, const CLI::App &account, const std::string &name, bool admin) {
+int run_account_command(const RouterConfig &cfg, const CLI::App &account, const std::string &name, bool admin,
+                        const std::string &stub_type) {
   auto store = store::Store::open(cfg.data_dir);
   if (!store.ok()) {
     std::cerr << "weft-router: router store: " << store.error().message << "\n";
@@ -94,6 +95,30 @@ int run_account_command(const RouterConfig &cfg, const CLI::App &account, const 
       return 1;
     }
     for (const auto &u : *users) std::cout << u.name << " " << auth::to_string(u.role) << " " << u.acl << "\n";
+    return 0;
+  }
+  if (account.got_subcommand("genkey")) {
+    if (cfg.master_key_file.empty()) {
+      std::cerr << "weft-router: chain keys are sealed under router.master_key_file; set it first\n";
+      return 2;
+    }
+    auto vault = accounts::KeyVault::open(db, cfg.master_key_file);
+    auto u = auth::find_user_by_name(db, name);
+    if (!vault.ok() || !u.ok() || !*u) {
+      std::cerr << "weft-router: " << (!vault.ok() ? vault.error().message : "no user named '" + name + "'") << "\n";
+      return 1;
+    }
+    auto added = (*vault)->add((*u)->id, stub_type, accounts::algorithm_for_stub_type(stub_type), "", "", "", false);
+    if (!added.ok()) {
+      std::cerr << "weft-router: " << added.error().message << "\n";
+      return 1;
+    }
+    (void)auth::append_audit(db, "chain_account_added", name, "cli", stub_type + " key " + std::to_string(added->key_id));
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string pub;
+    for (uint8_t b : added->public_key) pub += {kHex[b >> 4], kHex[b & 15]};
+    std::cout << "chain account " << added->key_id << " of " << name << ": " << stub_type << " " << added->algorithm
+              << (added->is_default ? " (default)" : "") << "\npublic key: " << pub << "\n";
     return 0;
   }
   if (account.got_subcommand("remove")) {
@@ -182,6 +207,11 @@ int main(int argc, char **argv) {
   auto *remove = account->add_subcommand("remove", "remove a user, its tokens and its chain accounts");
   remove->add_option("NAME", user_name, "user name")->required();
   account->add_subcommand("list", "list the users");
+  std::string stub_type;
+  auto *genkey = account->add_subcommand("genkey", "make a chain key inside the router for a user (sealed; needs "
+                                                   "router.master_key_file)");
+  genkey->add_option("NAME", user_name, "user name")->required();
+  genkey->add_option("TYPE", stub_type, "the chain's stub type, e.g. RefChain")->required();
   auto *key = app.add_subcommand("key", "the master key that seals users' chain keys (router.master_key_file)");
   key->require_subcommand(1);
   key->add_subcommand("create", "make a new master key file, mode 0600 (never overwrites)");
@@ -193,7 +223,7 @@ int main(int argc, char **argv) {
     std::cerr << "weft-router: configuration error\n" << cfg.error().message << "\n";
     return 2;
   }
-  if (account->parsed()) return run_account_command(*cfg, *account, user_name, admin);
+  if (account->parsed()) return run_account_command(*cfg, *account, user_name, admin, stub_type);
   if (key->parsed()) return run_key_command(*cfg, *key);
   try {
     setup_logging(*cfg);

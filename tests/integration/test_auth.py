@@ -252,6 +252,11 @@ class ChainAccounts(unittest.TestCase):
             f.write("2b" * 32 + "\n")
         try:
             r.account_add("lee", "lee-pw-1")
+            # A key made offline, inside the router's tools: it never leaves them.
+            p = subprocess.run([os.path.join(BIN, "weft-router"), "-c", r.config, "account", "genkey", "lee",
+                                "GM_BCOS2.0"], capture_output=True, text=True)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn("chain account 1 of lee: GM_BCOS2.0 sm2 (default)", p.stdout)
             r.start()
             self.assertFalse(os.path.exists(plain))
             self.assertFalse(os.path.exists(os.path.join(r.data_dir, "keys", "alice.key")))
