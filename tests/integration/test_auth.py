@@ -147,6 +147,32 @@ class Login(unittest.TestCase):
         self.assertEqual(events[-1], "login")
 
 
+class Register(unittest.TestCase):
+    def register(self, r, user, password):
+        pub = r.ok("GET", "/auth/pub", token=None)["pub"]
+        code = r.ok("GET", "/auth/authCode", token=None)["authCode"]["randomToken"]
+        creds = json.dumps({"username": user, "password": client_hash(password), "randomToken": code})
+        return r.ok("POST", "/auth/register", rsa_encrypt(pub, creds), token=None)
+
+    def test_registration_is_off_unless_configured(self):
+        off = Router(chains=REFCHAIN)
+        on = Router(chains=REFCHAIN, auth="  login: true\n  register: true\n")
+        try:
+            off.start()
+            self.assertEqual(self.register(off, "mona", "mona-pw-1")["errorCode"], 40011)
+            self.assertEqual(off.login_answer("mona", "mona-pw-1"), WRONG)
+            on.start()
+            answer = self.register(on, "mona", "mona-pw-1")
+            self.assertEqual(answer["errorCode"], 0, answer)
+            self.assertEqual(answer["universalAccount"]["isAdmin"], False)
+            self.assertEqual(self.register(on, "mona", "other-pw-1")["errorCode"], 40002)
+            self.assertEqual(on.login_answer("mona", "mona-pw-1")["errorCode"], 0)
+        finally:
+            for r in (off, on):
+                r.stop()
+                r.cleanup()
+
+
 class Restart(unittest.TestCase):
     def test_a_token_survives_a_restart_and_expires(self):
         r = Router(chains=REFCHAIN, auth="  login: true\n  token_life_s: 60\n")

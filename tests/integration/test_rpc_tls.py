@@ -121,6 +121,33 @@ class TlsModes(unittest.TestCase):
             self.assertEqual(r.stop(), 0)
             r.cleanup()
 
+    def test_listening_beyond_loopback_needs_login_and_tls_or_the_operator_saying_so(self):
+        def on_every_address(router):
+            # Bound on every address, but only ever reached through loopback.
+            with open(router.config) as f:
+                text = f.read()
+            with open(router.config, "w") as f:
+                f.write(text.replace("listen: 127.0.0.1:0\n  ready_file", "listen: 0.0.0.0:0\n  ready_file", 1))
+            return router
+
+        plain = on_every_address(Router(chains=TEST_CHAIN, plugin_dir=TEST_PLUGINS))
+        try:
+            with self.assertRaises(AssertionError) as e:
+                plain.start()
+            self.assertIn("needs login (auth.login: true) and TLS", str(e.exception))
+        finally:
+            plain.cleanup()
+        trusted = on_every_address(Router(chains=TEST_CHAIN, plugin_dir=TEST_PLUGINS, rpc="  allow_insecure: true\n"))
+        try:
+            trusted.start(login=False)
+            conn = http.client.HTTPConnection("127.0.0.1", trusted.port, timeout=scaled(10))
+            conn.request("GET", "/sys/test")
+            self.assertEqual(conn.getresponse().status, 200)
+            conn.close()
+        finally:
+            trusted.stop()
+            trusted.cleanup()
+
     def test_a_missing_certificate_file_stops_the_start_with_a_clear_error(self):
         r = Router(chains=TEST_CHAIN, plugin_dir=TEST_PLUGINS, auth="  login: false\n",
                    rpc="  tls:\n    mode: tls\n    certificate: /nonexistent.crt\n    private_key: %s\n"
