@@ -6,6 +6,8 @@
 #include <openssl/rand.h>
 #include <secp256k1.h>
 #include <weft/text.hpp>
+
+#include "core/secret_file.h"
 #include <secp256k1_recovery.h>
 
 #include <fcntl.h>
@@ -80,52 +82,18 @@ private:
   int fd_;
 };
 
-// Reads an existing key file. Returns an empty optional (not an error) when the file does not exist.
+// Reads an existing key file (the shared reader), then checks it holds a valid secp256k1 key. An empty optional
+// (not an error) when the file does not exist.
 Result<std::optional<std::array<std::uint8_t, 32>>> read_key(const secp256k1_context *ctx, const fs::path &path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) {
-    if (errno == ENOENT) return std::optional<std::array<std::uint8_t, 32>>();
-    return fail("cannot open key file " + path.string() + ": " + sys_error(errno));
-  }
-  FileCloser closer(fd);
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) return fail("cannot stat key file " + path.string() + ": " + sys_error(errno));
-  if (!S_ISREG(st.st_mode)) return fail("key file " + path.string() + " is not a regular file");
-  if ((st.st_mode & 077) != 0) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    return fail("key file " + path.string() + " has mode " + mode +
-                ", so group or others can read it; run 'chmod 600 " + path.string() + "' and restart");
-  }
-  // One byte more than the longest valid content, to tell "too long" from "exactly right".
-  std::array<char, 67> text{};
-  Wipe wipe_text{text};
-  std::size_t len = 0;
-  while (len < text.size()) {
-    ssize_t n = ::read(fd, text.data() + len, text.size() - len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail("cannot read key file " + path.string() + ": " + sys_error(errno));
-    if (n == 0) break;
-    len += static_cast<std::size_t>(n);
-  }
-  bool shape_ok = len == 64 || (len == 65 && text[64] == '\n');
-  std::array<std::uint8_t, 32> secret{};
-  Wipe wipe_secret{secret};
-  for (std::size_t i = 0; shape_ok && i < 32; ++i) {
-    int hi = hex_value(text[2 * i]), lo = hex_value(text[2 * i + 1]);
-    shape_ok = hi >= 0 && lo >= 0;
-    secret[i] = static_cast<std::uint8_t>(shape_ok ? hi * 16 + lo : 0);
-  }
-  // The content is never echoed into the message: it is (close to) a secret.
-  if (!shape_ok)
-    return fail("key file " + path.string() +
-                " is malformed: expected one line of 64 hex characters (a secp256k1 secret key); restore it from a "
-                "backup, or move it away to have a new key created");
-  if (!secp256k1_ec_seckey_verify(ctx, secret.data()))
+  auto secret = read_secret_file(path, "key file");
+  if (!secret || !*secret) return secret;
+  if (!secp256k1_ec_seckey_verify(ctx, (*secret)->data())) {
+    OPENSSL_cleanse((*secret)->data(), 32);
     return fail("key file " + path.string() +
                 " does not hold a valid secp256k1 secret key (zero or not below the "
                 "curve order); restore it from a backup");
-  return std::optional(secret);
+  }
+  return secret;
 }
 
 Status write_all(int fd, const char *data, std::size_t len) {

@@ -3,6 +3,8 @@
 // crash never leaves half a key under the real name, and link refuses to replace an existing file.
 #include "key_wrap.h"
 
+#include "core/secret_file.h"
+
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -127,47 +129,14 @@ MasterKey::~MasterKey() {
 }
 
 Result<MasterKey> load_master_key(const fs::path &path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) {
-    if (errno == ENOENT)
-      return fail("master key file " + path.string() +
-                  " does not exist; restore it from a backup (without it no sealed chain key can be opened)");
-    return fail("cannot open master key file " + path.string() + ": " + sys_error(errno));
-  }
-  Fd closer(fd);
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) return fail("cannot stat master key file " + path.string() + ": " + sys_error(errno));
-  if (!S_ISREG(st.st_mode)) return fail("master key file " + path.string() + " is not a regular file");
-  if ((st.st_mode & 077) != 0) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    return fail("master key file " + path.string() + " has mode " + mode +
-                ", so it is readable or writable by group or others; run 'chmod 600 " + path.string() + "'");
-  }
-  // One byte more than the longest valid content, to tell "too long" from "exactly right".
-  std::array<char, 66> text{};
-  Wipe wipe_text{text};
-  std::size_t len = 0;
-  while (len < text.size()) {
-    ssize_t n = ::read(fd, text.data() + len, text.size() - len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail("cannot read master key file " + path.string() + ": " + sys_error(errno));
-    if (n == 0) break;
-    len += static_cast<std::size_t>(n);
-  }
-  bool ok = len == 64 || (len == 65 && text[64] == '\n');
-  std::array<std::uint8_t, 32> key{};
-  Wipe wipe_key{key};
-  for (std::size_t i = 0; ok && i < key.size(); ++i) {
-    int hi = text::hex_value(text[2 * i]), lo = text::hex_value(text[2 * i + 1]);
-    ok = hi >= 0 && lo >= 0;
-    key[i] = static_cast<std::uint8_t>(ok ? hi * 16 + lo : 0);
-  }
-  // The content is never echoed: it is (close to) the secret.
-  if (!ok)
+  auto key = read_secret_file(path, "master key file");
+  if (!key) return key.error();
+  if (!*key)
     return fail("master key file " + path.string() +
-                " is malformed: expected one line of 64 hex characters; restore it from a backup");
-  return MasterKey(key);
+                " does not exist; restore it from a backup (without it no sealed chain key can be opened)");
+  MasterKey out(**key);
+  OPENSSL_cleanse((*key)->data(), 32);
+  return out;
 }
 
 Status create_master_key(const fs::path &path) {
