@@ -144,10 +144,15 @@ json::object account_json(const auth::ChainAccount &a) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string pub;
   for (uint8_t b : a.public_key) pub += {kHex[b >> 4], kHex[b & 15]};
-  json::object o{{"keyID", a.key_id}, {"type", a.chain_type}, {"algorithm", a.algorithm},
-                 {"isDefault", a.is_default}, {"pubKey", pub}};
-  if (!a.certificate.empty()) o["cert"] = a.certificate;
-  if (!a.msp_id.empty()) o["mspID"] = a.msp_id;
+  // WeCross's ChainAccount fields (keyID, identity, type, isDefault, pubKey, ext), plus Weft's algorithm. For a
+  // Fabric account pubKey is its certificate and ext its MSP id, as WeCross's account manager keeps them.
+  json::object o{{"keyID", a.key_id},
+                 {"identity", pub},
+                 {"type", a.chain_type},
+                 {"algorithm", a.algorithm},
+                 {"isDefault", a.is_default},
+                 {"pubKey", a.certificate.empty() ? pub : a.certificate},
+                 {"ext", a.msp_id}};
   return o;
 }
 
@@ -180,7 +185,11 @@ asio::awaitable<Reply> add_chain_account(RpcContext &ctx, const RpcRequest &r) {
   auto *vault = ctx.vault;
   auto *svc = ctx.auth;
   auto session = r.session;
+  // WeCross's client names the certificate pubKey (a PEM) and the MSP id ext; Weft also reads cert and mspID.
   std::string cert = str_field(*d, "cert"), msp = str_field(*d, "mspID"), remote = r.remote;
+  if (cert.empty() && str_field(*d, "pubKey").find("-----BEGIN CERTIFICATE-----") != std::string::npos)
+    cert = str_field(*d, "pubKey");
+  if (msp.empty()) msp = str_field(*d, "ext");
   auto work = [vault, svc, session, type, secret, alg, cert, msp, make_default, remote] {
     auto added = vault->add(session->user_id, type, *alg, secret, cert, msp, make_default);
     if (added.ok())
