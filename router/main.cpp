@@ -97,6 +97,21 @@ int run_account_command(const RouterConfig &cfg, const CLI::App &account, const 
     for (const auto &u : *users) std::cout << u.name << " " << auth::to_string(u.role) << " " << u.acl << "\n";
     return 0;
   }
+  if (account.got_subcommand("role")) {
+    auto u = auth::find_user_by_name(db, name);
+    if (!u.ok() || !*u) {
+      std::cerr << "weft-router: no user named '" << name << "'\n";
+      return 1;
+    }
+    auto changed = auth::set_role(db, (*u)->id, admin ? auth::Role::kAdmin : auth::Role::kUser);
+    if (!changed.ok()) {
+      std::cerr << "weft-router: " << changed.error().message << "\n";
+      return 1;
+    }
+    (void)auth::append_audit(db, "role_changed", name, "cli", admin ? "admin" : "user");
+    std::cout << name << " is now " << (admin ? "an admin" : "a user") << "; its tokens are revoked\n";
+    return 0;
+  }
   if (account.got_subcommand("genkey")) {
     if (cfg.master_key_file.empty()) {
       std::cerr << "weft-router: chain keys are sealed under router.master_key_file; set it first\n";
@@ -207,6 +222,10 @@ int main(int argc, char **argv) {
   auto *remove = account->add_subcommand("remove", "remove a user, its tokens and its chain accounts");
   remove->add_option("NAME", user_name, "user name")->required();
   account->add_subcommand("list", "list the users");
+  std::string role;
+  auto *role_cmd = account->add_subcommand("role", "give a user the admin or user role (revokes its tokens)");
+  role_cmd->add_option("NAME", user_name, "user name")->required();
+  role_cmd->add_option("ROLE", role, "admin or user")->required()->check(CLI::IsMember({"admin", "user"}));
   std::string stub_type;
   auto *genkey = account->add_subcommand("genkey", "make a chain key inside the router for a user (sealed; needs "
                                                    "router.master_key_file)");
@@ -223,7 +242,7 @@ int main(int argc, char **argv) {
     std::cerr << "weft-router: configuration error\n" << cfg.error().message << "\n";
     return 2;
   }
-  if (account->parsed()) return run_account_command(*cfg, *account, user_name, admin, stub_type);
+  if (account->parsed()) return run_account_command(*cfg, *account, user_name, admin || role == "admin", stub_type);
   if (key->parsed()) return run_key_command(*cfg, *key);
   try {
     setup_logging(*cfg);

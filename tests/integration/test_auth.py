@@ -182,6 +182,16 @@ class Restart(unittest.TestCase):
             r.stop()
             r.start()
             self.assertEqual(r.request("GET", "/sys/listResources", token=token)[0], 200)
+            # A role change revokes the user's tokens.
+            r.account_add("nora", "nora-pw-1")
+            nora = r.login("nora", "nora-pw-1")
+            r.stop()
+            p = subprocess.run([os.path.join(BIN, "weft-router"), "-c", r.config, "account", "role", "nora", "admin"],
+                               capture_output=True, text=True)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            r.start()
+            self.assertEqual(r.request("GET", "/sys/listResources", token=nora)[0], 401)
+            self.assertTrue(r.login_answer("nora", "nora-pw-1")["universalAccount"]["isAdmin"])
             # Expiry: make the token old in the store (as 60 s later), and the next check after the cache refuses it.
             r.stop()
             db = sqlite3.connect(os.path.join(r.data_dir, "router.db"))

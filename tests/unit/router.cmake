@@ -8,3 +8,4 @@ weft_add_unit_test(rpc_envelope_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/rpc_envel
 weft_add_unit_test(rpc_routes_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/rpc_routes_test.cpp LIBS weft_router_rpc)
 weft_add_unit_test(chain_answers_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/chain_answers_test.cpp LIBS weft_router_rpc)
 weft_add_unit_test(host_services_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/host_services_test.cpp LIBS weft_router_rpc)
+weft_add_unit_test(auth_routes_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/auth_routes_test.cpp LIBS weft_router_rpc)

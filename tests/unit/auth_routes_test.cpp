@@ -1,0 +1,73 @@
+// The /auth routes that depend on how the client is connected: a private key is taken only over TLS or from this
+// machine, whatever else the request says.
+#include <doctest/doctest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/json.hpp>
+
+#include "accounts/key_vault.h"
+#include "auth/auth_service.h"
+#include "rpc/request.h"
+#include "rpc/routes.h"
+#include "rpc/rpc_service.h"
+#include "test_support.h"
+
+using namespace weft;
+namespace json = boost::json;
+
+TEST_CASE("addChainAccount refuses a private key from a remote client without TLS, and takes one over TLS") {
+  test::TempDir tmp("weft-auth-routes");
+  auto store = store::Store::open(tmp.path / "data");
+  REQUIRE(store.ok());
+  REQUIRE(accounts::create_master_key(tmp.path / "master.key").ok());
+  auto vault = accounts::KeyVault::open(**store, tmp.path / "master.key");
+  REQUIRE(vault.ok());
+  auth::AuthOptions ao;
+  ao.login_key_period = std::chrono::milliseconds(0);
+  auto svc = auth::AuthService::create(**store, ao);
+  REQUIRE(svc.ok());
+  auth::User u;
+  u.name = "remote";
+  u.salt.assign(16, 1);
+  u.pw_hash.assign(32, 2);
+  auto user = auth::create_user(**store, u);
+  REQUIRE(user.ok());
+
+  boost::asio::io_context io;
+  Registry registry;
+  ChainService chains(registry, 1000);
+  LoadReport adapters;
+  RpcContext ctx{registry, chains};
+  ctx.adapters = &adapters;
+  ctx.auth = svc->get();
+  ctx.vault = vault->get();
+  RpcService rpc(ctx, default_routes(), "");
+  rpc.set_login_check([&](RpcRequest &r, const Route &) -> std::optional<Reply> {
+    r.session = std::make_shared<const auth::Session>(auth::session_of(*user));
+    return std::nullopt;
+  });
+  auto add = [&](bool loopback, bool secure) {
+    HttpRequest h;
+    h.method = "POST";
+    h.target = "/auth/addChainAccount";
+    h.body = R"({"version":"1","data":{"type":"RefChain","secKey":")" + std::string(64, '3') + R"("}})";
+    h.remote = "192.0.2.7:40000";
+    h.loopback = loopback;
+    h.secure = secure;
+    std::optional<HttpResponse> out;
+    boost::asio::co_spawn(io, rpc.handle(h), [&](std::exception_ptr, HttpResponse r) { out = std::move(r); });
+    io.restart();
+    io.run();
+    REQUIRE(out.has_value());
+    return json::parse(out->body).as_object().at("data").as_object();
+  };
+  auto refused = add(false, false);
+  CHECK(refused.at("errorCode") == 40001);
+  CHECK(std::string(refused.at("message").as_string()).find("only over TLS or from this machine") !=
+        std::string::npos);
+  CHECK(auth::list_chain_accounts(**store, user->id)->empty());
+  CHECK(add(false, true).at("errorCode") == 0); // over TLS
+  CHECK(add(true, false).at("errorCode") == 0); // from this machine
+  CHECK(auth::list_chain_accounts(**store, user->id)->size() == 2);
+}
