@@ -186,9 +186,10 @@ Outcome render_am_answer(const json::value &data, const Options &options) {
 Outcome render_whoami(const json::value &data, const Options &options) {
   if (options.json) return raw(data);
   const auto *admin = data.is_object() ? data.as_object().if_contains("isAdmin") : nullptr;
-  std::string role = admin && admin->is_bool() && admin->get_bool() ? "admin" : "user";
-  return printed(field_text(data, "username") + " (" + role + "), may use: " +
-                 join(array_field(data, "allowChainPaths"), ",") + "\n");
+  bool is_admin = admin && admin->is_bool() && admin->get_bool();
+  std::string may_use = is_admin ? "every resource" : join(array_field(data, "allowChainPaths"), ",");
+  if (may_use.empty()) may_use = "nothing yet (an admin sets the access list)";
+  return printed(field_text(data, "username") + (is_admin ? " (admin)" : " (user)") + ", may use: " + may_use + "\n");
 }
 
 Outcome render_list_account(const json::value &data, const Options &options) {

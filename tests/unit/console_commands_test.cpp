@@ -350,3 +350,13 @@ TEST_CASE("console completes command names, then paths") {
   CHECK(complete(Words{"status"}, "", resources).empty());
   CHECK(complete(Words{"nosuch"}, "", resources).empty());
 }
+
+TEST_CASE("console says who is logged in and what it may use") {
+  FakeRouter router;
+  router.answer_data(R"({"username":"root","uaID":"1","pubKey":"","isAdmin":true,"allowChainPaths":[]})");
+  CHECK(run(router, {"whoami"}).out == "root (admin), may use: every resource\n");
+  router.answer_data(R"({"username":"bob","uaID":"2","pubKey":"","isAdmin":false,"allowChainPaths":["payment.a","payment.b"]})");
+  CHECK(run(router, {"whoami"}).out == "bob (user), may use: payment.a,payment.b\n");
+  router.answer_data(R"({"username":"new","uaID":"3","pubKey":"","isAdmin":false,"allowChainPaths":[]})");
+  CHECK(run(router, {"whoami"}).out == "new (user), may use: nothing yet (an admin sets the access list)\n");
+}
