@@ -96,16 +96,6 @@ Result<std::optional<std::array<std::uint8_t, 32>>> read_key(const secp256k1_con
   return secret;
 }
 
-Status write_all(int fd, const char *data, std::size_t len) {
-  while (len > 0) {
-    ssize_t n = ::write(fd, data, len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return fail(sys_error(errno));
-    data += n;
-    len -= static_cast<std::size_t>(n);
-  }
-  return Ok{};
-}
 
 // Creates a key file with a fresh key, or reads the one another process created first.
 Result<std::array<std::uint8_t, 32>> create_key(const secp256k1_context *ctx, const fs::path &path) {
@@ -136,7 +126,7 @@ Result<std::array<std::uint8_t, 32>> create_key(const secp256k1_context *ctx, co
   if (fd < 0) return fail("cannot create key file " + tmp.string() + ": " + sys_error(errno));
   FileCloser closer(fd);
   // fchmod makes the mode exact whatever the umask; fsync makes the key durable before it is visible by name.
-  Status written = ::fchmod(fd, 0600) == 0 ? write_all(fd, text.data(), text.size()) : fail(sys_error(errno));
+  Status written = ::fchmod(fd, 0600) == 0 ? write_fully(fd, text.data(), text.size()) : fail(sys_error(errno));
   if (written && ::fsync(fd) != 0) written = fail(sys_error(errno));
   if (::close(closer.release()) != 0 && written) written = fail(sys_error(errno));
   if (!written) {

@@ -95,16 +95,6 @@ Result<CipherCtx> start_gcm(const MasterKey &master, const std::array<std::uint8
   return ctx;
 }
 
-Status write_all(int fd, const char *data, std::size_t len) {
-  while (len > 0) {
-    ssize_t n = ::write(fd, data, len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return fail(sys_error(errno));
-    data += n;
-    len -= static_cast<std::size_t>(n);
-  }
-  return Ok{};
-}
 
 } // namespace
 
@@ -164,7 +154,7 @@ Status create_master_key(const fs::path &path) {
   if (fd.get() < 0) return fail("cannot create master key file " + tmp.string() + ": " + sys_error(errno));
   // fchmod makes the mode exact whatever the umask; fsync makes the key durable before it is visible by name.
   Status written =
-      ::fchmod(fd.get(), 0600) == 0 ? write_all(fd.get(), text.data(), text.size()) : fail(sys_error(errno));
+      ::fchmod(fd.get(), 0600) == 0 ? write_fully(fd.get(), text.data(), text.size()) : fail(sys_error(errno));
   if (written && ::fsync(fd.get()) != 0) written = fail(sys_error(errno));
   if (::close(fd.release()) != 0 && written) written = fail(sys_error(errno));
   if (!written) {

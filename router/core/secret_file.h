@@ -73,4 +73,16 @@ inline Result<std::optional<std::array<std::uint8_t, 32>>> read_secret_file(cons
   return std::optional(secret);
 }
 
+// Writes all of data to fd, through short writes and interruptions; the error says why (errno's text).
+inline Status write_fully(int fd, const char *data, std::size_t len) {
+  while (len > 0) {
+    ssize_t n = ::write(fd, data, len);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Error{code::kInternal, std::strerror(errno)};
+    data += n;
+    len -= static_cast<std::size_t>(n);
+  }
+  return Ok{};
+}
+
 } // namespace weft
