@@ -364,6 +364,28 @@ class Lifecycle(unittest.TestCase):
         self.assertEqual(rows[0][0], "down")
         self.assertEqual(rows[-1][0], "up")
 
+    def test_chains_open_in_parallel(self):
+        # Four chains whose nodes take 1.5 s each to answer an open: one after another would take 6 s.
+        slow = "".join("""
+  - name: slow%d
+    type: TestChain
+    default_account: alice
+    options: { open_delay_ms: 1500 }
+""" % i for i in range(4))
+        r = Router(plugin_dir=TEST_PLUGINS, chains=slow)
+        r.account_add("admin", "weft-admin-pw1", admin=True)
+        r.admin_made = True
+        t0 = time.monotonic()
+        r.start(login=False)
+        took = time.monotonic() - t0
+        try:
+            states = {c["path"]: c["status"] for c in r.ok("GET", "/sys/status", token=None)["chains"]}
+            self.assertEqual(set(states.values()), {"up"}, states)
+            self.assertLess(took, 4.5, "4 chains of 1.5 s each opened in %.1f s" % took)
+        finally:
+            r.stop()
+            r.cleanup()
+
     def test_a_fired_guard_cancels_the_operation_and_a_cancelled_send_names_its_hash(self):
         timeout_ms = int(scaled(0.3) * 1000)
         r = Router(plugin_dir=TEST_PLUGINS, chains=TEST_CHAINS, rpc="  request_timeout_ms: %d\n" % timeout_ms).start()

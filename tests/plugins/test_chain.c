@@ -7,6 +7,7 @@
  *                    cancel names the hash 0x77..77
  *   cancels       -> result = [how many operations the host has cancelled so far]
  * Config knobs: "fail_open_times":N fails the first N opens of this chain name in this process (then opens);
+ * "open_delay_ms":N makes open take N ms (a slow node);
  * "fail_open":true always fails; "complete":"thread" answers from a new thread instead of inline on the caller's.
  * Built twice: against today's adapter.h, and (WEFT_TEST_CHAIN_V1_0, stub type "LegacyTestChain") against the
  * frozen ABI 1.0 header, to prove an old adapter still loads and works. */
@@ -92,6 +93,11 @@ static int32_t tc_open(const weft_open_args_v1 *args, weft_chain **out, char *er
     strncpy(err, "configured to fail at open", cap - 1);
     err[cap - 1] = '\0';
     return WEFT_E_UNAVAILABLE;
+  }
+  long delay = json_long(args->config_json, "open_delay_ms", 0);
+  if (delay > 0) {
+    struct timespec ts = {delay / 1000, (delay % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
   }
   long fail_times = json_long(args->config_json, "fail_open_times", 0);
   if (fail_times > 0) {
