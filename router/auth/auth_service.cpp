@@ -92,7 +92,20 @@ Result<std::unique_ptr<AuthService>> AuthService::create(store::Store &store, co
   ko.period = options.login_key_period;
   auto key = LoginKey::create(ko);
   if (!key.ok()) return key.error();
-  return std::unique_ptr<AuthService>(new AuthService(store, options, std::move(*key)));
+  std::unique_ptr<AuthService> svc(new AuthService(store, options, std::move(*key)));
+  svc->forget_expired_tokens();
+  return svc;
+}
+
+// Expired tokens are dropped from the store at start and then at most once an hour, on a login.
+void AuthService::forget_expired_tokens() {
+  auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(mu_);
+    if (last_token_sweep_ && now - *last_token_sweep_ < std::chrono::hours(1)) return;
+    last_token_sweep_ = now;
+  }
+  (void)delete_expired_tokens(store_, now_ms());
 }
 
 void AuthService::audit(std::string_view event, std::string_view user, std::string_view remote,
@@ -178,6 +191,7 @@ AmAnswer AuthService::login(std::string_view ciphertext, const std::string &remo
   if (!session.ok()) return refuse(am_code::kLoginFailed, "store: " + session.error().message, false);
   clear_failures(name, remote);
   audit("login", name, remote, "");
+  forget_expired_tokens();
   AmAnswer a;
   a.credential = std::move(credential);
   a.ua = std::move(*session);

@@ -86,6 +86,7 @@ class AuthService {
  private:
   AuthService(store::Store &store, const AuthOptions &options, std::unique_ptr<LoginKey> key);
   void forget_user(std::int64_t user_id);
+  void forget_expired_tokens();
   void count_failure(std::string_view user, std::string_view remote);
   void clear_failures(std::string_view user, std::string_view remote);
   Result<Session> issue_token(const User &u, std::string &credential);
@@ -107,6 +108,7 @@ class AuthService {
     std::chrono::steady_clock::time_point last;
   };
   std::map<std::string, Failures, std::less<>> failures_; // "u:name" and "a:address"
+  std::optional<std::chrono::steady_clock::time_point> last_token_sweep_;
 };
 
 Session session_of(const User &u);
