@@ -10,7 +10,7 @@ import struct
 import subprocess
 import tempfile
 
-from weftlib import BIN, scaled, wait_for
+from weftlib import _STARTED, BIN, scaled, wait_for
 
 NODE = os.path.join(BIN, "weft-node")
 # Short intervals so faults show within seconds; round timeouts scale with the machine.
@@ -101,6 +101,7 @@ class Network:
         self.logs[i] = open(os.path.join(self.dir, "node%d.log" % i), "ab")
         self.procs[i] = subprocess.Popen([NODE, "run", "-c", self.config(i)], stdout=self.logs[i],
                                          stderr=subprocess.STDOUT)
+        _STARTED.append(self.procs[i])  # ended at exit if a test leaves it running
 
         def up():
             if self.procs[i].poll() is not None:

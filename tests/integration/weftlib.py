@@ -1,5 +1,6 @@
 """Helpers for integration tests: start real weft-router processes on loopback, talk to them over HTTP, and log in
 as WeCross's SDK does."""
+import atexit
 import base64
 import hashlib
 import http.client
@@ -78,6 +79,19 @@ def rsa_encrypt(pub_b64, plaintext):
         os.unlink(pem)
 
 
+# Every router process a test started, so none outlives the test run even when a setUpClass fails half-way (then
+# unittest calls no tearDownClass).
+_STARTED = []
+
+
+@atexit.register
+def _stop_leftovers():
+    for proc in _STARTED:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 class Router:
     """One weft-router process with its own temp dir, config and free port."""
 
@@ -133,6 +147,7 @@ class Router:
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([os.path.join(BIN, "weft-router"), "-c", self.config],
                                      stdout=self.log, stderr=subprocess.STDOUT)
+        _STARTED.append(self.proc)
 
         def ready():
             if self.proc.poll() is not None:
