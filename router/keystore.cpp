@@ -98,15 +98,26 @@ Result<std::optional<std::array<std::uint8_t, 32>>> read_key(const secp256k1_con
 
 
 // Creates a key file with a fresh key, or reads the one another process created first.
-Result<std::array<std::uint8_t, 32>> create_key(const secp256k1_context *ctx, const fs::path &path) {
-  if (auto s = make_private_dirs(path.parent_path()); !s) return s.error();
+// A fresh secret key, in memory only.
+Result<std::array<std::uint8_t, 32>> fresh_secret(const secp256k1_context *ctx) {
   std::array<std::uint8_t, 32> secret{};
-  Wipe wipe_secret{secret};
   // Almost every 32-byte string is a valid secret; the loop only skips zero and values above the curve order.
   do {
-    if (RAND_bytes(secret.data(), static_cast<int>(secret.size())) != 1)
-      return fail("cannot create key " + path.string() + ": the system random number generator failed");
+    if (RAND_priv_bytes(secret.data(), static_cast<int>(secret.size())) != 1) {
+      OPENSSL_cleanse(secret.data(), secret.size());
+      return fail("the system random number generator failed");
+    }
   } while (!secp256k1_ec_seckey_verify(ctx, secret.data()));
+  return secret;
+}
+
+Result<std::array<std::uint8_t, 32>> create_key(const secp256k1_context *ctx, const fs::path &path) {
+  if (auto s = make_private_dirs(path.parent_path()); !s) return s.error();
+  auto fresh = fresh_secret(ctx);
+  if (!fresh) return fail("cannot create key " + path.string() + ": " + fresh.error().message);
+  std::array<std::uint8_t, 32> secret = *fresh;
+  OPENSSL_cleanse(fresh->data(), fresh->size());
+  Wipe wipe_secret{secret};
 
   std::array<char, 65> text{};
   Wipe wipe_text{text};
@@ -187,44 +198,38 @@ Result<std::unique_ptr<Keystore>> Keystore::open(const fs::path &data_dir, const
     Key key;
     key.name = acc.name;
     key.algorithm = acc.algorithm;
+    // With a master key the sealed copy is the key; a plain file's key (or a new one, which never touches the disk
+    // in the clear) moves in, and the plain file goes once the sealed copy is durable.
+    std::optional<std::array<std::uint8_t, 32>> stored;
     if (sealed != nullptr) {
-      auto stored = sealed->load(acc.name);
-      if (!stored) return stored.error();
-      if (*stored) {
-        key.secret = **stored;
-        OPENSSL_cleanse(stored->value().data(), 32);
-      } else {
-        // Moves in: the plain file's key, or a new one that never touches the disk in the clear.
-        auto existing = read_key(ks->ctx_, path);
-        if (!existing) return existing.error();
-        if (*existing) {
-          key.secret = **existing;
-          OPENSSL_cleanse(existing->value().data(), 32);
-        } else {
-          do {
-            if (RAND_priv_bytes(key.secret.data(), static_cast<int>(key.secret.size())) != 1)
-              return fail("the system random number generator failed");
-          } while (!secp256k1_ec_seckey_verify(ks->ctx_, key.secret.data()));
-        }
-        if (auto s = sealed->save(acc.name, key.secret); !s) return s.error();
+      auto loaded = sealed->load(acc.name);
+      if (!loaded) return loaded.error();
+      if (*loaded) {
+        stored = **loaded;
+        OPENSSL_cleanse((*loaded)->data(), 32);
       }
-      // Sealed and durable: the plain copy goes (also one left by a start that stopped right after sealing).
+    }
+    if (stored) {
+      key.secret = *stored;
+      OPENSSL_cleanse(stored->data(), stored->size());
+    } else {
+      auto existing = read_key(ks->ctx_, path);
+      if (!existing) return existing.error();
+      auto secret = *existing ? Result<std::array<std::uint8_t, 32>>(**existing)
+                              : sealed != nullptr ? fresh_secret(ks->ctx_) : create_key(ks->ctx_, path);
+      if (*existing) OPENSSL_cleanse(existing->value().data(), 32);
+      if (!secret) return secret.error();
+      key.secret = *secret;
+      OPENSSL_cleanse(secret->data(), secret->size());
+      if (sealed != nullptr)
+        if (auto s = sealed->save(acc.name, key.secret); !s) return s.error();
+    }
+    if (sealed != nullptr) {
+      // Also a plain copy left by a start that stopped right after sealing.
       std::error_code ec;
       if (fs::exists(path, ec)) {
         fs::remove(path, ec);
         if (ec) return fail("cannot remove the plain key file " + path.string() + " now that it is sealed: " + ec.message());
-      }
-    } else {
-      auto existing = read_key(ks->ctx_, path);
-      if (!existing) return existing.error();
-      if (*existing) {
-        key.secret = **existing;
-        OPENSSL_cleanse(existing->value().data(), 32);
-      } else {
-        auto created = create_key(ks->ctx_, path);
-        if (!created) return created.error();
-        key.secret = *created;
-        OPENSSL_cleanse(created->data(), created->size());
       }
     }
     secp256k1_pubkey pub;

@@ -95,11 +95,11 @@ void ChainSupervisor::run(ChainPlan plan) {
     }
     c.count_attempt();
     std::string reason;
-    if (plan.library == nullptr) {
+    if (plan.adapter == nullptr) {
       reason = "no loaded adapter serves stub type " + c.stub_type;
     } else {
       ChainHandle::OpenArgs args{c.stub_type, c.path, plan.config_json, plan.data_dir, host_};
-      auto opened = ChainHandle::open(*plan.library, args);
+      auto opened = ChainHandle::open(*plan.adapter, args);
       if (opened.handle) {
         auto listed = invoke_blocking(*opened.handle, Verb::ListResources, "{}", opt_.call_deadline_ms);
         auto resources = listed.ok() ? parse_resources(listed.data, c.path)
@@ -113,7 +113,7 @@ void ChainSupervisor::run(ChainPlan plan) {
           registry_.set_resources(c.path, std::move(entries));
           handle = opened.handle;
           c.set_handle(handle);
-          spdlog::info("chain {} open ({} via {})", c.path, c.stub_type, plan.library->file);
+          spdlog::info("chain {} open ({} via {})", c.path, c.stub_type, plan.adapter->file);
         } else {
           reason = "cannot list its resources: " + resources.error().message;
           opened.handle->close();
@@ -125,7 +125,7 @@ void ChainSupervisor::run(ChainPlan plan) {
     if (handle) break;
     transition(c, ChainState::Down, reason);
     first_done();
-    if (plan.library == nullptr) {
+    if (plan.adapter == nullptr) {
       // Nothing to retry: the adapter set is fixed for the life of the process.
       sleep_for(std::chrono::hours(24 * 365));
       return;

@@ -21,7 +21,7 @@ namespace weft {
 
 struct ChainPlan {
   std::shared_ptr<Chain> chain;
-  const AdapterLibrary *library = nullptr; // null: no adapter serves the stub type (stays down)
+  const AdapterLibrary *adapter = nullptr; // null: no adapter serves the stub type (stays down)
   std::string config_json;
   std::string data_dir;
 };
