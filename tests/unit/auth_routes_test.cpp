@@ -2,15 +2,11 @@
 // machine, whatever else the request says.
 #include <doctest/doctest.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
 
 #include "accounts/key_vault.h"
 #include "auth/auth_service.h"
-#include "rpc/request.h"
-#include "rpc/routes.h"
-#include "rpc/rpc_service.h"
+#include "rpc_test_support.h"
 #include "test_support.h"
 
 using namespace weft;
@@ -34,16 +30,10 @@ TEST_CASE("addChainAccount refuses a private key from a remote client without TL
   auto user = auth::create_user(**store, u);
   REQUIRE(user.ok());
 
-  boost::asio::io_context io;
-  Registry registry;
-  ChainService chains(registry, 1000);
-  LoadReport adapters;
-  RpcContext ctx{registry, chains};
-  ctx.adapters = &adapters;
-  ctx.auth = svc->get();
-  ctx.vault = vault->get();
-  RpcService rpc(ctx, default_routes(), "");
-  rpc.set_login_check([&](RpcRequest &r, const Route &) -> std::optional<Reply> {
+  test::RpcFixture f;
+  f.ctx.auth = svc->get();
+  f.ctx.vault = vault->get();
+  f.service().set_login_check([&](RpcRequest &r, const Route &) -> std::optional<Reply> {
     r.session = std::make_shared<const auth::Session>(auth::session_of(*user));
     return std::nullopt;
   });
@@ -55,12 +45,7 @@ TEST_CASE("addChainAccount refuses a private key from a remote client without TL
     h.remote = "192.0.2.7:40000";
     h.loopback = loopback;
     h.secure = secure;
-    std::optional<HttpResponse> out;
-    boost::asio::co_spawn(io, rpc.handle(h), [&](std::exception_ptr, HttpResponse r) { out = std::move(r); });
-    io.restart();
-    io.run();
-    REQUIRE(out.has_value());
-    return json::parse(out->body).as_object().at("data").as_object();
+    return json::parse(f.handle(h).body).as_object().at("data").as_object();
   };
   auto refused = add(false, false);
   CHECK(refused.at("errorCode") == 40001);

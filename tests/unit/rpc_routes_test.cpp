@@ -1,12 +1,9 @@
 // The route table: WeCross's matching rules, Weft's 405s, the login flag of every route, and the url prefix.
 #include <doctest/doctest.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-
 #include "rpc/request.h"
 #include "rpc/routes.h"
-#include "rpc/rpc_service.h"
+#include "rpc_test_support.h"
 
 using namespace weft;
 
@@ -100,15 +97,9 @@ TEST_CASE("the query and the envelope's data give parameters; a bad body waits f
 }
 
 TEST_CASE("the login slot runs after the route is found and before its handler; unknown routes are 404 first") {
-  boost::asio::io_context io;
-  Registry registry;
-  ChainService chains(registry, 1000);
-  LoadReport adapters;
-  RpcContext ctx{registry, chains};
-  ctx.adapters = &adapters;
-  RpcService rpc(ctx, default_routes(), "");
+  test::RpcFixture f;
   std::vector<std::string> checked;
-  rpc.set_login_check([&](const RpcRequest &r, const Route &route) -> std::optional<Reply> {
+  f.service().set_login_check([&](const RpcRequest &r, const Route &route) -> std::optional<Reply> {
     checked.push_back(r.path);
     CHECK(route.login);
     return reply_login_required(r);
@@ -118,12 +109,7 @@ TEST_CASE("the login slot runs after the route is found and before its handler; 
     h.method = std::move(method);
     h.target = std::move(target);
     h.authorization = "Bearer nope";
-    std::optional<HttpResponse> out;
-    boost::asio::co_spawn(io, rpc.handle(h), [&](std::exception_ptr, HttpResponse r) { out = std::move(r); });
-    io.restart();
-    io.run();
-    REQUIRE(out.has_value());
-    return *out;
+    return f.handle(h);
   };
   CHECK(ask("GET", "/sys/test").status == 200); // needs no login
   auto refused = ask("GET", "/sys/listResources");
