@@ -253,7 +253,7 @@ public:
       return std::move(cfg_);
     }
     Fields top;
-    if (root.IsMap()) top = fields(d_, root, "the top level", {"router", "rpc", "metrics", "auth", "log", "accounts", "chains"});
+    if (root.IsMap()) top = fields(d_, root, "the top level", {"router", "rpc", "metrics", "auth", "xa", "log", "accounts", "chains"});
     // Order matters: data_dir (and its override) must be final before account key files resolve against it, and
     // accounts must all be known before chains name them.
     router(get(top, "router"));
@@ -263,6 +263,11 @@ public:
                   "max_in_flight", "ready_file", "url_prefix", "tls", "allow_insecure"}));
     if (auto *f = get(top, "auth"); f && is_mapping(d_, *f, "auth"))
       auth(fields(d_, f->value, "auth", {"login", "register", "token_life_s"}));
+    if (auto *f = get(top, "xa"); f && is_mapping(d_, *f, "xa")) {
+      auto x = fields(d_, f->value, "xa", {"timeout_s", "retry_max_ms"});
+      integer(get(x, "timeout_s"), "xa.timeout_s", 1, 31'536'000, cfg_.xa.timeout_s);
+      integer(get(x, "retry_max_ms"), "xa.retry_max_ms", 10, 3'600'000, cfg_.xa.retry_max_ms);
+    }
     if (auto *f = get(top, "metrics"); f && is_mapping(d_, *f, "metrics"))
       metrics(fields(d_, f->value, "metrics", {"listen", "ready_file"}));
     if (auto *f = get(top, "log"); f && is_mapping(d_, *f, "log")) log(fields(d_, f->value, "log", {"level", "file"}));

@@ -57,6 +57,12 @@ struct AuthConfig {
   std::int64_t token_life_s = 18000;
 };
 
+// The XA coordinator (docs/xa.md).
+struct XaConfig {
+  std::int64_t timeout_s = 600;      // a transaction left open (no commit or rollback) longer is rolled back
+  std::int64_t retry_max_ms = 5000;  // a chain that misses a decision is asked again, the wait doubling up to this
+};
+
 struct AccountConfig {
   std::string name;
   std::string algorithm = "secp256k1";
@@ -84,6 +90,7 @@ struct RouterConfig {
   RpcConfig rpc;
   MetricsConfig metrics;
   AuthConfig auth;
+  XaConfig xa;
   std::string log_level = "info"; // trace|debug|info|warn|error|off
   std::filesystem::path log_file; // empty: stderr
   std::vector<AccountConfig> accounts;

@@ -29,6 +29,9 @@
 #include "rpc/rpc_service.h"
 #include "store/chain_status.h"
 #include "store/store.h"
+#include "xa/coordinator.h"
+#include "core/failpoint.h"
+#include <boost/asio/strand.hpp>
 
 #ifndef WEFT_VERSION
 #define WEFT_VERSION "0.0.0"
@@ -251,6 +254,11 @@ int main(int argc, char **argv) {
     return 2;
   }
   spdlog::info("weft-router {} starting, config {}", WEFT_VERSION, cfg->config_path.string());
+  if (auto bad = failpoint::init_from_env(); !bad.empty()) {
+    spdlog::critical("{}", bad);
+    return 2;
+  }
+  if (const char *fp = std::getenv("WEFT_FAILPOINTS"); fp && *fp) spdlog::warn("failpoints armed: {}", fp);
 
   std::error_code ec;
   fs::create_directories(cfg->data_dir, ec);
@@ -382,6 +390,21 @@ int main(int argc, char **argv) {
     auth_service = std::move(*created);
     ctx.auth = auth_service.get();
   }
+  // The XA coordinator: its unfinished transactions are read back before the RPC serves, and each is driven to its
+  // end (presumed abort) as soon as its chains answer.
+  xa::Options xa_opt;
+  xa_opt.open_timeout = std::chrono::seconds(cfg->xa.timeout_s);
+  xa_opt.retry_max = std::chrono::milliseconds(cfg->xa.retry_max_ms);
+  xa_opt.action_deadline_ms = static_cast<uint32_t>(cfg->rpc.request_timeout_ms);
+  xa::Coordinator coordinator(db, registry, chain_service, xa_opt, boost::asio::make_strand(io));
+  if (auto s = coordinator.recover(); !s.ok()) {
+    spdlog::critical("XA log: {}", s.error().message);
+    supervisor.stop();
+    db.close();
+    return 1;
+  }
+  ctx.xa = &coordinator;
+  metrics.set_xa_source([&coordinator] { return coordinator.counts(); });
   RpcService rpc(ctx, default_routes(), cfg->rpc.url_prefix);
   if (auth_service)
     rpc.set_login_check([svc = auth_service.get()](RpcRequest &r, const Route &) -> std::optional<Reply> {
@@ -483,6 +506,7 @@ int main(int argc, char **argv) {
   auto until = std::chrono::steady_clock::now() + kDrainTimeout;
   while (server.requests_in_flight() > 0 && std::chrono::steady_clock::now() < until)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  coordinator.stop();
   supervisor.stop();
   auth_service.reset(); // its pool finishes the logins in progress first
   until = std::chrono::steady_clock::now() + std::chrono::seconds(2);

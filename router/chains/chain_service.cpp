@@ -42,6 +42,18 @@ asio::awaitable<Result<std::string>> ChainService::invoke(std::shared_ptr<Chain>
   co_return std::move(a.data);
 }
 
+asio::awaitable<AdapterAnswer> ChainService::invoke_answer(std::shared_ptr<Chain> chain, Verb verb,
+                                                          std::string request, uint32_t deadline_ms) {
+  auto handle = chain->handle();
+  if (!handle) co_return AdapterAnswer{WEFT_E_UNAVAILABLE, "chain " + chain->path + " is not open", ""};
+  auto t0 = std::chrono::steady_clock::now();
+  AdapterAnswer a = co_await async_invoke(handle, verb, std::move(request), deadline_ms ? deadline_ms : timeout_ms_,
+                                          asio::use_awaitable);
+  if (observer_)
+    observer_(chain->path, verb, !a.ok(), std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  co_return a;
+}
+
 asio::awaitable<Result<TxOutcome>> ChainService::transact(std::shared_ptr<Chain> chain, TxRequest req, bool send) {
   json::array args;
   for (auto &a : req.args) args.emplace_back(a);

@@ -51,6 +51,9 @@ class ChainService {
   boost::asio::awaitable<std::vector<std::optional<Result<uint64_t>>>> heights(std::vector<std::shared_ptr<Chain>> chains,
                                                                                uint32_t deadline_ms);
 
+  // Any verb, with the adapter's own status kept (the XA coordinator tells "refused" from "unreachable").
+  boost::asio::awaitable<AdapterAnswer> invoke_answer(std::shared_ptr<Chain> chain, Verb verb, std::string request,
+                                                      uint32_t deadline_ms = 0);
   // Any verb, raw: the answer text or the mapped error.
   boost::asio::awaitable<Result<std::string>> invoke(std::shared_ptr<Chain> chain, Verb verb, std::string request,
                                                      uint32_t deadline_ms = 0);

@@ -38,6 +38,7 @@ struct RouterMetrics::Sources {
   std::mutex mu;
   std::function<double()> in_flight;
   std::function<std::vector<ChainStatus>()> chains;
+  std::function<std::map<std::string, std::int64_t>()> xa;
 
   std::vector<ChainStatus> chain_statuses() {
     std::function<std::vector<ChainStatus>()> fn;
@@ -96,6 +97,20 @@ RouterMetrics::RouterMetrics(MetricsRegistry &registry, std::string_view version
     for (auto &c : sources->chain_statuses()) out.push_back({{std::move(c.chain)}, c.up ? 1.0 : 0.0});
     return out;
   });
+  registry.add_gauge_callback(
+      "weft_xa_transactions",
+      "XA transactions in the coordinator's log, by status (heuristic ones wait for an admin: weft xa resolve).",
+      {"status"}, [sources] {
+        std::function<std::map<std::string, std::int64_t>()> fn;
+        {
+          std::lock_guard lock(sources->mu);
+          fn = sources->xa;
+        }
+        MetricsRegistry::GaugeSamples out;
+        if (fn)
+          for (auto &[status, n] : fn()) out.push_back({{status}, static_cast<double>(n)});
+        return out;
+      });
   registry.add_gauge_callback("weft_chain_height", "Latest block height known of the chain.", {"chain"}, [sources] {
     MetricsRegistry::GaugeSamples out;
     for (auto &c : sources->chain_statuses())
@@ -119,6 +134,11 @@ void RouterMetrics::chain_call_done(std::string_view chain, std::string_view ver
   chain_calls.labels({chain, verb}).inc();
   if (!ok) chain_errors.labels({chain, verb}).inc();
   chain_call_duration.labels({chain, verb}).observe(seconds);
+}
+
+void RouterMetrics::set_xa_source(std::function<std::map<std::string, std::int64_t>()> fn) {
+  std::lock_guard lock(sources_->mu);
+  sources_->xa = std::move(fn);
 }
 
 void RouterMetrics::set_in_flight_source(std::function<double()> fn) {

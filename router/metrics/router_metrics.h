@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -58,6 +59,8 @@ struct RouterMetrics {
   // Until set, weft_rpc_requests_in_flight reads 0 and no chain is listed.
   void set_in_flight_source(std::function<double()> fn);
   void set_chain_source(std::function<std::vector<ChainStatus>()> fn);
+  // weft_xa_transactions{status}: the XA coordinator's log by status.
+  void set_xa_source(std::function<std::map<std::string, std::int64_t>()> fn);
 
   Family<Counter> &rpc_requests;           // weft_rpc_requests_total{family,code}
   Family<Histogram> &rpc_request_duration; // weft_rpc_request_duration_seconds{family}

@@ -10,6 +10,7 @@
 
 #include "accounts/key_vault.h"
 #include "auth/auth_service.h"
+#include "xa/coordinator.h"
 
 namespace weft {
 
@@ -59,6 +60,35 @@ Result<TxRequest> tx_request(const RpcRequest &r, const ResourceEntry &res) {
     t.account = std::string(a->get_string());
   }
   return t;
+}
+
+// The XA options of a TransactionRequest (sheet §6): XA_TRANSACTION_ID, a string ("" or "0": none), and
+// XA_TRANSACTION_SEQ, a number (the SDK sends a millisecond timestamp) or a decimal string.
+struct XaOptions {
+  std::string xid;
+  std::optional<std::int64_t> seq;
+};
+
+Result<XaOptions> xa_options(const json::object &options) {
+  XaOptions out;
+  if (const auto *id = options.if_contains("XA_TRANSACTION_ID"); id && !id->is_null()) {
+    if (!id->is_string()) return Error{code::kXaPostData, "options.XA_TRANSACTION_ID must be a string"};
+    out.xid = std::string(id->get_string());
+    if (out.xid == "0") out.xid.clear();
+  }
+  if (const auto *q = options.if_contains("XA_TRANSACTION_SEQ"); q && !q->is_null()) {
+    if (q->is_int64() && q->get_int64() >= 0) {
+      out.seq = q->get_int64();
+    } else if (q->is_uint64() && q->get_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
+      out.seq = static_cast<std::int64_t>(q->get_uint64());
+    } else if (q->is_string() && !q->get_string().empty() && q->get_string().size() <= 18 &&
+               std::all_of(q->get_string().begin(), q->get_string().end(), ::isdigit)) {
+      out.seq = std::stoll(std::string(q->get_string()));
+    } else {
+      return Error{code::kXaPostData, "options.XA_TRANSACTION_SEQ must be a non-negative integer"};
+    }
+  }
+  return out;
 }
 
 // Who signs (sheet §4, DESIGN "Which key signs"): a logged-in user's chain account — the one options.account names
@@ -130,6 +160,23 @@ asio::awaitable<Reply> resource_verb(RpcContext &ctx, const RpcRequest &r) {
     auto account = signer(ctx, r, **chain, req->account, send);
     if (!account.ok()) co_return reply_error(account.error());
     req->account = std::move(*account);
+    auto xa = xa_options(req->options);
+    if (!xa.ok()) co_return reply_error(xa.error());
+    if (!xa->xid.empty()) {
+      if (ctx.xa == nullptr) co_return reply_error({code::kInternal, "the XA coordinator is not running"});
+      xa::Actor who = r.session ? xa::Actor{r.session->name, r.session->user_id, r.session->admin()}
+                                : xa::Actor{"anonymous", 0, true};
+      if (send) {
+        if (!xa->seq) co_return reply_error({code::kXaFieldMissing, "options.XA_TRANSACTION_SEQ is missing"});
+        req->options.erase("XA_TRANSACTION_ID");
+        req->options.erase("XA_TRANSACTION_SEQ");
+        xa::StepRequest step{xa->xid, *xa->seq, path, std::move(*req)};
+        auto answer = co_await ctx.xa->step(std::move(who), std::move(step));
+        if (!answer.ok()) co_return reply_error(answer.error());
+        co_return reply_ok(std::move(*answer));
+      }
+      if (auto s = ctx.xa->check_call(who, xa->xid, path); !s.ok()) co_return reply_error(s.error());
+    }
     auto out = co_await ctx.chains.transact(*chain, std::move(*req), send);
     if (!out.ok()) co_return reply_error(out.error());
     co_return reply_ok(outcome_json(*out));

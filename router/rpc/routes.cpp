@@ -82,6 +82,7 @@ RouteTable default_routes() {
   add_conn_routes(t);
   add_weft_routes(t);
   add_auth_routes(t);
+  add_xa_routes(t);
   return t;
 }
 

@@ -24,6 +24,9 @@ class AuthService;
 namespace accounts {
 class KeyVault;
 }
+namespace xa {
+class Coordinator;
+}
 
 struct AccountSummary {
   std::string name;
@@ -43,6 +46,7 @@ struct RpcContext {
   std::string data_dir;         // for the disk figures of /sys/systemStatus
   auth::AuthService *auth = nullptr; // null when login is off (auth.login: false)
   accounts::KeyVault *vault = nullptr; // null without router.master_key_file
+  xa::Coordinator *xa = nullptr;        // the XA coordinator (/xa routes, XA steps of sendTransaction)
 };
 
 enum Method : unsigned {
@@ -106,6 +110,7 @@ void add_trans_routes(RouteTable &t);
 void add_conn_routes(RouteTable &t);
 void add_weft_routes(RouteTable &t);
 void add_auth_routes(RouteTable &t);
+void add_xa_routes(RouteTable &t);
 
 // Every route the router serves today.
 RouteTable default_routes();

@@ -98,6 +98,50 @@ CREATE TABLE router_keys (
   ciphertext BLOB NOT NULL
 );
 )sql"},
+    {4, R"sql(
+-- The XA coordinator's log (docs/xa.md): written and synced before each action it records is sent to a chain.
+-- status: processing, committing, rollingback (a decision is logged, chains are being told), committed, rolledback,
+-- heuristic (a chain refused the decision; an admin clears it), resolved (cleared). decision: '', commit, rollback.
+CREATE TABLE xa_transactions (
+  id TEXT PRIMARY KEY,
+  user TEXT NOT NULL,
+  user_id INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  decision TEXT NOT NULL DEFAULT '',
+  started_ms INTEGER NOT NULL,
+  commit_ms INTEGER NOT NULL DEFAULT 0,
+  rollback_ms INTEGER NOT NULL DEFAULT 0,
+  paths TEXT NOT NULL,
+  note TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX xa_transactions_unfinished ON xa_transactions (status)
+  WHERE status NOT IN ('committed', 'rolledback', 'resolved');
+-- One row per chain a transaction touches; state: open, done (the decision reached it), refused (it refused it).
+CREATE TABLE xa_chains (
+  xid TEXT NOT NULL,
+  chain TEXT NOT NULL,
+  resources TEXT NOT NULL,
+  state TEXT NOT NULL,
+  message TEXT NOT NULL DEFAULT '',
+  started_ms INTEGER NOT NULL,
+  PRIMARY KEY (xid, chain)
+) WITHOUT ROWID;
+CREATE INDEX xa_chains_by_chain ON xa_chains (chain, started_ms DESC, xid);
+-- Steps: logged 'pending' before they are sent, then ok, failed or unknown (sent, no answer; hash names it).
+CREATE TABLE xa_steps (
+  xid TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  path TEXT NOT NULL,
+  method TEXT NOT NULL,
+  args TEXT NOT NULL,
+  user TEXT NOT NULL,
+  at_ms INTEGER NOT NULL,
+  outcome TEXT NOT NULL,
+  hash TEXT NOT NULL DEFAULT '',
+  answer TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (xid, seq)
+) WITHOUT ROWID;
+)sql"},
 };
 
 constexpr const char *kWhatToDo = "; weft-router left it untouched: restore router.db from a backup, or move it "

@@ -43,6 +43,15 @@ inline constexpr int kChainCancelled = 44010;       // Weft: operation cancelled
 inline constexpr int kTransBlockNumber = 50302; // bad block number, or the height cannot be read
 inline constexpr int kTransBlock = 50303;       // a block cannot be read, or an offset is past its transactions
 inline constexpr int kTransNotFound = 50304;
+// 60000: XA requests (docs/xa.md "Errors"); outcomes of a well-formed request are data.status instead.
+inline constexpr int kXaFieldMissing = 60101; // xaTransactionID or paths missing
+inline constexpr int kXaPostData = 60203;     // bad id, bad or unknown path, a path outside the transaction
+inline constexpr int kXaNotFound = 60404;     // Weft: no transaction with that id
+inline constexpr int kXaConflict = 60409;     // Weft: id exists, transaction finished or decided the other way
+inline constexpr int kXaBusy = 60423;         // Weft: a step of the transaction is still being sent
+inline constexpr int kXaUnknownStep = 60425;  // Weft: a step's outcome on its chain is not known yet
+inline constexpr int kXaPermission = 60506;   // another user's transaction, or a path the user may not use
+inline constexpr int kXaLog = 60510;          // Weft: the coordinator's log could not be written
 } // namespace code
 
 struct Error {
