@@ -3,6 +3,7 @@
 #include "render.h"
 #include "resource_path.h"
 #include "text_format.h"
+#include "xa_commands.h"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -250,6 +251,32 @@ constexpr Command kCommands[] = {
      PathArg::kNone, false, build_set_default_account, render_am_answer, nullptr},
     {"removeChainAccount", "removeChainAccount KEY_ID", "Remove chain account KEY_ID.", PathArg::kNone, false,
      build_remove_chain_account, render_am_answer, nullptr},
+    {"startTransaction", "startTransaction PATH [PATH...]",
+     "Start an XA transaction over these resources; it becomes the current one.", PathArg::kResource, false, nullptr,
+     nullptr, nullptr, run_start_transaction},
+    {"execTransaction", "execTransaction PATH METHOD [ARGS...]",
+     "Send a step of the current XA transaction (a sendTransaction with its id and a new seq).", PathArg::kResource,
+     false, nullptr, nullptr, nullptr, run_exec_transaction},
+    {"callTransaction", "callTransaction PATH METHOD [ARGS...]", "Read inside the current XA transaction.",
+     PathArg::kResource, false, nullptr, nullptr, nullptr, run_call_transaction},
+    {"commitTransaction", "commitTransaction [PATH...]",
+     "Commit the current XA transaction on every chain it started on.", PathArg::kNone, false, nullptr, nullptr,
+     nullptr, run_commit_transaction},
+    {"rollbackTransaction", "rollbackTransaction [PATH...]",
+     "Roll back the current XA transaction: every step's effect is undone.", PathArg::kNone, false, nullptr, nullptr,
+     nullptr, run_rollback_transaction},
+    {"getXATransaction", "getXATransaction [ID [PATH...]]",
+     "An XA transaction (default: the current one): status, steps, and each chain's own view.", PathArg::kNone, false,
+     nullptr, nullptr, nullptr, run_get_xa_transaction},
+    {"listXATransactions", "listXATransactions [SIZE [CHAIN_PATH]]", "The newest XA transactions.", PathArg::kNone,
+     false, nullptr, nullptr, nullptr, run_list_xa_transactions},
+    {"getCurrentTransactionID", "getCurrentTransactionID", "The current XA transaction's id and paths.",
+     PathArg::kNone, false, nullptr, nullptr, nullptr, run_get_current_transaction_id},
+    {"loadTransaction", "loadTransaction ID PATH [PATH...]",
+     "Make an XA transaction started elsewhere the current one.", PathArg::kNone, false, nullptr, nullptr, nullptr,
+     run_load_transaction},
+    {"xa", "xa resolve ID [NOTE...]", "Admin: clear a heuristic XA transaction after looking at the chains.",
+     PathArg::kNone, false, nullptr, nullptr, nullptr, run_xa_admin},
     {"help", "help [COMMAND]", "This list, or one command's usage.", PathArg::kNone, false, nullptr, nullptr, run_help},
     {"quit", "quit", "Leave the console (also: exit, Ctrl-D).", PathArg::kNone, false, nullptr, nullptr, run_quit},
     {"exit", "exit", "Leave the console.", PathArg::kNone, false, nullptr, nullptr, run_quit},

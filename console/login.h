@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace weft::console {
 
@@ -14,6 +15,10 @@ namespace weft::console {
 struct ConsoleSession {
   std::string user;
   std::string credential; // "Bearer …"; empty when logged out
+  // The current XA transaction (startTransaction or loadTransaction), as WeCross's SDK keeps it per thread.
+  std::string xa_id;                // empty: none
+  std::vector<std::string> xa_paths; // its resource paths
+  long long xa_seq = 0;             // the last step's seq (a millisecond clock, strictly increasing)
 };
 
 // WeCross's client-side password hash: sha256hex("1234567890~!#$%^&*()_+" + password).
