@@ -4,6 +4,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace weft::refchain {
@@ -180,6 +181,22 @@ std::optional<std::string> Store::state_get(const std::string &resource, const s
   return std::string(b.begin(), b.end());
 }
 
+StateEntries Store::state_scan(const std::string &resource, const std::string &prefix) {
+  // key >= prefix in SQLite's bytewise BLOB order, up to the first key without the prefix.
+  Statement s(*this, "SELECT key, value FROM state WHERE resource = ?1 AND key >= ?2 ORDER BY key");
+  s.bind_text(1, resource).bind(2, view(prefix));
+  StateEntries out;
+  while (s.step()) {
+    Bytes k = s.blob(0);
+    if (k.size() < prefix.size() || !std::equal(prefix.begin(), prefix.end(), k.begin(),
+                                                [](char a, uint8_t b) { return static_cast<uint8_t>(a) == b; }))
+      break;
+    Bytes v = s.blob(1);
+    out.emplace(std::string(k.begin(), k.end()), std::string(v.begin(), v.end()));
+  }
+  return out;
+}
+
 std::vector<std::pair<uint64_t, Nonce>> Store::nonces_since(uint64_t first_block) {
   Statement s(*this, "SELECT block_number, nonce FROM txs WHERE block_number >= ?1");
   s.bind(1, static_cast<int64_t>(first_block));
@@ -256,12 +273,19 @@ void Store::write_block(const BlockHeader &header, const std::vector<VerifiedTx>
         .bind(6, receipts[i].encode())
         .step();
   }
-  for (const auto &[k, v] : writes)
-    Statement(*this, "INSERT OR REPLACE INTO state (resource, key, value) VALUES (?1, ?2, ?3)")
-        .bind_text(1, k.first)
-        .bind(2, view(k.second))
-        .bind(3, view(v))
-        .step();
+  for (const auto &[k, v] : writes) {
+    if (v)
+      Statement(*this, "INSERT OR REPLACE INTO state (resource, key, value) VALUES (?1, ?2, ?3)")
+          .bind_text(1, k.first)
+          .bind(2, view(k.second))
+          .bind(3, view(*v))
+          .step();
+    else
+      Statement(*this, "DELETE FROM state WHERE resource = ?1 AND key = ?2")
+          .bind_text(1, k.first)
+          .bind(2, view(k.second))
+          .step();
+  }
   if (!cert.empty())
     Statement(*this, "INSERT INTO certs (number, cert) VALUES (?1, ?2)")
         .bind(1, static_cast<int64_t>(header.number))

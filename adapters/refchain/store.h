@@ -36,6 +36,8 @@ public:
   std::vector<Hash> block_tx_hashes(uint64_t number);
   std::optional<TxRecord> find_tx(const Hash &hash);
   std::optional<std::string> state_get(const std::string &resource, const std::string &key);
+  // The committed keys of `resource` that start with `prefix`, in key order.
+  StateEntries state_scan(const std::string &resource, const std::string &prefix);
   // The nonces of every transaction in blocks with number >= first_block (to rebuild the replay window).
   std::vector<std::pair<uint64_t, Nonce>> nonces_since(uint64_t first_block);
 
@@ -48,8 +50,8 @@ public:
   void save_meta(const std::string &key, ByteView value);
   std::optional<Bytes> load_meta(const std::string &key);
 
-  // Writes block header.number == height()+1 with its transactions, receipts, state writes and commit certificate
-  // (empty: none), atomically.
+  // Writes block header.number == height()+1 with its transactions, receipts, state writes (a nullopt value deletes
+  // the key) and commit certificate (empty: none), atomically.
   void commit(const BlockHeader &header, const std::vector<VerifiedTx> &txs, const std::vector<Receipt> &receipts,
               const StateWrites &writes, ByteView cert = {});
 

@@ -1,9 +1,10 @@
-// Canonical encodings of the reference chain: transactions, headers and receipts round-trip, and malformed bytes
+// Canonical encodings of the reference chain: transactions, headers, receipts and state writes; malformed bytes
 // (truncated, oversized, trailing garbage, unknown version) are refused with a clear error.
 #include "block.h"
 #include "error.h"
 #include "receipt.h"
 #include "refchain_test_support.h"
+#include "state.h"
 #include "transaction.h"
 
 #include <doctest/doctest.h>
@@ -142,4 +143,35 @@ TEST_CASE("hex text is 0x-prefixed lowercase and parsing rejects junk") {
   CHECK_THROWS_AS(from_hex("0x0"), DecodeError);
   CHECK_THROWS_AS(from_hex("0xzz"), DecodeError);
   CHECK_THROWS_AS(hash_from_hex("0x00"), DecodeError);
+}
+
+TEST_CASE("state writes without deletions encode and hash exactly as before deletions existed") {
+  StateWrites w{{{"store", "a"}, "1"}, {{"token", "supply"}, "100"}};
+  // u32 count | per write: resource str | key str | value str (str = u32 big-endian length + bytes)
+  CHECK(to_hex(encode_writes(w)) ==
+        "0x000000020000000573746f72650000000161000000013100000005746f6b656e00000006737570706c7900000003313030");
+  // Computed by the encoding before deletions were added; a chain's existing state hashes stay valid.
+  CHECK(to_hex(next_state_hash(Hash{}, w)) == "0x55b35bf2123f0dcccfe227c4ca0f9e958a882ea174540b7603d4b56e84d90fec");
+
+  StateWrites deleted{{{"store", "a"}, std::nullopt}};
+  CHECK(to_hex(encode_writes(deleted)) == "0x000000010000000573746f7265000000016" "1ffffffff");
+  StateWrites empty_value{{{"store", "a"}, ""}};
+  CHECK(next_state_hash(Hash{}, deleted) != next_state_hash(Hash{}, empty_value));
+}
+
+TEST_CASE("an overlay's deletions hide the base's value and its scans see pending writes") {
+  StateOverlay base([](const std::string &, const std::string &k) -> std::optional<std::string> {
+    return k == "a" || k == "b" ? std::optional<std::string>("base-" + k) : std::nullopt;
+  },
+                    [](const std::string &, const std::string &) {
+                      return StateEntries{{"a", "base-a"}, {"b", "base-b"}};
+                    });
+  StateOverlay tx = StateOverlay::over(base);
+  tx.erase("r", "a");
+  tx.put("r", "c", "new");
+  CHECK_FALSE(tx.get("r", "a").has_value());
+  CHECK(tx.get("r", "b") == "base-b");
+  CHECK(tx.scan("r", "") == StateEntries{{"b", "base-b"}, {"c", "new"}});
+  tx.merge_into(base);
+  CHECK_FALSE(base.get("r", "a").has_value());
 }

@@ -127,3 +127,22 @@ TEST_CASE("the validator key file is created with mode 0600, reloaded unchanged,
   ::chmod(path.c_str(), 0644);
   CHECK_THROWS_WITH_AS(load_or_create_validator_key(path), doctest::Contains("chmod 600"), Error);
 }
+
+TEST_CASE("a deletion in a block's writes removes the key; a prefix scan lists live keys in order") {
+  TempDir dir;
+  {
+    Store store(dir.file("s.sqlite"), 7);
+    BlockHeader h1;
+    h1.chain_id = 7;
+    h1.number = 1;
+    store.commit(h1, {}, {}, {{{"r", "a/1"}, "x"}, {{"r", "a/2"}, "y"}, {{"r", "b"}, "z"}, {{"q", "a/3"}, "w"}});
+    BlockHeader h2 = h1;
+    h2.number = 2;
+    store.commit(h2, {}, {}, {{{"r", "a/1"}, std::nullopt}, {{"r", "never"}, std::nullopt}});
+    CHECK_FALSE(store.state_get("r", "a/1").has_value());
+    CHECK(store.state_scan("r", "a/") == StateEntries{{"a/2", "y"}});
+  }
+  Store reopened(dir.file("s.sqlite"), 7);
+  CHECK(reopened.state_scan("r", "") == StateEntries{{"a/2", "y"}, {"b", "z"}});
+  CHECK(reopened.state_scan("q", "") == StateEntries{{"a/3", "w"}});
+}
