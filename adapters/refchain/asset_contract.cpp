@@ -35,7 +35,7 @@ Address parse_recipient(const std::string &text) {
   }
 }
 
-uint64_t read_amount(const ContractState &state, const std::string &key) {
+uint64_t read_amount(const Context &state, const std::string &key) {
   auto v = state.get(key);
   return v ? parse_amount(*v) : 0;
 }
@@ -55,8 +55,9 @@ public:
     return specs;
   }
 
-  std::vector<std::string> invoke(ContractState &state, const Address &sender, std::string_view method,
+  std::vector<std::string> invoke(Context &state, std::string_view method,
                                   const std::vector<std::string> &args) const override {
+    const Address &sender = state.sender();
     if (method == "balanceOf") return {std::to_string(read_amount(state, balance_key(parse_recipient(args[0]))))};
     if (method == "totalSupply") return {std::to_string(read_amount(state, "supply"))};
     if (method == "mint") return mint(state, sender, parse_recipient(args[0]), positive_amount(args[1]));
@@ -66,7 +67,7 @@ public:
 private:
   static std::string balance_key(const Address &a) { return "balance:" + address_text(a); }
 
-  static std::vector<std::string> mint(ContractState &state, const Address &sender, const Address &to,
+  static std::vector<std::string> mint(Context &state, const Address &sender, const Address &to,
                                        uint64_t amount) {
     std::string me = address_text(sender);
     auto issuer = state.get("issuer");
@@ -83,7 +84,7 @@ private:
     return {std::to_string(balance + amount)};
   }
 
-  static std::vector<std::string> transfer(ContractState &state, const Address &sender, const Address &to,
+  static std::vector<std::string> transfer(Context &state, const Address &sender, const Address &to,
                                            uint64_t amount) {
     uint64_t from_balance = read_amount(state, balance_key(sender));
     if (from_balance < amount)

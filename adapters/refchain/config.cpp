@@ -44,6 +44,8 @@ std::vector<ResourceConfig> read_resources(const json::value &v) {
       (k == "name" ? r.name : r.contract) = val.as_string().c_str();
     }
     if (!valid_name(r.name)) bad("resource name \"" + r.name + "\" must be 1-64 letters, digits, '_' or '-'");
+    if (r.name == kXaProxyResource)
+      bad("resource name " + r.name + " is reserved: every reference chain has its XA proxy there already");
     if (r.contract != "kv" && r.contract != "asset")
       bad("resource " + r.name + ": contract must be \"kv\" or \"asset\", got \"" + r.contract + "\"");
     if (!names.insert(r.name).second) bad("resource " + r.name + " is listed twice");
@@ -95,12 +97,19 @@ ChainConfig parse_chain_config(std::string_view text) {
       c.ledger.resources = read_resources(v);
     else if (k == "nodes")
       c.nodes = read_nodes(v);
-    else if (k == "remote_connections")
+    else if (k == "xa_coordinator") {
+      if (!v.is_string()) bad("xa_coordinator must be an address string \"0x\" + 40 hex digits");
+      try {
+        c.ledger.xa_coordinator = parse_address(std::string(v.as_string()));
+      } catch (const std::exception &) {
+        bad("xa_coordinator must be an address \"0x\" + 40 hex digits, got \"" + std::string(v.as_string()) + "\"");
+      }
+    } else if (k == "remote_connections")
       c.remote_connections = static_cast<uint32_t>(read_uint(v, "remote_connections", 1, 256));
     else
       bad("unknown key \"" + std::string(k) +
           "\" (known: chain_id, validators, block_interval_ms, empty_block_interval_ms, round_timeout_ms, "
-          "max_block_txs, pool_limit, resources, nodes, remote_connections)");
+          "max_block_txs, pool_limit, resources, nodes, remote_connections, xa_coordinator)");
   }
   if (c.empty_block_interval_ms < c.block_interval_ms)
     bad("empty_block_interval_ms must not be below block_interval_ms");

@@ -12,7 +12,7 @@ public:
     static const std::vector<MethodSpec> specs = {{"set", 2, true}, {"get", 1, false}};
     return specs;
   }
-  std::vector<std::string> invoke(ContractState &state, const Address &, std::string_view method,
+  std::vector<std::string> invoke(Context &state, std::string_view method,
                                   const std::vector<std::string> &args) const override {
     if (method == "set") {
       state.put(args[0], args[1]);

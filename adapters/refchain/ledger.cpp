@@ -11,13 +11,8 @@
 namespace weft::refchain {
 
 Ledger::Ledger(LedgerConfig config, const std::string &db_path)
-    : config_(std::move(config)), store_(db_path, config_.chain_id), pool_(config_.pool_limit) {
-  for (const auto &r : config_.resources) {
-    auto c = make_contract(r.contract);
-    if (!c) throw Error(WEFT_E_INVALID_ARGUMENT, "resource " + r.name + ": unknown contract \"" + r.contract + "\"");
-    if (!contracts_.emplace(r.name, std::move(c)).second)
-      throw Error(WEFT_E_INVALID_ARGUMENT, "resource " + r.name + " is configured twice");
-  }
+    : config_(std::move(config)), contracts_(make_contracts(config_.resources, config_.xa_coordinator)),
+      store_(db_path, config_.chain_id), pool_(config_.pool_limit) {
   head_ = *store_.header(store_.height());
   // Rebuild the replay window from the last kBlockLimitRange blocks.
   uint64_t first = head_.number >= kBlockLimitRange ? head_.number - kBlockLimitRange + 1 : 0;
@@ -126,10 +121,11 @@ ExecutedBlock Ledger::execute_locked(const std::vector<VerifiedTx> &txs, const A
   b.header.parent_hash = head_.hash();
   b.header.timestamp_ms = timestamp_ms;
   b.header.proposer = proposer;
-  StateOverlay block_state([this](const std::string &r, const std::string &k) { return store_.state_get(r, k); });
+  StateOverlay block_state = committed_state();
   std::vector<Hash> tx_leaves, receipt_leaves;
   for (const auto &tx : txs) {
-    b.receipts.push_back(run(block_state, tx, b.header.number, static_cast<uint32_t>(b.receipts.size())));
+    b.receipts.push_back(
+        run(block_state, tx, {b.header.number, b.header.timestamp_ms}, static_cast<uint32_t>(b.receipts.size())));
     tx_leaves.push_back(tx.hash);
     receipt_leaves.push_back(b.receipts.back().hash());
   }
@@ -142,28 +138,26 @@ ExecutedBlock Ledger::execute_locked(const std::vector<VerifiedTx> &txs, const A
   return b;
 }
 
-Receipt Ledger::run(StateOverlay &block_state, const VerifiedTx &v, uint64_t number, uint32_t index) {
+StateOverlay Ledger::committed_state() {
+  return StateOverlay([this](const std::string &r, const std::string &k) { return store_.state_get(r, k); },
+                      [this](const std::string &r, const std::string &p) { return store_.state_scan(r, p); });
+}
+
+Receipt Ledger::run(StateOverlay &block_state, const VerifiedTx &v, BlockContext block, uint32_t index) {
   Receipt r;
   r.tx_hash = v.hash;
-  r.block_number = number;
+  r.block_number = block.number;
   r.index = index;
   r.from = v.sender;
   r.resource = v.tx.resource;
   r.method = v.tx.method;
   r.args = v.tx.args;
   r.message = "Success";
-  StateOverlay tx_state(
-      [&block_state](const std::string &res, const std::string &k) { return block_state.get(res, k); });
+  StateOverlay tx_state = StateOverlay::over(block_state);
   try {
-    auto it = contracts_.find(v.tx.resource);
-    if (it == contracts_.end()) throw ContractError(kStatusUnknownResource, "no resource named " + v.tx.resource);
-    const MethodSpec *m = it->second->find(v.tx.method);
-    if (!m) throw ContractError(kStatusUnknownMethod, v.tx.resource + " has no method " + v.tx.method);
-    if (v.tx.args.size() != m->arity)
-      throw ContractError(kStatusBadArguments, v.tx.method + " takes " + std::to_string(m->arity) + " arguments, got " +
-                                                   std::to_string(v.tx.args.size()));
-    ContractState cs(tx_state, v.tx.resource, true);
-    r.result = it->second->invoke(cs, v.sender, v.tx.method, v.tx.args);
+    // The same path as a contract's call into another resource: existence, arity and XA locks.
+    Context ctx(contracts_, tx_state, block, v.sender, v.hash, true);
+    r.result = ctx.invoke({v.tx.resource, v.tx.method, v.tx.args, v.sender, ""});
     tx_state.merge_into(block_state);
   } catch (const ContractError &e) {
     r.status = e.status; // the transaction stays in the block; its writes die with tx_state
@@ -210,9 +204,13 @@ void Ledger::check_invocation(const std::string &resource, const std::string &me
   if (!m)
     throw Error(WEFT_E_NOT_FOUND,
                 "resource " + resource + " (" + std::string(c->kind()) + ") has no method \"" + method + "\"");
-  if (arity != m->arity)
-    throw Error(WEFT_E_INVALID_ARGUMENT,
-                method + " takes " + std::to_string(m->arity) + " arguments, got " + std::to_string(arity));
+  if (!m->accepts(arity))
+    throw Error(WEFT_E_INVALID_ARGUMENT, method + " " + m->arity_text() + ", got " + std::to_string(arity));
+}
+
+std::optional<std::string> Ledger::xa_lock_holder(const std::string &resource) {
+  std::lock_guard lock(mu_);
+  return refchain::xa_lock_holder(committed_state(), resource);
 }
 
 std::vector<std::string> Ledger::call(const std::string &resource, const std::string &method,
@@ -222,10 +220,10 @@ std::vector<std::string> Ledger::call(const std::string &resource, const std::st
   if (c->find(method)->writes)
     throw Error(WEFT_E_INVALID_ARGUMENT, "method " + method + " writes state; use sendTransaction");
   std::lock_guard lock(mu_);
-  StateOverlay state([this](const std::string &r, const std::string &k) { return store_.state_get(r, k); });
-  ContractState cs(state, resource, false);
+  StateOverlay state = committed_state();
+  Context ctx(contracts_, state, {head_.number, head_.timestamp_ms}, Address{}, Hash{}, false);
   try {
-    return c->invoke(cs, Address{}, method, args);
+    return ctx.invoke({resource, method, args, Address{}, ""});
   } catch (const ContractError &e) {
     throw Error(WEFT_E_INVALID_ARGUMENT, e.what());
   }

@@ -22,16 +22,13 @@ namespace weft::refchain {
 // blocks, so a transaction can never be valid again once its nonce has left the window.
 inline constexpr uint64_t kBlockLimitRange = 1000;
 
-struct ResourceConfig {
-  std::string name;
-  std::string contract; // "kv" or "asset"
-};
-
 struct LedgerConfig {
   uint64_t chain_id = 1;
   size_t max_block_txs = 1000;
   size_t pool_limit = 20000;
   std::vector<ResourceConfig> resources;
+  // The only address that may start, commit and roll back XA transactions; unset: the first to start or roll back.
+  std::optional<Address> xa_coordinator;
 };
 
 // A block with everything needed to commit it.
@@ -78,13 +75,16 @@ public:
   // transactions from the pool.
   void commit(const ExecutedBlock &block, ByteView cert = {});
 
-  // A read-only call on the committed state. Throws Error: WEFT_E_NOT_FOUND for an unknown resource or method,
-  // WEFT_E_INVALID_ARGUMENT for a write method, a wrong arity or a bad argument.
+  // A read-only call on the committed state (as the zero address, at the head's number and time). Throws Error:
+  // WEFT_E_NOT_FOUND for an unknown resource or method, WEFT_E_INVALID_ARGUMENT for a write method, a wrong arity
+  // or a bad argument.
   std::vector<std::string> call(const std::string &resource, const std::string &method,
                                 const std::vector<std::string> &args);
   // Checks that a transaction could run (resource, method, arity) before it is signed.
   void check_invocation(const std::string &resource, const std::string &method, size_t arity);
   const Contract *contract(const std::string &resource) const;
+  // The XA transaction holding a resource's lock in the committed state, nullopt when unlocked.
+  std::optional<std::string> xa_lock_holder(const std::string &resource);
 
   std::optional<BlockHeader> header(uint64_t number);
   std::vector<Hash> block_tx_hashes(uint64_t number);
@@ -100,11 +100,12 @@ public:
 private:
   void check_replay(const Transaction &tx, uint64_t height) const;
   ExecutedBlock execute_locked(const std::vector<VerifiedTx> &txs, const Address &proposer, uint64_t timestamp_ms);
-  Receipt run(StateOverlay &block_state, const VerifiedTx &tx, uint64_t number, uint32_t index);
+  Receipt run(StateOverlay &block_state, const VerifiedTx &tx, BlockContext block, uint32_t index);
+  StateOverlay committed_state();
   void remember_nonces(uint64_t number, const std::vector<Nonce> &nonces);
 
   LedgerConfig config_;
-  std::map<std::string, std::unique_ptr<Contract>> contracts_; // by resource name
+  Contracts contracts_; // every configured resource and the XA proxy
   std::mutex mu_;
   Store store_;
   Pool pool_;

@@ -68,6 +68,7 @@ int run(const std::string &config_path) {
   vo.chain.ledger.max_block_txs = cfg.max_block_txs;
   vo.chain.ledger.pool_limit = cfg.pool_limit;
   vo.chain.ledger.resources = cfg.resources;
+  vo.chain.ledger.xa_coordinator = cfg.xa_coordinator;
   vo.chain.validators = static_cast<uint32_t>(cfg.validators.size());
   vo.chain.block_interval_ms = cfg.block_interval_ms;
   vo.chain.empty_block_interval_ms = cfg.empty_block_interval_ms;

@@ -36,7 +36,8 @@ const char *const kKeys[] = {"chain_id",
                              "client_idle_timeout_ms",
                              "peer_idle_timeout_ms",
                              "log_level",
-                             "ready_file"};
+                             "ready_file",
+                             "xa_coordinator"};
 
 // Collects problems with their positions, so a user fixes the whole file at once.
 struct Problems {
@@ -182,6 +183,13 @@ NodeConfig load_node_config(const std::string &path) {
   if (auto n = opt("peer_idle_timeout_ms"); n && r.uint(*n, "peer_idle_timeout_ms", 2000, 3600000, v))
     c.peer_idle_timeout_ms = v;
   if (auto n = opt("ready_file")) r.text(*n, "ready_file", c.ready_file);
+  if (std::string coordinator; opt("xa_coordinator") && r.text(*opt("xa_coordinator"), "xa_coordinator", coordinator)) {
+    try {
+      c.xa_coordinator = parse_address(coordinator);
+    } catch (const std::exception &) {
+      problems.add(opt("xa_coordinator")->Mark(), "xa_coordinator must be 0x followed by 40 hex digits");
+    }
+  }
   if (auto n = opt("log_level"); n && r.text(*n, "log_level", c.log_level)) {
     static const std::set<std::string> levels{"debug", "info", "warn", "error"};
     if (!levels.count(c.log_level)) problems.add(n->Mark(), "log_level must be debug, info, warn or error");
@@ -230,6 +238,8 @@ NodeConfig load_node_config(const std::string &path) {
       }
       if (r.text(rf["name"], "name", rc.name) && !valid_name(rc.name))
         problems.add(rf["name"].Mark(), "resource name '" + rc.name + "' must be 1-64 letters, digits, '_' or '-'");
+      if (rc.name == kXaProxyResource)
+        problems.add(rf["name"].Mark(), "resource name " + rc.name + " is reserved for the chain's XA proxy");
       if (r.text(rf["contract"], "contract", rc.contract) && rc.contract != "kv" && rc.contract != "asset")
         problems.add(rf["contract"].Mark(), "contract must be kv or asset, got '" + rc.contract + "'");
       if (!names.insert(rc.name).second) problems.add(rf["name"].Mark(), "resource " + rc.name + " is listed twice");

@@ -3,6 +3,7 @@
 
 #include "ledger.h"
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -33,6 +34,7 @@ struct NodeConfig {
   uint64_t peer_idle_timeout_ms = 15000;   // an accepted peer link silent this long is dropped
   std::string log_level = "info";          // debug, info, warn, error
   std::string ready_file;                  // written with the client address once both ports are bound; optional
+  std::optional<Address> xa_coordinator;   // the chain's XA coordinator; unset: the first to start or roll back
 };
 
 // Every problem in the file, one per line as "file:line:col: message".
