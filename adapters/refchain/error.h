@@ -11,7 +11,9 @@ namespace weft::refchain {
 
 struct Error : std::runtime_error {
   int32_t status;
-  Error(int32_t s, const std::string &message) : std::runtime_error(message), status(s) {}
+  std::string details; // a JSON object for the failed completion's data, "" for none
+  Error(int32_t s, const std::string &message, std::string details_json = "")
+      : std::runtime_error(message), status(s), details(std::move(details_json)) {}
 };
 
 // Malformed bytes from outside (a peer, a client, a corrupted file): always WEFT_E_INVALID_ARGUMENT.

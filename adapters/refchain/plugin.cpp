@@ -97,7 +97,12 @@ const weft_adapter_v1 kTable = [] {
   t.health = verb<verbs::health>;
   t.account_info = verb<verbs::account_info>;
   t.chain_info = verb<verbs::chain_info>;
-  // XA, HTLC, deploy_stubs, xa_status and the subscriptions stay NULL until the reference chain has those contracts.
+  // The XA proxy is native (WeCrossProxy on every chain), so there is nothing to deploy: deploy_stubs stays NULL, as
+  // do HTLC and the subscriptions until the reference chain has them.
+  t.xa_start = verb<verbs::xa_start>;
+  t.xa_commit = verb<verbs::xa_commit>;
+  t.xa_rollback = verb<verbs::xa_rollback>;
+  t.xa_status = verb<verbs::xa_status>;
   return t;
 }();
 

@@ -8,9 +8,8 @@
 namespace weft::refchain {
 
 Runtime::Runtime(const ChainConfig &config, plugin::Host host, const std::string &data_dir)
-    : config_(config), host_(std::move(host)) {
-  for (const auto &r : config_.ledger.resources)
-    contracts_[r.name] = make_contract(r.contract);
+    : config_(config), host_(std::move(host)),
+      contracts_(make_contracts(config_.ledger.resources, config_.ledger.xa_coordinator)) {
   size_t workers = 1;
   if (config_.nodes.empty()) {
     Validator::Listeners listeners;
@@ -66,13 +65,14 @@ net::NodeClient &Runtime::node() {
   return *links_[next_link_.fetch_add(1, std::memory_order_relaxed) % links_.size()];
 }
 
-void Runtime::submit_remote(uint64_t op_id, const Transaction &tx) {
+void Runtime::submit_remote(uint64_t op_id, const Transaction &tx, Transform transform) {
   std::chrono::milliseconds wait{0};
   {
     std::lock_guard lock(mu_);
     auto it = ops_.find(op_id);
     if (it == ops_.end()) throw Error(WEFT_E_CANCELLED, "the operation was cancelled before its transaction was sent");
     it->second.tx = tx.hash(); // a deadline that passes first names the hash
+    it->second.transform = std::move(transform);
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(it->second.deadline - Clock::now());
     wait = std::max(left, std::chrono::milliseconds(0));
   }
@@ -80,9 +80,9 @@ void Runtime::submit_remote(uint64_t op_id, const Transaction &tx) {
   // the extra second only bounds a node that stopped answering.
   boost::json::object req{{"tx", to_hex(tx.encode())}, {"wait_ms", static_cast<uint64_t>(wait.count())}};
   auto done = [this, op_id](net::NodeAnswer a) {
-    if (a.status == WEFT_OK)
-      finish(op_id, WEFT_OK, boost::json::serialize(a.result));
-    else if (a.status == WEFT_E_CANCELLED) // only close() cancels a connection's calls
+    if (a.status == WEFT_OK) {
+      if (auto op = take(op_id)) complete_sent(*op, a.result);
+    } else if (a.status == WEFT_E_CANCELLED) // only close() cancels a connection's calls
       finish(op_id, a.status, "the chain was closed before the operation finished");
     else
       finish(op_id, a.status, a.message);
@@ -178,11 +178,12 @@ void Runtime::cancel(uint64_t op_id) {
     op->done.fail(WEFT_E_CANCELLED, "cancelled by the host");
 }
 
-void Runtime::await_tx(uint64_t op_id, const Hash &tx_hash) {
+void Runtime::await_tx(uint64_t op_id, const Hash &tx_hash, Transform transform) {
   std::lock_guard lock(mu_);
   auto it = ops_.find(op_id);
   if (it == ops_.end()) throw Error(WEFT_E_CANCELLED, "the operation was cancelled before its transaction was sent");
   it->second.tx = tx_hash;
+  it->second.transform = std::move(transform);
   waiting_[tx_hash] = op_id;
 }
 
@@ -209,13 +210,31 @@ std::optional<Runtime::Op> Runtime::take(uint64_t op_id) {
   return take_locked(op_id);
 }
 
-void Runtime::finish(uint64_t op_id, int32_t status, const std::string &message_or_json) {
+void Runtime::finish(uint64_t op_id, int32_t status, const std::string &message_or_json,
+                     const std::string &details) {
   auto op = take(op_id);
   if (!op) return;
   if (status == WEFT_OK)
     op->done.succeed(message_or_json);
   else
-    op->done.fail(status, message_or_json);
+    op->done.fail(status, message_or_json, details);
+}
+
+void Runtime::complete_sent(Op &op, const boost::json::object &sent) {
+  if (!op.transform) {
+    op.done.succeed(boost::json::serialize(sent));
+    return;
+  }
+  Answer a;
+  try {
+    a = op.transform(sent);
+  } catch (const std::exception &e) {
+    a = {WEFT_E_INTERNAL, std::string("reading the transaction's outcome: ") + e.what(), ""};
+  }
+  if (a.status == WEFT_OK)
+    op.done.succeed(a.json_or_message);
+  else
+    op.done.fail(a.status, a.json_or_message, a.details);
 }
 
 void Runtime::run_worker() {
@@ -258,7 +277,7 @@ void Runtime::run_worker() {
     if (ops_.count(task.op_id) == 0) continue; // cancelled or expired while queued
     lock.unlock();
     int32_t status = WEFT_OK;
-    std::string out;
+    std::string out, details;
     try {
       auto result = task.work(task.op_id);
       if (!result)
@@ -268,6 +287,7 @@ void Runtime::run_worker() {
     } catch (const Error &e) {
       status = e.status;
       out = e.what();
+      details = e.details;
     } catch (const plugin::Failure &f) {
       status = f.status;
       out = f.message;
@@ -275,13 +295,13 @@ void Runtime::run_worker() {
       status = WEFT_E_INTERNAL;
       out = e.what();
     }
-    if (status != -1) finish(task.op_id, status, out);
+    if (status != -1) finish(task.op_id, status, out, details);
     lock.lock();
   }
 }
 
 void Runtime::on_committed(const ExecutedBlock &block) {
-  std::vector<std::pair<Op, std::string>> ready;
+  std::vector<std::pair<Op, boost::json::object>> ready;
   {
     std::lock_guard lock(mu_);
     if (waiting_.empty()) return;
@@ -290,12 +310,11 @@ void Runtime::on_committed(const ExecutedBlock &block) {
       if (it == waiting_.end()) continue;
       auto op = take_locked(it->second);
       if (!op) continue;
-      const Receipt &r = block.receipts[i];
-      ready.emplace_back(std::move(*op), boost::json::serialize(queries::sent_json(r, block.header.timestamp_ms)));
+      ready.emplace_back(std::move(*op), queries::sent_json(block.receipts[i], block.header.timestamp_ms));
     }
   }
-  for (auto &[op, json] : ready)
-    op.done.succeed(json);
+  for (auto &[op, sent] : ready)
+    complete_sent(op, sent);
 }
 
 void Runtime::on_expired(const std::vector<Hash> &hashes) {

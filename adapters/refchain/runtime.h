@@ -37,6 +37,17 @@ public:
   // A verb's body: returns the result JSON to answer now, or nullopt when it has handed the operation to await_tx
   // or submit_remote. Throws Error or plugin::Failure to fail it.
   using Work = std::function<std::optional<std::string>(uint64_t op_id)>;
+  // What a verb answers for its committed transaction, made from the send answer (queries::sent_json): the result
+  // JSON, or a failure with its details JSON ("" for none).
+  struct Answer {
+    int32_t status = WEFT_OK;
+    std::string json_or_message;
+    std::string details;
+  };
+  // An XA verb's view of its transaction's outcome; absent, the sent answer itself is the result. Runs on a
+  // validator's or a connection's thread; must not block. Throws nothing it wants to keep (an exception becomes
+  // WEFT_E_INTERNAL).
+  using Transform = std::function<Answer(const boost::json::object &sent)>;
 
   // Embedded: opens the validators' stores and keys in data_dir and starts them. Remote: connects to config.nodes.
   // Starts the workers. Throws Error.
@@ -51,7 +62,7 @@ public:
   void close();
 
   // Makes op_id wait for the commit of tx_hash (register before the transaction enters the pool).
-  void await_tx(uint64_t op_id, const Hash &tx_hash);
+  void await_tx(uint64_t op_id, const Hash &tx_hash, Transform transform = {});
   void forget_tx(uint64_t op_id);
   // Embedded: admits a signed transaction at the validator clients talk to and gossips it to the others.
   Hash submit(const Transaction &tx) { return network_->front().submit(tx); }
@@ -61,7 +72,7 @@ public:
   net::NodeClient &node();
   // Remote mode: submits a signed transaction for op_id and returns; the node's answer at commit (or its failure)
   // completes the operation. Throws Error(WEFT_E_CANCELLED) if the operation has already finished.
-  void submit_remote(uint64_t op_id, const Transaction &tx);
+  void submit_remote(uint64_t op_id, const Transaction &tx, Transform transform = {});
   // Remote mode: the network's height for a new transaction's block limit, asked at most every kHeightMaxAge.
   uint64_t remote_height(uint64_t op_id);
   static constexpr std::chrono::milliseconds kHeightMaxAge{500};
@@ -85,6 +96,7 @@ private:
     plugin::Completion done;
     Clock::time_point deadline;
     std::optional<Hash> tx; // set while waiting for a commit
+    Transform transform;    // set with tx, when the verb reshapes the committed answer
   };
   struct Task {
     uint64_t op_id;
@@ -98,14 +110,16 @@ private:
   // Removes an operation from the book; empty if it already finished (first finisher wins).
   std::optional<Op> take(uint64_t op_id);
   std::optional<Op> take_locked(uint64_t op_id);
-  void finish(uint64_t op_id, int32_t status, const std::string &message_or_json);
+  void finish(uint64_t op_id, int32_t status, const std::string &message_or_json, const std::string &details = "");
+  // Completes a taken operation with its transaction's sent answer, through its transform if it has one.
+  static void complete_sent(Op &op, const boost::json::object &sent);
 
   ChainConfig config_;
   plugin::Host host_;
   std::unique_ptr<EmbeddedNetwork> network_;
   std::vector<std::unique_ptr<net::NodeClient>> links_; // remote mode: remote_connections, each from another node
   std::atomic<size_t> next_link_{0};
-  std::map<std::string, std::unique_ptr<Contract>> contracts_;
+  Contracts contracts_; // the configured resources and the XA proxy
   // Remote mode: the last height seen, and when it was asked (a block limit 500 ahead tolerates a stale one).
   std::mutex height_mu_;
   uint64_t height_ = 0;

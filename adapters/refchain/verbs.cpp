@@ -23,7 +23,8 @@ Result ask_network(Runtime &rt, uint64_t op, const std::string &name, json::obje
   return answer(rt.node().call(name, std::move(request), rt.remaining(op)));
 }
 
-// What Ledger::check_invocation checks, from the configured contracts: it works without a local ledger.
+} // namespace
+
 void check_invocation(Runtime &rt, const Transaction &tx) {
   const Contract *c = rt.contract(tx.resource);
   if (c == nullptr) throw Error(WEFT_E_NOT_FOUND, "no resource named \"" + tx.resource + "\" on this chain");
@@ -31,44 +32,13 @@ void check_invocation(Runtime &rt, const Transaction &tx) {
   if (m == nullptr)
     throw Error(WEFT_E_NOT_FOUND,
                 "resource " + tx.resource + " (" + std::string(c->kind()) + ") has no method \"" + tx.method + "\"");
-  if (tx.args.size() != m->arity)
-    throw Error(WEFT_E_INVALID_ARGUMENT, tx.method + " takes " + std::to_string(m->arity) + " arguments, got " +
-                                             std::to_string(tx.args.size()));
+  if (!m->accepts(tx.args.size()))
+    throw Error(WEFT_E_INVALID_ARGUMENT, tx.method + " " + m->arity_text() + ", got " + std::to_string(tx.args.size()));
 }
 
-} // namespace
-
-Result list_resources(Runtime &rt, uint64_t, const std::string &) {
-  json::array list;
-  for (const auto &r : rt.config().ledger.resources) {
-    const Contract *c = rt.contract(r.name);
-    json::array methods, writes;
-    for (const auto &m : c->methods()) {
-      methods.emplace_back(m.name);
-      if (m.writes) writes.emplace_back(m.name);
-    }
-    list.push_back(json::object{
-        {"name", r.name},
-        {"properties", json::object{{"contract", r.contract}, {"methods", methods}, {"writeMethods", writes}}}});
-  }
-  return answer({{"resources", list}});
-}
-
-Result call(Runtime &rt, uint64_t op, const std::string &request) {
-  if (rt.remote()) return ask_network(rt, op, "call", parse_request(request));
-  return answer(queries::call(rt.ledger(), parse_request(request)));
-}
-
-Result send_transaction(Runtime &rt, uint64_t op, const std::string &request) {
-  json::object req = parse_request(request);
-  Transaction tx;
-  tx.resource = string_field(req, "resource");
-  tx.method = string_field(req, "method");
-  tx.args = args_field(req);
-  std::string account = string_field(req, "account");
+void sign(Runtime &rt, uint64_t op, Transaction &tx, const std::string &account) {
   if (account.empty())
     throw Error(WEFT_E_INVALID_ARGUMENT, "request: \"account\" must name the account to sign with");
-  check_invocation(rt, tx);
   tx.chain_id = rt.config().ledger.chain_id;
   tx.nonce = random_nonce();
   uint64_t height = rt.remote() ? rt.remote_height(op) : rt.ledger().height();
@@ -85,13 +55,15 @@ Result send_transaction(Runtime &rt, uint64_t op, const std::string &request) {
     if (recover_signer(digest, tx.signature) != pub)
       throw Error(WEFT_E_ACCOUNT, "the host's signature for account " + account + " does not match its public key");
   }
-  Hash hash = tx.hash();
+}
+
+Result dispatch(Runtime &rt, uint64_t op, const Transaction &tx, Runtime::Transform transform) {
   if (rt.remote()) {
     // The worker goes back at once; the node's answer at commit completes the operation.
-    rt.submit_remote(op, tx);
+    rt.submit_remote(op, tx, std::move(transform));
     return std::nullopt;
   }
-  rt.await_tx(op, hash); // before the pool: the block may commit before submit returns
+  rt.await_tx(op, tx.hash(), std::move(transform)); // before the pool: the block may commit before submit returns
   try {
     rt.submit(tx);
   } catch (...) {
@@ -99,6 +71,45 @@ Result send_transaction(Runtime &rt, uint64_t op, const std::string &request) {
     throw;
   }
   return std::nullopt;
+}
+
+Result list_resources(Runtime &rt, uint64_t, const std::string &) {
+  json::array list;
+  for (const auto &r : rt.config().ledger.resources) {
+    const Contract *c = rt.contract(r.name);
+    json::array methods, writes;
+    for (const auto &m : c->methods()) {
+      methods.emplace_back(m.name);
+      if (m.writes) writes.emplace_back(m.name);
+    }
+    list.push_back(json::object{
+        {"name", r.name},
+        {"properties", json::object{{"contract", r.contract}, {"methods", methods}, {"writeMethods", writes}}}});
+  }
+  list.push_back(xa_proxy_resource_json(rt));
+  return answer({{"resources", list}});
+}
+
+Result call(Runtime &rt, uint64_t op, const std::string &request) {
+  json::object req = parse_request(request);
+  if (check_xa_read(rt, op, req)) req.erase("options");
+  if (rt.remote()) return ask_network(rt, op, "call", std::move(req));
+  return answer(queries::call(rt.ledger(), req));
+}
+
+Result send_transaction(Runtime &rt, uint64_t op, const std::string &request) {
+  json::object req = parse_request(request);
+  Transaction tx;
+  tx.resource = string_field(req, "resource");
+  tx.method = string_field(req, "method");
+  tx.args = args_field(req);
+  std::string account = string_field(req, "account");
+  if (account.empty())
+    throw Error(WEFT_E_INVALID_ARGUMENT, "request: \"account\" must name the account to sign with");
+  check_invocation(rt, tx);
+  if (!xa_wrap_step(rt, req, tx)) check_not_locked(rt, op, tx);
+  sign(rt, op, tx, account);
+  return dispatch(rt, op, tx);
 }
 
 Result block_height(Runtime &rt, uint64_t op, const std::string &) {

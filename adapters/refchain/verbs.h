@@ -20,6 +20,31 @@ Result get_proof(Runtime &rt, uint64_t op, const std::string &request);
 Result health(Runtime &rt, uint64_t op, const std::string &request);
 Result account_info(Runtime &rt, uint64_t op, const std::string &request);
 Result chain_info(Runtime &rt, uint64_t op, const std::string &request);
+// XA (xa_verbs.cpp); request and answer JSON in docs/adapters.md, "XA verbs".
+Result xa_start(Runtime &rt, uint64_t op, const std::string &request);
+Result xa_commit(Runtime &rt, uint64_t op, const std::string &request);
+Result xa_rollback(Runtime &rt, uint64_t op, const std::string &request);
+Result xa_status(Runtime &rt, uint64_t op, const std::string &request);
+
+// Shared by the verbs of verbs.cpp and xa_verbs.cpp.
+// What Ledger::check_invocation checks, from the configured contracts: it works without a local ledger.
+void check_invocation(Runtime &rt, const Transaction &tx);
+// Sets chain id, nonce and block limit, and signs tx with the account's key through the host. Throws Error.
+void sign(Runtime &rt, uint64_t op, Transaction &tx, const std::string &account);
+// Hands a signed transaction over: its commit (embedded) or the node's answer (remote) completes op, through
+// transform if given. Returns nullopt.
+Result dispatch(Runtime &rt, uint64_t op, const Transaction &tx, Runtime::Transform transform = {});
+// send_transaction with options.XA_TRANSACTION_ID / XA_TRANSACTION_SEQ: checks the business call (resource,
+// writing method, arity) and rewrites tx into WeCrossProxy.exec(xid, seq, resource, method, args...). Returns
+// false, tx untouched, without XA options.
+bool xa_wrap_step(Runtime &rt, const boost::json::object &request, Transaction &tx);
+// A plain write to a resource the committed state shows locked fails before signing: WEFT_E_BUSY, {"holder"}.
+void check_not_locked(Runtime &rt, uint64_t op, const Transaction &tx);
+// call with options.XA_TRANSACTION_ID: the transaction must be processing and hold the resource, else
+// WEFT_E_INVALID_ARGUMENT. Returns whether the request had XA options.
+bool check_xa_read(Runtime &rt, uint64_t op, const boost::json::object &request);
+// list_resources' entry for the XA proxy.
+boost::json::object xa_proxy_resource_json(Runtime &rt);
 
 // How far ahead send_transaction sets block_limit: half the allowed range, so a transaction waits at most this
 // many blocks in the pool before it expires.

@@ -161,7 +161,9 @@ TEST_CASE("the library declares the RefChain stub type and the ABI version it wa
   CHECK(t->struct_size == sizeof(weft_adapter_v1));
   CHECK(std::string(t->stub_types[0]) == "RefChain");
   CHECK(t->stub_types[1] == nullptr);
-  CHECK(reinterpret_cast<void *>(t->xa_start) == nullptr);
+  CHECK(reinterpret_cast<void *>(t->xa_start) != nullptr);
+  CHECK(reinterpret_cast<void *>(t->xa_status) != nullptr);
+  CHECK(reinterpret_cast<void *>(t->deploy_stubs) == nullptr); // the XA proxy is native: nothing to deploy
   CHECK(reinterpret_cast<void *>(t->subscribe) == nullptr);
 }
 
@@ -221,7 +223,10 @@ TEST_CASE("send_transaction answers once committed, and every read verb sees the
   json::object info = c.ok(t->account_info, R"({"account":"bob"})");
   CHECK(info.at("address").as_string() == c.host.bob.addr());
   json::object resources = c.ok(t->list_resources, "{}");
-  CHECK(resources.at("resources").as_array().size() == 2);
+  REQUIRE(resources.at("resources").as_array().size() == 3); // store, token and the XA proxy
+  const json::object &proxy = resources.at("resources").as_array().at(2).as_object();
+  CHECK(proxy.at("name").as_string() == "WeCrossProxy");
+  CHECK(proxy.at("properties").at("contract").as_string() == "xa-proxy");
 
   // A transaction that fails on chain is still an answer: status 0 for the verb, the contract's code inside.
   json::object poor = c.ok(t->send_transaction, R"({"resource":"token","method":"transfer","args":[")" +
@@ -372,4 +377,121 @@ TEST_CASE("many concurrent sends all commit, and a full pool refuses with WEFT_E
   CHECK(message.find("pool is full") != std::string::npos);
   stalled.close();
   CHECK(waiting.status == WEFT_E_CANCELLED);
+}
+
+TEST_CASE("xa verbs: start, a step by the user, reads in and out of the transaction, commit; repeats are idempotent") {
+  OpenChain c(kFast);
+  REQUIRE_MESSAGE(c.open_status == WEFT_OK, c.open_error);
+  const weft_adapter_v1 *t = adapter();
+  // alice is the coordinator (the first to start); bob is the user whose account signs the step.
+  CHECK(c.ok(t->xa_start, R"({"xaTransactionID":"p1","resources":["store"],"account":"alice"})") ==
+        json::object{{"xaTransactionID", "p1"}, {"status", "processing"}});
+  CHECK(c.ok(t->xa_start, R"({"xaTransactionID":"p1","resources":["store"],"account":"alice"})") ==
+        json::object{{"xaTransactionID", "p1"}, {"status", "processing"}});
+
+  // A plain write to the locked resource is refused before it is signed, naming the holder.
+  Answer busy;
+  c.run(t->send_transaction, R"({"resource":"store","method":"set","args":["k","plain"],"account":"bob"})", busy);
+  REQUIRE(busy.wait());
+  CHECK(busy.status == WEFT_E_BUSY);
+  CHECK(busy.message == "resource store is locked by XA transaction p1");
+  CHECK(busy.object() == json::object{{"holder", "p1"}});
+
+  const std::string step = R"({"resource":"store","method":"set","args":["k","v"],"account":"bob",
+                               "options":{"XA_TRANSACTION_ID":"p1","XA_TRANSACTION_SEQ":1}})";
+  json::object sent = c.ok(t->send_transaction, step);
+  CHECK(sent.at("errorCode").to_number<int>() == 0);
+  CHECK(sent.at("hash").as_string().size() == 66);
+  json::object again = c.ok(t->send_transaction, step); // the same seq: the recorded result, nothing run twice
+  CHECK(again.at("errorCode").to_number<int>() == 0);
+  json::object other = c.ok(t->send_transaction, R"({"resource":"store","method":"set","args":["k","w"],
+      "account":"bob","options":{"XA_TRANSACTION_ID":"p1","XA_TRANSACTION_SEQ":"1"}})");
+  CHECK(other.at("errorCode").to_number<int>() == kStatusXaConflict);
+
+  json::object read = c.ok(t->call, R"({"resource":"store","method":"get","args":["k"],
+      "options":{"XA_TRANSACTION_ID":"p1"}})");
+  CHECK(read.at("result").as_array().at(0).as_string() == "v");
+  std::string why;
+  CHECK(c.status(t->call, R"({"resource":"token","method":"totalSupply","options":{"XA_TRANSACTION_ID":"p1"}})",
+                 &why) == WEFT_E_INVALID_ARGUMENT);
+  CHECK(why.find("does not hold resource token") != std::string::npos);
+  CHECK(c.ok(t->call, R"({"resource":"store","method":"get","args":["k"]})").at("result").as_array().at(0) == "v");
+
+  json::object st = c.ok(t->xa_status, R"({"xaTransactionID":"p1"})");
+  CHECK(st.at("status").as_string() == "processing");
+  CHECK(st.at("resources") == json::array{"store"});
+  REQUIRE(st.at("steps").as_array().size() == 1);
+  CHECK(st.at("steps").as_array().at(0).at("hash") == sent.at("hash"));
+
+  Answer stranger;
+  c.run(t->xa_commit, R"({"xaTransactionID":"p1","account":"bob"})", stranger);
+  REQUIRE(stranger.wait());
+  CHECK(stranger.status == WEFT_E_ACCOUNT);
+  CHECK(stranger.object().at("hash").as_string().size() == 66);
+
+  CHECK(c.ok(t->xa_commit, R"({"xaTransactionID":"p1","account":"alice"})") ==
+        json::object{{"xaTransactionID", "p1"}, {"status", "committed"}});
+  CHECK(c.ok(t->xa_commit, R"({"xaTransactionID":"p1","account":"alice"})").at("status") == "committed");
+  CHECK(c.ok(t->xa_status, R"({"xaTransactionID":"p1"})").at("status") == "committed");
+  CHECK(c.status(t->xa_rollback, R"({"xaTransactionID":"p1","account":"alice"})", &why) == WEFT_E_REJECTED);
+  CHECK(why.find("refused: committed") != std::string::npos);
+  CHECK(c.status(t->xa_start, R"({"xaTransactionID":"p1","resources":["store"],"account":"alice"})") ==
+        WEFT_E_REJECTED);
+  CHECK(c.ok(t->send_transaction, R"({"resource":"store","method":"set","args":["k","free"],"account":"bob"})")
+            .at("errorCode")
+            .to_number<int>() == 0);
+}
+
+TEST_CASE("xa verbs: rollback restores, a held resource is busy for another start, unknown ids, bad requests") {
+  OpenChain c(kFast);
+  REQUIRE_MESSAGE(c.open_status == WEFT_OK, c.open_error);
+  const weft_adapter_v1 *t = adapter();
+  c.ok(t->send_transaction, R"({"resource":"store","method":"set","args":["k","before"],"account":"bob"})");
+  c.ok(t->xa_start, R"({"xaTransactionID":"r1","resources":["store","token"],"account":"alice"})");
+  c.ok(t->send_transaction, R"({"resource":"store","method":"set","args":["k","during"],"account":"bob",
+      "options":{"XA_TRANSACTION_ID":"r1","XA_TRANSACTION_SEQ":"18446744073709551615"}})");
+
+  Answer held;
+  c.run(t->xa_start, R"({"xaTransactionID":"r2","resources":["token"],"account":"alice"})", held);
+  REQUIRE(held.wait());
+  CHECK(held.status == WEFT_E_BUSY);
+  CHECK(held.object().at("holder") == "r1");
+
+  CHECK(c.ok(t->xa_rollback, R"({"xaTransactionID":"r1","account":"alice"})") ==
+        json::object{{"xaTransactionID", "r1"}, {"status", "rolledback"}});
+  CHECK(c.ok(t->xa_rollback, R"({"xaTransactionID":"r1","account":"alice"})").at("status") == "rolledback");
+  CHECK(c.ok(t->call, R"({"resource":"store","method":"get","args":["k"]})").at("result").as_array().at(0) ==
+        "before");
+  std::string why;
+  CHECK(c.status(t->xa_commit, R"({"xaTransactionID":"r1","account":"alice"})", &why) == WEFT_E_REJECTED);
+  CHECK(c.status(t->xa_commit, R"({"xaTransactionID":"nobody","account":"alice"})") == WEFT_E_NOT_FOUND);
+  CHECK(c.ok(t->xa_status, R"({"xaTransactionID":"nobody"})").at("status") == "none");
+  CHECK(c.ok(t->xa_rollback, R"({"xaTransactionID":"nobody","account":"alice"})").at("status") == "rolledback");
+  CHECK(c.status(t->xa_start, R"({"xaTransactionID":"nobody","resources":["store"],"account":"alice"})") ==
+        WEFT_E_REJECTED);
+
+  CHECK(c.status(t->xa_start, R"({"xaTransactionID":"bad id","resources":["store"],"account":"alice"})") ==
+        WEFT_E_INVALID_ARGUMENT);
+  CHECK(c.status(t->xa_start, R"({"xaTransactionID":"x","resources":[],"account":"alice"})") ==
+        WEFT_E_INVALID_ARGUMENT);
+  CHECK(c.status(t->xa_start, R"({"xaTransactionID":"x","resources":["WeCrossProxy"],"account":"alice"})") ==
+        WEFT_E_NOT_FOUND);
+  CHECK(c.status(t->xa_status, R"({})") == WEFT_E_INVALID_ARGUMENT);
+  CHECK(c.status(t->send_transaction, R"({"resource":"store","method":"get","args":["k"],"account":"bob",
+      "options":{"XA_TRANSACTION_ID":"x","XA_TRANSACTION_SEQ":1}})") == WEFT_E_INVALID_ARGUMENT);
+  CHECK(c.status(t->send_transaction, R"({"resource":"store","method":"set","args":["k","v"],"account":"bob",
+      "options":{"XA_TRANSACTION_ID":"x","XA_TRANSACTION_SEQ":-1}})") == WEFT_E_INVALID_ARGUMENT);
+  CHECK(c.status(t->send_transaction, R"({"resource":"store","method":"set","args":["k"],"account":"bob",
+      "options":{"XA_TRANSACTION_ID":"x","XA_TRANSACTION_SEQ":1}})") == WEFT_E_INVALID_ARGUMENT);
+  CHECK(c.status(t->xa_commit, R"({"xaTransactionID":"x","account":"nobody"})") == WEFT_E_ACCOUNT);
+}
+
+TEST_CASE("xa verbs: a deadline passing after the start was signed names its hash") {
+  OpenChain c(kStalled);
+  REQUIRE(c.open_status == WEFT_OK);
+  Answer a;
+  c.run(adapter()->xa_start, R"({"xaTransactionID":"slow","resources":["store"],"account":"alice"})", a, 300);
+  REQUIRE(a.wait());
+  CHECK(a.status == WEFT_E_TIMEOUT);
+  CHECK(a.object().at("hash").as_string().size() == 66);
 }
