@@ -156,10 +156,12 @@ typedef struct weft_adapter_v1 {
   /* On-chain stubs (XA proxy, HTLC). */
   weft_verb_fn deploy_stubs; /* {"stubs":["xa","htlc"],"account":name} -> {"resources":[...]} */
 
-  /* XA branch on this chain; executing a step is send_transaction with the XA options. */
-  weft_verb_fn xa_start;    /* {"xaTransactionID","resources":[...]} lock */
-  weft_verb_fn xa_commit;   /* {"xaTransactionID"} unlock */
-  weft_verb_fn xa_rollback; /* {"xaTransactionID"} compensate, then unlock */
+  /* XA branch on this chain; executing a step is send_transaction with the XA options. Each is idempotent by
+   * xaTransactionID; a failure once executed is WEFT_E_BUSY (details {"holder"}), WEFT_E_REJECTED (finished),
+   * WEFT_E_NOT_FOUND or WEFT_E_ACCOUNT (not the coordinator). Full shapes: docs/adapters.md, "XA verbs". */
+  weft_verb_fn xa_start;    /* {"xaTransactionID","resources":[...],"account"} lock -> {"xaTransactionID","status"} */
+  weft_verb_fn xa_commit;   /* {"xaTransactionID","account"} unlock -> {"xaTransactionID","status":"committed"} */
+  weft_verb_fn xa_rollback; /* {"xaTransactionID","account"} compensate, then unlock -> {...,"status":"rolledback"} */
 
   /* Hash-time-lock contracts. A lock is keyed by (sender, id): the sender is the address of the account that
    * locked, id a 32-byte hex string it chose, so nobody can squat another party's id. Timelocks are Unix
@@ -178,7 +180,8 @@ typedef struct weft_adapter_v1 {
   /* ---- Appended after ABI 1.0, in this order; the host reads them only when struct_size covers them. ---- */
 
   /* A branch's state on this chain: {"xaTransactionID"} -> {"xaTransactionID","status":"none"|"processing"|
-   * "committed"|"rolledback","resources":[...],"steps":[{"seq","resource","method","args":[...],"hash"}]}. */
+   * "committed"|"rolledback","resources":[...],"steps":[{"seq","resource","method","args":[...],"hash",
+   * "result":[...]}]}. */
   weft_verb_fn xa_status;
   /* {} -> {"height":N,"blockTime":ms,"finalityBlocks":N,"blockIntervalMs":N}: the latest block's number and its
    * time in Unix milliseconds (chain time, as HTLC timelocks read it), how many blocks after a block it is final
