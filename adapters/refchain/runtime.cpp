@@ -3,6 +3,7 @@
 #include "chain_queries.h"
 #include "error.h"
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 namespace weft::refchain {
@@ -100,6 +101,20 @@ uint64_t Runtime::remote_height(uint64_t op_id) {
   height_ = std::max(height_, h);
   height_at_ = Clock::now();
   return height_;
+}
+
+boost::json::object Runtime::remote_locks(uint64_t op_id, bool fresh) {
+  if (!fresh) {
+    std::lock_guard lock(locks_mu_);
+    if (Clock::now() - locks_at_ < kHeightMaxAge) return locks_;
+  }
+  auto answer = node().call("call", {{"resource", kXaProxyResource}, {"method", "locks"}, {"args", boost::json::array{}}},
+                            remaining(op_id));
+  auto parsed = boost::json::parse(answer.at("result").as_array().at(0).as_string());
+  std::lock_guard lock(locks_mu_);
+  locks_ = parsed.as_object();
+  locks_at_ = Clock::now();
+  return locks_;
 }
 
 std::chrono::milliseconds Runtime::remaining(uint64_t op_id) {

@@ -76,6 +76,10 @@ public:
   // Remote mode: the network's height for a new transaction's block limit, asked at most every kHeightMaxAge.
   uint64_t remote_height(uint64_t op_id);
   static constexpr std::chrono::milliseconds kHeightMaxAge{500};
+  // Remote mode: WeCrossProxy.locks (resource -> holder) as the network last answered it. A cached answer younger
+  // than kHeightMaxAge is reused unless fresh: a stale "unlocked" only lets a send reach the chain, which refuses it
+  // anyway; a lock seen is checked again fresh before a send is refused.
+  boost::json::object remote_locks(uint64_t op_id, bool fresh);
   // Time left before op_id's deadline (zero if it has passed or the op is gone).
   std::chrono::milliseconds remaining(uint64_t op_id);
 
@@ -124,6 +128,9 @@ private:
   std::mutex height_mu_;
   uint64_t height_ = 0;
   Clock::time_point height_at_{};
+  std::mutex locks_mu_;
+  boost::json::object locks_;
+  Clock::time_point locks_at_{};
 
   std::mutex mu_;
   std::condition_variable cv_;

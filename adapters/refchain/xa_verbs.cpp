@@ -175,8 +175,17 @@ void check_not_locked(Runtime &rt, uint64_t op, const Transaction &tx) {
   if (tx.resource == kXaProxyResource || !rt.contract(tx.resource)->find(tx.method)->writes) return;
   std::optional<std::string> holder;
   if (rt.remote()) {
-    json::object locks = json::parse(read_proxy(rt, op, "locks", {})).as_object();
-    if (const json::value *h = locks.if_contains(tx.resource)) holder = std::string(h->as_string());
+    try {
+      for (bool fresh : {false, true}) {
+        json::object locks = rt.remote_locks(op, fresh);
+        const json::value *h = locks.if_contains(tx.resource);
+        if (h == nullptr) return;
+        holder = std::string(h->as_string());
+      }
+    } catch (const Error &e) {
+      if (e.status != WEFT_E_NOT_FOUND) throw;
+      return; // a network of nodes without the XA proxy has no locks
+    }
   } else {
     holder = rt.ledger().xa_lock_holder(tx.resource);
   }

@@ -37,3 +37,11 @@ weft_add_unit_test(refchain_bft_tests
 weft_add_unit_test(refchain_embedded_tests
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/refchain_embedded_test.cpp
   LIBS weft_refchain_core)
+
+# The plugin's XA verbs in remote mode, against a node's client API served in-process.
+weft_add_unit_test(refchain_xa_remote_tests
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/refchain_xa_remote_test.cpp
+  LIBS weft_refchain_net ${CMAKE_DL_LIBS})
+add_dependencies(refchain_xa_remote_tests weft_refchain)
+target_compile_definitions(refchain_xa_remote_tests PRIVATE
+  WEFT_REFCHAIN_PLUGIN_PATH="$<TARGET_FILE:weft_refchain>")
