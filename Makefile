@@ -32,7 +32,7 @@ test: asan
 	@ctest --preset asan -j $(JOBS)
 
 # The benchmarks (docs/performance.md), release build: the reference chain against etcd, then the router's RPC against
-# nginx and direct chain access. etcd and nginx are installed if missing.
+# nginx and direct chain access, then XA transfers against plain ones. etcd and nginx are installed if missing.
 bench: deps
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release -j $(JOBS) --target weft_node weft_bench_refchain weft_router weft_refchain \
@@ -40,6 +40,7 @@ bench: deps
 	@./scripts/bench-deps.sh
 	@./bench/run-refchain.sh build/release
 	@./bench/run-router.sh build/release
+	@./bench/run-xa.sh build/release
 
 clean:
 	rm -rf build

@@ -26,6 +26,7 @@ enum ExitCode : int {
 
 struct Options {
   bool json = false; // print the envelope's raw `data` instead of text for people
+  bool echo = false; // commands read from a pipe are printed before their answers
   std::shared_ptr<ConsoleSession> session; // login state: login/logout change it; null when the caller keeps none
 };
 

@@ -35,6 +35,8 @@ int run(int argc, char **argv) {
       ->check(CLI::Range(1, 24 * 3600 * 1000))
       ->capture_default_str();
   app.add_flag("--json", json, "print the answer's raw data as JSON, for scripts");
+  bool echo = false;
+  app.add_flag("--echo", echo, "print each command read from standard input before its answer (scripts, demos)");
   app.set_version_flag("--version", "weft " WEFT_VERSION);
   // Everything from the first non-flag word on is the console command, passed through untouched, so a command's own
   // arguments (--account, values starting with '-') never meet the global flag parser.
@@ -70,7 +72,7 @@ int run(int argc, char **argv) {
     if (r.authorization.empty()) r.authorization = session->credential;
     return send_http(endpoint, r, timeouts);
   };
-  const Options options{json, session};
+  const Options options{json, echo, session};
   if (!user.empty()) {
     const LoginFailure why = login(transport, user, read_password("password for " + user + ": "), *session);
     if (!why.message.empty()) {

@@ -6,6 +6,7 @@
 #include <editline/readline.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
@@ -58,9 +59,23 @@ bool run_line(const std::string &line, const Transport &transport, const Options
 
 int run_plain(const Transport &transport, const Options &options) {
   std::string line;
-  while (std::getline(std::cin, line))
-    if (!run_line(line, transport, options)) break;
-  return kExitOk;
+  int worst = kExitOk;
+  while (std::getline(std::cin, line)) {
+    if (options.echo) std::cout << "[weft]> " << line << std::endl;
+    const SplitLine split = split_line(line);
+    if (!split.ok()) {
+      std::cerr << "error: " << split.error << "\n";
+      worst = std::max(worst, static_cast<int>(kExitUsage));
+      continue;
+    }
+    const Outcome outcome = run_command(split.words, transport, options);
+    print_outcome(outcome);
+    refresh_resources(outcome);
+    worst = std::max(worst, outcome.exit_code);
+    if (outcome.quit) break;
+  }
+  // Commands read from a pipe (a script): the exit code is the worst any of them had.
+  return worst;
 }
 
 } // namespace

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The newcomer's tour: start weft-router with the embedded reference chain from conf/router.yaml, drive it with
-# the `weft` console (list, write, read back, move assets, look up a receipt), then stop it cleanly.
+# the `weft` console (list, write, read back, move assets, look up a receipt, an XA transfer across both chains,
+# committed and rolled back), then stop it cleanly.
 set -euo pipefail
 build=${1:-build/release}
 bin="$build/bin"
@@ -72,11 +73,40 @@ weft sendTransaction --account bob payment.ledger1.token transfer "$alice" 99999
 say "The transfer's receipt, looked up by its hash"
 weft getReceipt payment.ledger1 "$hash"
 
+say "An XA transaction across two chains: 100 tokens to bob on ledger1 AND on ledger2, all or nothing"
+weft sendTransaction payment.ledger2.token mint "$alice" 1000 >/dev/null
+balances() {
+  for chain in ledger1 ledger2; do
+    printf '  bob on %s: %s\n' "$chain" "$("$bin/weft" --json call payment.$chain.token balanceOf "$bob" | json_field '["result"][0]')"
+  done
+}
+echo "Balances before:"; balances
+# One console session reads the commands (the current transaction lives in the session, as in WeCross's console).
+xa_session() { "$bin/weft" --echo; }
+xa_session <<EOF
+startTransaction payment.ledger1.token payment.ledger2.token
+execTransaction payment.ledger1.token transfer $bob 100
+execTransaction payment.ledger2.token transfer $bob 100
+commitTransaction
+listXATransactions 5
+EOF
+echo "Balances after the commit (both moved):"; balances
+
+say "A second XA transfer, rolled back: each chain is restored exactly"
+xa_session <<EOF
+startTransaction payment.ledger1.token payment.ledger2.token
+execTransaction payment.ledger1.token transfer $bob 40
+execTransaction payment.ledger2.token transfer $bob 40
+callTransaction payment.ledger1.token balanceOf $bob
+rollbackTransaction
+EOF
+echo "Balances after the rollback (unchanged since the commit):"; balances
+
 say "For operators: health and Prometheus metrics on their own port (metrics.listen)"
 printf '$ curl -s http://127.0.0.1:9250/health/ready\n'
 curl -s http://127.0.0.1:9250/health/ready
-printf '$ curl -s http://127.0.0.1:9250/metrics | grep -E "^weft_(chain_up|chain_height|rpc_requests_total)"\n'
-curl -s http://127.0.0.1:9250/metrics | grep -E '^weft_(chain_up|chain_height|rpc_requests_total)' || true
+printf '$ curl -s http://127.0.0.1:9250/metrics | grep -E "^weft_(chain_up|chain_height|rpc_requests_total|xa_transactions)"\n'
+curl -s http://127.0.0.1:9250/metrics | grep -E '^weft_(chain_up|chain_height|rpc_requests_total|xa_transactions)' || true
 
 say "Stopping the router (SIGTERM: it drains requests, closes the chain and exits)"
 kill "$router_pid"

@@ -39,6 +39,7 @@ struct RouterMetrics::Sources {
   std::function<double()> in_flight;
   std::function<std::vector<ChainStatus>()> chains;
   std::function<std::map<std::string, std::int64_t>()> xa;
+  std::function<double()> store_commits;
 
   std::vector<ChainStatus> chain_statuses() {
     std::function<std::vector<ChainStatus>()> fn;
@@ -97,6 +98,15 @@ RouterMetrics::RouterMetrics(MetricsRegistry &registry, std::string_view version
     for (auto &c : sources->chain_statuses()) out.push_back({{std::move(c.chain)}, c.up ? 1.0 : 0.0});
     return out;
   });
+  registry.add_gauge_callback("weft_store_commits", "Write transactions the router store has committed (each one fsync).",
+                              {}, [sources] {
+                                std::function<double()> fn;
+                                {
+                                  std::lock_guard lock(sources->mu);
+                                  fn = sources->store_commits;
+                                }
+                                return MetricsRegistry::GaugeSamples{{{}, fn ? fn() : 0.0}};
+                              });
   registry.add_gauge_callback(
       "weft_xa_transactions",
       "XA transactions in the coordinator's log, by status (heuristic ones wait for an admin: weft xa resolve).",
@@ -134,6 +144,11 @@ void RouterMetrics::chain_call_done(std::string_view chain, std::string_view ver
   chain_calls.labels({chain, verb}).inc();
   if (!ok) chain_errors.labels({chain, verb}).inc();
   chain_call_duration.labels({chain, verb}).observe(seconds);
+}
+
+void RouterMetrics::set_store_source(std::function<double()> commits) {
+  std::lock_guard lock(sources_->mu);
+  sources_->store_commits = std::move(commits);
 }
 
 void RouterMetrics::set_xa_source(std::function<std::map<std::string, std::int64_t>()> fn) {

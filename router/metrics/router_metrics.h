@@ -61,6 +61,8 @@ struct RouterMetrics {
   void set_chain_source(std::function<std::vector<ChainStatus>()> fn);
   // weft_xa_transactions{status}: the XA coordinator's log by status.
   void set_xa_source(std::function<std::map<std::string, std::int64_t>()> fn);
+  // weft_store_commits: the router store's committed write transactions (each one fsync of its WAL).
+  void set_store_source(std::function<double()> commits);
 
   Family<Counter> &rpc_requests;           // weft_rpc_requests_total{family,code}
   Family<Histogram> &rpc_request_duration; // weft_rpc_request_duration_seconds{family}

@@ -93,6 +93,7 @@ asio::awaitable<Reply> sys_list_resources(RpcContext &ctx, const RpcRequest &r) 
   size_t total = 0;
   for (const auto &res : ctx.registry.resources()) {
     if (!prefix.empty() && res.chain_path != prefix && res.path != prefix) continue;
+    if (res.name == "WeCrossProxy") continue; // the XA proxy is routed, never listed (sheet §6)
     if (r.session && !r.session->may_use(res.path)) continue; // a user sees what its access list names
     if (total++ < offset || details.size() >= size) continue;
     details.push_back(resource_detail(res));

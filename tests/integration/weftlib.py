@@ -133,7 +133,7 @@ class Router:
         p = subprocess.run(cmd, input=password + "\n", capture_output=True, text=True)
         assert p.returncode == 0, (p.returncode, p.stderr)
 
-    def start(self, login=True):
+    def start(self, login=True, env=None):
         if not self.admin_made:
             if not os.path.exists(self.master_key):
                 p = subprocess.run([os.path.join(BIN, "weft-router"), "-c", self.config, "key", "create"],
@@ -145,8 +145,11 @@ class Router:
             if os.path.exists(f):
                 os.unlink(f)
         self.log = open(self.log_path, "ab")
+        run_env = dict(os.environ)
+        run_env.pop("WEFT_FAILPOINTS", None)
+        run_env.update(env or {})
         self.proc = subprocess.Popen([os.path.join(BIN, "weft-router"), "-c", self.config],
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+                                     stdout=self.log, stderr=subprocess.STDOUT, env=run_env)
         _STARTED.append(self.proc)
 
         def ready():

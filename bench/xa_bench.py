@@ -1,0 +1,157 @@
+"""XA benchmark: two-chain XA transfers against the baseline of the same two transfers sent plainly one after the
+other, same router, same two embedded reference chains, same client, same run. Prints tx/s and p50/p99 latency of
+each, sequential (one client) and concurrent (N clients, each on its own resources so no lock is contended), the
+ratios, and the router store's fsyncs per XA transaction.
+
+Targets (docs/performance.md "XA"): XA latency <= baseline + 2 block commits; concurrent XA throughput >= 1/3 of
+plain."""
+import argparse
+import os
+import re
+import sys
+import threading
+import time
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
+
+from weftlib import Router, call_data  # noqa: E402
+
+BLOCK_MS = 20
+
+
+def chains(n):
+    res = "".join("\n        - { name: s%d, contract: kv }" % i for i in range(n))
+    out = ""
+    for c in (1, 2):
+        out += """
+  - name: ledger%d
+    type: RefChain
+    default_account: alice
+    options:
+      chain_id: %d
+      block_interval_ms: %d
+      resources:%s
+""" % (c, c, BLOCK_MS, res)
+    return out
+
+
+def percentile(values, p):
+    s = sorted(values)
+    return s[min(len(s) - 1, int(len(s) * p / 100))] if s else 0.0
+
+
+class Client:
+    def __init__(self, router):
+        self.r = router
+
+    def ok(self, path, data):
+        status, env = self.r.request("POST", path, data)
+        if status != 200 or env["errorCode"] != 0:
+            raise RuntimeError("%s: %s" % (path, env))
+        d = env["data"]
+        if isinstance(d, dict) and d.get("errorCode", 0) != 0:
+            raise RuntimeError("%s: %s" % (path, d))
+        if isinstance(d, dict) and d.get("status", 0) != 0:
+            raise RuntimeError("%s: %s" % (path, d))
+        return d
+
+    def plain(self, i, n):
+        for c in (1, 2):
+            self.ok("/resource/payment/ledger%d/s%d/sendTransaction" % (c, i), call_data("set", "k", str(n)))
+
+    def xa(self, i, n):
+        x = uuid.uuid4().hex
+        paths = ["payment.ledger1.s%d" % i, "payment.ledger2.s%d" % i]
+        self.ok("/xa/startXATransaction", {"xaTransactionID": x, "paths": paths})
+        for seq, c in enumerate((1, 2)):
+            self.ok("/resource/payment/ledger%d/s%d/sendTransaction" % (c, i),
+                    call_data("set", "k", str(n), XA_TRANSACTION_ID=x, XA_TRANSACTION_SEQ=seq + 1))
+        self.ok("/xa/commitXATransaction", {"xaTransactionID": x, "paths": paths})
+
+
+def run(router, kind, clients, per_client):
+    lat, errors, lock = [], [], threading.Lock()
+
+    def worker(i):
+        c = Client(router)
+        fn = c.xa if kind == "xa" else c.plain
+        mine = []
+        for n in range(per_client):
+            t0 = time.perf_counter()
+            try:
+                fn(i, n)
+            except Exception as e:  # noqa: BLE001 - counted and shown
+                with lock:
+                    errors.append(str(e)[:200])
+                continue
+            mine.append(time.perf_counter() - t0)
+        with lock:
+            lat.extend(mine)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    return {"tps": len(lat) / wall, "p50": percentile(lat, 50) * 1000, "p99": percentile(lat, 99) * 1000,
+            "n": len(lat), "errors": errors}
+
+
+def store_commits(router):
+    _, text = router.metrics()
+    m = re.search(r"^weft_store_commits (\S+)$", text, re.M)
+    return float(m.group(1)) if m else 0.0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--clients", type=int, default=16)
+    ap.add_argument("--count", type=int, default=40, help="transactions per client in the concurrent runs")
+    ap.add_argument("--sequential", type=int, default=60, help="transactions in the one-client runs")
+    a = ap.parse_args()
+    router = Router(chains=chains(a.clients), rpc="  threads: 2\n", auth="  login: false\n").start(login=False)
+    try:
+        c = Client(router)
+        for i in range(a.clients):  # warm-up, and every resource's first write
+            c.plain(i, 0)
+            c.xa(i, 0)
+        rows = []
+        for label, clients, per in (("one client", 1, a.sequential), ("%d clients" % a.clients, a.clients, a.count)):
+            base = run(router, "plain", clients, per)
+            before = store_commits(router)
+            xa = run(router, "xa", clients, per)
+            fsyncs = (store_commits(router) - before) / max(1, xa["n"])
+            rows.append((label, base, xa, fsyncs))
+        print("XA benchmark: two-chain transfer (kv set on ledger1 and ledger2), embedded reference chains, "
+              "block_interval_ms %d" % BLOCK_MS)
+        print("%-12s %-24s %9s %9s %9s %7s" % ("load", "what", "tx/s", "p50 ms", "p99 ms", "errors"))
+        ok = True
+        for label, base, xa, fsyncs in rows:
+            for name, r in (("plain: 2 sends in a row", base), ("XA: start+2 steps+commit", xa)):
+                print("%-12s %-24s %9.1f %9.1f %9.1f %7d" % (label, name, r["tps"], r["p50"], r["p99"],
+                                                             len(r["errors"])))
+            ratio = xa["tps"] / base["tps"] if base["tps"] else 0
+            extra = xa["p50"] - base["p50"]
+            print("%-12s XA/plain throughput %.2f, XA p50 - plain p50 = %.1f ms, router store fsyncs per XA "
+                  "transaction %.1f" % (label, ratio, extra, fsyncs))
+            if base["errors"] or xa["errors"]:
+                ok = False
+                print("  errors:", (base["errors"] + xa["errors"])[:3])
+        # Block commit time on this machine: the plain one-client p50 covers two commits in a row.
+        block = rows[0][1]["p50"] / 2
+        lat_ok = rows[0][2]["p50"] <= rows[0][1]["p50"] + 2 * block
+        tput_ok = rows[1][2]["tps"] >= rows[1][1]["tps"] / 3
+        print("targets: XA latency <= plain + 2 block commits (%.1f <= %.1f ms): %s; concurrent XA throughput >= 1/3 "
+              "of plain (%.2f): %s" % (rows[0][2]["p50"], rows[0][1]["p50"] + 2 * block, "met" if lat_ok else "MISSED",
+                                      rows[1][2]["tps"] / max(1e-9, rows[1][1]["tps"]), "met" if tput_ok else "MISSED"))
+        return 0 if ok else 1
+    finally:
+        router.cleanup()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
