@@ -52,8 +52,7 @@ std::optional<std::string> Context::get_at(const std::string &resource, const st
   return state_.get(resource, key);
 }
 
-void Context::restore_at(const std::string &resource, const std::string &key,
-                         const std::optional<std::string> &value) {
+void Context::restore_at(const std::string &resource, const std::string &key, const std::optional<std::string> &value) {
   require_proxy();
   require_writable();
   if (value)

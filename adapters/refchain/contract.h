@@ -79,8 +79,7 @@ public:
   // A root context over `state` for a transaction (writable) or a read-only call.
   Context(const Contracts &contracts, StateOverlay &state, BlockContext block, Address sender, Hash tx_hash,
           bool writable)
-      : contracts_(contracts), state_(state), block_(block), sender_(sender), tx_hash_(tx_hash),
-        writable_(writable) {}
+      : contracts_(contracts), state_(state), block_(block), sender_(sender), tx_hash_(tx_hash), writable_(writable) {}
 
   uint64_t block_number() const { return block_.number; }
   uint64_t block_time_ms() const { return block_.timestamp_ms; }

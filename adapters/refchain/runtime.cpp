@@ -108,8 +108,8 @@ boost::json::object Runtime::remote_locks(uint64_t op_id, bool fresh) {
     std::lock_guard lock(locks_mu_);
     if (Clock::now() - locks_at_ < kHeightMaxAge) return locks_;
   }
-  auto answer = node().call("call", {{"resource", kXaProxyResource}, {"method", "locks"}, {"args", boost::json::array{}}},
-                            remaining(op_id));
+  auto answer = node().call(
+      "call", {{"resource", kXaProxyResource}, {"method", "locks"}, {"args", boost::json::array{}}}, remaining(op_id));
   auto parsed = boost::json::parse(answer.at("result").as_array().at(0).as_string());
   std::lock_guard lock(locks_mu_);
   locks_ = parsed.as_object();
@@ -225,8 +225,7 @@ std::optional<Runtime::Op> Runtime::take(uint64_t op_id) {
   return take_locked(op_id);
 }
 
-void Runtime::finish(uint64_t op_id, int32_t status, const std::string &message_or_json,
-                     const std::string &details) {
+void Runtime::finish(uint64_t op_id, int32_t status, const std::string &message_or_json, const std::string &details) {
   auto op = take(op_id);
   if (!op) return;
   if (status == WEFT_OK)

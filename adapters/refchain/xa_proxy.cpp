@@ -43,9 +43,8 @@ void check_xid(const std::string &xid) {
 }
 
 uint64_t parse_seq(const std::string &text) {
-  if (text.empty() || text.size() > 20 || !std::all_of(text.begin(), text.end(), [](char c) {
-        return c >= '0' && c <= '9';
-      }))
+  if (text.empty() || text.size() > 20 ||
+      !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
     throw ContractError(kStatusBadArguments, "XA step seq \"" + text.substr(0, 40) + "\" is not a decimal number");
   uint64_t v = 0;
   for (char c : text) {
@@ -111,23 +110,24 @@ struct Step {
     return s;
   }
   json::object to_json() const {
-    return {{"seq", seq},
-            {"resource", resource},
-            {"method", method},
-            {"args", json::array(args.begin(), args.end())},
-            {"hash", to_hex(hash)},
-            {"result", json::array(result.begin(), result.end())}};
+    return {{"seq", seq},           {"resource", resource},
+            {"method", method},     {"args", json::array(args.begin(), args.end())},
+            {"hash", to_hex(hash)}, {"result", json::array(result.begin(), result.end())}};
   }
 };
 
-std::string xa_key(const std::string &xid, std::string_view what) { return "xa/" + xid + "/" + std::string(what); }
+std::string xa_key(const std::string &xid, std::string_view what) {
+  return "xa/" + xid + "/" + std::string(what);
+}
 
 std::string seq_key(const std::string &xid, uint64_t seq) {
   std::string digits = std::to_string(seq);
   return xa_key(xid, "step/") + std::string(20 - digits.size(), '0') + digits;
 }
 
-std::string undo_prefix(const std::string &xid) { return xa_key(xid, "undo/"); }
+std::string undo_prefix(const std::string &xid) {
+  return xa_key(xid, "undo/");
+}
 
 class XaProxyContract final : public Contract {
 public:
@@ -136,8 +136,8 @@ public:
   std::string_view kind() const override { return "xa-proxy"; }
   const std::vector<MethodSpec> &methods() const override {
     static const std::vector<MethodSpec> specs = {
-        {"start", 2, true, true},    {"exec", 4, true, true},       {"commit", 1, true},  {"rollback", 1, true},
-        {"status", 1, false},        {"stateDigest", 1, false},     {"locks", 0, false},
+        {"start", 2, true, true}, {"exec", 4, true, true},   {"commit", 1, true}, {"rollback", 1, true},
+        {"status", 1, false},     {"stateDigest", 1, false}, {"locks", 0, false},
     };
     return specs;
   }
@@ -187,8 +187,7 @@ private:
     if (status == "processing") {
       auto held = decode_list(*ctx.get(xa_key(xid, "resources")));
       if (std::set<std::string>(held.begin(), held.end()) == wanted) return {"processing"}; // a repeated start
-      throw ContractError(kStatusXaConflict,
-                          "XA transaction " + xid + " is already processing with other resources");
+      throw ContractError(kStatusXaConflict, "XA transaction " + xid + " is already processing with other resources");
     }
     if (status) throw ContractError(kStatusXaFinished, "XA transaction " + xid + " is already " + *status);
     for (const auto &r : resources)

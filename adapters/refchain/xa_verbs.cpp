@@ -21,7 +21,8 @@ namespace {
 std::string xid_field(const json::object &req) {
   std::string xid = string_field(req, "xaTransactionID");
   if (!is_xa_id(xid))
-    throw Error(WEFT_E_INVALID_ARGUMENT, "request: \"xaTransactionID\" must be 1-128 characters of A-Z a-z 0-9 _ . : -");
+    throw Error(WEFT_E_INVALID_ARGUMENT,
+                "request: \"xaTransactionID\" must be 1-128 characters of A-Z a-z 0-9 _ . : -");
   return xid;
 }
 
@@ -66,8 +67,8 @@ Runtime::Transform xa_outcome(std::string xid, std::string word) {
   };
 }
 
-Result send_proxy(Runtime &rt, uint64_t op, const json::object &req, std::string method,
-                  std::vector<std::string> args, std::string word) {
+Result send_proxy(Runtime &rt, uint64_t op, const json::object &req, std::string method, std::vector<std::string> args,
+                  std::string word) {
   Transaction tx;
   tx.resource = kXaProxyResource;
   tx.method = std::move(method);
@@ -101,8 +102,7 @@ const json::object *xa_options(const json::object &req) {
 std::string option_xid(const json::object &options) {
   const auto &v = options.at("XA_TRANSACTION_ID");
   if (!v.is_string() || !is_xa_id(v.as_string()))
-    throw Error(WEFT_E_INVALID_ARGUMENT,
-                "options.XA_TRANSACTION_ID must be 1-128 characters of A-Z a-z 0-9 _ . : -");
+    throw Error(WEFT_E_INVALID_ARGUMENT, "options.XA_TRANSACTION_ID must be 1-128 characters of A-Z a-z 0-9 _ . : -");
   return std::string(v.as_string());
 }
 
@@ -190,8 +190,7 @@ void check_not_locked(Runtime &rt, uint64_t op, const Transaction &tx) {
     holder = rt.ledger().xa_lock_holder(tx.resource);
   }
   if (holder)
-    throw Error(WEFT_E_BUSY, busy_message(tx.resource, *holder),
-                json::serialize(json::object{{"holder", *holder}}));
+    throw Error(WEFT_E_BUSY, busy_message(tx.resource, *holder), json::serialize(json::object{{"holder", *holder}}));
 }
 
 bool check_xa_read(Runtime &rt, uint64_t op, const json::object &request) {

@@ -154,18 +154,20 @@ TEST_CASE("state writes without deletions encode and hash exactly as before dele
   CHECK(to_hex(next_state_hash(Hash{}, w)) == "0x55b35bf2123f0dcccfe227c4ca0f9e958a882ea174540b7603d4b56e84d90fec");
 
   StateWrites deleted{{{"store", "a"}, std::nullopt}};
-  CHECK(to_hex(encode_writes(deleted)) == "0x000000010000000573746f7265000000016" "1ffffffff");
+  CHECK(to_hex(encode_writes(deleted)) == "0x000000010000000573746f7265000000016"
+                                          "1ffffffff");
   StateWrites empty_value{{{"store", "a"}, ""}};
   CHECK(next_state_hash(Hash{}, deleted) != next_state_hash(Hash{}, empty_value));
 }
 
 TEST_CASE("an overlay's deletions hide the base's value and its scans see pending writes") {
-  StateOverlay base([](const std::string &, const std::string &k) -> std::optional<std::string> {
-    return k == "a" || k == "b" ? std::optional<std::string>("base-" + k) : std::nullopt;
-  },
-                    [](const std::string &, const std::string &) {
-                      return StateEntries{{"a", "base-a"}, {"b", "base-b"}};
-                    });
+  StateOverlay base(
+      [](const std::string &, const std::string &k) -> std::optional<std::string> {
+        return k == "a" || k == "b" ? std::optional<std::string>("base-" + k) : std::nullopt;
+      },
+      [](const std::string &, const std::string &) {
+        return StateEntries{{"a", "base-a"}, {"b", "base-b"}};
+      });
   StateOverlay tx = StateOverlay::over(base);
   tx.erase("r", "a");
   tx.put("r", "c", "new");

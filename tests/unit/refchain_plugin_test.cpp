@@ -460,8 +460,7 @@ TEST_CASE("xa verbs: rollback restores, a held resource is busy for another star
   CHECK(c.ok(t->xa_rollback, R"({"xaTransactionID":"r1","account":"alice"})") ==
         json::object{{"xaTransactionID", "r1"}, {"status", "rolledback"}});
   CHECK(c.ok(t->xa_rollback, R"({"xaTransactionID":"r1","account":"alice"})").at("status") == "rolledback");
-  CHECK(c.ok(t->call, R"({"resource":"store","method":"get","args":["k"]})").at("result").as_array().at(0) ==
-        "before");
+  CHECK(c.ok(t->call, R"({"resource":"store","method":"get","args":["k"]})").at("result").as_array().at(0) == "before");
   std::string why;
   CHECK(c.status(t->xa_commit, R"({"xaTransactionID":"r1","account":"alice"})", &why) == WEFT_E_REJECTED);
   CHECK(c.status(t->xa_commit, R"({"xaTransactionID":"nobody","account":"alice"})") == WEFT_E_NOT_FOUND);

@@ -41,7 +41,7 @@ struct Host {
       auto *self = static_cast<Host *>(ctx);
       const TestAccount *who = std::strcmp(account, "coordinator") == 0 ? &self->coordinator
                                : std::strcmp(account, "user") == 0      ? &self->user
-                                                                         : nullptr;
+                                                                        : nullptr;
       if (!who) {
         std::snprintf(err, cap, "no such account");
         return WEFT_E_ACCOUNT;
@@ -169,8 +169,7 @@ TEST_CASE("xa verbs over a weft-node client API: start, busy, a step, status, ro
   CHECK(stranger.status == WEFT_E_ACCOUNT);
 
   CHECK(c.ok(t->xa_rollback, R"({"xaTransactionID":"rm-1","account":"coordinator"})").at("status") == "rolledback");
-  CHECK(c.ok(t->call, R"({"resource":"store","method":"get","args":["k"]})").at("result").as_array().at(0) ==
-        "before");
+  CHECK(c.ok(t->call, R"({"resource":"store","method":"get","args":["k"]})").at("result").as_array().at(0) == "before");
   Reply unknown;
   c.run(t->xa_commit, R"({"xaTransactionID":"rm-unknown","account":"coordinator"})", unknown);
   CHECK(unknown.status == WEFT_E_NOT_FOUND);

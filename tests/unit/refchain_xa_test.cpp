@@ -22,7 +22,8 @@ const TestAccount kBob(3);
 struct XaChain {
   TempDir dir;
   Ledger ledger;
-  explicit XaChain(std::optional<Address> coordinator = std::nullopt) : ledger(config(coordinator), dir.file("v.sqlite")) {}
+  explicit XaChain(std::optional<Address> coordinator = std::nullopt)
+      : ledger(config(coordinator), dir.file("v.sqlite")) {}
   static LedgerConfig config(std::optional<Address> coordinator) {
     LedgerConfig c = test_ledger_config();
     c.xa_coordinator = coordinator;
@@ -78,7 +79,8 @@ TEST_CASE("xa: start, a step as the user, commit; the status keeps the steps") {
   CHECK(s1.at("args") == json::array{"k", "v"});
   CHECK(s1.at("hash").as_string() == to_hex(step.tx_hash));
   CHECK(st.at("steps").as_array().at(1).at("result") == json::array{"10"});
-  CHECK(json::parse(c.ledger.call(kXaProxyResource, "locks", {}).at(0)) == json::object{{"store", "x1"}, {"token", "x1"}});
+  CHECK(json::parse(c.ledger.call(kXaProxyResource, "locks", {}).at(0)) ==
+        json::object{{"store", "x1"}, {"token", "x1"}});
 
   REQUIRE(c.xa("commit", {"x1"}).status == kStatusOk);
   st = c.status("x1");
@@ -268,5 +270,6 @@ TEST_CASE("two validators executing the same XA blocks agree on every header, de
   both({make_tx(kCoordinator, 7, lim, kXaProxyResource, "rollback", {"v1"})});
   CHECK(a.ledger.head().state_hash == b.head().state_hash);
   CHECK(b.call("store", "get", {"n"}) == std::vector<std::string>{""});
-  CHECK(b.call(kXaProxyResource, "stateDigest", {"token"}) == a.ledger.call(kXaProxyResource, "stateDigest", {"token"}));
+  CHECK(b.call(kXaProxyResource, "stateDigest", {"token"}) ==
+        a.ledger.call(kXaProxyResource, "stateDigest", {"token"}));
 }
