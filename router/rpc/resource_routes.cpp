@@ -157,15 +157,19 @@ asio::awaitable<Reply> resource_verb(RpcContext &ctx, const RpcRequest &r) {
     if (!req.ok()) co_return reply_error(req.error());
     auto chain = ctx.chains.open_chain(res->chain_path);
     if (!chain.ok()) co_return reply_error(chain.error());
+    auto xa = xa_options(req->options);
+    if (!xa.ok()) co_return reply_error(xa.error());
+    xa::Actor who = r.session ? xa::Actor{r.session->name, r.session->user_id, r.session->admin()}
+                              : xa::Actor{"anonymous", 0, true};
+    // Inside a transaction, whose it is and whether it holds the path come before the choice of a signer.
+    if (!xa->xid.empty()) {
+      if (ctx.xa == nullptr) co_return reply_error({code::kInternal, "the XA coordinator is not running"});
+      if (auto s = ctx.xa->check_call(who, xa->xid, path); !s.ok()) co_return reply_error(s.error());
+    }
     auto account = signer(ctx, r, **chain, req->account, send);
     if (!account.ok()) co_return reply_error(account.error());
     req->account = std::move(*account);
-    auto xa = xa_options(req->options);
-    if (!xa.ok()) co_return reply_error(xa.error());
     if (!xa->xid.empty()) {
-      if (ctx.xa == nullptr) co_return reply_error({code::kInternal, "the XA coordinator is not running"});
-      xa::Actor who = r.session ? xa::Actor{r.session->name, r.session->user_id, r.session->admin()}
-                                : xa::Actor{"anonymous", 0, true};
       if (send) {
         if (!xa->seq) co_return reply_error({code::kXaFieldMissing, "options.XA_TRANSACTION_SEQ is missing"});
         req->options.erase("XA_TRANSACTION_ID");
@@ -175,7 +179,6 @@ asio::awaitable<Reply> resource_verb(RpcContext &ctx, const RpcRequest &r) {
         if (!answer.ok()) co_return reply_error(answer.error());
         co_return reply_ok(std::move(*answer));
       }
-      if (auto s = ctx.xa->check_call(who, xa->xid, path); !s.ok()) co_return reply_error(s.error());
     }
     auto out = co_await ctx.chains.transact(*chain, std::move(*req), send);
     if (!out.ok()) co_return reply_error(out.error());

@@ -787,9 +787,15 @@ asio::awaitable<Result<json::object>> Coordinator::step(Actor who, StepRequest r
 }
 
 Status Coordinator::check_call(const Actor &who, const std::string &xid, const std::string &path) {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   auto it = open_.find(xid);
-  if (it == open_.end()) return Error{code::kXaNotFound, "no open XA transaction " + xid};
+  if (it == open_.end()) {
+    lock.unlock();
+    auto rec = store::xa_get(store_, xid);
+    if (rec.ok() && *rec)
+      return Error{code::kXaConflict, "XA transaction " + xid + " has ended (" + (*rec)->status + ")"};
+    return Error{code::kXaNotFound, "no open XA transaction " + xid + "; start it first"};
+  }
   const Tx &tx = *it->second;
   if (!who.admin && tx.rec.user_id != who.user_id)
     return Error{code::kXaPermission, "XA transaction " + xid + " belongs to another user"};
@@ -891,7 +897,7 @@ asio::awaitable<Result<json::object>> Coordinator::get(Actor who, std::string xi
         if (s.outcome == "ok" && !there && on_chain != "rolledback")
           differences.emplace_back("step " + std::to_string(seq) + " succeeded by the log but " + c.chain +
                                    " has no record of it");
-        if (s.outcome != "ok" && there)
+        if (s.outcome == "failed" && there)
           differences.emplace_back("step " + std::to_string(seq) + " is " + s.outcome + " in the log but " + c.chain +
                                    " recorded it");
       }

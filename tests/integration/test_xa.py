@@ -250,6 +250,7 @@ class XaAcrossTwoChains(XaHarness, unittest.TestCase):
         r = self.router
         r.account_add("carol", "carol-pw-123")
         token = r.login("carol", "carol-pw-123")
+        r.ok("POST", "/auth/admin/accessControlList", {"username": "carol", "allowChainPaths": ["payment"]})
         x = xid()
         self.xa("startXATransaction", x, [T2], expect_status=0)
         self.assertEqual(self.xa("commitXATransaction", x, [T2], token=token)["errorCode"], 60506)
