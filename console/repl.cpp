@@ -59,23 +59,19 @@ bool run_line(const std::string &line, const Transport &transport, const Options
 
 int run_plain(const Transport &transport, const Options &options) {
   std::string line;
-  int worst = kExitOk;
   while (std::getline(std::cin, line)) {
     if (options.echo) std::cout << "[weft]> " << line << std::endl;
     const SplitLine split = split_line(line);
     if (!split.ok()) {
       std::cerr << "error: " << split.error << "\n";
-      worst = std::max(worst, static_cast<int>(kExitUsage));
       continue;
     }
     const Outcome outcome = run_command(split.words, transport, options);
     print_outcome(outcome);
     refresh_resources(outcome);
-    worst = std::max(worst, outcome.exit_code);
     if (outcome.quit) break;
   }
-  // Commands read from a pipe (a script): the exit code is the worst any of them had.
-  return worst;
+  return kExitOk;
 }
 
 } // namespace

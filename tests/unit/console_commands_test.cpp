@@ -339,7 +339,8 @@ TEST_CASE("console completes command names, then paths") {
   const Words resources{"payment.ledger1.store", "payment.ledger1.token", "trade.evm.token"};
   CHECK(complete({}, "se", resources) == Words{"sendTransaction", "setDefaultAccount"});
   CHECK(complete({}, "sen", resources) == Words{"sendTransaction"});
-  CHECK(complete({}, "GET", resources) == Words{"getBlock", "getReceipt"});
+  CHECK(complete({}, "GET", resources) ==
+        Words{"getBlock", "getCurrentTransactionID", "getReceipt", "getXATransaction"});
   CHECK(complete(Words{"help"}, "q", resources) == Words{"quit"});
   CHECK(complete(Words{"call"}, "pay", resources) == Words{"payment.ledger1.store", "payment.ledger1.token"});
   CHECK(complete(Words{"call"}, "-", resources) == Words{"--account"});
@@ -359,4 +360,93 @@ TEST_CASE("console says who is logged in and what it may use") {
   CHECK(run(router, {"whoami"}).out == "bob (user), may use: payment.a,payment.b\n");
   router.answer_data(R"({"username":"new","uaID":"3","pubKey":"","isAdmin":false,"allowChainPaths":[]})");
   CHECK(run(router, {"whoami"}).out == "new (user), may use: nothing yet (an admin sets the access list)\n");
+}
+
+TEST_CASE("console XA: start keeps the current transaction, steps carry its id and rising seqs, commit forgets it") {
+  FakeRouter router;
+  auto session = std::make_shared<ConsoleSession>();
+  Options options{false, false, session};
+  router.answer_data(R"({"status":0,"chainErrorMessages":[]})");
+  Outcome started = run_command(Words{"startTransaction", "z.a.r", "z.b.r"}, router.transport(), options);
+  CHECK(started.exit_code == kExitOk);
+  REQUIRE(session->xa_id.size() == 32);
+  CHECK(started.out.find("Transaction ID is: " + session->xa_id) != std::string::npos);
+  auto start = json::parse(router.seen.back().body).at("data").as_object();
+  CHECK(router.seen.back().target == "/xa/startXATransaction");
+  CHECK(start.at("xaTransactionID").as_string() == session->xa_id);
+  CHECK(json::serialize(start.at("paths")) == R"(["z.a.r","z.b.r"])");
+  // A second start while one is current: refused locally.
+  CHECK(run_command(Words{"startTransaction", "z.a.r"}, router.transport(), options).exit_code == kExitUsage);
+
+  router.answer_data(R"({"errorCode":0,"message":"Success","hash":"0x1","blockNumber":3,"result":["9"]})");
+  REQUIRE(run_command(Words{"execTransaction", "z.a.r", "transfer", "0xb", "1"}, router.transport(), options)
+              .exit_code == kExitOk);
+  auto step1 = json::parse(router.seen.back().body).at("data").as_object();
+  CHECK(router.seen.back().target == "/resource/z/a/r/sendTransaction");
+  CHECK(step1.at("options").at("XA_TRANSACTION_ID").as_string() == session->xa_id);
+  auto seq1 = step1.at("options").at("XA_TRANSACTION_SEQ").as_int64();
+  REQUIRE(run_command(Words{"execTransaction", "z.b.r", "transfer", "0xb", "1"}, router.transport(), options)
+              .exit_code == kExitOk);
+  auto seq2 = json::parse(router.seen.back().body).at("data").at("options").at("XA_TRANSACTION_SEQ").as_int64();
+  CHECK(seq2 > seq1);
+  REQUIRE(run_command(Words{"callTransaction", "z.a.r", "balanceOf", "0xb"}, router.transport(), options).exit_code ==
+          kExitOk);
+  auto read = json::parse(router.seen.back().body).at("data").at("options").as_object();
+  CHECK(read.contains("XA_TRANSACTION_ID"));
+  CHECK_FALSE(read.contains("XA_TRANSACTION_SEQ"));
+
+  std::string id = session->xa_id;
+  router.answer_data(R"({"status":-1,"chainErrorMessages":[{"path":"z.b","message":"unreachable"}]})");
+  Outcome committed = run_command(Words{"commitTransaction"}, router.transport(), options);
+  CHECK(committed.exit_code == kExitFailure);
+  CHECK(committed.out.find("z.b: unreachable") != std::string::npos);
+  auto commit = json::parse(router.seen.back().body).at("data").as_object();
+  CHECK(commit.at("xaTransactionID").as_string() == id);
+  CHECK(json::serialize(commit.at("paths")) == R"(["z.a.r","z.b.r"])");
+  CHECK(session->xa_id.empty()); // WeCross's rule: a commit forgets the transaction whatever its outcome
+  CHECK(run_command(Words{"execTransaction", "z.a.r", "m"}, router.transport(), options).exit_code == kExitUsage);
+}
+
+TEST_CASE("console XA: a failed rollback keeps the transaction current; loadTransaction makes one current") {
+  FakeRouter router;
+  auto session = std::make_shared<ConsoleSession>();
+  Options options{false, false, session};
+  CHECK(run_command(Words{"loadTransaction", "abc", "z.a.r"}, router.transport(), options).exit_code == kExitOk);
+  CHECK(session->xa_id == "abc");
+  router.answer_data(R"({"status":-1,"chainErrorMessages":[{"path":"z.a","message":"down"}]})");
+  CHECK(run_command(Words{"rollbackTransaction"}, router.transport(), options).exit_code == kExitFailure);
+  CHECK(session->xa_id == "abc");
+  router.answer_data(R"({"status":0,"chainErrorMessages":[]})");
+  CHECK(run_command(Words{"rollbackTransaction"}, router.transport(), options).exit_code == kExitOk);
+  CHECK(session->xa_id.empty());
+  Outcome current = run_command(Words{"getCurrentTransactionID"}, router.transport(), options);
+  CHECK(current.out.find("no current") != std::string::npos);
+  CHECK(run_command(Words{"loadTransaction", "abc"}, router.transport(), options).exit_code == kExitUsage);
+  router.answer_data(R"({"xaTransactionID":"abc","status":"resolved","note":"checked"})");
+  Outcome resolved = run_command(Words{"xa", "resolve", "abc", "checked"}, router.transport(), options);
+  CHECK(resolved.exit_code == kExitOk);
+  CHECK(router.seen.back().target == "/weft/xa/resolve");
+  CHECK(run_command(Words{"xa", "forget", "abc"}, router.transport(), options).exit_code == kExitUsage);
+}
+
+TEST_CASE("console XA: get and list render the transaction and the list") {
+  FakeRouter router;
+  auto session = std::make_shared<ConsoleSession>();
+  Options options{false, false, session};
+  router.answer_data(R"({"xaResponse":{"status":0,"chainErrorMessages":[]},"xaTransaction":{"xaTransactionID":"abc",
+    "username":"alice","status":"committed","startTimestamp":1,"paths":["z.a.r"],"xaTransactionSteps":[
+    {"xaTransactionSeq":1,"username":"alice","path":"z.a.r","timestamp":2,"method":"set","args":"[\"k\",\"v\"]",
+    "outcome":"ok"}]},"chains":[{"path":"z.a","logged":"done","onChain":"committed"}],"differences":["x"]})");
+  Outcome got = run_command(Words{"getXATransaction", "abc"}, router.transport(), options);
+  CHECK(got.exit_code == kExitOk);
+  CHECK(got.out.find("committed") != std::string::npos);
+  CHECK(got.out.find("difference: x") != std::string::npos);
+  router.answer_data(R"({"xaList":[{"xaTransactionID":"abc","username":"alice","status":"committed","timestamp":1,
+    "paths":["z.a.r"]}],"nextOffsets":{"z.a":1},"finished":true})");
+  Outcome listed = run_command(Words{"listXATransactions", "5"}, router.transport(), options);
+  CHECK(listed.exit_code == kExitOk);
+  CHECK(listed.out.find("abc") != std::string::npos);
+  auto list = json::parse(router.seen.back().body).at("data").as_object();
+  CHECK(list.at("size").as_int64() == 5);
+  CHECK(run_command(Words{"listXATransactions", "0"}, router.transport(), options).exit_code == kExitUsage);
 }

@@ -33,6 +33,8 @@ def main():
         "weft_rpc_request_duration_seconds": "histogram",
         "weft_rpc_requests_in_flight": "gauge",
         "weft_rpc_requests": "counter",
+        "weft_store_commits": "gauge",
+        "weft_xa_transactions": "gauge",
     }, types
     assert all(f.documentation for f in families), "a family has no HELP text"
 

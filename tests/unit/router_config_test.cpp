@@ -63,7 +63,10 @@ TEST_CASE("the default conf/router.yaml loads as the demo expects") {
   CHECK(c.accounts[1].name == "bob");
   CHECK(c.accounts[0].algorithm == "secp256k1");
   CHECK(c.accounts[0].key_file == c.data_dir / "keys" / "alice.key");
-  REQUIRE(c.chains.size() == 1);
+  REQUIRE(c.chains.size() == 2);
+  CHECK(c.chains[1].name == "ledger2");
+  CHECK(c.chains[1].options.at("chain_id").to_number<int>() == 2);
+  CHECK(c.xa.timeout_s == 600);
   CHECK(c.chains[0].name == "ledger1");
   CHECK(c.chains[0].type == "RefChain");
   CHECK(c.chains[0].default_account == "alice");
@@ -150,7 +153,7 @@ TEST_CASE("an unknown key names the closest known one") {
   CHECK(error_of(kZone + "chains:\n  - name: c\n    type: RefChain\n    optoins: {}\n") ==
         "test.yaml:6:5: unknown key 'optoins' in chains[0]; did you mean 'options'?");
   CHECK(error_of(kZone + "peers: {}\n") ==
-        "test.yaml:3:1: unknown key 'peers' in the top level; known keys: router, rpc, metrics, auth, log, accounts, chains");
+        "test.yaml:3:1: unknown key 'peers' in the top level; known keys: router, rpc, metrics, auth, xa, log, accounts, chains");
   CHECK(error_of(kZone + "rpc:\n  threads: 2\n  threads: 3\n") ==
         "test.yaml:5:3: duplicate key 'threads' in rpc (first at line 4); keep one");
 }

@@ -236,6 +236,8 @@ TEST_CASE("the router's set registers exactly its families, and its helpers fill
                                       "weft_rpc_request_duration_seconds histogram",
                                       "weft_rpc_requests_in_flight gauge",
                                       "weft_rpc_requests_total counter",
+                                      "weft_store_commits gauge",
+                                      "weft_xa_transactions gauge",
                                   });
   CHECK_THROWS_AS(RouterMetrics(r, "again"), std::invalid_argument);
 
