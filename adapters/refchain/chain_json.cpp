@@ -77,10 +77,24 @@ json::object block_json(const BlockHeader &h, const std::vector<Hash> &tx_hashes
 }
 
 json::object receipt_json(const Receipt &r, uint64_t block_timestamp_ms) {
-  return {{"txHash", to_hex(r.tx_hash)},  {"blockNumber", r.block_number},  {"index", r.index},
-          {"errorCode", r.status},        {"message", r.message},           {"result", strings(r.result)},
-          {"from", address_text(r.from)}, {"resource", r.resource},         {"method", r.method},
-          {"args", strings(r.args)},      {"timestamp", block_timestamp_ms}};
+  json::object o{{"txHash", to_hex(r.tx_hash)},  {"blockNumber", r.block_number},  {"index", r.index},
+                 {"errorCode", r.status},        {"message", r.message},           {"result", strings(r.result)},
+                 {"from", address_text(r.from)}, {"resource", r.resource},         {"method", r.method},
+                 {"args", strings(r.args)},      {"timestamp", block_timestamp_ms}};
+  if (!r.events.empty()) o["events"] = events_json(r.events);
+  return o;
+}
+
+json::array events_json(const std::vector<Event> &events) {
+  json::array out;
+  for (const auto &e : events) {
+    // The data is the contract's JSON object text; a receipt decoded from the store holds what the contract wrote.
+    boost::system::error_code ec;
+    json::value data = json::parse(e.data, ec);
+    if (ec) data = json::object{};
+    out.push_back(json::object{{"resource", e.resource}, {"name", e.name}, {"data", std::move(data)}});
+  }
+  return out;
 }
 
 json::object proof_json(const InclusionProof &p) {

@@ -103,12 +103,14 @@ json::object get_proof(Ledger &ledger, const json::object &request) {
 }
 
 json::object sent_json(const Receipt &r, uint64_t block_timestamp_ms) {
-  return {{"errorCode", r.status},
-          {"message", r.message},
-          {"hash", to_hex(r.tx_hash)},
-          {"blockNumber", r.block_number},
-          {"result", json::array(r.result.begin(), r.result.end())},
-          {"timestamp", block_timestamp_ms}};
+  json::object o{{"errorCode", r.status},
+                 {"message", r.message},
+                 {"hash", to_hex(r.tx_hash)},
+                 {"blockNumber", r.block_number},
+                 {"result", json::array(r.result.begin(), r.result.end())},
+                 {"timestamp", block_timestamp_ms}};
+  if (!r.events.empty()) o["events"] = events_json(r.events);
+  return o;
 }
 
 } // namespace weft::refchain::queries

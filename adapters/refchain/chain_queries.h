@@ -36,7 +36,7 @@ json::object get_receipt(Ledger &ledger, const json::object &request);
 json::object get_proof(Ledger &ledger, const json::object &request);
 
 // What a send answers once its transaction committed: {"errorCode","message","hash","blockNumber","result",
-// "timestamp"}.
+// "timestamp"}, and "events" when the receipt has any.
 json::object sent_json(const Receipt &r, uint64_t block_timestamp_ms);
 
 } // namespace weft::refchain::queries

@@ -38,19 +38,20 @@ std::vector<ResourceConfig> read_resources(const json::value &v) {
     if (!item.is_object()) bad("each resource must be an object {\"name\",\"contract\"}");
     ResourceConfig r;
     for (const auto &[k, val] : item.as_object()) {
-      if (k != "name" && k != "contract")
-        bad("unknown resource field \"" + std::string(k) + "\" (known: name, contract)");
+      if (k != "name" && k != "contract" && k != "asset")
+        bad("unknown resource field \"" + std::string(k) + "\" (known: name, contract, asset)");
       if (!val.is_string()) bad("resource field " + std::string(k) + " must be a string");
-      (k == "name" ? r.name : r.contract) = val.as_string().c_str();
+      (k == "name" ? r.name : k == "contract" ? r.contract : r.asset) = val.as_string().c_str();
     }
     if (!valid_name(r.name)) bad("resource name \"" + r.name + "\" must be 1-64 letters, digits, '_' or '-'");
     if (r.name == kXaProxyResource)
       bad("resource name " + r.name + " is reserved: every reference chain has its XA proxy there already");
-    if (r.contract != "kv" && r.contract != "asset")
-      bad("resource " + r.name + ": contract must be \"kv\" or \"asset\", got \"" + r.contract + "\"");
+    if (r.contract != "kv" && r.contract != "asset" && r.contract != "htlc")
+      bad("resource " + r.name + ": contract must be \"kv\", \"asset\" or \"htlc\", got \"" + r.contract + "\"");
     if (!names.insert(r.name).second) bad("resource " + r.name + " is listed twice");
     out.push_back(std::move(r));
   }
+  if (auto problem = check_htlc_assets(out)) bad(*problem);
   return out;
 }
 } // namespace
@@ -104,12 +105,24 @@ ChainConfig parse_chain_config(std::string_view text) {
       } catch (const std::exception &) {
         bad("xa_coordinator must be an address \"0x\" + 40 hex digits, got \"" + std::string(v.as_string()) + "\"");
       }
+    } else if (k == "block_time_offset_ms") {
+      int64_t n = 0;
+      if (v.is_int64())
+        n = v.as_int64();
+      else if (v.is_uint64() && v.as_uint64() <= static_cast<uint64_t>(kMaxBlockTimeOffsetMs))
+        n = static_cast<int64_t>(v.as_uint64());
+      else
+        bad("block_time_offset_ms must be an integer (milliseconds, may be negative)");
+      if (n < -kMaxBlockTimeOffsetMs || n > kMaxBlockTimeOffsetMs)
+        bad("block_time_offset_ms must be between -" + std::to_string(kMaxBlockTimeOffsetMs) + " and " +
+            std::to_string(kMaxBlockTimeOffsetMs) + ", got " + std::to_string(n));
+      c.block_time_offset_ms = n;
     } else if (k == "remote_connections")
       c.remote_connections = static_cast<uint32_t>(read_uint(v, "remote_connections", 1, 256));
     else
       bad("unknown key \"" + std::string(k) +
           "\" (known: chain_id, validators, block_interval_ms, empty_block_interval_ms, round_timeout_ms, "
-          "max_block_txs, pool_limit, resources, nodes, remote_connections, xa_coordinator)");
+          "max_block_txs, pool_limit, resources, nodes, remote_connections, xa_coordinator, block_time_offset_ms)");
   }
   if (c.empty_block_interval_ms < c.block_interval_ms)
     bad("empty_block_interval_ms must not be below block_interval_ms");

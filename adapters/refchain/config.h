@@ -19,7 +19,14 @@ struct ChainConfig {
   std::vector<std::string> nodes;
   // Pipelined connections to the network, each starting at another node; each carries up to 1024 calls in flight.
   uint32_t remote_connections = 4;
+  // Every validator of this chain acts as if its clock read now + offset: proposal timestamps and the check that a
+  // proposal is at most 5 s ahead both use that clock, so the chain's block times lead (or, negative, lag) real time
+  // by about this much while consensus works as usual. For testing timelocks across chains.
+  int64_t block_time_offset_ms = 0;
 };
+
+// The largest |block_time_offset_ms|: 30 days.
+inline constexpr int64_t kMaxBlockTimeOffsetMs = 30LL * 24 * 3600 * 1000;
 
 // Parses the config JSON ("" or "null" mean all defaults). Unknown keys and bad values throw
 // Error(WEFT_E_INVALID_ARGUMENT) naming the key.

@@ -1,6 +1,11 @@
 #include "contract.h"
 
 #include "error.h"
+#include "transaction.h"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
 
 namespace weft::refchain {
 
@@ -9,13 +14,28 @@ std::string MethodSpec::arity_text() const {
          (arity == 1 ? "" : "s");
 }
 
+std::optional<std::string> check_htlc_assets(const std::vector<ResourceConfig> &resources) {
+  for (const auto &r : resources) {
+    if (r.contract != "htlc") {
+      if (!r.asset.empty()) return "resource " + r.name + ": only an htlc resource takes \"asset\"";
+      continue;
+    }
+    auto asset = std::find_if(resources.begin(), resources.end(), [&](const auto &a) { return a.name == r.asset; });
+    if (r.asset.empty() || asset == resources.end() || asset->contract != "asset")
+      return "resource " + r.name + ": an htlc needs \"asset\" naming an asset resource on the same chain, got \"" +
+             r.asset + "\"";
+  }
+  return std::nullopt;
+}
+
 Contracts make_contracts(const std::vector<ResourceConfig> &resources, const std::optional<Address> &coordinator) {
   Contracts out;
+  if (auto problem = check_htlc_assets(resources)) throw Error(WEFT_E_INVALID_ARGUMENT, *problem);
   for (const auto &r : resources) {
     if (r.name == kXaProxyResource)
       throw Error(WEFT_E_INVALID_ARGUMENT,
                   std::string("resource name ") + kXaProxyResource + " is reserved for the chain's XA proxy");
-    auto c = make_contract(r.contract);
+    auto c = r.contract == "htlc" ? make_htlc_contract(r.name, r.asset) : make_contract(r.contract);
     if (!c) throw Error(WEFT_E_INVALID_ARGUMENT, "resource " + r.name + ": unknown contract \"" + r.contract + "\"");
     if (!out.emplace(r.name, std::move(c)).second)
       throw Error(WEFT_E_INVALID_ARGUMENT, "resource " + r.name + " is configured twice");
@@ -35,6 +55,26 @@ void Context::require_proxy() const {
 void Context::put(const std::string &key, std::string value) {
   require_writable();
   state_.put(resource_, key, std::move(value));
+}
+
+void Context::emit(std::string name, std::string data_json) {
+  if (name.empty() || name.size() > kMaxNameBytes)
+    throw ContractError(kStatusBadArguments, "an event name must be 1-" + std::to_string(kMaxNameBytes) + " bytes");
+  if (data_json.size() > kMaxTxBytes) throw ContractError(kStatusBadArguments, "event " + name + ": data too large");
+  boost::system::error_code ec;
+  auto v = boost::json::parse(data_json, ec);
+  if (ec || !v.is_object())
+    throw ContractError(kStatusBadArguments, "event " + name + ": data must be a JSON object");
+  if (events_.size() >= kMaxEvents)
+    throw ContractError(kStatusBadArguments, "a transaction may emit at most " + std::to_string(kMaxEvents) + " events");
+  events_.push_back({resource_, std::move(name), std::move(data_json)});
+}
+
+void Context::emit(std::string name, const std::map<std::string, std::string> &fields) {
+  boost::json::object o;
+  for (const auto &[k, v] : fields)
+    o[k] = v;
+  emit(std::move(name), boost::json::serialize(o));
 }
 
 void Context::erase(const std::string &key) {
@@ -83,11 +123,16 @@ std::vector<std::string> Context::invoke(const Call &call, StateWrites *before) 
   StateOverlay nested = StateOverlay::over(state_);
   Context inner(contracts_, nested, block_, call.as, tx_hash_, writable_ && m->writes);
   inner.resource_ = call.resource;
+  inner.xa_xid_ = call.xa_xid;
   auto result = c->invoke(inner, call.method, call.args);
+  if (events_.size() + inner.events_.size() > kMaxEvents)
+    throw ContractError(kStatusBadArguments, "a transaction may emit at most " + std::to_string(kMaxEvents) + " events");
   if (before)
     for (const auto &[k, v] : nested.writes())
       before->emplace(k, state_.get(k.first, k.second));
   nested.merge_into(state_);
+  events_.insert(events_.end(), std::make_move_iterator(inner.events_.begin()),
+                 std::make_move_iterator(inner.events_.end()));
   return result;
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "crypto.h"
+#include "receipt.h"
 #include "state.h"
 
 #include <map>
@@ -31,7 +32,12 @@ enum ExecStatus : uint32_t {
   kStatusXaUnknown = 8,      // no such XA transaction
   kStatusXaFinished = 9,     // the XA transaction is already committed or rolled back (or refuses the other end)
   kStatusXaConflict = 10,    // same id or step, other content; or the transaction does not hold the resource
-  kStatusNotCoordinator = 11 // start, commit or rollback by an address that is not the chain's XA coordinator
+  kStatusNotCoordinator = 11, // start, commit or rollback by an address that is not the chain's XA coordinator
+  kStatusHtlcDuplicate = 12,   // an HTLC lock whose (sender, id) exists already, in any state
+  kStatusHtlcWrongSecret = 13, // a claim whose secret does not hash to the lock's hash
+  kStatusHtlcExpired = 14,     // a claim at or after the timelock; a lock whose timelock is not after the block time
+  kStatusHtlcNotExpired = 15,  // a refund before the timelock
+  kStatusHtlcNotLocked = 16    // a claim or refund of a lock that does not exist or has already ended
 };
 
 // A contract refusing a call; inside a block it becomes a receipt with this status and message.
@@ -56,8 +62,13 @@ inline constexpr const char *kXaProxyResource = "WeCrossProxy";
 
 struct ResourceConfig {
   std::string name;
-  std::string contract; // "kv" or "asset"
+  std::string contract; // "kv", "asset" or "htlc"
+  std::string asset;    // htlc only: the asset resource it escrows; "" for every other kind
 };
+
+// Why the resources' asset fields are wrong, or nullopt: an htlc must name an "asset" resource of the list in
+// asset; no other kind may have one.
+std::optional<std::string> check_htlc_assets(const std::vector<ResourceConfig> &resources);
 
 class Contract;
 using Contracts = std::map<std::string, std::unique_ptr<Contract>, std::less<>>; // by resource name
@@ -86,6 +97,9 @@ public:
   const Address &sender() const { return sender_; }
   const Hash &tx_hash() const { return tx_hash_; } // zero in a read-only call
   const std::string &resource() const { return resource_; }
+  // The XA transaction this invocation runs in ("" for none): a contract's own calls pass it on, so a step on a
+  // held resource may write the other resources its transaction holds.
+  const std::string &xa_xid() const { return xa_xid_; }
   bool writable() const { return writable_; }
 
   // This contract's own namespace.
@@ -93,6 +107,16 @@ public:
   void put(const std::string &key, std::string value);
   void erase(const std::string &key);
   StateEntries scan(const std::string &prefix) const { return state_.scan(resource_, prefix); }
+
+  // Emits an event of this resource: data is a JSON object's text (or its string fields). Events join the
+  // receipt in order, and only if the transaction succeeds; a nested call's events are dropped if that call
+  // fails. Throws ContractError(kStatusBadArguments) for data that is not a JSON object or beyond the limits
+  // (kMaxEvents per transaction, names up to kMaxNameBytes).
+  void emit(std::string name, std::string data_json);
+  void emit(std::string name, const std::map<std::string, std::string> &fields);
+  // The events emitted so far in this context and the calls it made that succeeded.
+  const std::vector<Event> &events() const { return events_; }
+  static constexpr size_t kMaxEvents = 256;
 
   // Runs resource.method(args) as `as`, in a nested state overlay that joins this one only if it succeeds. A
   // write method is refused on a read-only context, and with kStatusBusy on a resource an XA transaction holds,
@@ -126,6 +150,8 @@ private:
   Hash tx_hash_;
   bool writable_;
   std::string resource_; // the running contract's namespace; set by invoke
+  std::string xa_xid_;   // set by invoke
+  std::vector<Event> events_;
 };
 
 class Contract {
@@ -145,6 +171,12 @@ public:
 std::unique_ptr<Contract> make_contract(std::string_view kind);
 std::unique_ptr<Contract> make_kv_contract();
 std::unique_ptr<Contract> make_asset_contract();
+// The hash-time-lock contract of resource `name`, escrowing amounts of the asset resource `asset` (htlc_contract.cpp;
+// semantics in docs/htlc.md, "Contract semantics").
+std::unique_ptr<Contract> make_htlc_contract(const std::string &name, const std::string &asset);
+// The escrow address of the HTLC resource `name`: the first 20 bytes of SHA-256("weft-htlc-escrow:" + name). No key
+// exists for it; only the contract moves its balance.
+Address htlc_escrow_address(std::string_view name);
 // The XA proxy. With a pinned coordinator only it may start, commit and roll back; without one the first address
 // to start or roll back becomes the coordinator (trust on first use, recorded in the proxy's state).
 std::unique_ptr<Contract> make_xa_proxy_contract(std::optional<Address> coordinator);

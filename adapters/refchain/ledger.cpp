@@ -158,6 +158,7 @@ Receipt Ledger::run(StateOverlay &block_state, const VerifiedTx &v, BlockContext
     // The same path as a contract's call into another resource: existence, arity and XA locks.
     Context ctx(contracts_, tx_state, block, v.sender, v.hash, true);
     r.result = ctx.invoke({v.tx.resource, v.tx.method, v.tx.args, v.sender, ""});
+    r.events = ctx.events();
     tx_state.merge_into(block_state);
   } catch (const ContractError &e) {
     r.status = e.status; // the transaction stays in the block; its writes die with tx_state

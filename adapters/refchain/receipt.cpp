@@ -35,6 +35,15 @@ Bytes Receipt::encode() const {
   w.str(resource);
   w.str(method);
   write_list(w, args);
+  if (!events.empty()) {
+    w.raw(kReceiptEventsMarker);
+    w.u32(static_cast<uint32_t>(events.size()));
+    for (const auto &e : events) {
+      w.str(e.resource);
+      w.str(e.name);
+      w.str(e.data);
+    }
+  }
   return w.take();
 }
 
@@ -51,6 +60,20 @@ Receipt Receipt::decode(ByteView bytes) {
   x.resource = r.str(kMaxNameBytes, "resource");
   x.method = r.str(kMaxNameBytes, "method");
   x.args = read_list(r, "args");
+  if (r.remaining() > 0) {
+    auto marker = r.fixed<4>("receipt events marker");
+    if (marker != kReceiptEventsMarker) throw DecodeError("receipt: trailing bytes that are not an event section");
+    uint32_t n = r.u32("receipt events");
+    // An empty section would give a second encoding of the same receipt.
+    if (n == 0 || n > kMaxArgs) throw DecodeError("receipt: bad event count " + std::to_string(n));
+    for (uint32_t i = 0; i < n; ++i) {
+      Event e;
+      e.resource = r.str(kMaxNameBytes, "event resource");
+      e.name = r.str(kMaxNameBytes, "event name");
+      e.data = r.str(kMaxTxBytes, "event data");
+      x.events.push_back(std::move(e));
+    }
+  }
   r.expect_end("receipt");
   return x;
 }

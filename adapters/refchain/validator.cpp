@@ -11,6 +11,7 @@ namespace weft::refchain {
 namespace {
 
 // A proposal's timestamp may run ahead of a validator's clock by at most this much (clocks of real hosts drift).
+// With block_time_offset_ms the clock is the offset one (docs/refchain.md, "Block time").
 constexpr uint64_t kMaxClockDriftMs = 5000;
 // Consensus frames waiting for the validator's thread beyond this are dropped (round changes recover them).
 constexpr size_t kInboxLimit = 20000;
@@ -20,6 +21,12 @@ uint64_t wall_ms() {
   return static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
           .count());
+}
+
+// The wall clock shifted by a chain's block_time_offset_ms.
+uint64_t chain_clock_ms(int64_t offset_ms) {
+  int64_t now = static_cast<int64_t>(wall_ms()) + offset_ms;
+  return now > 0 ? static_cast<uint64_t>(now) : 0;
 }
 
 Bytes frame(FrameKind kind, ByteView body) {
@@ -88,7 +95,8 @@ class Validator::LedgerApp : public bft::App {
     auto it = executed_.find(hash);
     if (it == executed_.end()) {
       std::string why;
-      if (!validate(payload, wall_ms() + kMaxClockDriftMs, &why))
+      // A certified block: a quorum accepted its time already, so only a gross lead is refused here.
+      if (!validate(payload, chain_clock_ms(opts_.chain.block_time_offset_ms) + kMaxClockDriftMs, &why))
         throw Error(WEFT_E_INTERNAL, "cannot commit block " + to_hex(hash) + ": " + why);
       it = executed_.find(hash);
     }
@@ -235,9 +243,11 @@ bft::EngineStatus Validator::status() {
   return st;
 }
 
+uint64_t Validator::chain_ms() const { return chain_clock_ms(options_.chain.block_time_offset_ms); }
+
 void Validator::run() {
   try {
-    engine_->start(wall_ms());
+    engine_->start(chain_ms());
   } catch (const std::exception &e) {
     if (log_) log_(3, std::string("consensus could not start: ") + e.what());
     return;
@@ -251,8 +261,8 @@ void Validator::run() {
     lock.unlock();
     try {
       for (const auto &m : batch)
-        engine_->on_message(m, wall_ms());
-      engine_->on_tick(wall_ms());
+        engine_->on_message(m, chain_ms());
+      engine_->on_tick(chain_ms());
     } catch (const std::exception &e) {
       // The store failed under the engine (disk full, I/O error): stop rather than diverge from the others.
       if (log_) log_(3, std::string("validator stops: ") + e.what());

@@ -77,6 +77,8 @@ class Validator {
   class KeySigner;
   class EngineNet;
   void run();
+  // The clock consensus runs on: the wall clock plus the chain's block_time_offset_ms.
+  uint64_t chain_ms() const;
 
   ValidatorOptions options_;
   Outbox &outbox_;

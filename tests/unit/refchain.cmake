@@ -7,6 +7,7 @@ weft_add_unit_test(refchain_core_tests
     ${CMAKE_CURRENT_LIST_DIR}/refchain_ledger_test.cpp
     ${CMAKE_CURRENT_LIST_DIR}/refchain_store_test.cpp
     ${CMAKE_CURRENT_LIST_DIR}/refchain_xa_test.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/refchain_htlc_test.cpp
   LIBS weft_refchain_core)
 
 weft_add_unit_test(refchain_plugin_tests

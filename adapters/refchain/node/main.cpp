@@ -73,6 +73,7 @@ int run(const std::string &config_path) {
   vo.chain.block_interval_ms = cfg.block_interval_ms;
   vo.chain.empty_block_interval_ms = cfg.empty_block_interval_ms;
   vo.chain.round_timeout_ms = cfg.round_timeout_ms;
+  vo.chain.block_time_offset_ms = cfg.block_time_offset_ms;
   vo.round_timeout_ms = cfg.round_timeout_ms;
   for (const auto &v : cfg.validators)
     vo.validators.push_back(v.address);

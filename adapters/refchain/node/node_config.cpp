@@ -1,5 +1,6 @@
 #include "node_config.h"
 
+#include "config.h"
 #include "host_port.h"
 #include "validator_key.h"
 
@@ -37,7 +38,8 @@ const char *const kKeys[] = {"chain_id",
                              "peer_idle_timeout_ms",
                              "log_level",
                              "ready_file",
-                             "xa_coordinator"};
+                             "xa_coordinator",
+                             "block_time_offset_ms"};
 
 // Collects problems with their positions, so a user fixes the whole file at once.
 struct Problems {
@@ -190,6 +192,17 @@ NodeConfig load_node_config(const std::string &path) {
       problems.add(opt("xa_coordinator")->Mark(), "xa_coordinator must be 0x followed by 40 hex digits");
     }
   }
+  if (auto n = opt("block_time_offset_ms")) {
+    std::string s = n->IsScalar() ? n->Scalar() : "";
+    size_t digits = !s.empty() && (s[0] == '-' || s[0] == '+') ? 1 : 0;
+    if (s.size() <= digits || s.size() > 20 || s.find_first_not_of("0123456789", digits) != std::string::npos)
+      problems.add(n->Mark(), "block_time_offset_ms must be an integer (milliseconds, may be negative)");
+    else if (int64_t v = std::stoll(s); v < -kMaxBlockTimeOffsetMs || v > kMaxBlockTimeOffsetMs)
+      problems.add(n->Mark(), "block_time_offset_ms must be between -" + std::to_string(kMaxBlockTimeOffsetMs) +
+                                  " and " + std::to_string(kMaxBlockTimeOffsetMs) + ", got " + s);
+    else
+      c.block_time_offset_ms = v;
+  }
   if (auto n = opt("log_level"); n && r.text(*n, "log_level", c.log_level)) {
     static const std::set<std::string> levels{"debug", "info", "warn", "error"};
     if (!levels.count(c.log_level)) problems.add(n->Mark(), "log_level must be debug, info, warn or error");
@@ -230,7 +243,7 @@ NodeConfig load_node_config(const std::string &path) {
     std::set<std::string> names;
     if (!n->IsSequence()) problems.add(n->Mark(), "resources must be a list of {name, contract}");
     for (const auto &item : n->IsSequence() ? *n : YAML::Node()) {
-      auto rf = r.fields(item, "a resource", {"name", "contract"});
+      auto rf = r.fields(item, "a resource", {"name", "contract", "asset"});
       ResourceConfig rc;
       if (!rf.count("name") || !rf.count("contract")) {
         problems.add(item.Mark(), "a resource needs both name and contract");
@@ -240,11 +253,14 @@ NodeConfig load_node_config(const std::string &path) {
         problems.add(rf["name"].Mark(), "resource name '" + rc.name + "' must be 1-64 letters, digits, '_' or '-'");
       if (rc.name == kXaProxyResource)
         problems.add(rf["name"].Mark(), "resource name " + rc.name + " is reserved for the chain's XA proxy");
-      if (r.text(rf["contract"], "contract", rc.contract) && rc.contract != "kv" && rc.contract != "asset")
-        problems.add(rf["contract"].Mark(), "contract must be kv or asset, got '" + rc.contract + "'");
+      if (r.text(rf["contract"], "contract", rc.contract) && rc.contract != "kv" && rc.contract != "asset" &&
+          rc.contract != "htlc")
+        problems.add(rf["contract"].Mark(), "contract must be kv, asset or htlc, got '" + rc.contract + "'");
+      if (rf.count("asset")) r.text(rf["asset"], "asset", rc.asset);
       if (!names.insert(rc.name).second) problems.add(rf["name"].Mark(), "resource " + rc.name + " is listed twice");
       c.resources.push_back(rc);
     }
+    if (auto problem = check_htlc_assets(c.resources)) problems.add(n->Mark(), *problem);
   }
   problems.raise();
   fs::path base = fs::absolute(fs::path(path)).parent_path();

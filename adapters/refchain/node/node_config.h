@@ -35,6 +35,7 @@ struct NodeConfig {
   std::string log_level = "info";          // debug, info, warn, error
   std::string ready_file;                  // written with the client address once both ports are bound; optional
   std::optional<Address> xa_coordinator;   // the chain's XA coordinator; unset: the first to start or roll back
+  int64_t block_time_offset_ms = 0;        // this validator's clock runs at now + offset (every validator alike)
 };
 
 // Every problem in the file, one per line as "file:line:col: message".
