@@ -59,6 +59,34 @@ void cancel_op(weft_chain *chain, uint64_t op_id) noexcept {
   }
 }
 
+int32_t subscribe_v2(weft_chain *chain, const uint8_t *request, size_t size, weft_record_fn on_record, void *ctx,
+                     uint64_t *subscription_id, char *err, size_t err_cap) noexcept {
+  try {
+    if (chain == nullptr || subscription_id == nullptr)
+      throw weft::refchain::Error(WEFT_E_INVALID_ARGUMENT, "subscribe_v2: no chain handle or id pointer");
+    std::string req(request != nullptr ? reinterpret_cast<const char *>(request) : "", request != nullptr ? size : 0);
+    *subscription_id = runtime(chain)->subscriptions().subscribe(req, on_record, ctx);
+    return WEFT_OK;
+  } catch (const weft::refchain::Error &e) {
+    weft::plugin::write_error(err, err_cap, e.what());
+    return e.status;
+  } catch (const std::exception &e) {
+    weft::plugin::write_error(err, err_cap, e.what());
+    return WEFT_E_INTERNAL;
+  } catch (...) {
+    weft::plugin::write_error(err, err_cap, "unknown exception in subscribe_v2");
+    return WEFT_E_INTERNAL;
+  }
+}
+
+void unsubscribe(weft_chain *chain, uint64_t subscription_id) noexcept {
+  if (chain == nullptr) return;
+  try {
+    runtime(chain)->subscriptions().unsubscribe(subscription_id);
+  } catch (...) {
+  }
+}
+
 using VerbBody = verbs::Result (*)(Runtime &, uint64_t, const std::string &);
 
 // Copies the borrowed request and queues the verb on the chain's worker.
@@ -97,12 +125,18 @@ const weft_adapter_v1 kTable = [] {
   t.health = verb<verbs::health>;
   t.account_info = verb<verbs::account_info>;
   t.chain_info = verb<verbs::chain_info>;
-  // The XA proxy is native (WeCrossProxy on every chain), so there is nothing to deploy: deploy_stubs stays NULL, as
-  // do HTLC and the subscriptions until the reference chain has them.
+  // The XA proxy and the htlc contract are native (configured resources), so there is nothing to deploy:
+  // deploy_stubs stays NULL, as does the first subscribe (subscribe_v2 replaces it).
   t.xa_start = verb<verbs::xa_start>;
   t.xa_commit = verb<verbs::xa_commit>;
   t.xa_rollback = verb<verbs::xa_rollback>;
   t.xa_status = verb<verbs::xa_status>;
+  t.htlc_lock = verb<verbs::htlc_lock>;
+  t.htlc_unlock = verb<verbs::htlc_unlock>;
+  t.htlc_refund = verb<verbs::htlc_refund>;
+  t.htlc_status = verb<verbs::htlc_status>;
+  t.unsubscribe = unsubscribe;
+  t.subscribe_v2 = subscribe_v2;
   return t;
 }();
 

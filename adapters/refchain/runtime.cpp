@@ -10,7 +10,8 @@ namespace weft::refchain {
 
 Runtime::Runtime(const ChainConfig &config, plugin::Host host, const std::string &data_dir)
     : config_(config), host_(std::move(host)),
-      contracts_(make_contracts(config_.ledger.resources, config_.ledger.xa_coordinator)) {
+      contracts_(make_contracts(config_.ledger.resources, config_.ledger.xa_coordinator)),
+      subscriptions_(std::make_unique<Subscriptions>(*this)) {
   size_t workers = 1;
   if (config_.nodes.empty()) {
     Validator::Listeners listeners;
@@ -148,6 +149,7 @@ void Runtime::close() {
   // connection calls back after this.
   for (auto &l : links_)
     l->close();
+  subscriptions_->close(); // each stream's "end" record; after the last commit event, so none is lost
   for (auto &w : workers_)
     if (w.joinable()) w.join();
   std::map<uint64_t, Op> left;
@@ -315,6 +317,7 @@ void Runtime::run_worker() {
 }
 
 void Runtime::on_committed(const ExecutedBlock &block) {
+  subscriptions_->on_committed(block);
   std::vector<std::pair<Op, boost::json::object>> ready;
   {
     std::lock_guard lock(mu_);

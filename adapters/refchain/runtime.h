@@ -10,6 +10,7 @@
 #include "ledger.h"
 #include "embedded_network.h"
 #include "net/node_client.h"
+#include "subscriptions.h"
 #include "validator_key.h"
 
 #include <weft/adapter.hpp>
@@ -89,6 +90,8 @@ public:
   const Contract *contract(const std::string &resource) const;
   const plugin::Host &host() const { return host_; }
   const ChainConfig &config() const { return config_; }
+  // subscribe_v2 streams; close() ends them.
+  Subscriptions &subscriptions() { return *subscriptions_; }
 
   static constexpr std::chrono::milliseconds kDefaultDeadline{60000};
   // Remote mode's workers only sign and make short reads; waits for commits hold no worker.
@@ -124,6 +127,7 @@ private:
   std::vector<std::unique_ptr<net::NodeClient>> links_; // remote mode: remote_connections, each from another node
   std::atomic<size_t> next_link_{0};
   Contracts contracts_; // the configured resources and the XA proxy
+  std::unique_ptr<Subscriptions> subscriptions_;
   // Remote mode: the last height seen, and when it was asked (a block limit 500 ahead tolerates a stale one).
   std::mutex height_mu_;
   uint64_t height_ = 0;

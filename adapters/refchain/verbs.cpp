@@ -82,9 +82,12 @@ Result list_resources(Runtime &rt, uint64_t, const std::string &) {
       methods.emplace_back(m.name);
       if (m.writes) writes.emplace_back(m.name);
     }
-    list.push_back(json::object{
-        {"name", r.name},
-        {"properties", json::object{{"contract", r.contract}, {"methods", methods}, {"writeMethods", writes}}}});
+    json::object properties{{"contract", r.contract}, {"methods", methods}, {"writeMethods", writes}};
+    if (r.contract == "htlc") {
+      properties["asset"] = r.asset;
+      properties["escrow"] = address_text(htlc_escrow_address(r.name));
+    }
+    list.push_back(json::object{{"name", r.name}, {"properties", std::move(properties)}});
   }
   list.push_back(xa_proxy_resource_json(rt));
   return answer({{"resources", list}});

@@ -25,6 +25,14 @@ Result xa_start(Runtime &rt, uint64_t op, const std::string &request);
 Result xa_commit(Runtime &rt, uint64_t op, const std::string &request);
 Result xa_rollback(Runtime &rt, uint64_t op, const std::string &request);
 Result xa_status(Runtime &rt, uint64_t op, const std::string &request);
+// HTLC (htlc_verbs.cpp); request and answer JSON in docs/adapters.md, "HTLC verbs".
+Result htlc_lock(Runtime &rt, uint64_t op, const std::string &request);
+Result htlc_unlock(Runtime &rt, uint64_t op, const std::string &request);
+Result htlc_refund(Runtime &rt, uint64_t op, const std::string &request);
+Result htlc_status(Runtime &rt, uint64_t op, const std::string &request);
+// The verb's failure for a failed receipt of an htlc transaction: WEFT_E_REJECTED for the HTLC refusals (and an
+// insufficient balance), WEFT_E_BUSY, WEFT_E_NOT_FOUND, WEFT_E_INVALID_ARGUMENT; details {"hash","code"}.
+Runtime::Answer htlc_failure(uint32_t code, const std::string &message, const std::string &hash);
 
 // Shared by the verbs of verbs.cpp and xa_verbs.cpp.
 // What Ledger::check_invocation checks, from the configured contracts: it works without a local ledger.

@@ -11,7 +11,7 @@ weft_add_unit_test(refchain_core_tests
   LIBS weft_refchain_core)
 
 weft_add_unit_test(refchain_plugin_tests
-  SOURCES ${CMAKE_CURRENT_LIST_DIR}/refchain_plugin_test.cpp
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/refchain_plugin_test.cpp ${CMAKE_CURRENT_LIST_DIR}/refchain_htlc_plugin_test.cpp
   LIBS weft_refchain_core ${CMAKE_DL_LIBS})
 add_dependencies(refchain_plugin_tests weft_refchain)
 target_compile_definitions(refchain_plugin_tests PRIVATE
