@@ -253,7 +253,7 @@ public:
       return std::move(cfg_);
     }
     Fields top;
-    if (root.IsMap()) top = fields(d_, root, "the top level", {"router", "rpc", "metrics", "auth", "xa", "log", "accounts", "chains"});
+    if (root.IsMap()) top = fields(d_, root, "the top level", {"router", "rpc", "metrics", "auth", "xa", "htlc", "log", "accounts", "chains"});
     // Order matters: data_dir (and its override) must be final before account key files resolve against it, and
     // accounts must all be known before chains name them.
     router(get(top, "router"));
@@ -267,6 +267,12 @@ public:
       auto x = fields(d_, f->value, "xa", {"timeout_s", "retry_max_ms"});
       integer(get(x, "timeout_s"), "xa.timeout_s", 1, 31'536'000, cfg_.xa.timeout_s);
       integer(get(x, "retry_max_ms"), "xa.retry_max_ms", 10, 3'600'000, cfg_.xa.retry_max_ms);
+    }
+    if (auto *f = get(top, "htlc"); f && is_mapping(d_, *f, "htlc")) {
+      auto h = fields(d_, f->value, "htlc", {"min_window_ms", "margin_ms", "poll_ms"});
+      integer(get(h, "min_window_ms"), "htlc.min_window_ms", 0, 31'536'000'000, cfg_.htlc.min_window_ms);
+      integer(get(h, "margin_ms"), "htlc.margin_ms", 0, 86'400'000, cfg_.htlc.margin_ms);
+      integer(get(h, "poll_ms"), "htlc.poll_ms", 10, 60'000, cfg_.htlc.poll_ms);
     }
     if (auto *f = get(top, "metrics"); f && is_mapping(d_, *f, "metrics"))
       metrics(fields(d_, f->value, "metrics", {"listen", "ready_file"}));

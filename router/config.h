@@ -63,6 +63,13 @@ struct XaConfig {
   std::int64_t retry_max_ms = 5000;  // a chain that misses a decision is asked again, the wait doubling up to this
 };
 
+// The HTLC engine (docs/htlc.md).
+struct HtlcConfig {
+  std::int64_t min_window_ms = 200000; // the participant's timelock must be at least this far in its chain's future
+  std::int64_t margin_ms = 5000;       // added to the safety gap between the two timelocks
+  std::int64_t poll_ms = 250;          // how often a waiting swap looks at its chains when no event comes
+};
+
 struct AccountConfig {
   std::string name;
   std::string algorithm = "secp256k1";
@@ -91,6 +98,7 @@ struct RouterConfig {
   MetricsConfig metrics;
   AuthConfig auth;
   XaConfig xa;
+  HtlcConfig htlc;
   std::string log_level = "info"; // trace|debug|info|warn|error|off
   std::filesystem::path log_file; // empty: stderr
   std::vector<AccountConfig> accounts;

@@ -30,6 +30,7 @@
 #include "store/chain_status.h"
 #include "store/store.h"
 #include "xa/coordinator.h"
+#include "htlc/engine.h"
 #include "core/failpoint.h"
 #include <boost/asio/strand.hpp>
 
@@ -404,6 +405,19 @@ int main(int argc, char **argv) {
     return 1;
   }
   ctx.xa = &coordinator;
+  // The HTLC engine resumes every open swap before the RPC takes new work.
+  htlc::Options htlc_opt;
+  htlc_opt.min_window = std::chrono::milliseconds(cfg->htlc.min_window_ms);
+  htlc_opt.margin = std::chrono::milliseconds(cfg->htlc.margin_ms);
+  htlc_opt.poll = std::chrono::milliseconds(cfg->htlc.poll_ms);
+  htlc::Engine htlc_engine(db, registry, chain_service, vault.get(), htlc_opt, boost::asio::make_strand(io));
+  if (auto s = htlc_engine.recover(); !s.ok()) {
+    spdlog::critical("HTLC store: {}", s.error().message);
+    supervisor.stop();
+    db.close();
+    return 1;
+  }
+  ctx.htlc = &htlc_engine;
   metrics.set_xa_source([&coordinator] { return coordinator.counts(); });
   metrics.set_store_source([&db] { return static_cast<double>(db.stats().commits); });
   RpcService rpc(ctx, default_routes(), cfg->rpc.url_prefix);
@@ -508,6 +522,7 @@ int main(int argc, char **argv) {
   while (server.requests_in_flight() > 0 && std::chrono::steady_clock::now() < until)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   coordinator.stop();
+  htlc_engine.stop();
   supervisor.stop();
   auth_service.reset(); // its pool finishes the logins in progress first
   until = std::chrono::steady_clock::now() + std::chrono::seconds(2);

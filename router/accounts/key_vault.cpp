@@ -240,4 +240,19 @@ Status KeyVault::rotate(store::Store &store, const std::filesystem::path &file) 
   return Ok{};
 }
 
+namespace {
+std::vector<std::uint8_t> secret_aad(std::string_view label) {
+  std::string aad = "weft-htlc-secret-v1:" + std::string(label);
+  return std::vector<std::uint8_t>(aad.begin(), aad.end());
+}
+} // namespace
+
+Result<SealedKey> KeyVault::seal_secret(std::span<const std::uint8_t> secret, std::string_view label) const {
+  return accounts::seal(master_, version_, secret, secret_aad(label));
+}
+
+Result<SecretKey> KeyVault::open_secret(const SealedKey &sealed, std::string_view label) const {
+  return accounts::open(master_, sealed, secret_aad(label));
+}
+
 } // namespace weft::accounts

@@ -49,6 +49,12 @@ class KeyVault {
   Result<std::optional<SecretKey>> load_router_key(const std::string &name, KeyAlgorithm algorithm) const;
   Status save_router_key(const std::string &name, KeyAlgorithm algorithm, const SecretKey &secret);
 
+  // A 32-byte secret of the HTLC engine (a swap's preimage), sealed under the master key and bound to `label` (the
+  // swap's id): {version, nonce, ciphertext}. open_secret refuses another label, version or a changed byte.
+  Result<SealedKey> seal_secret(std::span<const std::uint8_t> secret, std::string_view label) const;
+  Result<SecretKey> open_secret(const SealedKey &sealed, std::string_view label) const;
+  std::uint32_t key_version() const { return version_; }
+
   // Re-seals every row under a new master key in one store transaction, then replaces the key file. Offline tool.
   static Status rotate(store::Store &store, const std::filesystem::path &master_key_file);
 

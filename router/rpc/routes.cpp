@@ -83,6 +83,7 @@ RouteTable default_routes() {
   add_weft_routes(t);
   add_auth_routes(t);
   add_xa_routes(t);
+  add_htlc_routes(t);
   return t;
 }
 

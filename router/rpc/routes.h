@@ -27,6 +27,9 @@ class KeyVault;
 namespace xa {
 class Coordinator;
 }
+namespace htlc {
+class Engine;
+}
 
 struct AccountSummary {
   std::string name;
@@ -47,6 +50,7 @@ struct RpcContext {
   auth::AuthService *auth = nullptr; // null when login is off (auth.login: false)
   accounts::KeyVault *vault = nullptr; // null without router.master_key_file
   xa::Coordinator *xa = nullptr;        // the XA coordinator (/xa routes, XA steps of sendTransaction)
+  htlc::Engine *htlc = nullptr;         // the HTLC engine (/weft/htlc routes)
 };
 
 enum Method : unsigned {
@@ -111,6 +115,7 @@ void add_conn_routes(RouteTable &t);
 void add_weft_routes(RouteTable &t);
 void add_auth_routes(RouteTable &t);
 void add_xa_routes(RouteTable &t);
+void add_htlc_routes(RouteTable &t);
 
 // Every route the router serves today.
 RouteTable default_routes();

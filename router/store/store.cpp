@@ -142,6 +142,28 @@ CREATE TABLE xa_steps (
   PRIMARY KEY (xid, seq)
 ) WITHOUT ROWID;
 )sql"},
+    {5, R"sql(
+-- The HTLC engine's swaps (docs/htlc.md): the proposal both sides agreed to, where the swap stands, and the secret
+-- sealed under the master key (never stored in plain text). id is the lock id used on both chains.
+-- state: proposed, initiator_locked, participant_locked, claimed_participant, completed, refunding, refunded,
+-- cancelled, failed.
+CREATE TABLE htlc_swaps (
+  id TEXT PRIMARY KEY,
+  user TEXT NOT NULL,
+  user_id INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  proposal TEXT NOT NULL,
+  progress TEXT NOT NULL DEFAULT '{}',
+  secret_version INTEGER NOT NULL DEFAULT 0,
+  secret_nonce BLOB,
+  secret_sealed BLOB,
+  created_ms INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL,
+  note TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX htlc_swaps_open ON htlc_swaps (state)
+  WHERE state NOT IN ('completed', 'refunded', 'cancelled', 'failed');
+)sql"},
 };
 
 constexpr const char *kWhatToDo = "; weft-router left it untouched: restore router.db from a backup, or move it "

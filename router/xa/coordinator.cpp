@@ -32,10 +32,6 @@ std::int64_t now_ms() {
       .count();
 }
 
-bool finished_status(const std::string &s) {
-  return s == "committed" || s == "rolledback" || s == "heuristic" || s == "resolved";
-}
-
 bool valid_xid(const std::string &id) {
   if (id.empty() || id.size() > 128) return false;
   return std::all_of(id.begin(), id.end(), [](unsigned char c) {
