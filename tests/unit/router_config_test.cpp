@@ -153,7 +153,7 @@ TEST_CASE("an unknown key names the closest known one") {
   CHECK(error_of(kZone + "chains:\n  - name: c\n    type: RefChain\n    optoins: {}\n") ==
         "test.yaml:6:5: unknown key 'optoins' in chains[0]; did you mean 'options'?");
   CHECK(error_of(kZone + "peers: {}\n") ==
-        "test.yaml:3:1: unknown key 'peers' in the top level; known keys: router, rpc, metrics, auth, xa, log, accounts, chains");
+        "test.yaml:3:1: unknown key 'peers' in the top level; known keys: router, rpc, metrics, auth, xa, htlc, log, accounts, chains");
   CHECK(error_of(kZone + "rpc:\n  threads: 2\n  threads: 3\n") ==
         "test.yaml:5:3: duplicate key 'threads' in rpc (first at line 4); keep one");
 }
