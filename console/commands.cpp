@@ -4,6 +4,7 @@
 #include "resource_path.h"
 #include "text_format.h"
 #include "xa_commands.h"
+#include "htlc_commands.h"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -277,6 +278,18 @@ constexpr Command kCommands[] = {
      run_load_transaction},
     {"xa", "xa resolve ID [NOTE...]", "Admin: clear a heuristic XA transaction after looking at the chains.",
      PathArg::kNone, false, nullptr, nullptr, nullptr, run_xa_admin},
+    {"newHTLCProposal",
+     "newHTLCProposal INIT_PATH INIT_ACCOUNT INIT_AMOUNT INIT_TIMELOCK PART_PATH PART_ACCOUNT PART_AMOUNT "
+     "PART_TIMELOCK HASH [SECRET]",
+     "Propose an HTLC swap; with SECRET the router claims for the initiator once both locks are final.",
+     PathArg::kResource, false, nullptr, nullptr, nullptr, run_new_htlc_proposal},
+    {"genSecretAndHash", "genSecretAndHash", "A 32-byte secret from the system's CSPRNG and its sha256.",
+     PathArg::kNone, false, nullptr, nullptr, run_gen_secret_and_hash},
+    {"genTimelock", "genTimelock INIT_CHAIN PART_CHAIN [EXTRA_S]",
+     "Two timelocks that meet the router's safety rule for these chains now.", PathArg::kChain, false, nullptr,
+     nullptr, nullptr, run_gen_timelock},
+    {"checkTransferStatus", "checkTransferStatus ID", "Where an HTLC swap stands, and each chain's view of its lock.",
+     PathArg::kNone, false, nullptr, nullptr, nullptr, run_check_transfer_status},
     {"help", "help [COMMAND]", "This list, or one command's usage.", PathArg::kNone, false, nullptr, nullptr, run_help},
     {"quit", "quit", "Leave the console (also: exit, Ctrl-D).", PathArg::kNone, false, nullptr, nullptr, run_quit},
     {"exit", "exit", "Leave the console.", PathArg::kNone, false, nullptr, nullptr, run_quit},
