@@ -75,17 +75,6 @@ std::string u64_field(const json::object &req, const char *key) {
   bad(std::string("\"") + key + "\" must be a decimal string or a non-negative integer");
 }
 
-std::string account_address(Runtime &rt, const std::string &account) {
-  if (account.empty()) bad("\"account\" must name the account to sign with");
-  auto pub = rt.host().public_key(account, "secp256k1");
-  if (pub.size() != 64)
-    throw Error(WEFT_E_ACCOUNT, "the host returned a " + std::to_string(pub.size()) + "-byte public key for " +
-                                    account + "; expected 64 (uncompressed, no prefix)");
-  PublicKey key{};
-  std::copy(pub.begin(), pub.end(), key.begin());
-  return address_text(address_of(key));
-}
-
 std::string holder_in(const std::string &message) {
   auto at = message.find(kBusyMessageMarker);
   return at == std::string::npos ? "" : message.substr(at + kBusyMessageMarker.size());
@@ -151,10 +140,13 @@ Result htlc_lock(Runtime &rt, uint64_t op, const std::string &request) {
   std::string timelock = u64_field(req, "timelock");
   if (amount == "0") bad("\"amount\" must be greater than zero");
   std::string account = string_field(req, "account");
-  std::string sender = account_address(rt, account);
+  if (account.empty()) bad("\"account\" must name the account to sign with");
   tx.method = "lock";
   tx.args = {id, receiver, amount, hash, timelock};
-  return send_htlc(rt, op, account, std::move(tx), sender, id, "locked");
+  sign(rt, op, tx, account);
+  // The lock's sender is whoever signed: the chain reads it from the signature, and so does the answer.
+  std::string sender = address_text(address_of(recover_signer(tx.signing_digest(), tx.signature)));
+  return dispatch(rt, op, tx, htlc_outcome(sender, id, "locked"));
 }
 
 Result htlc_unlock(Runtime &rt, uint64_t op, const std::string &request) {

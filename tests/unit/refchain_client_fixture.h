@@ -20,12 +20,14 @@ inline constexpr auto kCall = std::chrono::milliseconds(5000);
 // One node's client API on a free loopback port, over a bare ledger.
 struct Node {
   TempDir dir;
-  Ledger ledger{test_ledger_config(kChain), dir.file("node.sqlite")};
+  Ledger ledger;
   TestAccount validator{3};
   net::ClientServer server;
 
-  explicit Node(net::ClientServerOptions options = {})
-      : server(with_loopback(std::move(options)),
+  explicit Node(net::ClientServerOptions options = {}) : Node(test_ledger_config(kChain), std::move(options)) {}
+  explicit Node(LedgerConfig config, net::ClientServerOptions options = {})
+      : ledger(config, dir.file("node.sqlite")),
+        server(with_loopback(std::move(options)),
                {.ledger = &ledger,
                 .validators = {validator.address},
                 .self = 0,

@@ -179,3 +179,143 @@ TEST_CASE("xa verbs over a weft-node client API: start, busy, a step, status, ro
             .at("errorCode")
             .to_number<int>() == 0);
 }
+
+namespace {
+
+struct HtlcNode {
+  static LedgerConfig config() {
+    LedgerConfig c = test_ledger_config(kChain);
+    c.resources = {{"token", "asset", ""}, {"htlc", "htlc", "token"}};
+    return c;
+  }
+};
+
+// A remote chain whose node has an htlc resource; the plugin is configured alike.
+struct RemoteHtlcChain {
+  Node node{HtlcNode::config()};
+  Host host;
+  TempDir dir;
+  weft_chain *chain = nullptr;
+  std::atomic<bool> stop{false};
+  std::thread sealer;
+  RemoteHtlcChain() {
+    sealer = std::thread([this] {
+      while (!stop) {
+        if (node.ledger.pool_size() > 0) node.commit();
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+    });
+    std::string config = R"({"chain_id":11,"block_interval_ms":20,"nodes":[")" + node.address() +
+                         R"("],"remote_connections":1,"resources":[{"name":"token","contract":"asset"},
+                         {"name":"htlc","contract":"htlc","asset":"token"}]})";
+    weft_open_args_v1 args{};
+    args.struct_size = sizeof args;
+    args.host = &host.table;
+    args.stub_type = "RefChain";
+    args.chain_name = "payment.remote";
+    args.config_json = config.c_str();
+    args.data_dir = dir.path().c_str();
+    char err[512] = {0};
+    REQUIRE_MESSAGE(adapter()->open(&args, &chain, err, sizeof err) == WEFT_OK, err);
+  }
+  ~RemoteHtlcChain() {
+    if (chain) adapter()->close(chain);
+    stop = true;
+    sealer.join();
+  }
+  Reply &run(weft_verb_fn verb, const std::string &request, Reply &r) {
+    uint64_t id = 0;
+    verb(chain, reinterpret_cast<const uint8_t *>(request.data()), request.size(), 0, &Reply::callback, &r, &id);
+    std::unique_lock lock(r.mu);
+    REQUIRE(r.cv.wait_for(lock, scaled(10000), [&] { return r.done; }));
+    return r;
+  }
+  json::object ok(weft_verb_fn verb, const std::string &request) {
+    Reply r;
+    run(verb, request, r);
+    REQUIRE_MESSAGE(r.status == WEFT_OK, r.message);
+    return json::parse(r.data).as_object();
+  }
+};
+
+struct RemoteRecords {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<json::object> list;
+  static void on_record(void *ctx, const uint8_t *data, size_t size) {
+    auto *self = static_cast<RemoteRecords *>(ctx);
+    std::lock_guard lock(self->mu);
+    self->list.push_back(json::parse(std::string(reinterpret_cast<const char *>(data), size)).as_object());
+    self->cv.notify_all();
+  }
+  bool wait_for(size_t n) {
+    std::unique_lock lock(mu);
+    return cv.wait_for(lock, scaled(10000), [&] { return list.size() >= n; });
+  }
+};
+
+std::string hex32(uint8_t fill) {
+  Hash h{};
+  h.fill(fill);
+  return to_hex(h);
+}
+
+} // namespace
+
+TEST_CASE("htlc verbs and subscribe_v2 over a weft-node client API: lock, refused claim, claim, status, events") {
+  RemoteRecords events, blocks; // outlive the chain, whose close ends their streams
+  RemoteHtlcChain c;
+  const weft_adapter_v1 *t = adapter();
+  std::string user = c.host.user.addr(), coordinator = c.host.coordinator.addr();
+  json::object minted = c.ok(t->send_transaction, R"({"resource":"token","method":"mint","args":[")" + user +
+                                                      R"(","100"],"account":"user"})");
+  REQUIRE(minted.at("errorCode").to_number<int>() == 0);
+
+  uint64_t events_id = 0, blocks_id = 0;
+  char err[256] = {0};
+  std::string req = R"({"kind":"events","resource":"htlc","from":"0"})"; // replays from block 1
+  REQUIRE(t->subscribe_v2(c.chain, reinterpret_cast<const uint8_t *>(req.data()), req.size(), &RemoteRecords::on_record,
+                          &events, &events_id, err, sizeof err) == WEFT_OK);
+  req = R"({"kind":"blocks","from":"0"})";
+  REQUIRE(t->subscribe_v2(c.chain, reinterpret_cast<const uint8_t *>(req.data()), req.size(), &RemoteRecords::on_record,
+                          &blocks, &blocks_id, err, sizeof err) == WEFT_OK);
+
+  std::string secret = hex32(0x42), id = hex32(0x07);
+  std::string hash = to_hex(sha256(hash_from_hex(secret)));
+  // The node's blocks are stamped 1000, 1001, ...: a timelock of 100000 is far ahead in its chain time.
+  json::object locked = c.ok(t->htlc_lock, json::serialize(json::object{{"resource", "htlc"},
+                                                                        {"id", id},
+                                                                        {"receiver", coordinator},
+                                                                        {"amount", "40"},
+                                                                        {"hash", hash},
+                                                                        {"timelock", "100000"},
+                                                                        {"account", "user"}}));
+  CHECK(locked.at("state").as_string() == "locked");
+  CHECK(locked.at("sender").as_string() == user);
+
+  json::object claim{{"resource", "htlc"}, {"sender", user}, {"id", id}, {"secret", hex32(0x43)},
+                     {"account", "coordinator"}};
+  Reply wrong;
+  c.run(t->htlc_unlock, json::serialize(claim), wrong);
+  CHECK(wrong.status == WEFT_E_REJECTED);
+  CHECK(json::parse(wrong.data).at("code").to_number<int>() == kStatusHtlcWrongSecret);
+  claim["secret"] = secret;
+  CHECK(c.ok(t->htlc_unlock, json::serialize(claim)).at("state").as_string() == "claimed");
+  json::object st = c.ok(t->htlc_status, R"({"resource":"htlc","sender":")" + user + R"(","id":")" + id + R"("})");
+  CHECK(st.at("state").as_string() == "claimed");
+  CHECK(st.at("secret").as_string() == secret);
+
+  REQUIRE(events.wait_for(2));
+  REQUIRE(blocks.wait_for(4)); // mint, lock, refused claim, claim
+  t->unsubscribe(c.chain, events_id);
+  t->unsubscribe(c.chain, blocks_id);
+  std::lock_guard lock(events.mu);
+  CHECK(events.list.at(0).at("name").as_string() == "locked");
+  CHECK(events.list.at(1).at("name").as_string() == "claimed");
+  CHECK(events.list.at(1).at("seq").to_number<int>() == 2);
+  std::lock_guard block_lock(blocks.mu);
+  for (size_t i = 0; i < blocks.list.size(); ++i) {
+    CHECK(blocks.list[i].at("seq").to_number<size_t>() == i + 1);
+    CHECK(blocks.list[i].at("number").to_number<size_t>() == i + 1);
+  }
+}
