@@ -165,11 +165,14 @@ typedef struct weft_adapter_v1 {
 
   /* Hash-time-lock contracts. A lock is keyed by (sender, id): the sender is the address of the account that
    * locked, id a 32-byte hex string it chose, so nobody can squat another party's id. Timelocks are Unix
-   * milliseconds of chain time. Full request and answer JSON: docs/htlc.md. */
-  weft_verb_fn htlc_lock;   /* {"resource","id","receiver","amount","hash","timelock","account"} */
-  weft_verb_fn htlc_unlock; /* claim: {"resource","sender","id","secret","account"}; pays the receiver */
+   * milliseconds of chain time (the including block's timestamp): a claim needs block time < timelock, a refund
+   * block time >= timelock. The three writes answer once committed with {"sender","id","txHash","blockNumber",
+   * "blockTime","state"}; a refusal by the chain (duplicate, wrong secret, expired, not expired, not locked) is
+   * WEFT_E_REJECTED with details {"hash","code"}. Full JSON: docs/adapters.md, "HTLC verbs"; semantics: docs/htlc.md. */
+  weft_verb_fn htlc_lock;   /* {"resource","id","receiver","amount","hash","timelock","account"} -> "locked" */
+  weft_verb_fn htlc_unlock; /* claim: {"resource","sender","id","secret","account"}; pays the receiver -> "claimed" */
   weft_verb_fn htlc_refund; /* {"resource","sender","id","account"}; at or after the timelock, pays the sender */
-  weft_verb_fn htlc_status; /* {"resource","sender","id"} */
+  weft_verb_fn htlc_status; /* {"resource","sender","id"} -> {...,"state":"none"|"locked"|"claimed"|"refunded"} */
 
   /* Push of new blocks or events. request: {"kind":"blocks"} or {"kind":"events","resource":...}. */
   int32_t (*subscribe)(weft_chain *chain, const uint8_t *request, size_t request_size, weft_event_fn on_event,
