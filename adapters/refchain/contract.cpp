@@ -63,10 +63,10 @@ void Context::emit(std::string name, std::string data_json) {
   if (data_json.size() > kMaxTxBytes) throw ContractError(kStatusBadArguments, "event " + name + ": data too large");
   boost::system::error_code ec;
   auto v = boost::json::parse(data_json, ec);
-  if (ec || !v.is_object())
-    throw ContractError(kStatusBadArguments, "event " + name + ": data must be a JSON object");
+  if (ec || !v.is_object()) throw ContractError(kStatusBadArguments, "event " + name + ": data must be a JSON object");
   if (events_.size() >= kMaxEvents)
-    throw ContractError(kStatusBadArguments, "a transaction may emit at most " + std::to_string(kMaxEvents) + " events");
+    throw ContractError(kStatusBadArguments,
+                        "a transaction may emit at most " + std::to_string(kMaxEvents) + " events");
   events_.push_back({resource_, std::move(name), std::move(data_json)});
 }
 
@@ -126,7 +126,8 @@ std::vector<std::string> Context::invoke(const Call &call, StateWrites *before) 
   inner.xa_xid_ = call.xa_xid;
   auto result = c->invoke(inner, call.method, call.args);
   if (events_.size() + inner.events_.size() > kMaxEvents)
-    throw ContractError(kStatusBadArguments, "a transaction may emit at most " + std::to_string(kMaxEvents) + " events");
+    throw ContractError(kStatusBadArguments,
+                        "a transaction may emit at most " + std::to_string(kMaxEvents) + " events");
   if (before)
     for (const auto &[k, v] : nested.writes())
       before->emplace(k, state_.get(k.first, k.second));

@@ -28,11 +28,11 @@ enum ExecStatus : uint32_t {
   kStatusInsufficientBalance = 4,
   kStatusNotIssuer = 5,
   kStatusOverflow = 6,
-  kStatusBusy = 7,           // a write to a resource another XA transaction holds; the message names the holder
-  kStatusXaUnknown = 8,      // no such XA transaction
-  kStatusXaFinished = 9,     // the XA transaction is already committed or rolled back (or refuses the other end)
-  kStatusXaConflict = 10,    // same id or step, other content; or the transaction does not hold the resource
-  kStatusNotCoordinator = 11, // start, commit or rollback by an address that is not the chain's XA coordinator
+  kStatusBusy = 7,             // a write to a resource another XA transaction holds; the message names the holder
+  kStatusXaUnknown = 8,        // no such XA transaction
+  kStatusXaFinished = 9,       // the XA transaction is already committed or rolled back (or refuses the other end)
+  kStatusXaConflict = 10,      // same id or step, other content; or the transaction does not hold the resource
+  kStatusNotCoordinator = 11,  // start, commit or rollback by an address that is not the chain's XA coordinator
   kStatusHtlcDuplicate = 12,   // an HTLC lock whose (sender, id) exists already, in any state
   kStatusHtlcWrongSecret = 13, // a claim whose secret does not hash to the lock's hash
   kStatusHtlcExpired = 14,     // a claim at or after the timelock; a lock whose timelock is not after the block time

@@ -293,8 +293,8 @@ TEST_CASE("htlc verbs and subscribe_v2 over a weft-node client API: lock, refuse
   CHECK(locked.at("state").as_string() == "locked");
   CHECK(locked.at("sender").as_string() == user);
 
-  json::object claim{{"resource", "htlc"}, {"sender", user}, {"id", id}, {"secret", hex32(0x43)},
-                     {"account", "coordinator"}};
+  json::object claim{
+      {"resource", "htlc"}, {"sender", user}, {"id", id}, {"secret", hex32(0x43)}, {"account", "coordinator"}};
   Reply wrong;
   c.run(t->htlc_unlock, json::serialize(claim), wrong);
   CHECK(wrong.status == WEFT_E_REJECTED);
