@@ -196,6 +196,13 @@ Status KeyVault::save_router_key(const std::string &name, KeyAlgorithm alg, cons
                                                           sealed->ciphertext}});
 }
 
+namespace {
+std::vector<std::uint8_t> secret_aad(std::string_view label) {
+  std::string aad = "weft-htlc-secret-v1:" + std::string(label);
+  return std::vector<std::uint8_t>(aad.begin(), aad.end());
+}
+} // namespace
+
 Status KeyVault::rotate(store::Store &store, const std::filesystem::path &file) {
   auto old_key = load_master_key(file);
   if (!old_key.ok()) return old_key.error();
@@ -210,14 +217,16 @@ Status KeyVault::rotate(store::Store &store, const std::filesystem::path &file) 
   std::uint32_t new_version = old_version + 1;
   auto resealed = auth::reseal_chain_accounts(store, [&](const auth::ChainAccount &a, const auth::SealedKey &s)
                                                          -> Result<auth::SealedKey> {
-    auto alg = parse_algorithm(a.algorithm);
+    bool htlc_secret = a.user_id == 0 && a.chain_type.starts_with("htlc:");
+    auto alg = htlc_secret ? std::optional<KeyAlgorithm>(KeyAlgorithm::Secp256k1) : parse_algorithm(a.algorithm);
     if (!alg) return Error{code::kInternal, "unknown algorithm " + a.algorithm};
     accounts::SealedKey old;
     old.key_version = static_cast<std::uint32_t>(s.key_version);
     if (s.nonce.size() != old.nonce.size()) return Error{code::kInternal, "damaged nonce"};
     std::copy(s.nonce.begin(), s.nonce.end(), old.nonce.begin());
     old.ciphertext = s.ciphertext;
-    auto aad = a.user_id == 0 && a.chain_type.starts_with("router:")
+    auto aad = htlc_secret ? secret_aad(a.chain_type.substr(5))
+               : a.user_id == 0 && a.chain_type.starts_with("router:")
                    ? router_key_aad(a.chain_type.substr(7), *alg)
                    : account_aad(a.user_id, a.key_id, *alg);
     auto secret = accounts::open(*old_key, old, aad);
@@ -239,13 +248,6 @@ Status KeyVault::rotate(store::Store &store, const std::filesystem::path &file) 
                                             ": " + ec.message() + "; move it there by hand"};
   return Ok{};
 }
-
-namespace {
-std::vector<std::uint8_t> secret_aad(std::string_view label) {
-  std::string aad = "weft-htlc-secret-v1:" + std::string(label);
-  return std::vector<std::uint8_t>(aad.begin(), aad.end());
-}
-} // namespace
 
 Result<SealedKey> KeyVault::seal_secret(std::span<const std::uint8_t> secret, std::string_view label) const {
   return accounts::seal(master_, version_, secret, secret_aad(label));

@@ -504,7 +504,32 @@ Result<std::size_t> reseal_chain_accounts(store::Store &store, const Reseal &res
       update_key->bind_blob(4, fresh->ciphertext);
       if (auto s = update_key->run(); !s) return s.error();
     }
-    return rows->size() + router_rows.size();
+    // The HTLC engine's sealed secrets, in the same transaction: "htlc:<swap id>".
+    auto secrets = tx.prepare("SELECT id, secret_version, secret_nonce, secret_sealed FROM htlc_swaps "
+                              "WHERE secret_sealed IS NOT NULL ORDER BY id");
+    if (!secrets) return secrets.error();
+    std::vector<std::pair<std::string, SealedKey>> secret_rows;
+    for (;;) {
+      auto step = secrets->step();
+      if (!step) return step.error();
+      if (!*step) break;
+      secret_rows.emplace_back(secrets->column_text(0),
+                               SealedKey{secrets->column_int(1), secrets->column_blob(2), secrets->column_blob(3)});
+    }
+    auto update_secret =
+        tx.prepare("UPDATE htlc_swaps SET secret_version = ?2, secret_nonce = ?3, secret_sealed = ?4 WHERE id = ?1");
+    if (!update_secret) return update_secret.error();
+    for (const auto &[id, sealed] : secret_rows) {
+      ChainAccount as_account;
+      as_account.chain_type = "htlc:" + id;
+      Result<SealedKey> fresh = reseal(as_account, sealed);
+      if (!fresh) return fresh.error();
+      if (auto s = check_sealed(*fresh); !s) return s.error();
+      update_secret->reset().bind(1, id).bind(2, fresh->key_version).bind_blob(3, fresh->nonce);
+      update_secret->bind_blob(4, fresh->ciphertext);
+      if (auto s = update_secret->run(); !s) return s.error();
+    }
+    return rows->size() + router_rows.size() + secret_rows.size();
   });
 }
 

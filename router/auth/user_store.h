@@ -122,8 +122,9 @@ Result<std::optional<SealedRouterKey>> find_router_key(store::Store &store, std:
 // Stores it once: an existing name is left as it is, and reported (am_code 40018).
 Status add_router_key(store::Store &store, const SealedRouterKey &key);
 
-// Re-seals users' chain keys and, in the same transaction, the router's own keys; those reach the callable as a
-// ChainAccount with user_id 0, key_id 0 and chain_type "router:<name>".
+// Re-seals users' chain keys and, in the same transaction, the router's own keys and the HTLC engine's secrets;
+// those reach the callable as a ChainAccount with user_id 0, key_id 0 and chain_type "router:<name>" or
+// "htlc:<swap id>" (algorithm empty).
 using Reseal = std::function<Result<SealedKey>(const ChainAccount &account, const SealedKey &sealed)>;
 // Re-seals every chain account of every user in ONE store write: all rows change, or, when `reseal` fails for any
 // row (its error is returned) or the write fails, none. Returns how many rows were re-sealed.

@@ -4,8 +4,11 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
+
 #include "accounts/key_vault.h"
 #include "auth/auth_service.h"
+#include "store/htlc_log.h"
 #include "rpc_test_support.h"
 #include "test_support.h"
 
@@ -55,4 +58,45 @@ TEST_CASE("addChainAccount refuses a private key from a remote client without TL
   CHECK(add(false, true).at("errorCode") == 0); // over TLS
   CHECK(add(true, false).at("errorCode") == 0); // from this machine
   CHECK(auth::list_chain_accounts(**store, user->id)->size() == 2);
+}
+
+TEST_CASE("an HTLC secret sealed under the master key opens only for its swap, and survives a key rotation") {
+  test::TempDir tmp("weft-htlc-secret");
+  auto store = store::Store::open(tmp.path / "data");
+  REQUIRE(store.ok());
+  REQUIRE(accounts::create_master_key(tmp.path / "master.key").ok());
+  std::vector<std::uint8_t> secret(32);
+  for (size_t i = 0; i < secret.size(); ++i) secret[i] = static_cast<std::uint8_t>(i * 7 + 1);
+  {
+    auto vault = accounts::KeyVault::open(**store, tmp.path / "master.key");
+    REQUIRE(vault.ok());
+    auto sealed = (*vault)->seal_secret(secret, "0xswap");
+    REQUIRE(sealed.ok());
+    CHECK_FALSE((*vault)->open_secret(*sealed, "0xother").ok()); // bound to its swap
+    store::HtlcSwapRecord r;
+    r.id = "0xswap";
+    r.proposal = "{}";
+    r.secret_version = sealed->key_version;
+    r.secret_nonce.assign(sealed->nonce.begin(), sealed->nonce.end());
+    r.secret_sealed = sealed->ciphertext;
+    REQUIRE((*store)->write(store::htlc_insert(r)).ok());
+    auto raw = store::htlc_get(**store, "0xswap");
+    REQUIRE(raw.ok());
+    CHECK(std::search((*raw)->secret_sealed.begin(), (*raw)->secret_sealed.end(), secret.begin(), secret.end()) ==
+          (*raw)->secret_sealed.end());
+  }
+  REQUIRE(accounts::KeyVault::rotate(**store, tmp.path / "master.key").ok());
+  auto vault = accounts::KeyVault::open(**store, tmp.path / "master.key");
+  REQUIRE(vault.ok());
+  auto row = store::htlc_get(**store, "0xswap");
+  REQUIRE(row.ok());
+  REQUIRE(row->has_value());
+  accounts::SealedKey sealed;
+  sealed.key_version = static_cast<std::uint32_t>((*row)->secret_version);
+  std::copy_n((*row)->secret_nonce.begin(), 12, sealed.nonce.begin());
+  sealed.ciphertext = (*row)->secret_sealed;
+  CHECK(sealed.key_version == (*vault)->key_version());
+  auto opened = (*vault)->open_secret(sealed, "0xswap");
+  REQUIRE(opened.ok());
+  CHECK(std::equal(secret.begin(), secret.end(), opened->bytes().begin()));
 }

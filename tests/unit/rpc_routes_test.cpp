@@ -19,12 +19,15 @@ RouteTable::Found find(const RouteTable &t, const std::string &method, const std
 }
 } // namespace
 
-TEST_CASE("every route's login flag is WeCross's shouldLogin for its path, the account manager's for /auth") {
+TEST_CASE("every route's login flag is WeCross's shouldLogin for its path, the account manager's for /auth, and "
+          "always for Weft's HTLC routes") {
   RouteTable t = default_routes();
   CHECK(t.routes().size() >= 25);
   for (const auto &r : t.routes()) {
     CAPTURE(r.path);
     if (r.match == PathMatch::ResourcePath)
+      CHECK(r.login);
+    else if (r.family == "htlc") // Weft's own: every HTLC route needs a login, /weft/htlc/status included
       CHECK(r.login);
     else if (r.family == "auth") // the account manager needs no token for these
       CHECK(r.login == !(r.path == "/auth/pub" || r.path == "/auth/authCode" || r.path == "/auth/login" ||
