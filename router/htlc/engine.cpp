@@ -388,7 +388,9 @@ asio::awaitable<bool> Engine::step(SwapPtr s) {
   bool refunding = state == "refunding";
   // Nothing locked yet.
   if (a == "none") {
-    if (b != "none") co_return co_await finish("failed", "the participant's chain has a lock the initiator never made");
+    if (b != "none")
+      co_return co_await finish("cancelled", "the participant's chain already holds a lock under this id that does not "
+                                             "match the proposal; nothing was locked for the swap");
     if (state == "cancelled") co_return true;
     if (refunding || now_i >= num(I, "timelock")) co_return co_await finish("refunded", "nothing was locked");
     if (state != "locking_initiator" && !(co_await save(s, "locking_initiator")).ok()) co_return false;
@@ -546,10 +548,20 @@ asio::awaitable<Result<json::object>> Engine::propose(Actor who, json::object re
                                  std::to_string(now_p) + " + min_window " + std::to_string(options_.min_window.count()) +
                                  " ms, i.e. >= " + std::to_string(now_p + options_.min_window.count())};
 
-  unsigned char idb[32];
-  if (RAND_bytes(idb, 32) != 1) co_return Error{code::kInternal, "no randomness for a swap id"};
+  // The lock id on both chains: the proposer's (WeCross's proposals carry one), or a fresh random one.
+  std::string id = lower(str(req, "id"));
+  if (id.empty()) {
+    unsigned char idb[32];
+    if (RAND_bytes(idb, 32) != 1) co_return Error{code::kInternal, "no randomness for a swap id"};
+    id = hex(idb, 32);
+  } else if (!is_hex32(id)) {
+    co_return Error{kBadProposal, "id must be 0x and 64 hex digits"};
+  }
+  auto existing = store::htlc_get(store_, id);
+  if (!existing.ok()) co_return existing.error();
+  if (*existing) co_return Error{kConflict, "a swap with id " + id + " exists already"};
   auto s = std::make_shared<Swap>();
-  s->rec.id = hex(idb, 32);
+  s->rec.id = id;
   s->rec.user = who.name;
   s->rec.user_id = who.user_id;
   s->rec.created_ms = s->rec.updated_ms = local_ms();

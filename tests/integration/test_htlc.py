@@ -221,6 +221,31 @@ class HtlcSwaps(HtlcHarness, unittest.TestCase):
         self.assertEqual(self.propose(hash_=h, secret="0x" + "11" * 32, expect_ok=False)["errorCode"], 70101)
         self.assertEqual(self.propose(hash_=h, amount_i="-5", expect_ok=False)["errorCode"], 70101)
 
+    def test_a_participant_lock_that_does_not_match_is_refused_and_everything_refunds(self):
+        a, b2 = self.addr(), self.addr("payment.ledger2")
+        before = (self.balance(T1, a["alice"]), self.balance(T2, a["bob"]))
+        _, h = new_secret()
+        swap_id = "0x" + secrets.token_bytes(32).hex()
+        ti, tp = self.timelocks()
+        # Bob's (sender, id) slot on ledger2 already holds a lock of another amount when the engine gets there.
+        squat = self.send(H2, "lock", swap_id, b2["alice"], "7", h, str(tp), account="bob")
+        self.assertEqual(squat["errorCode"], 0, squat)
+        data = {"id": swap_id, "hash": h,
+                "initiator": {"path": H1, "account": "alice", "amount": "100", "timelock": ti},
+                "participant": {"path": H2, "account": "bob", "amount": "50", "timelock": tp}}
+        self.router.ok("POST", "/weft/htlc/newProposal", data)
+        st, env = self.router.request("POST", "/weft/htlc/newProposal", data)
+        self.assertEqual(env["errorCode"], 70409, env)  # the id is taken
+        done = self.wait_state(swap_id, ("refunded", "failed", "completed", "cancelled"), timeout=90)
+        self.assertEqual(done["state"], "cancelled", done)
+        self.assertIn("does not match", done["note"])
+        self.assertEqual(self.lock_states(swap_id), ("none", "locked"))  # the initiator never locked
+        # Bob takes his own lock back after its timelock: every lock ends refunded or claimed.
+        wait_for(lambda: self.send(H2, "refund", b2["bob"], swap_id)["errorCode"] == 0, 30, "bob's refund")
+        self.assertEqual((self.balance(T1, a["alice"]), self.balance(T2, a["bob"])), before)
+        st, env = self.router.request("POST", "/weft/htlc/status", {"id": swap_id}, token=None)
+        self.assertEqual(st, 401)
+
     def test_cancel_before_any_lock_only(self):
         _, h = new_secret()
         ti, tp = self.timelocks(extra_p=60000)
