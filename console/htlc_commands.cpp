@@ -70,6 +70,20 @@ std::string swap_text(const json::value &d) {
              field_text(*o, "sender") + " to " + field_text(*o, "receiver") + ", timelock " +
              field_text(*o, "timelock") + (o->as_object().contains("state") ? ", lock " + field_text(*o, "state") : "") +
              "\n";
+  if (const auto *p = d.as_object().if_contains("progress"); p && p->is_object()) {
+    static const std::pair<const char *, const char *> kSteps[] = {
+        {"initiatorLock", "initiator's lock"},
+        {"participantLock", "participant's lock"},
+        {"participantClaim", "claim on the participant's chain (reveals the secret)"},
+        {"initiatorClaim", "counterpart claim on the initiator's chain"},
+        {"participantRefund", "participant's refund"},
+        {"initiatorRefund", "initiator's refund"}};
+    for (const auto &[key, what] : kSteps)
+      if (const auto *step = p->as_object().if_contains(key))
+        out += "  " + std::string(what) + ": " +
+               (step->as_object().contains("txHash") ? field_text(*step, "txHash") : "failed: " + field_text(*step, "error")) +
+               "\n";
+  }
   return out;
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The newcomer's tour: start weft-router with the embedded reference chain from conf/router.yaml, drive it with
 # the `weft` console (list, write, read back, move assets, look up a receipt, an XA transfer across both chains,
-# committed and rolled back), then stop it cleanly.
+# committed and rolled back, an HTLC swap between them), then stop it cleanly.
 set -euo pipefail
 build=${1:-build/release}
 bin="$build/bin"
@@ -21,6 +21,10 @@ weft() { printf '$ weft'; printf ' %q' "$@"; printf '\n'; "$bin/weft" "$@"; }
 json_field() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval("d"+sys.argv[1]))' "$1"; }
 
 say "Making the first admin, offline, in the router's data directory (a fresh temp directory)"
+# The master key seals users' chain keys, the router's own keys and HTLC secrets at rest; it lives apart from the data.
+export WEFT_MASTER_KEY_FILE="$data/master.key"
+printf '$ weft-router -c conf/router.yaml key create      # WEFT_MASTER_KEY_FILE names where the key goes\n'
+WEFT_DATA_DIR="$data" "$bin/weft-router" -c "$here/conf/router.yaml" key create
 printf '$ echo ******** | weft-router -c conf/router.yaml account add demo --admin\n'
 echo "demo-password-1" | WEFT_DATA_DIR="$data" "$bin/weft-router" -c "$here/conf/router.yaml" account add demo --admin
 # The console logs in as demo (WeCross's login flow) before each command below.
@@ -101,6 +105,27 @@ callTransaction payment.ledger1.token balanceOf $bob
 rollbackTransaction
 EOF
 echo "Balances after the rollback (unchanged since the commit):"; balances
+
+say "An HTLC swap between the chains: alice's 100 tokens on ledger1 for bob's 50 on ledger2, no middleman"
+weft sendTransaction payment.ledger2.token mint "$bob" 500 >/dev/null
+weft genSecretAndHash | tee "$data/secret.txt"
+secret=$(awk '/^secret:/ {print $2}' "$data/secret.txt")
+hash=$(awk '/^hash:/ {print $2}' "$data/secret.txt")
+weft genTimelock payment.ledger1 payment.ledger2 5 | tee "$data/timelocks.txt"
+t_participant=$(awk '/^participant timelock:/ {print $3}' "$data/timelocks.txt")
+t_initiator=$(awk '/^initiator timelock:/ {print $3}' "$data/timelocks.txt")
+echo "Balances before: alice on ledger2 $("$bin/weft" --json call payment.ledger2.token balanceOf "$alice" | json_field '["result"][0]'), bob on ledger1 $("$bin/weft" --json call payment.ledger1.token balanceOf "$bob" | json_field '["result"][0]')"
+# The router holds the secret (sealed), so it claims bob's lock for alice once both locks are final; that reveals
+# the secret on ledger2, and the router claims alice's lock for bob with it at once.
+weft newHTLCProposal payment.ledger1.htlc alice 100 "$t_initiator" payment.ledger2.htlc bob 50 "$t_participant" "$hash" "$secret" | tee "$data/swap.txt"
+swap=$(awk '/^proposal accepted: swap/ {print $4}' "$data/swap.txt")
+for _ in $(seq 1 100); do
+  state=$("$bin/weft" --json checkTransferStatus "$swap" | json_field '["state"]')
+  [ "$state" = completed ] || [ "$state" = refunded ] || [ "$state" = failed ] && break
+  sleep 0.1
+done
+weft checkTransferStatus "$swap"
+echo "Balances after: alice on ledger2 $("$bin/weft" --json call payment.ledger2.token balanceOf "$alice" | json_field '["result"][0]'), bob on ledger1 $("$bin/weft" --json call payment.ledger1.token balanceOf "$bob" | json_field '["result"][0]')"
 
 say "For operators: health and Prometheus metrics on their own port (metrics.listen)"
 printf '$ curl -s http://127.0.0.1:9250/health/ready\n'

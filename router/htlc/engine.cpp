@@ -647,7 +647,8 @@ Result<json::object> Engine::list(const Actor &who, std::int64_t offset, std::in
 asio::awaitable<Result<json::object>> Engine::status(Actor who, std::string id) {
   auto swap = get(who, id);
   if (!swap.ok()) co_return swap.error();
-  json::object out{{"id", id}, {"state", swap->at("state")}, {"note", swap->at("note")}};
+  json::object out{{"id", id}, {"state", swap->at("state")}, {"note", swap->at("note")},
+                   {"progress", swap->at("progress")}};
   for (const char *name : {"initiator", "participant"}) {
     const auto &side = swap->at(name).as_object();
     std::string path = str(side, "path");

@@ -71,7 +71,9 @@ TEST_CASE("the default conf/router.yaml loads as the demo expects") {
   CHECK(c.chains[0].type == "RefChain");
   CHECK(c.chains[0].default_account == "alice");
   const auto &res = c.chains[0].options.at("resources").as_array();
-  REQUIRE(res.size() == 2);
+  REQUIRE(res.size() == 3);
+  CHECK(res[2].at("contract").as_string() == "htlc");
+  CHECK(c.htlc.min_window_ms == 200000);
   CHECK(res[0].at("name").as_string() == "store");
   CHECK(res[0].at("contract").as_string() == "kv");
   CHECK(res[1].at("name").as_string() == "token");
