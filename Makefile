@@ -41,6 +41,7 @@ bench: deps
 	@./bench/run-refchain.sh build/release
 	@./bench/run-router.sh build/release
 	@./bench/run-xa.sh build/release
+	@./bench/run-htlc.sh build/release
 
 clean:
 	rm -rf build

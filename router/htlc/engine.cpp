@@ -707,6 +707,8 @@ asio::awaitable<void> Engine::measure(std::shared_ptr<Chain> chain) {
   json::value v = json::parse(a.data, ec);
   if (ec || !v.is_object()) co_return;
   const auto &o = v.as_object();
+  // A chain still at its genesis block has no time of its own yet (block 0's time is 0): no sample.
+  if (num(o, "height") <= 0 || num(o, "blockTime") <= 0) co_return;
   ChainClock c;
   c.known = true;
   c.interval_ms = std::max<std::int64_t>(1, num(o, "blockIntervalMs"));
@@ -733,6 +735,16 @@ asio::awaitable<void> Engine::clock_loop() {
     for (const auto &c : registry_.chains()) co_await measure(c);
     co_await sleep_for(options_.clock_sample);
   }
+}
+
+asio::awaitable<Result<json::object>> Engine::measured_safety(std::string initiator_chain,
+                                                              std::string participant_chain) {
+  auto ci = registry_.chain(initiator_chain), cp = registry_.chain(participant_chain);
+  if (!ci || !cp)
+    co_return Error{code::kUriPath, "chain " + (ci ? participant_chain : initiator_chain) + " is not configured"};
+  co_await measure(ci);
+  co_await measure(cp);
+  co_return safety(initiator_chain, participant_chain);
 }
 
 Result<ChainClock> Engine::clock_of(const std::string &chain_path) const {

@@ -83,6 +83,9 @@ public:
   boost::asio::awaitable<Result<boost::json::object>> cancel(Actor who, std::string id);
   // The safety gap for a pair of chains now, with its parts (for proposals and genTimelock).
   Result<boost::json::object> safety(const std::string &initiator_chain, const std::string &participant_chain);
+  // The same, after measuring both chains' clocks now.
+  boost::asio::awaitable<Result<boost::json::object>> measured_safety(std::string initiator_chain,
+                                                                      std::string participant_chain);
 
 private:
   struct Swap;

@@ -131,7 +131,7 @@ asio::awaitable<Reply> safety(RpcContext &ctx, const RpcRequest &r) {
   if (!e.ok()) co_return reply_error(e.error());
   auto i = r.param("initiator"), p = r.param("participant");
   if (!i || !p) co_return reply_error({code::kUriQuery, "initiator and participant must name chains zone.chain"});
-  auto out = (*e)->safety(*i, *p);
+  auto out = co_await (*e)->measured_safety(*i, *p);
   if (!out.ok()) co_return reply_error(out.error());
   co_return reply_ok(std::move(*out));
 }
