@@ -290,9 +290,12 @@ asio::awaitable<bool> Coordinator::round(TxPtr tx) {
     for (const auto &c : tx->rec.chains)
       if (c.state == "open") todo.push_back(c.chain);
   }
-  std::vector<std::function<asio::awaitable<int>()>> jobs;
+  struct Reached {
+    std::string path, state, message; // state "": not acknowledged, ask again later
+  };
+  std::vector<std::function<asio::awaitable<Reached>()>> jobs;
   for (const auto &path : todo) {
-    jobs.push_back([this, tx, path, commit, id]() -> asio::awaitable<int> {
+    jobs.push_back([this, path, commit, id]() -> asio::awaitable<Reached> {
       auto chain = registry_.chain(path);
       AdapterAnswer a;
       if (!chain) {
@@ -303,59 +306,78 @@ asio::awaitable<bool> Coordinator::round(TxPtr tx) {
                                            options_.action_deadline_ms);
       }
       failpoint::hit(commit ? "xa.after_commit_chain" : "xa.after_rollback_chain");
-      std::string state;
+      Reached r{path, "", a.message};
       if (a.ok())
-        state = "done";
+        r.state = "done";
       else if (!commit && a.status == WEFT_E_UNSUPPORTED)
-        state = "done"; // a chain without XA never started the branch: nothing to undo
+        r.state = "done"; // a chain without XA never started the branch: nothing to undo
       else if (a.status == WEFT_E_REJECTED || a.status == WEFT_E_INVALID_ARGUMENT ||
                (commit && a.status == WEFT_E_NOT_FOUND))
-        state = "refused";
-      if (state.empty()) {
-        std::lock_guard lock(mu_);
-        tx->last_error[path] = a.message;
-        co_return 0;
-      }
-      std::string message = a.ok() ? "" : a.message;
-      auto w = store::xa_set_chain(id, path, state, message);
-      Status s = co_await durable(std::move(w));
-      if (!s.ok()) {
-        std::lock_guard lock(mu_);
-        tx->last_error[path] = "the log could not record it: " + s.error().message;
-        co_return 0;
-      }
-      std::lock_guard lock(mu_);
-      for (auto &c : tx->rec.chains)
-        if (c.chain == path) {
-          c.state = state;
-          c.message = message;
-        }
-      tx->last_error.erase(path);
-      co_return 1;
+        r.state = "refused";
+      if (a.ok()) r.message.clear();
+      co_return r;
     });
   }
-  if (!jobs.empty()) co_await all_of<int>(std::move(jobs));
+  std::vector<Reached> reached;
+  if (!jobs.empty()) reached = co_await all_of<Reached>(std::move(jobs));
+  // What the chains acknowledged, and the transaction's end when every chain has, go to the log in ONE write.
   std::string final_status, note;
+  std::vector<Reached> changed;
   {
     std::lock_guard lock(mu_);
     if (tx->finished) co_return true;
-    bool refused = false;
+    bool refused = false, open = false;
     for (const auto &c : tx->rec.chains) {
-      if (c.state == "open") co_return false;
-      if (c.state == "refused") {
+      std::string state = c.state, message = c.message;
+      for (const auto &r : reached)
+        if (r.path == c.chain) {
+          if (r.state.empty()) {
+            tx->last_error[c.chain] = r.message;
+          } else {
+            state = r.state;
+            message = r.message;
+            changed.push_back(r);
+          }
+        }
+      if (state == "open") open = true;
+      if (state == "refused") {
         refused = true;
-        note += (note.empty() ? "" : "; ") + c.chain + " refused the " + tx->rec.decision + ": " + c.message;
+        note += (note.empty() ? "" : "; ") + c.chain + " refused the " + tx->rec.decision + ": " + message;
       }
     }
-    final_status = refused ? "heuristic" : commit ? "committed" : "rolledback";
-    if (!refused) note = tx->rec.note;
+    if (!open) {
+      final_status = refused ? "heuristic" : commit ? "committed" : "rolledback";
+      if (!refused) note = tx->rec.note;
+    }
   }
-  auto w = store::xa_set_status(id, final_status, commit ? "commit" : "rollback", 0, 0, note);
-  Status s = co_await durable(std::move(w));
+  if (changed.empty()) co_return false;
+  std::vector<store::Store::WriteFn> writes;
+  for (const auto &r : changed) writes.push_back(store::xa_set_chain(id, r.path, r.state, r.message));
+  if (!final_status.empty())
+    writes.push_back(store::xa_set_status(id, final_status, commit ? "commit" : "rollback", 0, 0, note));
+  auto all = [writes = std::move(writes)](store::WriteTx &w) -> Status {
+    for (const auto &fn : writes)
+      if (auto st = fn(w); !st.ok()) return st;
+    return Ok{};
+  };
+  Status s = co_await durable(std::move(all));
   if (!s.ok()) {
-    spdlog::error("XA {}: cannot log its end: {}", id, s.error().message);
+    spdlog::error("XA {}: the log could not record the chains' answers: {}", id, s.error().message);
+    std::lock_guard lock(mu_);
+    for (const auto &r : changed) tx->last_error[r.path] = "the log could not record it: " + s.error().message;
     co_return false;
   }
+  {
+    std::lock_guard lock(mu_);
+    for (auto &c : tx->rec.chains)
+      for (const auto &r : changed)
+        if (r.path == c.chain) {
+          c.state = r.state;
+          c.message = r.message;
+          tx->last_error.erase(c.chain);
+        }
+  }
+  if (final_status.empty()) co_return false;
   failpoint::hit("xa.after_done");
   if (final_status == "heuristic") spdlog::error("XA {} is heuristic: {}; an admin must look (weft xa resolve)", id, note);
   std::lock_guard lock(mu_);
@@ -775,10 +797,15 @@ asio::awaitable<Result<json::object>> Coordinator::step(Actor who, StepRequest r
     std::lock_guard lock(mu_);
     tx->steps[req.seq] = step;
   }
-  auto w = store::xa_put_step(req.xid, step);
-  Status logged = co_await durable(std::move(w));
-  if (!logged.ok()) spdlog::warn("XA {}: step {} outcome not logged ({}); resolved from the chain at commit", req.xid,
-                                 req.seq, logged.error().message);
+  // The outcome is queued, not waited for: the answer does not need it durable, since a step logged "pending" is
+  // settled from its chain (xa_status, then its receipt) before any decision, and the store writes in order, so it
+  // lands before a later decision of this transaction.
+  auto queued = store_.write_async(store::xa_put_step(req.xid, step), [xid = req.xid, seq = req.seq](Status s) {
+    if (!s.ok())
+      spdlog::warn("XA {}: step {} outcome not logged ({}); settled from its chain at commit", xid, seq,
+                   s.error().message);
+  });
+  if (!queued.ok()) spdlog::warn("XA {}: step {} outcome not logged: {}", req.xid, req.seq, queued.error().message);
   co_return out;
 }
 
