@@ -364,6 +364,27 @@ Outcome interpret_response(const Command &command, const HttpResult &result, con
   return command.render(data ? *data : json::value(nullptr), options);
 }
 
+std::variant<json::value, Outcome> ask_router(const Transport &transport, const RpcRequest &request) {
+  HttpResult result = transport(to_http(request));
+  if (const auto *failure = std::get_if<TransportFailure>(&result))
+    return failed(kExitUnreachable, "error: " + one_line(failure->message) + "\n");
+  const auto &response = std::get<HttpResponse>(result);
+  if (response.status != 200) return failed(kExitFailure, "error: HTTP " + std::to_string(response.status) + "\n");
+  boost::system::error_code ec;
+  json::value envelope = json::parse(response.body, ec);
+  const auto *object = envelope.if_object();
+  const auto *code = object ? object->if_contains("errorCode") : nullptr;
+  if (ec || !code || !code->is_number()) return malformed(ec ? "not JSON (" + ec.message() + ")" : "no errorCode");
+  auto error_code = static_cast<long long>(code->to_number<double>());
+  if (error_code != 0) {
+    const auto *message = object->if_contains("message");
+    return failed(kExitFailure,
+                  error_line(error_code, message && message->is_string() ? std::string(message->get_string()) : ""));
+  }
+  const auto *data = object->if_contains("data");
+  return data ? *data : json::value(nullptr);
+}
+
 Outcome run_command(std::span<const std::string> words, const Transport &transport, const Options &options) {
   if (words.empty()) return Outcome{};
   const Command *command = find_command(words[0]);

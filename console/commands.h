@@ -13,6 +13,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 namespace weft::console {
@@ -95,6 +96,10 @@ std::string command_help(const Command &command);
 Outcome interpret_response(const Command &command, const HttpResult &result, const Options &options);
 
 using Transport = std::function<HttpResult(const HttpRequest &)>;
+
+// Sends one request and returns the envelope's data, or the outcome that reports why there is none (no answer,
+// a non-200 status, a malformed envelope, an error code): for commands that talk to the router in several steps.
+std::variant<boost::json::value, Outcome> ask_router(const Transport &transport, const RpcRequest &request);
 
 // Runs one split command line; never throws for bad input or bad answers.
 Outcome run_command(std::span<const std::string> words, const Transport &transport, const Options &options);

@@ -25,27 +25,8 @@ Outcome usage_error(const char *command, const std::string &why, const char *usa
   return failed(kExitUsage, "error: " + std::string(command) + ": " + why + " (usage: " + usage + ")\n");
 }
 
-// The envelope's data, or the outcome that reports why there is none.
 std::variant<json::value, Outcome> ask(const Transport &transport, RpcRequest request) {
-  HttpResult result = transport(to_http(request));
-  if (const auto *failure = std::get_if<TransportFailure>(&result))
-    return failed(kExitUnreachable, "error: " + one_line(failure->message) + "\n");
-  const auto &response = std::get<HttpResponse>(result);
-  if (response.status != 200) return failed(kExitFailure, "error: HTTP " + std::to_string(response.status) + "\n");
-  boost::system::error_code ec;
-  json::value envelope = json::parse(response.body, ec);
-  const auto *object = envelope.if_object();
-  const auto *code = object ? object->if_contains("errorCode") : nullptr;
-  if (ec || !code || !code->is_number())
-    return failed(kExitFailure, "error: malformed answer from the router\n");
-  auto error_code = static_cast<long long>(code->to_number<double>());
-  if (error_code != 0) {
-    const auto *message = object->if_contains("message");
-    return failed(kExitFailure,
-                  error_line(error_code, message && message->is_string() ? std::string(message->get_string()) : ""));
-  }
-  const auto *data = object->if_contains("data");
-  return data ? *data : json::value(nullptr);
+  return ask_router(transport, request);
 }
 
 std::string status_text(const json::value &status) {

@@ -22,6 +22,7 @@
 
 #include "accounts/key_vault.h"
 #include "core/failpoint.h"
+#include "store/async_write.h"
 
 namespace weft::htlc {
 
@@ -146,16 +147,7 @@ void Engine::stop() {
 }
 
 asio::awaitable<Status> Engine::durable(store::Store::WriteFn fn) {
-  auto ex = co_await asio::this_coro::executor;
-  auto initiate = [this, ex](auto handler, store::Store::WriteFn work) {
-    auto h = std::make_shared<decltype(handler)>(std::move(handler));
-    auto queued = store_.write_async(std::move(work), [h, ex](Status s) {
-      asio::post(ex, [h, s]() mutable { std::move(*h)(std::move(s)); });
-    });
-    if (!queued.ok()) asio::post(ex, [h, queued]() mutable { std::move(*h)(std::move(queued)); });
-  };
-  Status s = co_await asio::async_initiate<const asio::use_awaitable_t<>, void(Status)>(std::move(initiate),
-                                                                                       asio::use_awaitable, std::move(fn));
+  auto s = co_await store::durable_write(store_, std::move(fn));
   co_return s;
 }
 

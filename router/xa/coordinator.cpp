@@ -18,6 +18,7 @@
 #include <functional>
 
 #include "core/failpoint.h"
+#include "store/async_write.h"
 #include "rpc/adapter_status.h"
 
 namespace weft::xa {
@@ -148,17 +149,7 @@ void Coordinator::stop() {
 }
 
 asio::awaitable<Status> Coordinator::durable(store::Store::WriteFn fn) {
-  auto ex = co_await asio::this_coro::executor;
-  auto initiate = [this, ex](auto handler, store::Store::WriteFn work) {
-    auto h = std::make_shared<decltype(handler)>(std::move(handler));
-    auto queued = store_.write_async(std::move(work), [h, ex](Status s) {
-      asio::post(ex, [h, s]() mutable { std::move(*h)(std::move(s)); });
-    });
-    if (!queued.ok()) asio::post(ex, [h, queued]() mutable { std::move(*h)(std::move(queued)); });
-  };
-  // Named before the co_await (GCC 12 destroys temporaries of a co_await expression twice).
-  Status s = co_await asio::async_initiate<const asio::use_awaitable_t<>, void(Status)>(std::move(initiate),
-                                                                                       asio::use_awaitable, std::move(fn));
+  auto s = co_await store::durable_write(store_, std::move(fn));
   co_return s;
 }
 
