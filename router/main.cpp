@@ -335,8 +335,12 @@ int main(int argc, char **argv) {
   sup_opt.retry_initial = std::chrono::milliseconds(cfg->chain_retry_initial_ms);
   sup_opt.retry_max = std::chrono::milliseconds(cfg->chain_retry_max_ms);
   store::Store &db = **store;
+  // Set once the XA coordinator exists (it needs the chains' service, made after the supervisor).
+  std::atomic<xa::Coordinator *> xa_on_up{nullptr};
   ChainSupervisor supervisor(registry, (*host)->table(), sup_opt,
-                             [&db](const Chain &c, ChainState s, const std::string &reason) {
+                             [&db, &xa_on_up](const Chain &c, ChainState s, const std::string &reason) {
+                               if (s == ChainState::Up)
+                                 if (auto *coord = xa_on_up.load()) coord->chain_up(c.path);
                                store::ChainStatusEvent ev;
                                ev.chain = c.path;
                                ev.at_ms = now_ms();
@@ -405,6 +409,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   ctx.xa = &coordinator;
+  xa_on_up = &coordinator;
   // The HTLC engine resumes every open swap before the RPC takes new work.
   htlc::Options htlc_opt;
   htlc_opt.min_window = std::chrono::milliseconds(cfg->htlc.min_window_ms);
@@ -521,6 +526,7 @@ int main(int argc, char **argv) {
   auto until = std::chrono::steady_clock::now() + kDrainTimeout;
   while (server.requests_in_flight() > 0 && std::chrono::steady_clock::now() < until)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  xa_on_up = nullptr;
   coordinator.stop();
   htlc_engine.stop();
   supervisor.stop();

@@ -128,6 +128,7 @@ struct Coordinator::Tx {
   bool starting = true; // its start is being sent to the chains
   bool driving = false; // a round or a driver runs for it
   bool finished = false;
+  std::shared_ptr<asio::steady_timer> wait; // the driver's backoff, while it waits (cancelled on the strand)
 };
 
 struct Coordinator::Shared {
@@ -224,10 +225,21 @@ void Coordinator::spawn_driver(TxPtr tx) {
 
 asio::awaitable<void> Coordinator::drive_loop(TxPtr tx) {
   auto wait = options_.retry_initial;
+  auto ex = co_await asio::this_coro::executor;
   while (!shared_->stopping) {
     bool done = co_await round(tx);
     if (done) break;
-    co_await sleep_for(wait);
+    // The wait ends early when one of its chains comes up (chain_up), so recovery runs as soon as they are open.
+    auto timer = std::make_shared<asio::steady_timer>(ex, wait);
+    {
+      std::lock_guard lock(mu_);
+      tx->wait = timer;
+    }
+    co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+    {
+      std::lock_guard lock(mu_);
+      tx->wait.reset();
+    }
     wait = std::min(wait * 2, options_.retry_max);
   }
   std::lock_guard lock(mu_);
@@ -259,6 +271,23 @@ asio::awaitable<void> Coordinator::sweep_loop() {
       if (!r.ok()) spdlog::warn("XA {}: timeout rollback: {}", tx->rec.id, r.error().message);
     }
   }
+}
+
+void Coordinator::chain_up(const std::string &chain_path) {
+  std::vector<std::shared_ptr<asio::steady_timer>> timers;
+  {
+    std::lock_guard lock(mu_);
+    for (auto &[id, tx] : open_) {
+      if (!tx->wait) continue;
+      for (const auto &c : tx->rec.chains)
+        if (c.chain == chain_path && c.state == "open") timers.push_back(tx->wait);
+    }
+  }
+  if (timers.empty()) return;
+  // The drivers' timers live on the strand: cancel them there, as their waits do.
+  asio::post(executor_, [timers = std::move(timers)] {
+    for (const auto &t : timers) t->cancel();
+  });
 }
 
 Result<Coordinator::TxPtr> Coordinator::find_open(const std::string &xid) const {

@@ -73,6 +73,8 @@ public:
   Status recover();
   // Stops the background drivers (their transactions stay in the log for the next start).
   void stop();
+  // A chain came up: the transactions waiting for it are driven again at once. Thread-safe, cheap.
+  void chain_up(const std::string &chain_path);
 
   boost::asio::awaitable<Result<XaAnswer>> start(Actor who, std::string xid, std::vector<std::string> paths);
   boost::asio::awaitable<Result<XaAnswer>> commit(Actor who, std::string xid, std::vector<std::string> paths);
