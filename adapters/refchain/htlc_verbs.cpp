@@ -75,43 +75,19 @@ std::string u64_field(const json::object &req, const char *key) {
   bad(std::string("\"") + key + "\" must be a decimal string or a non-negative integer");
 }
 
-std::string holder_in(const std::string &message) {
-  auto at = message.find(kBusyMessageMarker);
-  return at == std::string::npos ? "" : message.substr(at + kBusyMessageMarker.size());
-}
 
 } // namespace
 
-Runtime::Answer htlc_failure(uint32_t code, const std::string &message, const std::string &hash) {
-  json::object details{{"hash", hash}, {"code", code}};
-  int32_t status = WEFT_E_REJECTED; // the HTLC refusals, an insufficient balance, an overflow
-  switch (code) {
-  case kStatusBusy:
-    status = WEFT_E_BUSY;
-    details["holder"] = holder_in(message);
-    break;
-  case kStatusUnknownResource:
-  case kStatusUnknownMethod:
-    status = WEFT_E_NOT_FOUND;
-    break;
-  case kStatusBadArguments:
-    status = WEFT_E_INVALID_ARGUMENT;
-    break;
-  default:
-    break;
-  }
-  return {status, message, json::serialize(details)};
-}
 
 namespace {
 
-// Success: {"sender","id","txHash","blockNumber","blockTime","state"}; a failed receipt: htlc_failure.
+// Success: {"sender","id","txHash","blockNumber","blockTime","state"}; a failed receipt: receipt_failure.
 Runtime::Transform htlc_outcome(std::string sender, std::string id, std::string state) {
   return [sender = std::move(sender), id = std::move(id),
           state = std::move(state)](const json::object &sent) -> Runtime::Answer {
     auto code = sent.at("errorCode").to_number<uint32_t>();
     std::string hash(sent.at("hash").as_string());
-    if (code != kStatusOk) return htlc_failure(code, std::string(sent.at("message").as_string()), hash);
+    if (code != kStatusOk) return receipt_failure(code, std::string(sent.at("message").as_string()), hash);
     return {WEFT_OK,
             json::serialize(json::object{{"sender", sender},
                                          {"id", id},

@@ -192,4 +192,31 @@ Result account_info(Runtime &rt, uint64_t, const std::string &request) {
   return answer({{"address", address_text(address_of(key))}});
 }
 
+Runtime::Answer receipt_failure(uint32_t code, const std::string &message, const std::string &hash) {
+  json::object details{{"hash", hash}, {"code", code}};
+  int32_t status = WEFT_E_REJECTED;
+  switch (code) {
+  case kStatusBusy: {
+    status = WEFT_E_BUSY;
+    auto at = message.find(kBusyMessageMarker);
+    details["holder"] = at == std::string::npos ? "" : message.substr(at + kBusyMessageMarker.size());
+    break;
+  }
+  case kStatusXaUnknown:
+  case kStatusUnknownResource:
+  case kStatusUnknownMethod:
+    status = WEFT_E_NOT_FOUND;
+    break;
+  case kStatusNotCoordinator:
+    status = WEFT_E_ACCOUNT;
+    break;
+  case kStatusBadArguments:
+    status = WEFT_E_INVALID_ARGUMENT;
+    break;
+  default:
+    break;
+  }
+  return {status, message, json::serialize(details)};
+}
+
 } // namespace weft::refchain::verbs

@@ -30,9 +30,11 @@ Result htlc_lock(Runtime &rt, uint64_t op, const std::string &request);
 Result htlc_unlock(Runtime &rt, uint64_t op, const std::string &request);
 Result htlc_refund(Runtime &rt, uint64_t op, const std::string &request);
 Result htlc_status(Runtime &rt, uint64_t op, const std::string &request);
-// The verb's failure for a failed receipt of an htlc transaction: WEFT_E_REJECTED for the HTLC refusals (and an
-// insufficient balance), WEFT_E_BUSY, WEFT_E_NOT_FOUND, WEFT_E_INVALID_ARGUMENT; details {"hash","code"}.
-Runtime::Answer htlc_failure(uint32_t code, const std::string &message, const std::string &hash);
+// The verb's failure for a failed receipt of an XA proxy or htlc transaction: WEFT_E_BUSY (details add the holder),
+// WEFT_E_NOT_FOUND (unknown transaction id, resource or method), WEFT_E_ACCOUNT (not the coordinator),
+// WEFT_E_INVALID_ARGUMENT (bad arguments), else WEFT_E_REJECTED (finished, conflicting, refused, the HTLC refusals,
+// an insufficient balance); details {"hash","code"}.
+Runtime::Answer receipt_failure(uint32_t code, const std::string &message, const std::string &hash);
 
 // Shared by the verbs of verbs.cpp and xa_verbs.cpp.
 // What Ledger::check_invocation checks, from the configured contracts: it works without a local ledger.

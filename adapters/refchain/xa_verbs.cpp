@@ -26,43 +26,14 @@ std::string xid_field(const json::object &req) {
   return xid;
 }
 
-std::string holder_in(const std::string &message) {
-  auto at = message.find(kBusyMessageMarker);
-  return at == std::string::npos ? "" : message.substr(at + kBusyMessageMarker.size());
-}
 
-// The verb's failure for a proxy receipt that failed.
-Runtime::Answer xa_failure(uint32_t code, const std::string &message, const std::string &hash) {
-  json::object details{{"hash", hash}};
-  int32_t status = WEFT_E_REJECTED; // finished, conflicting, refused
-  switch (code) {
-  case kStatusBusy:
-    status = WEFT_E_BUSY;
-    details["holder"] = holder_in(message);
-    break;
-  case kStatusXaUnknown:
-  case kStatusUnknownResource:
-  case kStatusUnknownMethod:
-    status = WEFT_E_NOT_FOUND;
-    break;
-  case kStatusNotCoordinator:
-    status = WEFT_E_ACCOUNT;
-    break;
-  case kStatusBadArguments:
-    status = WEFT_E_INVALID_ARGUMENT;
-    break;
-  default:
-    break;
-  }
-  return {status, message, json::serialize(details)};
-}
 
 // Success: {"xaTransactionID","status":word}; a failed receipt: its failure.
 Runtime::Transform xa_outcome(std::string xid, std::string word) {
   return [xid = std::move(xid), word = std::move(word)](const json::object &sent) -> Runtime::Answer {
     auto code = sent.at("errorCode").to_number<uint32_t>();
     if (code != kStatusOk)
-      return xa_failure(code, std::string(sent.at("message").as_string()), std::string(sent.at("hash").as_string()));
+      return receipt_failure(code, std::string(sent.at("message").as_string()), std::string(sent.at("hash").as_string()));
     return {WEFT_OK, json::serialize(json::object{{"xaTransactionID", xid}, {"status", word}}), ""};
   };
 }
