@@ -2,8 +2,6 @@
 // listProposals, status, cancel, and safety (the gap delta two chains need now, for choosing timelocks).
 #include <boost/json.hpp>
 
-#include <algorithm>
-
 #include "routes.h"
 
 #include "accounts/key_vault.h"
@@ -16,11 +14,6 @@ namespace asio = boost::asio;
 namespace json = boost::json;
 
 namespace {
-
-htlc::Actor actor_of(const RpcRequest &r) {
-  if (!r.session) return htlc::Actor{"anonymous", 0, true};
-  return htlc::Actor{r.session->name, r.session->user_id, r.session->admin()};
-}
 
 Result<htlc::Engine *> engine(RpcContext &ctx) {
   if (ctx.htlc == nullptr) return Error{code::kInternal, "the HTLC engine is not running"};
@@ -35,33 +28,17 @@ Result<std::string> id_of(const RpcRequest &r) {
   return std::string(id->get_string());
 }
 
-// Which key signs a side's transactions: as for sendTransaction, a user's own chain account (by keyID, or its
-// default for the chain's type); an admin (or a router without login) may name one of the router's accounts.
+// Which key signs a side's transactions: as for sendTransaction (signer). A router account an admin names must exist
+// here, since the swap acts on it for minutes.
 htlc::Engine::AccountResolver resolver(RpcContext &ctx, const RpcRequest &r) {
-  return [&ctx, session = r.session](const std::string &chain_path, const std::string &named) -> Result<std::string> {
+  return [&ctx, &r](const std::string &chain_path, const std::string &named) -> Result<std::string> {
     auto chain = ctx.registry.chain(chain_path);
     if (!chain) return Error{code::kUriPath, "chain " + chain_path + " is not configured"};
-    bool numeric = !named.empty() && named.size() < 18 && std::all_of(named.begin(), named.end(), ::isdigit);
-    if (session && ctx.vault != nullptr) {
-      if (numeric) {
-        auto a = ctx.vault->find(session->user_id, std::stoll(named));
-        if (!a.ok()) return a.error();
-        if (!*a) return Error{code::kChainAccount, session->name + " has no chain account " + named};
-        return accounts::account_handle(session->user_id, (*a)->key_id);
-      }
-      if (named.empty()) {
-        auto d = ctx.vault->default_for(session->user_id, chain->stub_type);
-        if (!d.ok()) return d.error();
-        if (*d) return accounts::account_handle(session->user_id, (*d)->key_id);
-      }
-    }
-    if (!session || session->admin()) {
-      if (named.empty()) return chain->default_account;
-      for (const auto &a : ctx.accounts)
-        if (a.name == named) return named;
-      return Error{code::kChainAccount, "no router account named " + named};
-    }
-    return Error{code::kChainAccount, session->name + " may sign only with its own chain accounts (by keyID)"};
+    auto handle = signer(ctx, r, *chain, named, true);
+    if (!handle.ok() || handle->starts_with("ua:") || *handle == chain->default_account) return handle;
+    for (const auto &a : ctx.accounts)
+      if (a.name == *handle) return handle;
+    return Error{code::kChainAccount, "no router account named " + named};
   };
 }
 

@@ -91,36 +91,6 @@ Result<XaOptions> xa_options(const json::object &options) {
   return out;
 }
 
-// Who signs (sheet §4, DESIGN "Which key signs"): a logged-in user's chain account — the one options.account names
-// by its keyID, or its default for the chain's stub type; an admin may name one of the router's own accounts, and
-// falls back to the chain's default account; a user's call (which signs nothing) falls back to it too. Without
-// login, the chain's default or the router account named.
-Result<std::string> signer(RpcContext &ctx, const RpcRequest &r, const Chain &chain, const std::string &named,
-                           bool send) {
-  if (!r.session) return named.empty() ? chain.default_account : named;
-  const auth::Session &s = *r.session;
-  bool numeric = !named.empty() && std::all_of(named.begin(), named.end(), ::isdigit) && named.size() < 18;
-  if (ctx.vault != nullptr) {
-    if (numeric) {
-      auto a = ctx.vault->find(s.user_id, std::stoll(named));
-      if (!a.ok()) return a.error();
-      if (!*a) return Error{code::kChainAccount, s.name + " has no chain account " + named};
-      return accounts::account_handle(s.user_id, (*a)->key_id);
-    }
-    if (named.empty()) {
-      auto d = ctx.vault->default_for(s.user_id, chain.stub_type);
-      if (!d.ok()) return d.error();
-      if (*d) return accounts::account_handle(s.user_id, (*d)->key_id);
-    }
-  }
-  if (s.admin()) return named.empty() ? chain.default_account : named; // the router's own accounts
-  // A call signs nothing: without an account of its own, a user reads as the chain's default account.
-  if (!send && named.empty()) return chain.default_account;
-  return Error{code::kChainAccount, named.empty() ? s.name + " has no chain account for " + chain.stub_type +
-                                                          "; add one with /auth/addChainAccount"
-                                                    : s.name + " may sign only with its own chain accounts (by keyID)"};
-}
-
 asio::awaitable<Reply> resource_verb(RpcContext &ctx, const RpcRequest &r) {
   const auto &p = r.parts;
   std::string verb = lower(p.back());
@@ -159,8 +129,7 @@ asio::awaitable<Reply> resource_verb(RpcContext &ctx, const RpcRequest &r) {
     if (!chain.ok()) co_return reply_error(chain.error());
     auto xa = xa_options(req->options);
     if (!xa.ok()) co_return reply_error(xa.error());
-    xa::Actor who = r.session ? xa::Actor{r.session->name, r.session->user_id, r.session->admin()}
-                              : xa::Actor{"anonymous", 0, true};
+    xa::Actor who = actor_of(r);
     // Inside a transaction, whose it is and whether it holds the path come before the choice of a signer.
     if (!xa->xid.empty()) {
       if (ctx.xa == nullptr) co_return reply_error({code::kInternal, "the XA coordinator is not running"});
@@ -190,6 +159,36 @@ asio::awaitable<Reply> resource_verb(RpcContext &ctx, const RpcRequest &r) {
 }
 
 } // namespace
+
+// Who signs (sheet §4, DESIGN "Which key signs"): a logged-in user's chain account — the one options.account names
+// by its keyID, or its default for the chain's stub type; an admin may name one of the router's own accounts, and
+// falls back to the chain's default account; a user's call (which signs nothing) falls back to it too. Without
+// login, the chain's default or the router account named.
+Result<std::string> signer(RpcContext &ctx, const RpcRequest &r, const Chain &chain, const std::string &named,
+                           bool send) {
+  if (!r.session) return named.empty() ? chain.default_account : named;
+  const auth::Session &s = *r.session;
+  bool numeric = !named.empty() && std::all_of(named.begin(), named.end(), ::isdigit) && named.size() < 18;
+  if (ctx.vault != nullptr) {
+    if (numeric) {
+      auto a = ctx.vault->find(s.user_id, std::stoll(named));
+      if (!a.ok()) return a.error();
+      if (!*a) return Error{code::kChainAccount, s.name + " has no chain account " + named};
+      return accounts::account_handle(s.user_id, (*a)->key_id);
+    }
+    if (named.empty()) {
+      auto d = ctx.vault->default_for(s.user_id, chain.stub_type);
+      if (!d.ok()) return d.error();
+      if (*d) return accounts::account_handle(s.user_id, (*d)->key_id);
+    }
+  }
+  if (s.admin()) return named.empty() ? chain.default_account : named; // the router's own accounts
+  // A call signs nothing: without an account of its own, a user reads as the chain's default account.
+  if (!send && named.empty()) return chain.default_account;
+  return Error{code::kChainAccount, named.empty() ? s.name + " has no chain account for " + chain.stub_type +
+                                                          "; add one with /auth/addChainAccount"
+                                                    : s.name + " may sign only with its own chain accounts (by keyID)"};
+}
 
 void add_resource_routes(RouteTable &t) {
   t.add({kAnyMethod, "/resource", resource_verb, true, "resource", PathMatch::ResourcePath});

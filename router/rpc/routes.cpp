@@ -1,6 +1,7 @@
 #include "routes.h"
 
 #include "auth/auth_service.h"
+#include "xa/coordinator.h"
 
 #include <weft/text.hpp>
 
@@ -72,6 +73,11 @@ Result<std::shared_ptr<Chain>> chain_param(RpcContext &ctx, const RpcRequest &r)
   if (r.session && !r.session->may_see_chain(*path))
     return Error{code::kUriQuery, "Permission denied: " + r.session->name + " may not use chain " + *path};
   return ctx.chains.open_chain(*path);
+}
+
+xa::Actor actor_of(const RpcRequest &r) {
+  if (!r.session) return xa::Actor{"anonymous", 0, true};
+  return xa::Actor{r.session->name, r.session->user_id, r.session->admin()};
 }
 
 RouteTable default_routes() {

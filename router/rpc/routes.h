@@ -26,6 +26,7 @@ class KeyVault;
 }
 namespace xa {
 class Coordinator;
+struct Actor;
 }
 namespace htlc {
 class Engine;
@@ -103,6 +104,15 @@ class RouteTable {
  private:
   std::vector<Route> routes_;
 };
+
+// Who a request acts as, for the XA coordinator and the HTLC engine: the logged-in user, or an anonymous admin
+// when the router runs without login.
+xa::Actor actor_of(const RpcRequest &r);
+// Which key signs for the request on `chain` (resource_routes.cpp, DESIGN "Which key signs"): a logged-in user's
+// chain account (`named` as its keyID, or its default for the chain's type); an admin, or a router without login,
+// may name one of the router's accounts and falls back to the chain's default account.
+Result<std::string> signer(RpcContext &ctx, const RpcRequest &r, const Chain &chain, const std::string &named,
+                           bool send);
 
 // The open chain named by the request's `path` parameter ("zone.chain"): 10002 when missing or malformed (as
 // WeCross's /trans answers), 10001 when unknown, 40100 when not open.

@@ -18,11 +18,6 @@ namespace json = boost::json;
 
 namespace {
 
-xa::Actor actor_of(const RpcRequest &r) {
-  if (!r.session) return xa::Actor{"anonymous", 0, true};
-  return xa::Actor{r.session->name, r.session->user_id, r.session->admin()};
-}
-
 struct XaRequest {
   std::string xid;
   std::vector<std::string> paths;

@@ -98,7 +98,6 @@ public:
 private:
   struct Tx;
   using TxPtr = std::shared_ptr<Tx>;
-  struct RoundResult;
 
   Result<TxPtr> find_open(const std::string &xid) const;
   boost::asio::awaitable<Status> durable(store::Store::WriteFn fn);
