@@ -192,7 +192,6 @@ Status Engine::recover() {
     spdlog::info("HTLC {}: resuming from {}", s->rec.id, s->rec.state);
     spawn(s);
   }
-  auto shared = shared_;
   asio::co_spawn(executor_, clock_loop(), [](std::exception_ptr) {});
   return Ok{};
 }
@@ -232,9 +231,9 @@ void Engine::watch(const std::string &chain_path, const std::string &resource) {
     if (str(o, "kind") != "event") return;
     const auto *d = o.if_contains("data");
     if (!d || !d->is_object()) return;
-    std::string sender = lower(str(d->as_object(), "sender")), id = lower(str(d->as_object(), "id"));
-    asio::post(executor_, [this, shared, sender, id] {
-      if (!shared->stopping) wake(sender, id);
+    std::string id = lower(str(d->as_object(), "id"));
+    asio::post(executor_, [this, shared, id] {
+      if (!shared->stopping) wake(id);
     });
   };
   AdapterAnswer a = handle->subscribe(req, on_record, sub);
@@ -246,14 +245,13 @@ void Engine::watch(const std::string &chain_path, const std::string &resource) {
   watched_[key] = sub;
 }
 
-void Engine::wake(const std::string &sender, const std::string &id) {
+void Engine::wake(const std::string &id) {
   SwapPtr s;
   {
     std::lock_guard lock(mu_);
     auto it = open_.find(id);
     if (it == open_.end()) return;
     s = it->second;
-    (void)sender;
     s->woken = true;
   }
   if (s->timer) s->timer->cancel(); // on the strand, as the driver's wait
@@ -287,6 +285,17 @@ asio::awaitable<void> Engine::drive(SwapPtr s) {
   if (terminal(s->rec.state)) open_.erase(s->rec.id);
 }
 
+asio::awaitable<json::object> Engine::lock_status(std::shared_ptr<Chain> chain, json::object side, std::string id) {
+  std::string body =
+      json::serialize(json::object{{"resource", str(side, "resource")}, {"sender", str(side, "sender")}, {"id", id}});
+  AdapterAnswer a = co_await chains_.invoke_answer(chain, Verb::HtlcStatus, std::move(body), 10000);
+  if (!a.ok()) co_return json::object{{"state", "unknown"}, {"error", a.message}};
+  boost::system::error_code ec;
+  json::value v = json::parse(a.data, ec);
+  if (ec || !v.is_object()) co_return json::object{{"state", "unknown"}, {"error", "malformed status"}};
+  co_return v.as_object();
+}
+
 // One look at both chains and at most one action; true once the swap has ended.
 asio::awaitable<bool> Engine::step(SwapPtr s) {
   json::object I, P;
@@ -306,18 +315,8 @@ asio::awaitable<bool> Engine::step(SwapPtr s) {
   auto chain_p = registry_.chain(str(P, "chain"));
   if (!chain_i || !chain_p) co_return false;
 
-  auto lock_status = [&](std::shared_ptr<Chain> chain, const json::object &side) -> asio::awaitable<json::object> {
-    std::string body = json::serialize(
-        json::object{{"resource", str(side, "resource")}, {"sender", str(side, "sender")}, {"id", id}});
-    AdapterAnswer a = co_await chains_.invoke_answer(chain, Verb::HtlcStatus, std::move(body), 10000);
-    if (!a.ok()) co_return json::object{{"state", "unknown"}, {"error", a.message}};
-    boost::system::error_code ec;
-    json::value v = json::parse(a.data, ec);
-    if (ec || !v.is_object()) co_return json::object{{"state", "unknown"}, {"error", "malformed status"}};
-    co_return v.as_object();
-  };
-  json::object si = co_await lock_status(chain_i, I);
-  json::object sp = co_await lock_status(chain_p, P);
+  json::object si = co_await lock_status(chain_i, I, id);
+  json::object sp = co_await lock_status(chain_p, P, id);
   std::string a = str(si, "state"), b = str(sp, "state");
   if (a == "unknown" || b == "unknown") co_return false;
 
@@ -647,17 +646,14 @@ asio::awaitable<Result<json::object>> Engine::status(Actor who, std::string id) 
     auto chain = registry_.chain(path.substr(0, path.rfind('.')));
     json::object view{{"path", path}};
     if (chain) {
-      std::string body = json::serialize(json::object{
-          {"resource", path.substr(path.rfind('.') + 1)}, {"sender", side.at("sender")}, {"id", id}});
-      AdapterAnswer a = co_await chains_.invoke_answer(chain, Verb::HtlcStatus, std::move(body), 10000);
-      boost::system::error_code ec;
-      json::value v = a.ok() ? json::parse(a.data, ec) : json::value();
-      if (a.ok() && !ec && v.is_object()) {
-        view = v.as_object();
+      json::object lock{{"resource", path.substr(path.rfind('.') + 1)}, {"sender", side.at("sender")}};
+      json::object st = co_await lock_status(chain, std::move(lock), id);
+      if (str(st, "state") == "unknown" && st.contains("error")) {
+        view["error"] = st.at("error");
+      } else {
+        view = std::move(st);
         view.erase("secret"); // public on that chain once claimed, but never repeated by the router
         view["path"] = path;
-      } else {
-        view["error"] = a.ok() ? "malformed answer" : a.message;
       }
     }
     out[name] = std::move(view);

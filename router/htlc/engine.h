@@ -99,7 +99,10 @@ private:
   boost::asio::awaitable<void> measure(std::shared_ptr<Chain> chain);
   void spawn(SwapPtr s);
   void watch(const std::string &chain_path, const std::string &resource);
-  void wake(const std::string &sender, const std::string &id);
+  void wake(const std::string &id);
+  // A lock's state as its chain tells it (htlc_status), or {"state":"unknown","error"} when the chain does not answer.
+  boost::asio::awaitable<boost::json::object> lock_status(std::shared_ptr<Chain> chain, boost::json::object side,
+                                                          std::string id);
   Result<ChainClock> clock_of(const std::string &chain_path) const;
   std::int64_t chain_now(const ChainClock &c) const;
   boost::json::object swap_json(const Swap &s) const;
