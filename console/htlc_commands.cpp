@@ -31,9 +31,6 @@ std::string hex(const unsigned char *p, size_t n) {
   return out;
 }
 
-std::variant<json::value, Outcome> ask(const Transport &transport, RpcRequest request) {
-  return ask_router(transport, request);
-}
 
 bool integer(const std::string &s, long long &out) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
@@ -85,7 +82,7 @@ Outcome run_new_htlc_proposal(Args args, const Transport &transport, const Optio
                     {"participant", json::object{{"path", args[4]}, {"account", args[5]}, {"amount", args[6]}, {"timelock", tp}}},
                     {"hash", args[8]}};
   if (args.size() == 10) data["secret"] = args[9];
-  auto answer = ask(transport, RpcRequest{"POST", "/weft/htlc/newProposal", std::move(data)});
+  auto answer = ask_router(transport, RpcRequest{"POST", "/weft/htlc/newProposal", std::move(data)});
   if (auto *o = std::get_if<Outcome>(&answer)) return std::move(*o);
   const json::value &d = std::get<json::value>(answer);
   if (options.json) return printed(json::serialize(d) + "\n");
@@ -110,7 +107,7 @@ Outcome run_gen_timelock(Args args, const Transport &transport, const Options &o
   long long extra_s = 60;
   if (args.size() == 3 && (!integer(args[2], extra_s) || extra_s < 0))
     return usage_error("genTimelock", "EXTRA_S must be a number of seconds", use);
-  auto answer = ask(transport, RpcRequest{"GET", "/weft/htlc/safety?initiator=" + url_encode(args[0]) +
+  auto answer = ask_router(transport, RpcRequest{"GET", "/weft/htlc/safety?initiator=" + url_encode(args[0]) +
                                                      "&participant=" + url_encode(args[1]),
                                           nullptr});
   if (auto *o = std::get_if<Outcome>(&answer)) return std::move(*o);
@@ -126,7 +123,7 @@ Outcome run_gen_timelock(Args args, const Transport &transport, const Options &o
 
 Outcome run_check_transfer_status(Args args, const Transport &transport, const Options &options) {
   if (args.size() != 1) return usage_error("checkTransferStatus", "expects the swap's ID", "checkTransferStatus ID");
-  auto answer = ask(transport, RpcRequest{"POST", "/weft/htlc/status", json::object{{"id", args[0]}}});
+  auto answer = ask_router(transport, RpcRequest{"POST", "/weft/htlc/status", json::object{{"id", args[0]}}});
   if (auto *o = std::get_if<Outcome>(&answer)) return std::move(*o);
   const json::value &d = std::get<json::value>(answer);
   if (options.json) return printed(json::serialize(d) + "\n");

@@ -25,9 +25,6 @@ Outcome usage_error(const char *command, const std::string &why, const char *usa
   return failed(kExitUsage, "error: " + std::string(command) + ": " + why + " (usage: " + usage + ")\n");
 }
 
-std::variant<json::value, Outcome> ask(const Transport &transport, RpcRequest request) {
-  return ask_router(transport, request);
-}
 
 std::string status_text(const json::value &status) {
   return status.is_string() ? std::string(status.get_string()) : json::serialize(status);
@@ -94,7 +91,7 @@ Outcome step(Args args, const Transport &transport, const Options &options, bool
   for (size_t i = 2; i < args.size(); ++i) call_args.emplace_back(args[i]);
   json::object xa{{"XA_TRANSACTION_ID", xid}};
   if (send) xa["XA_TRANSACTION_SEQ"] = next_seq(*options.session);
-  auto answer = ask(transport, RpcRequest{"POST", resource_uri(args[0]) + (send ? "/sendTransaction" : "/call"),
+  auto answer = ask_router(transport, RpcRequest{"POST", resource_uri(args[0]) + (send ? "/sendTransaction" : "/call"),
                                           json::object{{"method", args[1]},
                                                        {"args", std::move(call_args)},
                                                        {"options", std::move(xa)}}});
@@ -112,7 +109,7 @@ Outcome decide(Args args, const Transport &transport, const Options &options, bo
   if (xid.empty()) return failed(kExitUsage, kNoCurrent);
   std::vector<std::string> paths(args.begin(), args.end());
   if (paths.empty()) paths = options.session->xa_paths;
-  auto answer = ask(transport, RpcRequest{"POST", commit ? "/xa/commitXATransaction" : "/xa/rollbackXATransaction",
+  auto answer = ask_router(transport, RpcRequest{"POST", commit ? "/xa/commitXATransaction" : "/xa/rollbackXATransaction",
                                           json::object{{"xaTransactionID", xid}, {"paths", path_array(paths)}}});
   if (auto *o = std::get_if<Outcome>(&answer)) {
     // A router that never answered leaves the transaction as it was; anything else ends it for this console as
@@ -153,7 +150,7 @@ Outcome run_start_transaction(Args args, const Transport &transport, const Optio
   std::string xid = new_transaction_id();
   if (xid.empty()) return failed(kExitFailure, "error: no randomness for a transaction id\n");
   std::vector<std::string> paths(args.begin(), args.end());
-  auto answer = ask(transport, RpcRequest{"POST", "/xa/startXATransaction",
+  auto answer = ask_router(transport, RpcRequest{"POST", "/xa/startXATransaction",
                                           json::object{{"xaTransactionID", xid}, {"paths", path_array(paths)}}});
   if (auto *o = std::get_if<Outcome>(&answer)) return std::move(*o);
   Outcome out = xa_response(std::get<json::value>(answer), options, "Transaction ID is: " + xid);
@@ -191,7 +188,7 @@ Outcome run_get_xa_transaction(Args args, const Transport &transport, const Opti
   for (size_t i = 1; i < args.size(); ++i) paths.push_back(args[i]);
   json::object data{{"xaTransactionID", xid}};
   if (!paths.empty()) data["paths"] = path_array(paths);
-  auto answer = ask(transport, RpcRequest{"POST", "/xa/getXATransaction", std::move(data)});
+  auto answer = ask_router(transport, RpcRequest{"POST", "/xa/getXATransaction", std::move(data)});
   if (auto *o = std::get_if<Outcome>(&answer)) return std::move(*o);
   const json::value &d = std::get<json::value>(answer);
   if (options.json) return printed(json::serialize(d) + "\n");
@@ -233,7 +230,7 @@ Outcome run_list_xa_transactions(Args args, const Transport &transport, const Op
     if (!is_chain_path(args[1])) return usage_error("listXATransactions", "'" + args[1] + "' is not a chain path", use);
     data["path"] = args[1];
   }
-  auto answer = ask(transport, RpcRequest{"POST", "/xa/listXATransactions", std::move(data)});
+  auto answer = ask_router(transport, RpcRequest{"POST", "/xa/listXATransactions", std::move(data)});
   if (auto *o = std::get_if<Outcome>(&answer)) return std::move(*o);
   const json::value &d = std::get<json::value>(answer);
   if (options.json) return printed(json::serialize(d) + "\n");
@@ -276,7 +273,7 @@ Outcome run_xa_admin(Args args, const Transport &transport, const Options &optio
   if (args.size() < 2 || args[0] != "resolve") return usage_error("xa", "expects resolve and an ID", use);
   std::string note;
   for (size_t i = 2; i < args.size(); ++i) note += (note.empty() ? "" : " ") + args[i];
-  auto answer = ask(transport, RpcRequest{"POST", "/weft/xa/resolve",
+  auto answer = ask_router(transport, RpcRequest{"POST", "/weft/xa/resolve",
                                           json::object{{"xaTransactionID", args[1]}, {"note", note}}});
   if (auto *o = std::get_if<Outcome>(&answer)) return std::move(*o);
   const json::value &d = std::get<json::value>(answer);

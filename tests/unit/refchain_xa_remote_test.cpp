@@ -75,6 +75,8 @@ struct Reply {
   }
 };
 
+// The plugin in remote mode against one in-process node whose ledger is `node_config`; `plugin_options` are extra
+// chain options (JSON members, comma-led) for the plugin, e.g. the same resources as the node's.
 struct RemoteChain {
   Node node;
   Host host;
@@ -83,14 +85,16 @@ struct RemoteChain {
   std::atomic<bool> stop{false};
   std::thread sealer;
 
-  RemoteChain() {
+  explicit RemoteChain(LedgerConfig node_config = test_ledger_config(kChain), const std::string &plugin_options = "")
+      : node(std::move(node_config)) {
     sealer = std::thread([this] {
       while (!stop) {
         if (node.ledger.pool_size() > 0) node.commit();
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
       }
     });
-    std::string config = R"({"chain_id":11,"nodes":[")" + node.address() + R"("],"remote_connections":1})";
+    std::string config =
+        R"({"chain_id":11,"nodes":[")" + node.address() + R"("],"remote_connections":1)" + plugin_options + "}";
     weft_open_args_v1 args{};
     args.struct_size = sizeof args;
     args.host = &host.table;
@@ -191,51 +195,10 @@ struct HtlcNode {
 };
 
 // A remote chain whose node has an htlc resource; the plugin is configured alike.
-struct RemoteHtlcChain {
-  Node node{HtlcNode::config()};
-  Host host;
-  TempDir dir;
-  weft_chain *chain = nullptr;
-  std::atomic<bool> stop{false};
-  std::thread sealer;
-  RemoteHtlcChain() {
-    sealer = std::thread([this] {
-      while (!stop) {
-        if (node.ledger.pool_size() > 0) node.commit();
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      }
-    });
-    std::string config = R"({"chain_id":11,"block_interval_ms":20,"nodes":[")" + node.address() +
-                         R"("],"remote_connections":1,"resources":[{"name":"token","contract":"asset"},
-                         {"name":"htlc","contract":"htlc","asset":"token"}]})";
-    weft_open_args_v1 args{};
-    args.struct_size = sizeof args;
-    args.host = &host.table;
-    args.stub_type = "RefChain";
-    args.chain_name = "payment.remote";
-    args.config_json = config.c_str();
-    args.data_dir = dir.path().c_str();
-    char err[512] = {0};
-    REQUIRE_MESSAGE(adapter()->open(&args, &chain, err, sizeof err) == WEFT_OK, err);
-  }
-  ~RemoteHtlcChain() {
-    if (chain) adapter()->close(chain);
-    stop = true;
-    sealer.join();
-  }
-  Reply &run(weft_verb_fn verb, const std::string &request, Reply &r) {
-    uint64_t id = 0;
-    verb(chain, reinterpret_cast<const uint8_t *>(request.data()), request.size(), 0, &Reply::callback, &r, &id);
-    std::unique_lock lock(r.mu);
-    REQUIRE(r.cv.wait_for(lock, scaled(10000), [&] { return r.done; }));
-    return r;
-  }
-  json::object ok(weft_verb_fn verb, const std::string &request) {
-    Reply r;
-    run(verb, request, r);
-    REQUIRE_MESSAGE(r.status == WEFT_OK, r.message);
-    return json::parse(r.data).as_object();
-  }
+struct RemoteHtlcChain : RemoteChain {
+  RemoteHtlcChain()
+      : RemoteChain(HtlcNode::config(), R"(,"block_interval_ms":20,"resources":[{"name":"token","contract":"asset"},
+                         {"name":"htlc","contract":"htlc","asset":"token"}])") {}
 };
 
 struct RemoteRecords {
