@@ -4,6 +4,7 @@ set(WEFT_IT_ENV
     "WEFT_BIN=${CMAKE_BINARY_DIR}/bin"
     "WEFT_PLUGINS=${WEFT_PLUGIN_DIR}"
     "WEFT_TEST_PLUGINS=${CMAKE_BINARY_DIR}/test-plugins"
+    "WEFT_NODE_MODULES=${WEFT_NODE_MODULES}"
     "PYTHONDONTWRITEBYTECODE=1")
 file(GLOB WEFT_IT_TESTS ${CMAKE_CURRENT_LIST_DIR}/test_*.py)
 foreach(file ${WEFT_IT_TESTS})
@@ -15,4 +16,8 @@ foreach(file ${WEFT_IT_TESTS})
   endif()
   add_test(NAME it_${name} COMMAND ${python} ${file} -v WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR})
   set_tests_properties(it_${name} PROPERTIES ENVIRONMENT "${WEFT_IT_ENV}" LABELS integration TIMEOUT 600)
+  # The EVM tests run anvil, solc and ethers from the npm packages the evm_npm_deps setup test installs.
+  if(name MATCHES "^test_evm")
+    set_tests_properties(it_${name} PROPERTIES FIXTURES_REQUIRED evm_npm)
+  endif()
 endforeach()
