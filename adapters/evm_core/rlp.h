@@ -3,6 +3,8 @@
 // bytes come from chains the router does not control.
 #pragma once
 
+#include "u256.h"
+
 #include <weft/error.hpp>
 
 #include <cstdint>
@@ -29,6 +31,7 @@ inline Bytes encode_string(std::string_view s) {
 }
 // An unsigned integer: big-endian without leading zeros; 0 is the empty string.
 Bytes encode_uint(std::uint64_t v);
+Bytes encode_uint(const U256 &v);
 // A list of already-encoded items.
 Bytes encode_list(const std::vector<Bytes> &encoded_items);
 
