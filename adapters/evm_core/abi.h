@@ -111,7 +111,8 @@ Result<Function> parse_function_signature(std::string_view signature, Hasher h =
 // - uintN/intN: decimal or "0x" hex (intN also "-" decimal), range-checked for N bits;
 // - address: 40 hex digits, "0x" optional, EIP-55 checked if mixed case; bool: "true" or "false";
 // - bytes, bytesN: "0x" hex (bytesN of exactly N bytes); string: the text verbatim;
-// - arrays and tuples: JSON text, e.g. `[1,2,3]` or `["0xab..",true,[["x",1]]]`, integers as JSON numbers or strings.
+// - arrays and tuples: JSON text, e.g. `[1,2,3]` or `["0xab..",true,[["x",1]]]`, integers as JSON numbers or strings;
+//   a tuple whose members are named in the ABI JSON may also be a JSON object keyed by those names.
 // Errors name the argument's index, the type wanted and the value given: "argument 2 (uint8): 300 does not fit".
 Result<Bytes> encode_args(const std::vector<Param> &params, const std::vector<std::string> &args);
 // The function's selector followed by encode_args(f.inputs, args).

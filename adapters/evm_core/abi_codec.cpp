@@ -120,11 +120,34 @@ Result<Bytes> encode_sequence(std::size_t count, const std::vector<const Type *>
 
 Result<Bytes> encode_text(const Type &t, std::string_view text);
 
+// A struct written as a JSON object keyed by its members' names (from the ABI JSON), put in member order.
+Result<json::value> tuple_from_object(const Type &t, const json::object &o) {
+  json::array members;
+  std::string names;
+  for (std::size_t i = 0; i < t.components.size(); ++i) {
+    std::string_view name = i < t.names.size() ? std::string_view(t.names[i]) : std::string_view();
+    if (name.empty()) return arg_error("its members have no names in the ABI; write it as a JSON array");
+    names += (names.empty() ? "" : ", ") + std::string(name);
+    auto it = o.find(name);
+    if (it == o.end()) return arg_error("member \"" + std::string(name) + "\" is missing");
+    members.push_back(it->value());
+  }
+  for (const auto &kv : o)
+    if (std::find(t.names.begin(), t.names.end(), std::string_view(kv.key())) == t.names.end())
+      return arg_error("\"" + shown(kv.key()) + "\" is not a member (members: " + names + ")");
+  return json::value(std::move(members));
+}
+
 // A value inside JSON text: arrays and tuples as JSON arrays, scalars as JSON strings (or numbers and bools).
 Result<Bytes> encode_json(const Type &t, const json::value &v, const std::string &where) {
   auto fail = [&](const std::string &why) {
     return arg_error((where.empty() ? "" : "at " + where + " (" + t.canonical() + "): ") + why);
   };
+  if (t.kind == Kind::Tuple && v.is_object()) {
+    auto members = tuple_from_object(t, v.get_object());
+    if (!members.ok()) return fail(members.error().message);
+    return encode_json(t, *members, where);
+  }
   if (t.kind == Kind::Array || t.kind == Kind::FixedArray || t.kind == Kind::Tuple) {
     if (!v.is_array()) return fail(shown(json::serialize(v)) + " is not a JSON array");
     const auto &items = v.get_array();

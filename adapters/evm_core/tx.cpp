@@ -40,9 +40,11 @@ Bytes typed(std::uint8_t type, const Bytes &payload) {
 
 Hash256 signing_hash(const LegacyTx &tx) {
   auto fields = legacy_fields(tx);
-  fields.push_back(rlp::encode_uint(tx.chain_id));
-  fields.push_back(rlp::encode_uint(0));
-  fields.push_back(rlp::encode_uint(0));
+  if (tx.chain_id != 0) {
+    fields.push_back(rlp::encode_uint(tx.chain_id));
+    fields.push_back(rlp::encode_uint(0));
+    fields.push_back(rlp::encode_uint(0));
+  }
   return keccak256(rlp::encode_list(fields));
 }
 
@@ -53,8 +55,9 @@ Hash256 signing_hash(const Eip1559Tx &tx) {
 Bytes encode_signed(const LegacyTx &tx, std::span<const std::uint8_t, 65> sig) {
   auto fields = legacy_fields(tx);
   // v = recid + chainId*2 + 35 can exceed 64 bits for absurd chain ids; U256 keeps it exact.
-  U256 v = wrapping_add(wrapping_add(U256::from_u64(tx.chain_id), U256::from_u64(tx.chain_id)),
-                        U256::from_u64(35u + (sig[64] & 1u)));
+  U256 v = tx.chain_id == 0 ? U256::from_u64(27u + (sig[64] & 1u))
+                            : wrapping_add(wrapping_add(U256::from_u64(tx.chain_id), U256::from_u64(tx.chain_id)),
+                                           U256::from_u64(35u + (sig[64] & 1u)));
   fields.push_back(rlp::encode_uint(v));
   fields.push_back(encode_word(sig.subspan<0, 32>()));
   fields.push_back(encode_word(sig.subspan<32, 32>()));

@@ -34,13 +34,15 @@ struct Eip1559Tx {
   Bytes data;
 };
 
-// EIP-155: keccak256(rlp([nonce, gasPrice, gas, to, value, data, chainId, 0, 0])).
+// EIP-155: keccak256(rlp([nonce, gasPrice, gas, to, value, data, chainId, 0, 0])). Chain id 0 means no replay
+// protection (before EIP-155): keccak256(rlp([nonce, gasPrice, gas, to, value, data])).
 Hash256 signing_hash(const LegacyTx &tx);
 // EIP-1559: keccak256(0x02 || rlp([chainId, nonce, maxPriorityFee, maxFee, gas, to, value, data, []])).
 Hash256 signing_hash(const Eip1559Tx &tx);
 
 // sig is r (32 bytes), s (32 bytes), recovery id (0 or 1) — libsecp256k1's compact recoverable form.
-// Legacy: rlp([..., v = recid + chainId*2 + 35, r, s]); EIP-1559: 0x02 || rlp([..., [], yParity, r, s]).
+// Legacy: rlp([..., v = recid + chainId*2 + 35, r, s]) (v = recid + 27 for chain id 0); EIP-1559:
+// 0x02 || rlp([..., [], yParity, r, s]).
 // r and s are written as RLP integers (leading zeros dropped).
 Bytes encode_signed(const LegacyTx &tx, std::span<const std::uint8_t, 65> sig);
 Bytes encode_signed(const Eip1559Tx &tx, std::span<const std::uint8_t, 65> sig);

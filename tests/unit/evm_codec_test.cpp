@@ -227,6 +227,20 @@ TEST_CASE("ABI JSON: overloads found by argument count or full signature; events
   CHECK((*abi->find("get", 0))->is_read());
   CHECK((*abi->find("get", 0))->outputs[0].type.canonical() == "(address,string[])[]");
   CHECK((*abi->find("get", 0))->outputs[0].type.components[0].names == std::vector<std::string>{"who", "tags"});
+  // Structs may be written as JSON objects keyed by the member names the ABI JSON gives.
+  const auto &out = (*abi->find("get", 0))->outputs;
+  std::string who = "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed";
+  auto as_array = encode_args(out, {R"([[")" + who + R"(",["a","b"]]])"});
+  auto as_object = encode_args(out, {R"([{"tags":["a","b"],"who":")" + who + R"("}])"});
+  REQUIRE(as_array.ok());
+  REQUIRE(as_object.ok());
+  CHECK(*as_array == *as_object);
+  CHECK(encode_args(out, {R"([{"who":")" + who + R"("}])"}).error().message ==
+        R"(argument 0 ((address,string[])[]): at [0] ((address,string[])): member "tags" is missing)");
+  CHECK(encode_args(out, {R"([{"who":")" + who + R"(","tags":[],"x":1}])"})
+            .error()
+            .message.ends_with(R"("x" is not a member (members: who, tags))"));
+  CHECK(encode_args(params({"(uint8,bool)"}), {R"({"a":1})"}).error().message.find("no names") != std::string::npos);
   REQUIRE(abi->events.size() == 1);
   CHECK(to_hex(abi->events[0].topic0) == "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef");
   REQUIRE(abi->constructor.has_value());
