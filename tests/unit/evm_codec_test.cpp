@@ -2,6 +2,7 @@
 // decoder fed hostile bytes: every one must be a clear error, never a crash or a huge allocation.
 #include <doctest/doctest.h>
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -348,4 +349,58 @@ TEST_CASE("Legacy transactions: EIP-155's example signing hash and signed bytes"
                        "00ccf555c9f3dc64214b297fb1966a3b6d83");
   CHECK(to_hex(rlp::encode_uint(U256{})) == "0x80");
   CHECK(to_hex(rlp::encode_uint(*U256::from_decimal("1024"))) == "0x820400");
+}
+
+TEST_CASE("ABI decoding of randomly mutated encodings returns a value or an error, never a crash") {
+  // Valid encodings of nested dynamic types, then bytes overwritten, words replaced by offset-like numbers, or the
+  // data cut short. Under ASan/UBSan any out-of-bounds read or overflow here fails the test run.
+  struct Sample {
+    std::vector<Param> params;
+    Bytes data;
+  };
+  std::vector<Sample> samples;
+  auto add = [&](std::initializer_list<std::string_view> types, const std::vector<std::string> &args) {
+    auto p = params(types);
+    auto data = encode_args(p, args);
+    REQUIRE(data.ok());
+    samples.push_back({p, *data});
+  };
+  add({"uint256[][]", "string[]"}, {"[[1,2],[3]]", R"(["one","two","three"])"});
+  add({"(uint8,(string,bytes)[],int16[2])"}, {R"([7,[["inner","0x00ff"],["",""]],[-1,1]])"});
+  add({"(string,uint64[])[2]", "bytes", "bool", "address"},
+      {R"([["p",[1,2]],["q",[]]])", "0x0102", "true", "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed"});
+  add({"string[][]", "bytes32", "int8"}, {R"([["x"],[],["y","z"]])", "0x" + std::string(64, 'a'), "-5"});
+  std::mt19937 rng(20261206);
+  int decoded = 0, refused = 0;
+  for (const auto &s : samples) {
+    for (int round = 0; round < 2000; ++round) {
+      Bytes d = s.data;
+      int edits = 1 + static_cast<int>(rng() % 3);
+      for (int e = 0; e < edits && !d.empty(); ++e) {
+        std::size_t at = rng() % d.size();
+        switch (rng() % 4) {
+        case 0:
+          d[at] = static_cast<std::uint8_t>(rng());
+          break;
+        case 1: { // a word becomes a small number, like an offset or a length
+          std::size_t w = at / 32 * 32;
+          if (w + 32 > d.size()) break;
+          std::fill(d.begin() + static_cast<std::ptrdiff_t>(w), d.begin() + static_cast<std::ptrdiff_t>(w + 31), 0);
+          d[w + 31] = static_cast<std::uint8_t>(rng() % (d.size() + 64));
+          break;
+        }
+        case 2:
+          d[at / 32 * 32] = 0xff;
+          break; // a huge offset or length
+        default:
+          d.resize(at);
+          break;
+        }
+      }
+      auto r = decode_values(s.params, d);
+      (r.ok() ? decoded : refused)++;
+    }
+  }
+  CHECK(refused > 0);
+  CHECK(decoded > 0);
 }
