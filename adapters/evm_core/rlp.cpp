@@ -9,16 +9,13 @@ constexpr int kMaxDepth = 64;
 Bytes length_prefix(std::size_t len, std::uint8_t short_base, std::uint8_t long_base) {
   if (len <= 55) return Bytes{static_cast<std::uint8_t>(short_base + len)};
   Bytes be;
-  for (std::size_t v = len; v > 0; v >>= 8)
-    be.insert(be.begin(), static_cast<std::uint8_t>(v & 0xff));
+  for (std::size_t v = len; v > 0; v >>= 8) be.insert(be.begin(), static_cast<std::uint8_t>(v & 0xff));
   Bytes out{static_cast<std::uint8_t>(long_base + be.size())};
   out.insert(out.end(), be.begin(), be.end());
   return out;
 }
 
-Error bad(const std::string &why) {
-  return Error{code::kChainInternal, "malformed RLP: " + why};
-}
+Error bad(const std::string &why) { return Error{code::kChainInternal, "malformed RLP: " + why}; }
 
 // Decodes one item at data[pos..end) and advances pos past it.
 Result<Item> decode_at(std::span<const std::uint8_t> data, std::size_t &pos, std::size_t end, int depth) {
@@ -36,8 +33,7 @@ Result<Item> decode_at(std::span<const std::uint8_t> data, std::size_t &pos, std
     if (pos + 1 + n > end) return bad("a length runs past the end");
     if (data[pos + 1] == 0) return bad("a length has a leading zero");
     std::size_t v = 0;
-    for (std::size_t i = 0; i < n; ++i)
-      v = (v << 8) | data[pos + 1 + i];
+    for (std::size_t i = 0; i < n; ++i) v = (v << 8) | data[pos + 1 + i];
     if (v <= 55) return bad("a long length encodes " + std::to_string(v) + ", which has a short form");
     return v;
   };
@@ -66,8 +62,7 @@ Result<Item> decode_at(std::span<const std::uint8_t> data, std::size_t &pos, std
   std::size_t start = pos + header, stop = start + len;
   if (!item.is_list) {
     if (len == 1 && data[start] < 0x80) return bad("a single byte below 0x80 must encode itself");
-    item.bytes.assign(data.begin() + static_cast<std::ptrdiff_t>(start),
-                      data.begin() + static_cast<std::ptrdiff_t>(stop));
+    item.bytes.assign(data.begin() + static_cast<std::ptrdiff_t>(start), data.begin() + static_cast<std::ptrdiff_t>(stop));
     pos = stop;
     return item;
   }
@@ -92,22 +87,17 @@ Bytes encode_bytes(std::span<const std::uint8_t> data) {
 
 Bytes encode_uint(std::uint64_t v) {
   Bytes be;
-  for (; v > 0; v >>= 8)
-    be.insert(be.begin(), static_cast<std::uint8_t>(v & 0xff));
+  for (; v > 0; v >>= 8) be.insert(be.begin(), static_cast<std::uint8_t>(v & 0xff));
   return encode_bytes(be);
 }
 
-Bytes encode_uint(const U256 &v) {
-  return encode_bytes(v.to_be_minimal());
-}
+Bytes encode_uint(const U256 &v) { return encode_bytes(v.to_be_minimal()); }
 
 Bytes encode_list(const std::vector<Bytes> &items) {
   std::size_t total = 0;
-  for (const auto &i : items)
-    total += i.size();
+  for (const auto &i : items) total += i.size();
   Bytes out = length_prefix(total, 0xc0, 0xf7);
-  for (const auto &i : items)
-    out.insert(out.end(), i.begin(), i.end());
+  for (const auto &i : items) out.insert(out.end(), i.begin(), i.end());
   return out;
 }
 

@@ -2,6 +2,7 @@
 // decoder fed hostile bytes: every one must be a clear error, never a crash or a huge allocation.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <vector>
@@ -403,4 +404,30 @@ TEST_CASE("ABI decoding of randomly mutated encodings returns a value or an erro
   }
   CHECK(refused > 0);
   CHECK(decoded > 0);
+}
+
+// GM chains hash selectors and topics with SM3: whatever hasher the ABI is parsed with makes its selectors, its topics
+// and the Error(string) selector decode_revert looks for.
+TEST_CASE("ABI selectors, topics and revert selectors come from the hasher the ABI was parsed with") {
+  Hasher reversed = [](std::span<const std::uint8_t> data) {
+    Hash256 h = keccak256(data);
+    std::reverse(h.begin(), h.end());
+    return h;
+  };
+  auto abi = parse_abi_json(R"([{"type":"function","name":"transfer","stateMutability":"nonpayable",
+    "inputs":[{"name":"to","type":"address"},{"name":"amount","type":"uint256"}],"outputs":[]},
+    {"type":"event","name":"E","inputs":[]}])",
+                            reversed);
+  REQUIRE(abi.ok());
+  Hash256 k = keccak256("transfer(address,uint256)");
+  CHECK((*abi->find("transfer", 2))->selector == std::array<std::uint8_t, 4>{k[31], k[30], k[29], k[28]});
+  CHECK(abi->events[0].topic0 == reversed(std::span(reinterpret_cast<const std::uint8_t *>("E()"), 3)));
+  CHECK(to_hex(parse_function_signature("transfer(address,uint256)", reversed)->selector) ==
+        to_hex((*abi->find("transfer", 2))->selector));
+  Hash256 e = reversed(std::span(reinterpret_cast<const std::uint8_t *>("Error(string)"), 13));
+  Bytes revert{e[0], e[1], e[2], e[3]};
+  auto body = encode_args(params({"string"}), {"gm"});
+  revert.insert(revert.end(), body->begin(), body->end());
+  CHECK(decode_revert(revert, &*abi) == "gm");
+  CHECK(decode_revert(revert) == std::nullopt);
 }
