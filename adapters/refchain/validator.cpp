@@ -15,7 +15,7 @@ namespace {
 constexpr uint64_t kMaxClockDriftMs = 5000;
 // Consensus frames waiting for the validator's thread beyond this are dropped (round changes recover them).
 constexpr size_t kInboxLimit = 20000;
-constexpr auto kTick = std::chrono::milliseconds(5);
+constexpr auto kTick = std::chrono::milliseconds(2);
 
 uint64_t wall_ms() {
   return static_cast<uint64_t>(
@@ -209,6 +209,7 @@ void Validator::deliver(ByteView f) {
     // Verified on the caller's (network) thread, so signature checks do not hold up consensus.
     try {
       ledger_->submit(Transaction::decode(body));
+      wake_if_first();
     } catch (const std::exception &e) {
       if (log_) log_(0, std::string("gossiped transaction not admitted: ") + e.what());
     }
@@ -233,7 +234,18 @@ void Validator::deliver(ByteView f) {
 Hash Validator::submit(const Transaction &tx) {
   Hash h = ledger_->submit(tx);
   outbox_.broadcast(frame(FrameKind::Transaction, tx.encode()));
+  wake_if_first();
   return h;
+}
+
+void Validator::wake_if_first() {
+  // The first transaction into an empty pool may be proposed at once: wake the thread rather than wait for a tick.
+  if (ledger_->pool_size() != 1) return;
+  {
+    std::lock_guard lock(mu_);
+    wake_ = true;
+  }
+  cv_.notify_one();
 }
 
 bft::EngineStatus Validator::status() {
@@ -254,8 +266,9 @@ void Validator::run() {
   }
   std::unique_lock lock(mu_);
   while (!stopping_) {
-    cv_.wait_for(lock, kTick, [this] { return stopping_ || !inbox_.empty(); });
+    cv_.wait_for(lock, kTick, [this] { return stopping_ || wake_ || !inbox_.empty(); });
     if (stopping_) break;
+    wake_ = false;
     std::deque<Bytes> batch;
     batch.swap(inbox_);
     lock.unlock();

@@ -77,6 +77,7 @@ class Validator {
   class KeySigner;
   class EngineNet;
   void run();
+  void wake_if_first();
   // The clock consensus runs on: the wall clock plus the chain's block_time_offset_ms.
   uint64_t chain_ms() const;
 
@@ -94,6 +95,7 @@ class Validator {
   std::condition_variable cv_;
   std::deque<Bytes> inbox_;
   bool stopping_ = false;
+  bool wake_ = false; // a transaction entered an empty pool
   bool started_ = false;
   bft::EngineStatus status_;
   uint64_t inbox_drops_ = 0;

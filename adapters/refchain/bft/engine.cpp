@@ -174,6 +174,7 @@ bool Engine::Impl::on_proposal(uint32_t from, Message &m, uint64_t now) {
   if (!hash) return drop("invalid block: " + why);
   if (*hash != m.hash) return drop("proposal's hash is not its block's");
   if (m.round > round) enter_round(m.round, now);
+  if (!proposal_seen) proposal_seen = now;
   blocks[m.hash] = std::move(m.payload);
   if (mute) return true;
   proposal = m.hash;
@@ -185,6 +186,7 @@ bool Engine::Impl::on_proposal(uint32_t from, Message &m, uint64_t now) {
 }
 
 void Engine::Impl::send_proposal(BlockCandidate block, std::vector<Bytes> justification, uint64_t now) {
+  if (!proposal_seen) proposal_seen = now;
   proposal = block.hash;
   votes.prepare = block.hash;
   persist(); // a restarted proposer must not propose a second block in this round
@@ -267,6 +269,9 @@ void Engine::Impl::enter_height(uint64_t now) {
   round_started = now;
   last_commit = now;
   pending_since.reset();
+  pace_from = proposal_seen.value_or(now);
+  proposal_seen.reset();
+  backlog = app.has_pending();
   votes = VoteState{height, 0, {}, {}, {}, {}};
   proposal.reset();
   blocks.clear();
@@ -289,6 +294,8 @@ void Engine::start(uint64_t now_ms) {
   e.clock = now_ms;
   e.enter_height(now_ms);
   e.height_changed = false;
+  e.pace_from = now_ms; // a validator that just started paces its first block: its peers may still be linking
+  e.backlog = true;
   e.started = true;
   std::optional<Bytes> saved = e.app.load_engine_state();
   if (saved) {

@@ -17,7 +17,9 @@ struct EngineConfig {
   uint64_t chain_id = 1;
   std::vector<Address> validators; // order is the index; proposer of (height, round) is (height + round) % n
   uint32_t self = 0;               // this validator's index
-  uint64_t block_interval_ms = 100;       // a leader with pending transactions proposes at most this long after the last commit
+  // A leader proposes waiting transactions at once when none were left waiting at the last commit, else once this
+  // long has passed since the previous block's proposal (so consensus time counts towards it).
+  uint64_t block_interval_ms = 100;
   uint64_t empty_block_interval_ms = 3000; // a leader proposes an empty block after this long without a commit
   uint64_t round_timeout_ms = 1000;       // round r times out after round_timeout_ms * 2^min(r, 6)
   uint64_t status_interval_ms = 500;      // how often a validator announces its height (drives block sync)

@@ -82,6 +82,11 @@ struct Engine::Impl {
   uint64_t round_started = 0;
   uint64_t last_commit = 0;
   std::optional<uint64_t> pending_since; // when this validator first saw transactions wait at this height
+  // Pacing (local, no agreement needed): a proposal with transactions waits until block_interval_ms after the
+  // previous height's proposal was first seen here, unless nothing was left waiting when that block committed.
+  std::optional<uint64_t> proposal_seen; // when this validator first sent or accepted a proposal at this height
+  uint64_t pace_from = 0;
+  bool backlog = true; // transactions were waiting when the last block committed (or this validator just started)
   VoteState votes;                       // persisted before every vote leaves
   std::optional<Hash> proposal;          // the proposal accepted in the current round
   std::map<Hash, Bytes> blocks;          // payloads validated at this height, by hash

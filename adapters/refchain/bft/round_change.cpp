@@ -27,7 +27,10 @@ void Engine::Impl::tick(uint64_t now) {
   if (!pending_since && app.has_pending()) pending_since = now;
 
   if (round == 0 && !mute && proposer(0) == cfg.self && !proposal && !votes.prepare) {
-    bool pending = app.has_pending() && now >= last_commit + cfg.block_interval_ms;
+    // Blocks are paced from the previous block's start, not its commit, so consensus time counts towards the
+    // interval; and a transaction that finds nothing waiting before it (an idle chain, or the next step of a
+    // sequence that waited for the previous commit) is proposed at once.
+    bool pending = app.has_pending() && (!backlog || now >= pace_from + cfg.block_interval_ms);
     bool empty_due = now >= last_commit + cfg.empty_block_interval_ms;
     if (pending || empty_due) {
       if (auto block = app.propose(now, empty_due)) send_proposal(std::move(*block), {}, now);
