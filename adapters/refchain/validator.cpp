@@ -114,6 +114,21 @@ class Validator::LedgerApp : public bft::App {
     return std::make_pair(encode_block_payload(*header, ledger_.block_tx_bodies(number)), bft::decode_cert(*cert));
   }
 
+  std::optional<bft::BlockOrigin> block_origin(uint64_t number) override {
+    if (number == 0) return std::nullopt;
+    auto header = ledger_.header(number);
+    if (!header) return std::nullopt;
+    return bft::BlockOrigin{header->proposer, header->timestamp_ms};
+  }
+
+  std::optional<Address> payload_proposer(ByteView payload) override {
+    try {
+      return payload_header(payload).proposer;
+    } catch (const std::exception &) {
+      return std::nullopt;
+    }
+  }
+
   void save_engine_state(ByteView state) override { ledger_.save_engine_state(state); }
   std::optional<Bytes> load_engine_state() override { return ledger_.load_engine_state(); }
   bool has_pending() override { return ledger_.pool_size() > 0; }

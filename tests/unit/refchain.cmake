@@ -30,6 +30,7 @@ weft_add_unit_test(refchain_bft_tests
     ${CMAKE_CURRENT_LIST_DIR}/refchain_bft_sim.cpp
     ${CMAKE_CURRENT_LIST_DIR}/refchain_bft_schedules_test.cpp
     ${CMAKE_CURRENT_LIST_DIR}/refchain_bft_scenarios_test.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/refchain_bft_choice_test.cpp
     ${CMAKE_CURRENT_LIST_DIR}/refchain_bft_ledger_test.cpp
     ${CMAKE_CURRENT_LIST_DIR}/refchain_bft_messages_test.cpp
   LIBS weft_refchain_core)

@@ -76,6 +76,19 @@ public:
     if (it == committed_.end()) return std::nullopt;
     return it->second;
   }
+  std::optional<BlockOrigin> block_origin(uint64_t number) override {
+    auto header = number == 0 ? std::nullopt : ledger_.header(number);
+    if (!header) return std::nullopt;
+    return BlockOrigin{header->proposer, header->timestamp_ms};
+  }
+  std::optional<Address> payload_proposer(ByteView payload) override {
+    try {
+      Reader r(payload);
+      return BlockHeader::decode(r.raw(kHeaderBytes, "header")).proposer;
+    } catch (const std::exception &) {
+      return std::nullopt;
+    }
+  }
   void save_engine_state(ByteView state) override { state_ = Bytes(state.begin(), state.end()); }
   std::optional<Bytes> load_engine_state() override { return state_; }
   bool has_pending() override { return ledger_.pool_size() > 0; }

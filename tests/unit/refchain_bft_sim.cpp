@@ -96,6 +96,22 @@ std::optional<std::pair<Bytes, CommitCert>> ToyApp::committed_block(uint64_t num
   return std::make_pair(b.payload, b.cert);
 }
 
+std::optional<BlockOrigin> ToyApp::block_origin(uint64_t number) {
+  if (number == 0 || number > chain.size()) return std::nullopt;
+  const Block &b = chain[number - 1];
+  uint32_t proposer = decode_toy(b.payload).proposer;
+  return BlockOrigin{proposer < members.size() ? members[proposer] : Address{}, b.timestamp};
+}
+
+std::optional<Address> ToyApp::payload_proposer(ByteView payload) {
+  try {
+    uint32_t proposer = decode_toy(payload).proposer;
+    if (proposer < members.size()) return members[proposer];
+  } catch (const Error &) {
+  }
+  return std::nullopt;
+}
+
 KeySigner::KeySigner(uint8_t seed) {
   secret_.fill(seed);
   address_ = address_of(public_key_of(secret_));
@@ -121,6 +137,7 @@ void Sim::NodeNet::broadcast(ByteView message) {
 void Sim::NodeNet::send(uint32_t validator, ByteView message) {
   Node &me = sim_.nodes[self_];
   if (me.killed) return;
+  if (sim_.pass && !sim_.pass(self_, validator, Bytes(message.begin(), message.end()))) return;
   ++me.sends;
   sim_.observe(self_, message);
   sim_.enqueue(self_, validator, message);
@@ -134,6 +151,9 @@ Sim::Sim(Options options) : opt(std::move(options)), rng(opt.seed) {
     nodes[v].signer = std::make_unique<KeySigner>(static_cast<uint8_t>(v + 1));
     nodes[v].net = std::make_unique<NodeNet>(*this, v);
   }
+  for (auto &node : nodes)
+    for (const auto &other : nodes)
+      node.app->members.push_back(other.signer->address());
   for (uint32_t v = 0; v < opt.n; ++v)
     restart(v);
 }

@@ -55,6 +55,8 @@ public:
   std::optional<Hash> validate(ByteView payload, uint64_t now_ms, std::string *why) override;
   void commit(ByteView payload, const Hash &hash, const CommitCert &cert) override;
   std::optional<std::pair<Bytes, CommitCert>> committed_block(uint64_t number) override;
+  std::optional<BlockOrigin> block_origin(uint64_t number) override;
+  std::optional<Address> payload_proposer(ByteView payload) override;
   void save_engine_state(ByteView state) override {
     engine_state = Bytes(state.begin(), state.end());
     ++saves;
@@ -68,6 +70,7 @@ public:
                           const std::vector<uint64_t> &txs);
 
   std::vector<Block> chain;
+  std::vector<Address> members; // the validators' addresses, in index order (a block names its proposer's index)
   std::set<uint64_t> pending;
   std::optional<Bytes> engine_state;
   uint64_t saves = 0;
@@ -155,6 +158,8 @@ public:
   Rng rng;
   std::vector<Node> nodes;
   std::function<void(uint32_t from, const Bytes &bytes)> on_send; // every message an engine sends
+  // When set and false for a message an engine sends to `to`, the message is withheld (a byzantine filter).
+  std::function<bool(uint32_t from, uint32_t to, const Bytes &bytes)> pass;
   std::vector<std::string> violations;
 
 private:

@@ -26,6 +26,12 @@ struct CommitCert {
   std::vector<Seal> seals;
 };
 
+// Who proposed a committed block and when (both in its hashed header): what the round-0 proposer choice reads.
+struct BlockOrigin {
+  Address proposer{};
+  uint64_t timestamp_ms = 0;
+};
+
 // A block as consensus sees it: opaque bytes the application can validate, and their hash.
 struct BlockCandidate {
   Hash hash{};
@@ -51,6 +57,11 @@ class App {
   virtual void commit(ByteView payload, const Hash &hash, const CommitCert &cert) = 0;
   // A committed block and its certificate, for block sync; nullopt beyond height() or for genesis.
   virtual std::optional<std::pair<Bytes, CommitCert>> committed_block(uint64_t number) = 0;
+  // A committed block's proposer and timestamp; nullopt beyond height() or for genesis.
+  virtual std::optional<BlockOrigin> block_origin(uint64_t number) = 0;
+  // The proposer a block payload names, nullopt if the payload cannot be read. A fresh proposal must name its
+  // sender: the proposer choice reads it from committed blocks.
+  virtual std::optional<Address> payload_proposer(ByteView payload) = 0;
   // The engine's own durable state (its last votes): saved durably before a vote is sent, loaded at start.
   virtual void save_engine_state(ByteView state) = 0;
   virtual std::optional<Bytes> load_engine_state() = 0;

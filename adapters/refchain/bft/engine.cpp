@@ -12,6 +12,7 @@ constexpr uint32_t kRoundsAhead = 64; // votes for rounds further ahead are not 
 constexpr size_t kMaxBuffered = 256;  // next-height messages kept until this height commits
 constexpr size_t kMaxBufferedBytes = 64u << 20;
 constexpr size_t kMaxVerifiedCache = 4096;
+constexpr uint64_t kBenchRounds = 16; // a first bench lasts this many round timeouts of chain time
 
 std::string short_hash(const Hash &h) {
   return to_hex(ByteView(h.data(), 4));
@@ -167,6 +168,10 @@ bool Engine::Impl::on_proposal(uint32_t from, Message &m, uint64_t now) {
     if (highest && highest->hash != m.hash)
       return drop("proposal drops the block prepared in round " + std::to_string(highest->round));
   }
+  // A fresh block names its sender as proposer (a re-proposed one keeps its first proposer's name): the round-0
+  // proposer choice counts turns from these names, so a validator must not be able to take another's.
+  if (!highest && app.payload_proposer(m.payload) != cfg.validators[from])
+    return drop("proposal from validator " + std::to_string(from) + " names another proposer");
   if (votes.round == m.round && votes.prepare && *votes.prepare != m.hash)
     return drop("already voted for another block in round " + std::to_string(m.round));
   std::string why;
@@ -262,9 +267,33 @@ void Engine::Impl::try_commit(uint32_t r, const Hash &hash, uint64_t now) {
   enter_height(now);
 }
 
+void Engine::Impl::choose_proposer() {
+  uint64_t top = app.height();
+  uint64_t oldest = top >= kChoiceWindow ? top - kChoiceWindow + 1 : 1;
+  if (history.empty() || history_first + history.size() <= oldest || history_first + history.size() > top + 1) {
+    history.clear();
+    history_first = oldest;
+  }
+  for (uint64_t h = history_first + history.size(); h <= top; ++h) {
+    BlockMeta m{static_cast<uint32_t>(n), history.empty() ? 0 : history.back().timestamp_ms};
+    if (auto origin = app.block_origin(h)) {
+      auto it = std::find(cfg.validators.begin(), cfg.validators.end(), origin->proposer);
+      m.proposer = static_cast<uint32_t>(it - cfg.validators.begin());
+      m.timestamp_ms = origin->timestamp_ms;
+    }
+    history.push_back(m);
+  }
+  while (history.size() > kChoiceWindow) {
+    history.pop_front();
+    ++history_first;
+  }
+  designated = round0_proposer(static_cast<uint32_t>(n), history_first, history, kBenchRounds * cfg.round_timeout_ms);
+}
+
 void Engine::Impl::enter_height(uint64_t now) {
   st.height = app.height();
   height = st.height + 1;
+  choose_proposer();
   round = 0;
   round_started = now;
   last_commit = now;

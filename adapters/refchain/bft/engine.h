@@ -1,6 +1,7 @@
 // PBFT-style consensus for the reference chain, in its blockchain form (QBFT / IBFT 2.0): per height, rounds with a
-// rotating proposer; PROPOSAL, PREPARE and COMMIT with signed votes; ROUND-CHANGE carrying the prepared certificate
-// so a new proposer cannot drop a block that may have committed; block sync of committed blocks with their
+// rotating proposer (round 0's chosen from recent blocks, skipping a validator that failed its turns); PROPOSAL,
+// PREPARE and COMMIT with signed votes; ROUND-CHANGE carrying the prepared certificate so a new proposer cannot drop
+// a block that may have committed; block sync of committed blocks with their
 // certificates. Pure state machine: no I/O, no threads, no clock of its own — the host calls it from one thread.
 #pragma once
 
@@ -15,7 +16,7 @@ namespace weft::refchain::bft {
 
 struct EngineConfig {
   uint64_t chain_id = 1;
-  std::vector<Address> validators; // order is the index; proposer of (height, round) is (height + round) % n
+  std::vector<Address> validators; // order is the index; round r's proposer is the r-th after round 0's
   uint32_t self = 0;               // this validator's index
   // A leader proposes waiting transactions at once when none were left waiting at the last commit, else once this
   // long has passed since the previous block's proposal (so consensus time counts towards it).

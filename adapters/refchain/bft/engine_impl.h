@@ -7,6 +7,7 @@
 
 #include "engine.h"
 #include "messages.h"
+#include "proposer_choice.h"
 #include "vote_state.h"
 
 namespace weft::refchain::bft {
@@ -39,7 +40,9 @@ struct Engine::Impl {
   void persist();
   void broadcast(Message &m, bool resend);
   std::optional<uint32_t> signer_of(const Hash &digest, const Signature &sig);
-  uint32_t proposer(uint32_t round) const { return static_cast<uint32_t>((height + round) % n); }
+  // Round 0's proposer is chosen from recent blocks (proposer_choice.h); later rounds rotate on from it.
+  uint32_t proposer(uint32_t round) const { return static_cast<uint32_t>((designated + uint64_t(round)) % n); }
+  void choose_proposer();
   bool drop(const std::string &why);
   void note(int level, const std::string &message) const;
 
@@ -104,6 +107,11 @@ struct Engine::Impl {
   std::deque<Buffered> buffered;
   size_t buffered_bytes = 0;
   bool height_changed = false;
+
+  // The round-0 proposer choice: recent committed blocks' origins, oldest first, from height history_first.
+  std::deque<BlockMeta> history;
+  uint64_t history_first = 1;
+  uint32_t designated = 0;
 
   // Block sync.
   std::vector<uint64_t> peer_heights; // last committed height each validator announced
