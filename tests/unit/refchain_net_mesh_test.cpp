@@ -271,3 +271,20 @@ TEST_CASE("mesh: a dialler whose link was dropped as silent redials, and frames 
   CHECK(wait_until([&] { return m0.stats().idle_links_dropped >= 1; }, 1000));
   CHECK(delivered(m1, 1, 0, in0, "after"));
 }
+
+TEST_CASE("mesh: a peer that links in is redialled at once, not after the rest of the backoff") {
+  Net n(2);
+  auto o0 = n.options(0), o1 = n.options(1);
+  o0.max_backoff = std::chrono::minutes(10); // m0's redial of an absent m1 backs off far beyond the wait below
+  Inbox in0, in1;
+  PeerMesh m0(o0, in0.handler(), {});
+  m0.start();
+  // m1 is absent long enough for m0's backoff to pass a second (50, 100, 200, 400, 800 ms, then 1.6 s, ...).
+  std::this_thread::sleep_for(scaled(1600));
+  CHECK_FALSE(m0.linked_to(1));
+  PeerMesh m1(o1, in1.handler(), {});
+  m1.start();
+  // m1 dials m0; its handshake makes m0 redial m1 now. Without that, m0 would wait out a backoff of seconds.
+  CHECK(wait_until([&] { return m1.linked_to(0) && m0.linked_to(1); }, 1000));
+  CHECK(delivered(m0, 0, 1, in1, "to the newcomer"));
+}

@@ -37,6 +37,7 @@ struct PeerMesh::Impl {
     std::deque<Frame> queue;  // under mu
     bool wake_posted = false; // under mu: a wake-up is on its way to the writer
     std::atomic<bool> linked{false};
+    bool redial_now = false;        // mesh thread only: the peer just linked in, so it is up: dial without backoff
     asio::steady_timer wake, retry; // mesh thread only
     Socket out, in;                 // mesh thread only: our link to the peer, and the peer's latest link to us
     explicit Peer(asio::io_context &io) : wake(io), retry(io) {}
@@ -151,6 +152,11 @@ struct PeerMesh::Impl {
     if (p.in && p.in != sock) p.in->close(ignored); // the peer restarted: its newest link wins
     p.in = sock;
     say(1, "validator " + std::to_string(index) + " linked in from " + remote);
+    if (!p.linked) {
+      // It is listening again (it dialled us): redial it now rather than after the rest of the backoff.
+      p.redial_now = true;
+      p.retry.cancel();
+    }
     Bytes frame;
     IdleGuard idle(sock, opt.idle_timeout);
     for (;;) {
@@ -192,6 +198,7 @@ struct PeerMesh::Impl {
       if (stopping) break;
       if (why.empty()) {
         backoff = kFirstBackoff;
+        p.redial_now = false;
         last_failure.clear();
         say(1, "linked out to validator " + std::to_string(i) + " at " + opt.peers[i]);
         p.out = sock;
@@ -208,9 +215,16 @@ struct PeerMesh::Impl {
         say(2, "cannot link to validator " + std::to_string(i) + " at " + opt.peers[i] + ": " + why);
         last_failure = why;
       }
-      p.retry.expires_after(backoff);
-      co_await p.retry.async_wait(kAwait);
-      backoff = std::min(backoff * 2, opt.max_backoff);
+      if (!p.redial_now) {
+        p.retry.expires_after(backoff);
+        co_await p.retry.async_wait(kAwait);
+      }
+      if (p.redial_now) {
+        p.redial_now = false;
+        backoff = kFirstBackoff;
+      } else {
+        backoff = std::min(backoff * 2, opt.max_backoff);
+      }
     }
   }
 
