@@ -1,0 +1,129 @@
+// One open EVM chain: its node link, resources, the head it polls, the nonces of its senders and every transaction it
+// has sent until the transaction is final. All state lives on the chain's loop thread; the verbs post onto it.
+//
+// A sent transaction is tracked until it is final, whether or not the caller still waits for it: its receipts are
+// read at every new head (and once right after it is accepted, for nodes that mine at once); it is final when its
+// block has `confirmations` blocks on top and the receipt is still there, so a reorg under that depth sends the
+// same signed bytes again instead of losing the transaction; one not mined within `replace_after_blocks` blocks is
+// signed again at the same nonce with fees raised by an eighth.
+#pragma once
+
+#include "evm_config.h"
+#include "json_rpc.h"
+#include "nonces.h"
+#include "tx.h"
+
+#include <weft/adapter.hpp>
+
+#include <boost/json/object.hpp>
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <variant>
+
+namespace weft::evm {
+
+struct Op; // one verb in progress (evm_chain.cpp)
+
+class EvmChain {
+ public:
+  EvmChain(EvmConfig config, plugin::Host host, std::string data_dir);
+  ~EvmChain(); // completes every pending operation with WEFT_E_CANCELLED, then stops the loop
+  EvmChain(const EvmChain &) = delete;
+  EvmChain &operator=(const EvmChain &) = delete;
+
+  using Verb = void (EvmChain::*)(const std::shared_ptr<Op> &, boost::json::object request);
+  // Queues a verb on the loop; returns the operation id cancel() takes.
+  uint64_t start(plugin::Completion done, uint32_t deadline_ms, const std::string &request, Verb verb);
+  void cancel(uint64_t op_id);
+
+  // The verbs (on the loop).
+  void list_resources(const std::shared_ptr<Op> &op, boost::json::object req);
+  void call(const std::shared_ptr<Op> &op, boost::json::object req);
+  void send_transaction(const std::shared_ptr<Op> &op, boost::json::object req);
+  void block_height(const std::shared_ptr<Op> &op, boost::json::object req);
+  void get_block(const std::shared_ptr<Op> &op, boost::json::object req);
+  void get_receipt(const std::shared_ptr<Op> &op, boost::json::object req);
+  void health(const std::shared_ptr<Op> &op, boost::json::object req);
+  void account_info(const std::shared_ptr<Op> &op, boost::json::object req);
+  void chain_info(const std::shared_ptr<Op> &op, boost::json::object req);
+
+ private:
+  struct Sent;
+  struct Sender;
+  struct Head {
+    uint64_t number = 0;
+    std::string hash;
+    uint64_t timestamp_ms = 0;
+    std::optional<U256> base_fee;
+    std::chrono::steady_clock::time_point seen{};
+  };
+
+  void finish(const std::shared_ptr<Op> &op, int32_t status, const std::string &message_or_json,
+              const std::string &details = "");
+  void succeed(const std::shared_ptr<Op> &op, const boost::json::value &answer);
+  void fail(const std::shared_ptr<Op> &op, int32_t status, const std::string &message, const std::string &details = "");
+  bool live(const std::shared_ptr<Op> &op) const;
+
+  const ResourceConfig &resource(const boost::json::object &req) const;
+  Address address_of_account(const std::string &account);
+  std::chrono::milliseconds rpc_timeout(const std::shared_ptr<Op> &op) const;
+
+  // Makes sure the node's chain id is known and matches the config, then runs next (or fails op).
+  void ready(const std::shared_ptr<Op> &op, std::function<void()> next);
+  void poll_head();
+  void on_head(const boost::json::object &block);
+  // all: the poll's check of every tracked transaction (one at a time); otherwise one just sent.
+  void check_receipts(const std::vector<std::shared_ptr<Sent>> &which, bool all = false);
+  void on_receipt(const std::shared_ptr<Sent> &sent, const std::string &hash, const boost::json::value &receipt);
+  void maybe_replace(const std::shared_ptr<Sent> &sent);
+  void fill_gaps();
+
+  // The send path.
+  struct Prepared;
+  void send_prepared(std::shared_ptr<Prepared> p);
+  void sign_and_broadcast(const std::shared_ptr<Sent> &sent, bool replacement);
+  // First: the first signed version; Replace: re-signed at the same nonce with higher fees; Again: the same bytes
+  // once more (the node was unreachable, forgot it, or its block left the chain).
+  enum class Why { First, Replace, Again };
+  void broadcast(const std::shared_ptr<Sent> &sent, const std::string &hash, Why why);
+  void answer_mined(const std::shared_ptr<Sent> &sent, const boost::json::object &receipt);
+  void fees(const std::shared_ptr<Op> &op, std::function<void(U256 a, U256 b)> next);
+  Sender &sender(const std::string &account, const Address &from);
+  void with_nonce(Sender &s, const std::shared_ptr<Op> &op, std::function<void(uint64_t)> next);
+  void release_nonce(Sender &s, uint64_t nonce);
+  void drop(const std::shared_ptr<Sent> &sent);
+
+  boost::json::object receipt_json(const boost::json::object &receipt, const boost::json::object *tx) const;
+  const ResourceConfig *resource_at(const std::string &address_hex) const;
+
+  EvmConfig cfg_;
+  plugin::Host host_;
+  std::string data_dir_;
+  Loop loop_;
+  JsonRpcClient rpc_;
+
+  // Loop-only state.
+  std::unordered_map<uint64_t, std::shared_ptr<Op>> ops_;
+  std::optional<uint64_t> chain_id_;
+  std::string node_error_; // why the node is unusable (wrong chain id), "" when fine
+  std::vector<std::function<void()>> waiting_ready_;
+  bool asking_chain_id_ = false;
+  Head head_;
+  bool polling_ = false;
+  bool checking_all_ = false;
+  uint64_t poll_timer_ = 0;
+  std::map<std::string, std::unique_ptr<Sender>> senders_; // by address
+  std::map<std::string, std::shared_ptr<Sent>> by_hash_;   // every hash of every tracked transaction
+  std::set<std::shared_ptr<Sent>> tracked_;
+  std::map<std::string, Address> account_addresses_;
+  std::optional<U256> gas_price_cache_, tip_cache_;
+  uint64_t fee_cache_height_ = UINT64_MAX;
+  bool closing_ = false;
+  std::atomic<uint64_t> next_op_{1};
+};
+
+} // namespace weft::evm

@@ -1,0 +1,46 @@
+// A chain's `options` for the EVM adapter (docs/config.md, "EVM chains"), checked in full at open: an unknown key, a
+// bad value, an unreadable or malformed ABI file is refused with its name, so a typo never becomes a silent default.
+#pragma once
+
+#include "abi.h"
+#include "json_rpc.h"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace weft::evm {
+
+struct ResourceConfig {
+  std::string name;
+  Address address{};
+  std::string abi_file; // where the ABI came from, for messages ("" when inline)
+  std::shared_ptr<const abi::ContractAbi> abi;
+  std::optional<std::uint64_t> gas_limit; // fixed gas for its transactions; otherwise estimated
+};
+
+enum class TxType { Legacy, Eip1559 };
+
+struct EvmConfig {
+  RpcOptions rpc;
+  std::optional<std::uint64_t> chain_id; // checked against eth_chainId; absent: the node's is taken
+  TxType tx_type = TxType::Eip1559;
+  std::optional<U256> gas_price;         // legacy: fixed gas price (wei); absent: eth_gasPrice
+  std::optional<U256> max_priority_fee;  // EIP-1559 tip (wei); absent: eth_maxPriorityFeePerGas
+  std::uint64_t confirmations = 0;       // blocks on top of a transaction's block before it counts as final
+  std::uint64_t poll_ms = 1000;          // head polling interval
+  std::uint64_t replace_after_blocks = 20;
+  std::uint64_t gas_margin_percent = 25; // added to eth_estimateGas's figure
+  std::uint64_t request_timeout_ms = 10000;
+  std::vector<ResourceConfig> resources;
+};
+
+// Throws plugin::Failure(WEFT_E_INVALID_ARGUMENT, message) on anything wrong.
+EvmConfig parse_evm_config(const std::string &json);
+// Reads an ABI (solc's JSON: an array, or an object with an "abi" array as solc's standard output and most toolchains
+// write it) from text; `origin` names it in errors.
+std::shared_ptr<const abi::ContractAbi> load_abi(const std::string &text, const std::string &origin);
+
+} // namespace weft::evm

@@ -1,0 +1,288 @@
+"""The EVM adapter against a real EVM node: anvil from npm, started on a free loopback port, with contracts compiled
+by the pinned solc. A router with chains of type EVM calls, sends, reads receipts and events, decodes every way a
+transaction fails, keeps 500 concurrent sends from one account on distinct nonces (with refused sends giving theirs
+back), replaces a transaction the node dropped, survives a reorg and a node that dies and comes back."""
+import json
+import os
+import shutil
+import tempfile
+import threading
+import unittest
+
+from weftlib import Router, call_data, scaled, wait_for
+from evmlib import Anvil, DEV_ADDRESSES, DEV_KEYS, compile_contracts, evm_chain, write_key
+
+ALICE, BOB, CAROL = DEV_ADDRESSES[1], DEV_ADDRESSES[2], DEV_ADDRESSES[3]
+
+
+def router_with_keys(chains, accounts=("alice", "bob", "carol")):
+    r = Router(chains=chains, accounts=accounts)
+    for name, key in zip(accounts, DEV_KEYS[1:]):
+        write_key(r.data_dir, name, key)
+    return r
+
+
+class EvmAdapter(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.anvil = Anvil().start()
+        cls.compiled = compile_contracts("Shop")["Shop"]
+        cls.shop = cls.anvil.deploy(cls.compiled["bytecode"])
+        cls.abi_dir = tempfile.mkdtemp(prefix="weft-evm-abi-")
+        cls.abi_file = os.path.join(cls.abi_dir, "Shop.abi.json")
+        with open(cls.abi_file, "w") as f:
+            json.dump(cls.compiled["abi"], f)
+        resources = [{"name": "shop", "address": cls.shop, "abi_file": cls.abi_file}]
+        chains = (evm_chain("eth", cls.anvil.url, resources)
+                  + evm_chain("slow", cls.anvil.url, resources, replace_after_blocks=2, tx_type="legacy")
+                  + evm_chain("final", cls.anvil.url, resources, confirmations=2))
+        cls.router = router_with_keys(chains).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.router.stop()
+        cls.router.cleanup()
+        cls.anvil.kill()
+        shutil.rmtree(cls.abi_dir, ignore_errors=True)
+
+    def send(self, method, *args, chain="eth", account=None, **options):
+        if account:
+            options["account"] = account
+        status, env = self.router.request("POST", "/resource/payment/%s/shop/sendTransaction" % chain,
+                                          call_data(method, *args, **options), timeout=60)
+        self.assertEqual(status, 200, env)
+        return env
+
+    def call(self, method, *args, chain="eth", **options):
+        status, env = self.router.request("POST", "/resource/payment/%s/shop/call" % chain,
+                                          call_data(method, *args, **options))
+        self.assertEqual(status, 200, env)
+        return env
+
+    def stock(self, item):
+        return int(self.call("stock", item)["data"]["result"][0])
+
+    def test_send_call_receipt_and_events(self):
+        before = self.stock("apple")
+        env = self.send("add", "apple", "5")
+        self.assertEqual(env["errorCode"], 0, env)
+        data = env["data"]
+        self.assertEqual(data["errorCode"], 0, data)
+        self.assertRegex(data["hash"], r"^0x[0-9a-f]{64}$")
+        receipt = self.anvil.rpc("eth_getTransactionReceipt", data["hash"])
+        self.assertEqual(int(receipt["blockNumber"], 16), data["blockNumber"])
+        self.assertEqual(receipt["from"], ALICE)
+        self.assertEqual(self.stock("apple"), before + 5)
+        # The receipt through the router names the resource and decodes the method, its arguments and the event.
+        tx = self.router.ok("POST", "/trans/getTransaction", {"path": "payment.eth", "txHash": data["hash"]})
+        flat = json.dumps(tx)
+        self.assertIn('"add"', flat)
+        self.assertIn("apple", flat)
+        self.assertIn("Stocked", flat)
+        # msg.sender of a call is the account it names.
+        self.assertEqual(self.call("whoami", account="bob")["data"]["result"], [BOB])
+        self.assertEqual(self.call("owner")["data"]["result"], [DEV_ADDRESSES[0]])
+
+    def test_every_way_to_fail_is_reported_with_its_reason(self):
+        # require(...) found while estimating: nothing is sent.
+        env = self.send("add", "pear", "0")
+        self.assertEqual(env["errorCode"], 0, env)
+        self.assertNotEqual(env["data"]["errorCode"], 0)
+        self.assertIn("count must be positive", env["data"]["message"])
+        # A custom error, decoded with its arguments.
+        env = self.send("take", "nothing", "3")
+        self.assertIn("SoldOut(3,nothing)", env["data"]["message"])
+        # A panic in a call.
+        env = self.call("overflow", "200", "100")
+        self.assertEqual(env["errorCode"], 0, env)
+        self.assertIn("panic 0x11", env["data"]["message"])
+        # A fixed gas limit skips the estimate: the transaction is mined, fails there, and the reason is found by
+        # running it again.
+        env = self.send("add", "pear", "0", gasLimit="100000")
+        self.assertEqual(env["errorCode"], 0, env)
+        data = env["data"]
+        self.assertEqual(data["errorCode"], 1, data)
+        self.assertRegex(data["hash"], r"^0x[0-9a-f]{64}$")
+        self.assertIn("count must be positive", data["message"])
+        self.assertEqual(self.anvil.rpc("eth_getTransactionReceipt", data["hash"])["status"], "0x0")
+
+    def test_bad_arguments_name_the_argument_and_the_type(self):
+        env = self.call("overflow", "300", "1")
+        self.assertEqual(env["errorCode"], 44001, env)
+        self.assertIn("argument 0", env["message"])
+        self.assertIn("uint8", env["message"])
+        env = self.call("overflow", "1")
+        self.assertEqual(env["errorCode"], 44001, env)
+        self.assertIn("expected 2 arguments, got 1", env["message"])
+        env = self.call("nosuch")
+        self.assertEqual(env["errorCode"], 44002, env)
+        self.assertIn("nosuch", env["message"])
+        env = self.call("whoami", account="nobody-here")
+        self.assertEqual(env["errorCode"], 0, env)
+
+    def test_common_abi_types_survive_the_round_trip(self):
+        scalars = ["255", "-57896044618658097711785492504343953926634992332820282019728792003956564819968", CAROL,
+                   "true", "0x" + "ab" * 32, "16777215", "-128"]
+        self.assertEqual(self.call("echoScalars", *scalars)["data"]["result"], scalars)
+        dynamic = ["0x" + "01" * 33, "héllo, wörld", '["1","2","3"]', '["a",""]']
+        got = self.call("echoDynamic", *dynamic)["data"]["result"]
+        self.assertEqual(got[0], dynamic[0])
+        self.assertEqual(got[1], dynamic[1])
+        self.assertEqual(json.loads(got[2]), ["1", "2", "3"])
+        self.assertEqual(json.loads(got[3]), ["a", ""])
+        items = '[["7","seven"],["8","eight"]]'
+        got = self.call("echoItems", items)["data"]["result"]
+        self.assertEqual(json.loads(got[0]), [["7", "seven"], ["8", "eight"]])
+        self.assertEqual(got[1], "2")
+
+    def test_500_concurrent_sends_use_every_nonce_once_and_refused_sends_give_theirs_back(self):
+        start_nonce = self.anvil.nonce(CAROL)
+        start_height = self.anvil.height()
+        before = self.stock("bulk")
+        results, lock = [], threading.Lock()
+        jobs = list(range(525))
+
+        def worker():
+            while True:
+                with lock:
+                    if not jobs:
+                        return
+                    i = jobs.pop()
+                # Every 21st send carries more value than the account has: the node refuses it before taking it, so
+                # its nonce must go back to the book.
+                refused = i % 21 == 0
+                opts = {"value": str(10 ** 30), "gasLimit": "200000"} if refused else {}
+                env = self.send("add", "bulk", "1", account="carol", **opts)
+                with lock:
+                    results.append((refused, env))
+        threads = [threading.Thread(target=worker) for _ in range(16)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        ok = [env for refused, env in results if not refused]
+        refused = [env for refused, env in results if refused]
+        self.assertEqual(len(ok), 500)
+        self.assertEqual(len(refused), 25)
+        for env in ok:
+            self.assertEqual(env["errorCode"], 0, env)
+            self.assertEqual(env["data"]["errorCode"], 0, env)
+        for env in refused:
+            self.assertEqual(env["errorCode"], 44006, env)
+            self.assertIn("the EVM node refused the transaction", env["message"])
+        self.assertEqual(self.stock("bulk"), before + 500)
+        # Every nonce from the start on was mined exactly once, with no gap: the count grew by what was mined.
+        wait_for(lambda: self.anvil.nonce(CAROL, "pending") == self.anvil.nonce(CAROL), 30, "carol's pool to drain")
+        end_nonce = self.anvil.nonce(CAROL)
+        nonces = []
+        for n in range(start_height + 1, self.anvil.height() + 1):
+            block = self.anvil.rpc("eth_getBlockByNumber", hex(n), True)
+            nonces += [int(tx["nonce"], 16) for tx in block["transactions"] if tx["from"] == CAROL]
+        self.assertEqual(sorted(nonces), list(range(start_nonce, end_nonce)))
+        self.assertGreaterEqual(end_nonce - start_nonce, 500)
+        # Fillers (zero transfers to itself) may use a refused nonce that no later send took; nothing else may.
+        self.assertLessEqual(end_nonce - start_nonce, 525)
+
+    def test_a_dropped_transaction_is_sent_again_at_the_same_nonce(self):
+        self.anvil.rpc("evm_setAutomine", False)
+        try:
+            before = self.stock("dropped")
+            out = {}
+            t = threading.Thread(target=lambda: out.update(env=self.send("add", "dropped", "1", chain="slow",
+                                                                          account="bob")))
+            t.start()
+            wait_for(lambda: self.anvil.rpc("txpool_content")["pending"], 20, "the send to reach the pool")
+            pool = self.anvil.rpc("txpool_content")["pending"]
+            first = [tx for txs in pool.values() for tx in txs.values()][0]
+            self.anvil.rpc("anvil_dropAllTransactions")
+            # Two empty blocks later the adapter signs it again, with a higher gas price, at the same nonce.
+            for _ in range(3):
+                self.anvil.rpc("evm_mine")
+
+            def replaced():
+                content = self.anvil.rpc("txpool_content")["pending"]
+                return [tx for txs in content.values() for tx in txs.values()]
+            again = wait_for(replaced, 20, "the replacement")[0]
+            self.assertEqual(again["nonce"], first["nonce"])
+            self.assertGreater(int(again["gasPrice"], 16), int(first["gasPrice"], 16))
+            self.anvil.rpc("evm_mine")
+            t.join(scaled(30))
+            env = out["env"]
+            self.assertEqual(env["data"]["errorCode"], 0, env)
+            self.assertEqual(env["data"]["hash"], again["hash"])
+            self.assertEqual(self.stock("dropped"), before + 1)
+        finally:
+            self.anvil.rpc("evm_setAutomine", True)
+
+    def test_a_reorg_under_the_confirmation_depth_does_not_lose_the_transaction(self):
+        self.anvil.rpc("evm_setAutomine", False)
+        try:
+            before = self.stock("reorg")
+            snapshot = self.anvil.rpc("evm_snapshot")
+            out = {}
+            t = threading.Thread(target=lambda: out.update(env=self.send("add", "reorg", "1", chain="final")))
+            t.start()
+            wait_for(lambda: self.anvil.rpc("txpool_content")["pending"], 20, "the send to reach the pool")
+            self.anvil.rpc("evm_mine")
+            tx_hash = wait_for(lambda: self.anvil.rpc("eth_getBlockByNumber", "latest", False)["transactions"], 10,
+                               "the block")[0]
+            # Give the adapter time to see the receipt, then take the block away: the chain forks below the
+            # confirmation depth of 2.
+            wait_for(lambda: self.anvil.rpc("eth_getTransactionReceipt", tx_hash), 10, "receipt")
+            import time
+            time.sleep(scaled(0.5))
+            self.anvil.rpc("evm_revert", snapshot)
+            self.anvil.rpc("anvil_dropAllTransactions")
+            self.assertIsNone(self.anvil.rpc("eth_getTransactionReceipt", tx_hash))
+
+            def mined_again():
+                self.anvil.rpc("evm_mine")
+                return self.anvil.rpc("eth_getTransactionReceipt", tx_hash)
+            wait_for(mined_again, 20, "the transaction to be sent again and mined")
+            for _ in range(3):
+                self.anvil.rpc("evm_mine")
+            t.join(scaled(30))
+            env = out["env"]
+            self.assertEqual(env["data"]["errorCode"], 0, env)
+            self.assertEqual(env["data"]["hash"], tx_hash)
+            self.assertEqual(self.stock("reorg"), before + 1)
+        finally:
+            self.anvil.rpc("evm_setAutomine", True)
+
+
+class EvmNodeFaults(unittest.TestCase):
+    def test_a_node_that_dies_shows_down_and_comes_back(self):
+        anvil = Anvil(block_time=1).start()
+        r = router_with_keys(evm_chain("eth", anvil.url, []), accounts=("alice",)).start()
+        try:
+            def state():
+                return {c["path"]: c for c in r.ok("GET", "/sys/status")["chains"]}["payment.eth"]
+            wait_for(lambda: state()["status"] == "up", 20, "the chain up")
+            anvil.kill()
+            wait_for(lambda: state()["status"] == "down", 30, "the chain down")
+            self.assertIn("127.0.0.1:%d" % anvil.port, state()["reason"])
+            anvil.start()
+            wait_for(lambda: state()["status"] == "up", 30, "the chain up again")
+            self.assertIsNone(r.log_text().find("AddressSanitizer") >= 0 or None)
+        finally:
+            r.stop()
+            r.cleanup()
+            anvil.kill()
+
+    def test_config_errors_name_what_is_wrong(self):
+        chains = (evm_chain("noabi", "http://127.0.0.1:9", [{"name": "x", "address": "0x" + "11" * 20,
+                                                               "abi_file": "/nonexistent/shop.abi"}])
+                  + evm_chain("badurl", "ftp://127.0.0.1:9", []))
+        r = router_with_keys(chains, accounts=("alice",)).start()
+        try:
+            status = {c["path"]: c for c in r.ok("GET", "/sys/status")["chains"]}
+            self.assertEqual(status["payment.noabi"]["status"], "down")
+            self.assertIn("/nonexistent/shop.abi", status["payment.noabi"]["reason"])
+            self.assertIn("http://", status["payment.badurl"]["reason"])
+        finally:
+            r.stop()
+            r.cleanup()
+
+
+if __name__ == "__main__":
+    unittest.main()
