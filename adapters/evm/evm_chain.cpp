@@ -1045,26 +1045,40 @@ void EvmChain::answer_mined(const std::shared_ptr<Sent> &sent, const json::objec
   if (!live(op)) return;
   json::object answer = receipt_json(r, nullptr);
   answer["hash"] = answer["txHash"];
-  answer["timestamp"] = head_.number == answer["blockNumber"].as_uint64() ? head_.timestamp_ms : 0;
   answer["nonce"] = sent->nonce;
-  if (answer["errorCode"].as_int64() == 0) return succeed(op, answer);
-  // Failed on chain: the receipt has no reason, so ask the node to run it again on the state before its block.
   const uint64_t block = answer["blockNumber"].as_uint64();
-  json::object again{{"from", lower_address(sent->from)}, {"data", "0x"}};
-  std::visit(
-      [&](const auto &tx) {
-        if (tx.to) again["to"] = lower_address(*tx.to);
-        again["data"] = to_hex(tx.data);
-        again["gas"] = qty(tx.gas);
-        again["value"] = tx.value.to_hex();
-      },
-      sent->tx);
-  rpc_.call("eth_call", json::array{std::move(again), qty(block > 0 ? block - 1 : 0)}, rpc_timeout(op),
-            [this, op, answer, res = sent->res](RpcAnswer a) mutable {
-              if (!live(op)) return;
-              if (!a.ok() && is_revert(a)) answer["message"] = revert_message(a, res ? res->abi.get() : nullptr);
-              succeed(op, answer);
-            });
+  // The answer carries its block's time: the head's when it is the head, else read from the block.
+  auto with_time = [this, op, block](std::function<void(uint64_t)> next) {
+    if (head_.number == block && head_.timestamp_ms != 0) return next(head_.timestamp_ms);
+    rpc_.call("eth_getBlockByNumber", json::array{qty(block), false}, rpc_timeout(op), [this, op, next](RpcAnswer a) {
+      if (!live(op)) return;
+      const json::object *b = a.ok() && a.result.is_object() ? &a.result.as_object() : nullptr;
+      next(b ? parse_qty(b->if_contains("timestamp")).value_or(0) * 1000 : 0);
+    });
+  };
+  std::optional<json::object> again;
+  if (answer["errorCode"].as_int64() != 0) {
+    // Failed on chain: the receipt has no reason, so the node runs it again on the state before its block.
+    again = json::object{{"from", lower_address(sent->from)}};
+    std::visit(
+        [&](const auto &tx) {
+          if (tx.to) (*again)["to"] = lower_address(*tx.to);
+          (*again)["data"] = to_hex(tx.data);
+          (*again)["gas"] = qty(tx.gas);
+          (*again)["value"] = tx.value.to_hex();
+        },
+        sent->tx);
+  }
+  with_time([this, op, answer, again, block, res = sent->res](uint64_t ts) mutable {
+    answer["timestamp"] = ts;
+    if (!again) return succeed(op, answer);
+    rpc_.call("eth_call", json::array{std::move(*again), qty(block > 0 ? block - 1 : 0)}, rpc_timeout(op),
+              [this, op, answer, res](RpcAnswer a) mutable {
+                if (!live(op)) return;
+                if (!a.ok() && is_revert(a)) answer["message"] = revert_message(a, res ? res->abi.get() : nullptr);
+                succeed(op, answer);
+              });
+  });
 }
 
 void EvmChain::maybe_replace(const std::shared_ptr<Sent> &sent) {

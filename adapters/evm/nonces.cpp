@@ -1,9 +1,12 @@
 #include "nonces.h"
 
+#include <algorithm>
+
 namespace weft::evm {
 
 void NonceBook::start_at(std::uint64_t count) {
   next_ = count;
+  floor_ = count;
   returned_.clear();
 }
 
@@ -17,7 +20,7 @@ std::uint64_t NonceBook::take() {
 }
 
 void NonceBook::give_back(std::uint64_t nonce) {
-  if (!next_ || nonce >= *next_) return;
+  if (!next_ || nonce >= *next_ || nonce < floor_) return; // never handed out by this book
   if (nonce + 1 == *next_) {
     // The highest nonce handed out: the counter steps back, and so over any returned ones now at the top.
     --*next_;
@@ -32,6 +35,7 @@ void NonceBook::give_back(std::uint64_t nonce) {
 
 void NonceBook::resync(std::uint64_t count) {
   if (!next_ || *next_ < count) next_ = count;
+  floor_ = std::max(floor_, count);
   returned_.erase(returned_.begin(), returned_.lower_bound(count));
 }
 

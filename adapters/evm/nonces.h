@@ -32,6 +32,7 @@ class NonceBook {
 
  private:
   std::optional<std::uint64_t> next_;
+  std::uint64_t floor_ = 0; // nonces below it were never this book's to hand out
   std::set<std::uint64_t> returned_;
 };
 

@@ -3,10 +3,13 @@ by the pinned solc. A router with chains of type EVM calls, sends, reads receipt
 transaction fails, keeps 500 concurrent sends from one account on distinct nonces (with refused sends giving theirs
 back), replaces a transaction the node dropped, survives a reorg and a node that dies and comes back."""
 import json
+import http.server
 import os
 import shutil
+import socket
 import tempfile
 import threading
+import time
 import unittest
 
 from weftlib import Router, call_data, scaled, wait_for
@@ -250,7 +253,132 @@ class EvmAdapter(unittest.TestCase):
             self.anvil.rpc("evm_setAutomine", True)
 
 
+class EvmBlockTime(unittest.TestCase):
+    """anvil mining a block a second, and a chain that answers a send only once a block is on top of it."""
+
+    def test_send_waits_for_its_confirmation_on_a_timed_chain(self):
+        anvil = Anvil(block_time=1).start()
+        abi_dir = tempfile.mkdtemp(prefix="weft-evm-abi-")
+        try:
+            compiled = compile_contracts("Shop")["Shop"]
+            shop = anvil.deploy(compiled["bytecode"])
+            abi_file = os.path.join(abi_dir, "Shop.json")
+            with open(abi_file, "w") as f:
+                json.dump({"abi": compiled["abi"]}, f)  # the artifact form: {"abi": [...]}
+            r = router_with_keys(evm_chain("eth", anvil.url, [{"name": "shop", "address": shop, "abi_file": abi_file}],
+                                           confirmations=1, poll_ms=200)).start()
+            try:
+                status, env = r.request("POST", "/resource/payment/eth/shop/sendTransaction",
+                                        call_data("add", "tick", "2"), timeout=60)
+                self.assertEqual(env["errorCode"], 0, env)
+                data = env["data"]
+                self.assertEqual(data["errorCode"], 0, data)
+                # Answered only once one more block was mined on top of the transaction's.
+                self.assertGreaterEqual(anvil.height(), data["blockNumber"] + 1)
+                self.assertGreater(data["timestamp"], 0)
+                got = r.ok("POST", "/resource/payment/eth/shop/call", call_data("stock", "tick"))["result"]
+                self.assertEqual(got, ["2"])
+            finally:
+                r.stop()
+                r.cleanup()
+        finally:
+            anvil.kill()
+            shutil.rmtree(abi_dir, ignore_errors=True)
+
+
+class GarbageNode(http.server.BaseHTTPRequestHandler):
+    """A node that answers the chain's own questions well and eth_call with whatever the test asks for."""
+    mode = "good"
+
+    def log_message(self, *args):
+        pass
+
+    def answer(self, status, body):
+        raw = body.encode() if isinstance(body, str) else body
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        try:
+            self.wfile.write(raw)
+        except OSError:
+            pass  # the router gave up first (the hang mode)
+
+    def do_POST(self):
+        req = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if isinstance(req, list):
+            return self.answer(200, json.dumps([{"jsonrpc": "2.0", "id": r["id"], "result": None} for r in req]))
+        ok = lambda result: self.answer(200, json.dumps({"jsonrpc": "2.0", "id": req["id"], "result": result}))
+        method = req["method"]
+        if method == "eth_chainId":
+            return ok(hex(31337))
+        if method == "eth_blockNumber":
+            return ok("0x10")
+        if method == "eth_getBlockByNumber":
+            return ok({"number": "0x10", "hash": "0x" + "ab" * 32, "parentHash": "0x" + "cd" * 32,
+                       "timestamp": "0x6553f100", "baseFeePerGas": "0x1", "transactions": []})
+        mode = GarbageNode.mode
+        if mode == "malformed":
+            return self.answer(200, '{"jsonrpc":"2.0","id":')
+        if mode == "wrong_id":
+            return self.answer(200, json.dumps({"jsonrpc": "2.0", "id": req["id"] + 1000, "result": "0x"}))
+        if mode == "http500":
+            return self.answer(500, "internal trouble")
+        if mode == "not_object":
+            return self.answer(200, "[1, 2, 3]")
+        if mode == "short_result":
+            return ok("0x1234")
+        if mode == "error_object":
+            return self.answer(200, json.dumps({"jsonrpc": "2.0", "id": req["id"],
+                                                "error": {"code": -32601, "message": "the method does not exist"}}))
+        if mode == "hang":
+            time.sleep(3)
+            return ok("0x")
+        if mode == "close":
+            self.close_connection = True
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return None
+        return ok("0x" + "00" * 31 + "07")
+
+
 class EvmNodeFaults(unittest.TestCase):
+    def test_garbage_from_the_node_is_a_clear_error_and_never_a_crash(self):
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), GarbageNode)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = "http://127.0.0.1:%d" % server.server_address[1]
+        abi = compile_contracts("Shop")["Shop"]["abi"]
+        r = router_with_keys(evm_chain("junk", url, [{"name": "shop", "address": "0x" + "11" * 20, "abi": abi}],
+                                       request_timeout_ms=1000), accounts=("alice",)).start()
+        try:
+            def call():
+                return r.request("POST", "/resource/payment/junk/shop/call", call_data("stock", "x"))[1]
+            GarbageNode.mode = "good"
+            self.assertEqual(r.ok("POST", "/resource/payment/junk/shop/call", call_data("stock", "x"))["result"], ["7"])
+            expected = {
+                "malformed": (40100, "malformed JSON"),
+                "wrong_id": (40100, "wrong id"),
+                "http500": (40100, "HTTP 500"),
+                "not_object": (40100, "not a JSON object"),
+                "short_result": (41001, "cannot decode"),
+                "error_object": (41001, "the method does not exist"),
+                "hang": (40200, "did not answer in time"),
+                "close": (40100, url.replace("http://", "")),
+            }
+            for mode, (code, text) in expected.items():
+                GarbageNode.mode = mode
+                env = call()
+                self.assertEqual(env["errorCode"], code, (mode, env))
+                self.assertIn(text, env["message"], (mode, env))
+            GarbageNode.mode = "good"
+            self.assertEqual(r.ok("POST", "/resource/payment/junk/shop/call", call_data("stock", "x"))["result"], ["7"])
+            self.assertEqual(r.request("GET", "/sys/test")[0], 200)
+        finally:
+            r.stop()
+            r.cleanup()
+            server.shutdown()
+            server.server_close()
+
     def test_a_node_that_dies_shows_down_and_comes_back(self):
         anvil = Anvil(block_time=1).start()
         r = router_with_keys(evm_chain("eth", anvil.url, []), accounts=("alice",)).start()

@@ -11,3 +11,4 @@ add_test(NAME evm_ethers_compare COMMAND sh ${CMAKE_SOURCE_DIR}/tests/evm/ethers
                                          $<TARGET_FILE:evm_ethers_test> ${CMAKE_CURRENT_BINARY_DIR}/evm_ethers)
 set_tests_properties(evm_ethers_compare PROPERTIES FIXTURES_REQUIRED evm_npm ENVIRONMENT "NODE_PATH=${WEFT_NODE_MODULES}"
                                                    LABELS unit TIMEOUT 300)
+weft_add_unit_test(evm_nonces_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/evm_nonces_test.cpp LIBS weft_evm_chain)
