@@ -482,10 +482,12 @@ private:
     AccountConfig acc;
     acc.line = node.Mark().line + 1;
     if (auto alg = string(get(f, "algorithm"), label + ".algorithm")) {
-      if (*alg == "sm2" || *alg == "p256")
-        d_.fail(get(f, "algorithm")->value, label + ".algorithm '" + *alg + "' is not supported yet; use secp256k1");
-      else if (*alg != "secp256k1")
-        d_.fail(get(f, "algorithm")->value, label + ".algorithm must be secp256k1, got '" + *alg + "'");
+      // sm2 signs for guomi (GM) chains such as FISCO BCOS's; p256 keys of the router's own are not offered yet.
+      if (*alg == "p256")
+        d_.fail(get(f, "algorithm")->value,
+                label + ".algorithm 'p256' is not supported yet for router accounts; use secp256k1 or sm2");
+      else if (*alg != "secp256k1" && *alg != "sm2")
+        d_.fail(get(f, "algorithm")->value, label + ".algorithm must be secp256k1 or sm2, got '" + *alg + "'");
       acc.algorithm = *alg;
     }
     if (!get(f, "name")) {

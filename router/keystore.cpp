@@ -7,6 +7,7 @@
 #include <secp256k1.h>
 #include <weft/text.hpp>
 
+#include "accounts/chain_keys.h"
 #include "core/secret_file.h"
 #include <secp256k1_recovery.h>
 
@@ -29,6 +30,7 @@ namespace fs = std::filesystem;
 struct Keystore::Key {
   std::string name;
   std::string algorithm;
+  accounts::KeyAlgorithm kind = accounts::KeyAlgorithm::Secp256k1;
   std::array<std::uint8_t, 32> secret{};
   std::array<std::uint8_t, 64> public_key{};
 
@@ -41,6 +43,8 @@ struct Keystore::Key {
 namespace {
 
 constexpr std::string_view kSecp256k1 = "secp256k1";
+constexpr std::string_view kSm2 = "sm2";
+using accounts::KeyAlgorithm;
 
 Error fail(const std::string &msg) {
   return Error{code::kInternal, msg};
@@ -82,16 +86,22 @@ private:
   int fd_;
 };
 
-// Reads an existing key file (the shared reader), then checks it holds a valid secp256k1 key. An empty optional
-// (not an error) when the file does not exist.
-Result<std::optional<std::array<std::uint8_t, 32>>> read_key(const secp256k1_context *ctx, const fs::path &path) {
+// Whether a secret is a usable key of the curve: SM2's range check is chain_keys' own (it also refuses n-1).
+bool valid_secret(const secp256k1_context *ctx, KeyAlgorithm kind, const std::array<std::uint8_t, 32> &secret) {
+  if (kind == KeyAlgorithm::Secp256k1) return secp256k1_ec_seckey_verify(ctx, secret.data()) == 1;
+  return accounts::public_key(kind, accounts::SecretKey(secret)).ok();
+}
+
+// Reads an existing key file (the shared reader), then checks it holds a valid key of the account's curve. An empty
+// optional (not an error) when the file does not exist.
+Result<std::optional<std::array<std::uint8_t, 32>>> read_key(const secp256k1_context *ctx, KeyAlgorithm kind,
+                                                             const fs::path &path) {
   auto secret = read_secret_file(path, "key file");
   if (!secret || !*secret) return secret;
-  if (!secp256k1_ec_seckey_verify(ctx, (*secret)->data())) {
+  if (!valid_secret(ctx, kind, **secret)) {
     OPENSSL_cleanse((*secret)->data(), 32);
-    return fail("key file " + path.string() +
-                " does not hold a valid secp256k1 secret key (zero or not below the "
-                "curve order); restore it from a backup");
+    return fail("key file " + path.string() + " does not hold a valid " + std::string(accounts::name(kind)) +
+                " secret key (zero or not below the curve order); restore it from a backup");
   }
   return secret;
 }
@@ -99,8 +109,14 @@ Result<std::optional<std::array<std::uint8_t, 32>>> read_key(const secp256k1_con
 
 // Creates a key file with a fresh key, or reads the one another process created first.
 // A fresh secret key, in memory only.
-Result<std::array<std::uint8_t, 32>> fresh_secret(const secp256k1_context *ctx) {
+Result<std::array<std::uint8_t, 32>> fresh_secret(const secp256k1_context *ctx, KeyAlgorithm kind) {
   std::array<std::uint8_t, 32> secret{};
+  if (kind != KeyAlgorithm::Secp256k1) {
+    auto key = accounts::generate_key(kind);
+    if (!key) return key.error();
+    std::copy(key->bytes().begin(), key->bytes().end(), secret.begin());
+    return secret;
+  }
   // Almost every 32-byte string is a valid secret; the loop only skips zero and values above the curve order.
   do {
     if (RAND_priv_bytes(secret.data(), static_cast<int>(secret.size())) != 1) {
@@ -111,9 +127,10 @@ Result<std::array<std::uint8_t, 32>> fresh_secret(const secp256k1_context *ctx) 
   return secret;
 }
 
-Result<std::array<std::uint8_t, 32>> create_key(const secp256k1_context *ctx, const fs::path &path) {
+Result<std::array<std::uint8_t, 32>> create_key(const secp256k1_context *ctx, KeyAlgorithm kind,
+                                                const fs::path &path) {
   if (auto s = make_private_dirs(path.parent_path()); !s) return s.error();
-  auto fresh = fresh_secret(ctx);
+  auto fresh = fresh_secret(ctx, kind);
   if (!fresh) return fail("cannot create key " + path.string() + ": " + fresh.error().message);
   std::array<std::uint8_t, 32> secret = *fresh;
   OPENSSL_cleanse(fresh->data(), fresh->size());
@@ -153,7 +170,7 @@ Result<std::array<std::uint8_t, 32>> create_key(const secp256k1_context *ctx, co
   }
   ::unlink(tmp.c_str());
   if (linked != 0 && link_errno == EEXIST) {
-    auto theirs = read_key(ctx, path);
+    auto theirs = read_key(ctx, kind, path);
     if (!theirs) return theirs.error();
     if (!*theirs) return fail("key file " + path.string() + " vanished while it was being created; start again");
     Wipe wipe_theirs{**theirs};
@@ -189,15 +206,17 @@ Result<std::unique_ptr<Keystore>> Keystore::open(const fs::path &data_dir, const
 
   ks->keys_.reserve(accounts.size());
   for (const auto &acc : accounts) {
-    if (acc.algorithm != kSecp256k1)
-      return Error{code::kChainAccount,
-                   "account '" + acc.name + "': algorithm '" + acc.algorithm + "' is not supported yet; use secp256k1"};
+    if (acc.algorithm != kSecp256k1 && acc.algorithm != kSm2)
+      return Error{code::kChainAccount, "account '" + acc.name + "': algorithm '" + acc.algorithm +
+                                            "' is not supported for router accounts; use secp256k1 or sm2"};
+    const KeyAlgorithm kind = acc.algorithm == kSm2 ? KeyAlgorithm::Sm2 : KeyAlgorithm::Secp256k1;
     if (std::any_of(ks->keys_.begin(), ks->keys_.end(), [&](const Key &k) { return k.name == acc.name; }))
       return fail("account '" + acc.name + "' is configured twice; account names must be unique");
     fs::path path = acc.key_file.empty() ? data_dir / "keys" / (acc.name + ".key") : acc.key_file;
     Key key;
     key.name = acc.name;
     key.algorithm = acc.algorithm;
+    key.kind = kind;
     // With a master key the sealed copy is the key; a plain file's key (or a new one, which never touches the disk
     // in the clear) moves in, and the plain file goes once the sealed copy is durable.
     std::optional<std::array<std::uint8_t, 32>> stored;
@@ -209,14 +228,18 @@ Result<std::unique_ptr<Keystore>> Keystore::open(const fs::path &data_dir, const
         OPENSSL_cleanse((*loaded)->data(), 32);
       }
     }
+    if (stored && !valid_secret(ks->ctx_, kind, *stored)) {
+      OPENSSL_cleanse(stored->data(), stored->size());
+      return fail("the sealed key of account '" + acc.name + "' is not a valid " + acc.algorithm + " secret key");
+    }
     if (stored) {
       key.secret = *stored;
       OPENSSL_cleanse(stored->data(), stored->size());
     } else {
-      auto existing = read_key(ks->ctx_, path);
+      auto existing = read_key(ks->ctx_, kind, path);
       if (!existing) return existing.error();
       auto secret = *existing ? Result<std::array<std::uint8_t, 32>>(**existing)
-                              : sealed != nullptr ? fresh_secret(ks->ctx_) : create_key(ks->ctx_, path);
+                              : sealed != nullptr ? fresh_secret(ks->ctx_, kind) : create_key(ks->ctx_, kind, path);
       if (*existing) OPENSSL_cleanse(existing->value().data(), 32);
       if (!secret) return secret.error();
       key.secret = *secret;
@@ -232,13 +255,19 @@ Result<std::unique_ptr<Keystore>> Keystore::open(const fs::path &data_dir, const
         if (ec) return fail("cannot remove the plain key file " + path.string() + " now that it is sealed: " + ec.message());
       }
     }
-    secp256k1_pubkey pub;
-    std::array<std::uint8_t, 65> serialized{};
-    std::size_t len = serialized.size();
-    if (!secp256k1_ec_pubkey_create(ks->ctx_, &pub, key.secret.data()) ||
-        !secp256k1_ec_pubkey_serialize(ks->ctx_, serialized.data(), &len, &pub, SECP256K1_EC_UNCOMPRESSED))
-      return fail("cannot derive the public key of account '" + acc.name + "'");
-    std::copy(serialized.begin() + 1, serialized.end(), key.public_key.begin());
+    if (kind == KeyAlgorithm::Secp256k1) {
+      secp256k1_pubkey pub;
+      std::array<std::uint8_t, 65> serialized{};
+      std::size_t len = serialized.size();
+      if (!secp256k1_ec_pubkey_create(ks->ctx_, &pub, key.secret.data()) ||
+          !secp256k1_ec_pubkey_serialize(ks->ctx_, serialized.data(), &len, &pub, SECP256K1_EC_UNCOMPRESSED))
+        return fail("cannot derive the public key of account '" + acc.name + "'");
+      std::copy(serialized.begin() + 1, serialized.end(), key.public_key.begin());
+    } else {
+      auto pub = accounts::public_key(kind, accounts::SecretKey(key.secret));
+      if (!pub) return fail("cannot derive the public key of account '" + acc.name + "': " + pub.error().message);
+      key.public_key = *pub;
+    }
     ks->keys_.push_back(key);
   }
   return ks;
@@ -265,6 +294,11 @@ Result<Signed> Keystore::sign(std::string_view account, std::string_view algorit
                               std::span<const std::uint8_t> digest) const {
   auto key = find(account, algorithm);
   if (!key) return key.error();
+  if ((*key)->kind != KeyAlgorithm::Secp256k1) {
+    auto sig = accounts::sign((*key)->kind, accounts::SecretKey((*key)->secret), digest);
+    if (!sig) return fail("signing failed for account '" + std::string(account) + "': " + sig.error().message);
+    return Signed{std::move(*sig), (*key)->public_key};
+  }
   if (digest.size() != 32)
     return fail("cannot sign for account '" + std::string(account) + "': the digest must be 32 bytes, got " +
                 std::to_string(digest.size()));
@@ -272,11 +306,10 @@ Result<Signed> Keystore::sign(std::string_view account, std::string_view algorit
   // libsecp256k1 always produces a low-S signature, which chains with malleability rules (ours included) require.
   if (!secp256k1_ecdsa_sign_recoverable(ctx_, &sig, digest.data(), (*key)->secret.data(), nullptr, nullptr))
     return fail("signing failed for account '" + std::string(account) + "'");
-  Signed out{};
+  Signed out{std::vector<std::uint8_t>(65), (*key)->public_key};
   int recid = 0;
   secp256k1_ecdsa_recoverable_signature_serialize_compact(ctx_, out.signature.data(), &recid, &sig);
   out.signature[64] = static_cast<std::uint8_t>(recid);
-  out.public_key = (*key)->public_key;
   return out;
 }
 

@@ -1,5 +1,6 @@
 // The router's keystore: every account's secret key stays here, and adapters ask it to sign digests.
 // Key files are one line of 64 hex characters, mode 0600; a missing one is created with a fresh random key.
+// An account's key is secp256k1 (Ethereum, FISCO BCOS) or SM2 (guomi chains such as FISCO BCOS's GM mode).
 #pragma once
 
 #include "config.h"
@@ -21,7 +22,8 @@ struct secp256k1_context_struct;
 namespace weft {
 
 struct Signed {
-  std::array<std::uint8_t, 65> signature;  // r || s || recovery id (0..3); s is always low
+  // secp256k1: 65 bytes r || s || recovery id (0..3), s always low. sm2: 64 bytes r || s.
+  std::vector<std::uint8_t> signature;
   std::array<std::uint8_t, 64> public_key; // uncompressed x || y, without the 0x04 prefix
 };
 
@@ -38,7 +40,8 @@ struct SealedKeys {
   std::function<Status(const std::string &name, const std::array<std::uint8_t, 32> &secret)> save;
 };
 
-// Thread-safe: nothing changes after open(), and libsecp256k1 signs with a const context.
+// Thread-safe: nothing changes after open(); libsecp256k1 signs with a const context and SM2 signs through
+// accounts/chain_keys (OpenSSL), which keeps no shared state.
 class Keystore {
 public:
   // Loads each account's key file (AccountConfig::key_file, or <data_dir>/keys/<name>.key when empty), creating a
@@ -53,7 +56,8 @@ public:
   Keystore(const Keystore &) = delete;
   Keystore &operator=(const Keystore &) = delete;
 
-  // Signs a 32-byte digest (RFC 6979 nonce, so the same digest gives the same signature).
+  // secp256k1: signs a 32-byte digest (RFC 6979 nonce, so the same digest gives the same signature).
+  // sm2: signs e = SM3(Z_A || digest) with the default user ID, as weft_host_v1::sign says (randomized).
   // Unknown account: code::kAccountNotFound; algorithm other than the account's: code::kChainAccount.
   Result<Signed> sign(std::string_view account, std::string_view algorithm, std::span<const std::uint8_t> digest) const;
   Result<std::vector<std::uint8_t>> public_key(std::string_view account, std::string_view algorithm) const;

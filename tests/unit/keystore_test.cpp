@@ -2,6 +2,8 @@
 // key and are low-S, and clear refusals for unknown accounts and unsafe or broken key files.
 #include "keystore.h"
 
+#include "accounts/chain_keys.h"
+
 #include <doctest/doctest.h>
 
 #include "test_support.h"
@@ -190,11 +192,74 @@ TEST_CASE("unknown accounts, other algorithms and bad digests are refused") {
         std::string::npos);
 
   AccountConfig a = account("dave");
-  a.algorithm = "sm2";
+  a.algorithm = "p256";
   auto ks2 = Keystore::open(tmp.path, {a});
   REQUIRE_FALSE(ks2.ok());
   CHECK(ks2.error().code == code::kChainAccount);
-  CHECK(ks2.error().message.find("not supported yet") != std::string::npos);
+  CHECK(ks2.error().message.find("use secp256k1 or sm2") != std::string::npos);
+}
+
+namespace {
+AccountConfig sm2_account(const std::string &name, const fs::path &key_file = {}) {
+  AccountConfig a = account(name, key_file);
+  a.algorithm = "sm2";
+  return a;
+}
+std::vector<std::uint8_t> unhex(std::string_view h) {
+  std::vector<std::uint8_t> out;
+  for (std::size_t i = 0; i + 1 < h.size(); i += 2) out.push_back(static_cast<std::uint8_t>(std::stoi(std::string(h.substr(i, 2)), nullptr, 16)));
+  return out;
+}
+} // namespace
+
+TEST_CASE("an sm2 account: FISCO BCOS's published key gives its public key") {
+  // FISCO-BCOS/go-sdk, branch master-FISCO-BCOS-v2, smcrypto/sm_crypto_test.go: sm2Hex and sm2pubHex.
+  TempDir tmp;
+  fs::path key = tmp.path / "keys" / "gm.key";
+  write_file(key, "f82aeb0b2ae031bf35f68b5f0407f936a1d8ca26f4dfd8afaeedb47dc3675754\n", 0600);
+  auto ks = open_ok(tmp.path, {sm2_account("gm", key), account("alice")});
+  auto pub = ks->public_key("gm", "sm2");
+  REQUIRE(pub.ok());
+  CHECK(*pub == unhex("a893d2cdb81255adf068b1b5df3e41b982f64a653153e6cfd6fc15b92fbca83c05b091f120396899d78aad4c54bfe7"
+                      "addbf64b3cfc768dc451acaf930128867f"));
+  // The account is sm2 only; the secp256k1 account beside it is unchanged.
+  CHECK(ks->public_key("gm", "secp256k1").error().code == code::kChainAccount);
+  CHECK(ks->public_key("alice", "secp256k1").ok());
+  CHECK(ks->list()[0].algorithm == "sm2");
+}
+
+TEST_CASE("sm2 signatures verify against the account's key and are randomized") {
+  TempDir tmp;
+  auto ks = open_ok(tmp.path, {sm2_account("gm")});
+  fs::path key = tmp.path / "keys" / "gm.key";
+  REQUIRE(fs::exists(key));
+  CHECK(mode_of(key) == 0600);
+  auto pub = ks->public_key("gm", "sm2");
+  REQUIRE(pub.ok());
+  const auto digest = digest_of(3);
+  auto a = ks->sign("gm", "sm2", digest);
+  auto b = ks->sign("gm", "sm2", digest);
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  CHECK(a->signature.size() == 64);
+  CHECK(a->signature != b->signature); // SM2's k is random: verify, never compare
+  CHECK(std::equal(a->public_key.begin(), a->public_key.end(), pub->begin(), pub->end()));
+  std::array<std::uint8_t, 64> p{};
+  std::copy(pub->begin(), pub->end(), p.begin());
+  for (const auto *s : {&*a, &*b}) {
+    auto ok = accounts::verify(accounts::KeyAlgorithm::Sm2, p, digest, s->signature);
+    REQUIRE(ok.ok());
+    CHECK(*ok);
+  }
+  auto other = digest_of(4);
+  CHECK_FALSE(*accounts::verify(accounts::KeyAlgorithm::Sm2, p, other, a->signature));
+  CHECK(ks->sign("gm", "secp256k1", digest).error().code == code::kChainAccount);
+
+  // Reopened, the same key; a key file that is not an SM2 scalar is refused by name.
+  auto again = open_ok(tmp.path, {sm2_account("gm")});
+  CHECK(*again->public_key("gm", "sm2") == *pub);
+  write_file(key, std::string(64, 'f') + "\n", 0600);
+  CHECK(open_error(tmp.path, {sm2_account("gm")}).find("does not hold a valid sm2 secret key") != std::string::npos);
 }
 
 TEST_CASE("list() gives every account in configuration order with its public key") {

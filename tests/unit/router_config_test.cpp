@@ -184,13 +184,13 @@ TEST_CASE("a bad listen address is refused with the expected shape") {
   }
 }
 
-TEST_CASE("accounts: names unique, secp256k1 only") {
+TEST_CASE("accounts: names unique, secp256k1 or sm2") {
   CHECK(error_of(kZone + "accounts:\n  - name: alice\n  - name: alice\n") ==
         "test.yaml:5:11: duplicate account name 'alice' (first defined at line 4); account names must be unique");
-  CHECK(error_of(kZone + "accounts:\n  - name: alice\n    algorithm: sm2\n") ==
-        "test.yaml:5:16: accounts[0].algorithm 'sm2' is not supported yet; use secp256k1");
+  CHECK(error_of(kZone + "accounts:\n  - name: alice\n    algorithm: p256\n") ==
+        "test.yaml:5:16: accounts[0].algorithm 'p256' is not supported yet for router accounts; use secp256k1 or sm2");
   CHECK(error_of(kZone + "accounts:\n  - name: alice\n    algorithm: rsa\n") ==
-        "test.yaml:5:16: accounts[0].algorithm must be secp256k1, got 'rsa'");
+        "test.yaml:5:16: accounts[0].algorithm must be secp256k1 or sm2, got 'rsa'");
   CHECK(error_of(kZone + "accounts:\n  - algorithm: secp256k1\n") ==
         "test.yaml:4:5: accounts[0].name is required, e.g. 'name: alice'");
   CHECK(error_of(kZone + "accounts:\n  - alice\n") ==
