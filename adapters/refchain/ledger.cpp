@@ -53,6 +53,14 @@ void Ledger::check_replay(const Transaction &tx, uint64_t height) const {
 }
 
 Hash Ledger::submit(Transaction tx) {
+  {
+    // What would refuse it after the signature check refuses it before: a gossiped copy of a transaction this
+    // validator already took from a proposal (or from a client) then costs no signer recovery.
+    std::lock_guard lock(mu_);
+    check_replay(tx, head_.number);
+    if (pool_.has_nonce(tx.nonce))
+      throw Error(WEFT_E_REJECTED, "nonce " + to_hex(tx.nonce) + " is already used by a pending transaction");
+  }
   VerifiedTx v = verify_transaction(std::move(tx), config_.chain_id); // the costly part runs outside the lock
   std::lock_guard lock(mu_);
   check_replay(v.tx, head_.number);
