@@ -21,6 +21,7 @@ namespace weft::refchain::net {
 
 namespace {
 constexpr std::chrono::milliseconds kFirstBackoff{50};
+constexpr size_t kJoinBytes = 64 * 1024; // queued frames below this are written together, up to this much at once
 using Frame = std::shared_ptr<const Bytes>;
 using Socket = std::shared_ptr<tcp::socket>;
 
@@ -159,9 +160,10 @@ struct PeerMesh::Impl {
     }
     Bytes frame;
     IdleGuard idle(sock, opt.idle_timeout);
+    FrameReader reader;
     for (;;) {
       size_t announced = 0;
-      ReadStatus st = co_await read_frame(*sock, opt.max_frame_bytes, frame, &announced, &idle);
+      ReadStatus st = co_await reader.next(*sock, opt.max_frame_bytes, frame, &announced, &idle);
       if (st == ReadStatus::TooLarge) {
         refuse(sock, remote,
                "validator " + std::to_string(index) + " announced a frame of " + std::to_string(announced) +
@@ -284,9 +286,25 @@ struct PeerMesh::Impl {
         co_await p.wake.async_wait(kAwait);
         continue;
       }
-      for (const auto &f : batch) {
-        if (!co_await write_frame(*sock, *f)) co_return; // the rest of the batch is lost: best effort
-        ++sent;
+      // Frames queued together leave in one write (a gossiped transaction is a few hundred bytes: a system call
+      // each would cost more than the frame); a large frame goes on its own.
+      for (size_t i = 0; i < batch.size();) {
+        if (batch[i]->size() >= kJoinBytes) {
+          if (!co_await write_frame(*sock, *batch[i])) co_return; // the rest of the batch is lost: best effort
+          ++sent;
+          ++i;
+          continue;
+        }
+        Bytes joined;
+        size_t frames = 0;
+        for (; i < batch.size() && batch[i]->size() < kJoinBytes && joined.size() < kJoinBytes; ++i, ++frames) {
+          auto head = frame_head(batch[i]->size());
+          joined.insert(joined.end(), head.begin(), head.end());
+          joined.insert(joined.end(), batch[i]->begin(), batch[i]->end());
+        }
+        auto [ec, written] = co_await asio::async_write(*sock, asio::buffer(joined), kAwait);
+        if (ec) co_return;
+        sent += frames;
       }
     }
   }
