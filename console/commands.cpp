@@ -5,6 +5,7 @@
 #include "text_format.h"
 #include "xa_commands.h"
 #include "htlc_commands.h"
+#include "resource_commands.h"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -231,6 +232,12 @@ constexpr Command kCommands[] = {
      false, build_receipt, render_receipt, nullptr},
     {"getBlock", "getBlock CHAIN_PATH NUMBER", "Block NUMBER of the chain zone.chain.", PathArg::kChain, false,
      build_block, render_block, nullptr},
+    {"registerResource", "registerResource PATH ADDRESS ABIFILE",
+     "Admin: make the contract at ADDRESS, with the ABI in ABIFILE, the resource PATH (kept across restarts).",
+     PathArg::kResource, false, build_register_resource, render_registered, nullptr},
+    {"deployContract", "deployContract PATH BINFILE ABIFILE [ARGS...]",
+     "Admin: deploy a contract (bytecode in BINFILE, ARGS for its constructor) and register it as PATH.",
+     PathArg::kResource, false, build_deploy_contract, render_registered, nullptr},
     {"accounts", "accounts [CHAIN_PATH]", "Chain accounts the router signs with, optionally of one chain only.",
      PathArg::kChain, false, build_accounts, render_accounts, nullptr},
     {"login", "login USER", "Log in (WeCross's flow); the password is asked, or read from WEFT_PASSWORD.",

@@ -373,6 +373,10 @@ int main(int argc, char **argv) {
   limits.max_in_flight = cfg->rpc.max_in_flight;
 
   RpcContext ctx{registry, chain_service};
+  ctx.set_resources = [&registry](const std::string &chain_path, const std::string &stub_type,
+                                  std::string_view listed) {
+    return apply_listed_resources(registry, chain_path, stub_type, listed);
+  };
   ctx.version = WEFT_VERSION;
   ctx.zone = cfg->zone;
   ctx.started = std::chrono::steady_clock::now();

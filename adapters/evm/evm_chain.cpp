@@ -4,7 +4,14 @@
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <future>
+#include <sstream>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace weft::evm {
 
@@ -36,8 +43,10 @@ struct EvmChain::Sent {
   Address from{};
   uint64_t nonce = 0;
   std::variant<LegacyTx, Eip1559Tx> tx;
-  const ResourceConfig *res = nullptr; // null for a gap filler
+  const ResourceConfig *res = nullptr; // null for a gap filler or a deployment
   const abi::Function *fn = nullptr;
+  std::shared_ptr<const abi::ContractAbi> abi;
+  Then then; // what to answer once final, instead of the sent shape (deployments)
   std::vector<std::string> hashes; // every signed version, oldest first
   std::string raw;                 // the latest signed version, 0x hex
   bool accepted = false;           // the node took (or may have taken) the latest version
@@ -53,7 +62,10 @@ struct EvmChain::Sent {
 
 struct EvmChain::Prepared {
   std::shared_ptr<Op> op;
-  const ResourceConfig *res = nullptr;
+  const ResourceConfig *res = nullptr; // the contract called; null for a deployment
+  std::optional<Address> to;
+  std::shared_ptr<const abi::ContractAbi> abi; // to decode revert reasons
+  Then then;
   const abi::Function *fn = nullptr;
   Bytes calldata;
   std::string account;
@@ -169,6 +181,8 @@ std::string revert_message(const RpcAnswer &a, const abi::ContractAbi *abi) {
 
 EvmChain::EvmChain(EvmConfig config, plugin::Host host, std::string data_dir)
     : cfg_(std::move(config)), host_(std::move(host)), data_dir_(std::move(data_dir)), rpc_(loop_, cfg_.rpc) {
+  for (auto &r : cfg_.resources) resources_.push_back(r);
+  load_registered();
   loop_.post([this] { poll_head(); });
 }
 
@@ -281,10 +295,10 @@ std::chrono::milliseconds EvmChain::rpc_timeout(const std::shared_ptr<Op> &op) c
 const ResourceConfig &EvmChain::resource(const json::object &req) const {
   const std::string name = str_of(req, "resource");
   if (name.empty()) throw Failure(WEFT_E_INVALID_ARGUMENT, "resource is missing");
-  for (const auto &r : cfg_.resources)
-    if (r.name == name) return r;
+  for (auto it = resources_.rbegin(); it != resources_.rend(); ++it)
+    if (it->name == name) return *it; // a re-registered name: the latest
   std::string known;
-  for (const auto &r : cfg_.resources) known += (known.empty() ? "" : ", ") + r.name;
+  for (const auto &r : resources_) known += (known.empty() ? "" : ", ") + r.name;
   throw Failure(WEFT_E_NOT_FOUND,
                 "no resource '" + name + "' on this chain" + (known.empty() ? "" : " (it has: " + known + ")"));
 }
@@ -292,8 +306,8 @@ const ResourceConfig &EvmChain::resource(const json::object &req) const {
 const ResourceConfig *EvmChain::resource_at(const std::string &address_hex) const {
   auto a = parse_address(address_hex);
   if (!a.ok()) return nullptr;
-  for (const auto &r : cfg_.resources)
-    if (r.address == *a) return &r;
+  for (auto it = resources_.rbegin(); it != resources_.rend(); ++it)
+    if (it->address == *a) return &*it;
   return nullptr;
 }
 
@@ -309,7 +323,10 @@ Address EvmChain::address_of_account(const std::string &account) {
 
 void EvmChain::list_resources(const std::shared_ptr<Op> &op, json::object) {
   json::array list;
-  for (const auto &r : cfg_.resources) {
+  std::set<std::string> listed;
+  for (auto it = resources_.rbegin(); it != resources_.rend(); ++it) {
+    const auto &r = *it;
+    if (!listed.insert(r.name).second) continue; // superseded by a later registration
     json::array methods, writes, events;
     for (const auto &f : r.abi->functions) {
       methods.push_back(json::string(f.signature()));
@@ -678,6 +695,8 @@ void EvmChain::send_transaction(const std::shared_ptr<Op> &op, json::object req)
   auto fn = p->res->abi->find(method, args.size());
   if (!fn.ok()) throw Failure(WEFT_E_NOT_FOUND, "resource '" + p->res->name + "': " + fn.error().message);
   p->fn = *fn;
+  p->to = p->res->address;
+  p->abi = p->res->abi;
   auto data = abi::encode_call(*p->fn, args);
   if (!data.ok()) throw Failure(WEFT_E_INVALID_ARGUMENT, data.error().message);
   p->calldata = std::move(*data);
@@ -704,17 +723,15 @@ void EvmChain::send_transaction(const std::shared_ptr<Op> &op, json::object req)
 void EvmChain::send_prepared(std::shared_ptr<Prepared> p) {
   if (!live(p->op)) return;
   if (!p->gas) {
-    json::object est{{"from", lower_address(p->from)},
-                     {"to", lower_address(p->res->address)},
-                     {"data", to_hex(p->calldata)},
-                     {"value", p->value.to_hex()}};
+    json::object est{{"from", lower_address(p->from)}, {"data", to_hex(p->calldata)}, {"value", p->value.to_hex()}};
+    if (p->to) est["to"] = lower_address(*p->to);
     rpc_.call("eth_estimateGas", json::array{std::move(est)}, rpc_timeout(p->op), [this, p](RpcAnswer a) {
       if (!live(p->op)) return;
       if (!a.ok()) {
         // The node predicts a revert: nothing is sent, and the caller learns why, as a failed transaction.
         if (is_revert(a))
           return succeed(p->op, json::object{{"errorCode", 1},
-                                             {"message", revert_message(a, p->res->abi.get()) +
+                                             {"message", revert_message(a, p->abi.get()) +
                                                              " (found while estimating gas; nothing was sent)"},
                                              {"hash", ""},
                                              {"blockNumber", head_.number},
@@ -739,12 +756,14 @@ void EvmChain::send_prepared(std::shared_ptr<Prepared> p) {
       sent->nonce = nonce;
       sent->res = p->res;
       sent->fn = p->fn;
+      sent->abi = p->abi;
+      sent->then = p->then;
       if (cfg_.tx_type == TxType::Legacy)
-        sent->tx = LegacyTx{.nonce = nonce, .gas_price = a, .gas = *p->gas, .to = p->res->address, .value = p->value,
+        sent->tx = LegacyTx{.nonce = nonce, .gas_price = a, .gas = *p->gas, .to = p->to, .value = p->value,
                             .data = p->calldata, .chain_id = *chain_id_};
       else
         sent->tx = Eip1559Tx{.chain_id = *chain_id_, .nonce = nonce, .max_priority_fee = b, .max_fee = a,
-                             .gas = *p->gas, .to = p->res->address, .value = p->value, .data = p->calldata};
+                             .gas = *p->gas, .to = p->to, .value = p->value, .data = p->calldata};
       tracked_.insert(sent);
       sign_and_broadcast(sent, false);
     });
@@ -1069,13 +1088,14 @@ void EvmChain::answer_mined(const std::shared_ptr<Sent> &sent, const json::objec
         },
         sent->tx);
   }
-  with_time([this, op, answer, again, block, res = sent->res](uint64_t ts) mutable {
+  with_time([this, op, answer, again, block, abi = sent->abi, then = sent->then](uint64_t ts) mutable {
     answer["timestamp"] = ts;
-    if (!again) return succeed(op, answer);
+    if (!again) return then ? then(op, std::move(answer)) : succeed(op, answer);
     rpc_.call("eth_call", json::array{std::move(*again), qty(block > 0 ? block - 1 : 0)}, rpc_timeout(op),
-              [this, op, answer, res](RpcAnswer a) mutable {
+              [this, op, answer, abi, then](RpcAnswer a) mutable {
                 if (!live(op)) return;
-                if (!a.ok() && is_revert(a)) answer["message"] = revert_message(a, res ? res->abi.get() : nullptr);
+                if (!a.ok() && is_revert(a)) answer["message"] = revert_message(a, abi.get());
+                if (then) return then(op, std::move(answer));
                 succeed(op, answer);
               });
   });
@@ -1142,6 +1162,129 @@ void EvmChain::drop(const std::shared_ptr<Sent> &sent) {
   for (const auto &h : sent->hashes) by_hash_.erase(h);
   tracked_.erase(sent);
   sent->op.reset();
+}
+
+} // namespace weft::evm
+
+namespace weft::evm {
+
+// ---- Registered resources: kept in <data_dir>/resources.json, one entry per registration, latest last ----
+
+std::string EvmChain::registry_file() const { return data_dir_.empty() ? "" : data_dir_ + "/resources.json"; }
+
+void EvmChain::load_registered() {
+  const std::string path = registry_file();
+  if (path.empty()) return;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return; // nothing registered yet
+  std::ostringstream text;
+  text << in.rdbuf();
+  boost::system::error_code ec;
+  auto v = json::parse(text.str(), ec);
+  if (ec || !v.is_array())
+    throw Failure(WEFT_E_INTERNAL, path + " is damaged (" + (ec ? ec.message() : "not a list") +
+                                       "); restore it or remove it to forget the registered resources");
+  for (const auto &e : v.as_array()) {
+    const auto *o = e.if_object();
+    if (o == nullptr) continue;
+    ResourceConfig rc;
+    rc.name = str_of(*o, "name");
+    auto addr = parse_address(str_of(*o, "address"));
+    if (rc.name.empty() || !addr.ok()) throw Failure(WEFT_E_INTERNAL, path + " holds an entry without name or address");
+    rc.address = *addr;
+    rc.abi = load_abi(str_of(*o, "abi"), path + ": resource '" + rc.name + "'");
+    registered_.push_back(json::object{{"name", rc.name}, {"address", lower_address(rc.address)}, {"abi", str_of(*o, "abi")}});
+    resources_.push_back(std::move(rc));
+  }
+}
+
+// Writes the whole list to a temporary file, syncs it and renames it over the old one: a crash leaves the old list
+// or the new one, never half of either.
+void EvmChain::save_registered() {
+  const std::string path = registry_file();
+  if (path.empty()) throw Failure(WEFT_E_INTERNAL, "the host gave no data directory to keep registered resources in");
+  const std::string tmp = path + ".tmp";
+  const std::string text = json::serialize(registered_);
+  FILE *f = std::fopen(tmp.c_str(), "wb");
+  if (f == nullptr) throw Failure(WEFT_E_INTERNAL, "cannot write " + tmp + ": " + std::strerror(errno));
+  const bool written = std::fwrite(text.data(), 1, text.size(), f) == text.size() && std::fflush(f) == 0 &&
+                       ::fsync(fileno(f)) == 0;
+  std::fclose(f);
+  if (!written || std::rename(tmp.c_str(), path.c_str()) != 0)
+    throw Failure(WEFT_E_INTERNAL, "cannot write " + path + ": " + std::strerror(errno));
+  if (int dir = ::open(data_dir_.c_str(), O_RDONLY | O_DIRECTORY); dir >= 0) {
+    ::fsync(dir);
+    ::close(dir);
+  }
+}
+
+void EvmChain::add_registered(ResourceConfig rc, const std::string &abi_text) {
+  registered_.push_back(json::object{{"name", rc.name}, {"address", lower_address(rc.address)}, {"abi", abi_text}});
+  try {
+    save_registered();
+  } catch (...) {
+    registered_.pop_back();
+    throw;
+  }
+  resources_.push_back(std::move(rc));
+}
+
+void EvmChain::register_resource(const std::shared_ptr<Op> &op, json::object req) {
+  ResourceConfig rc;
+  rc.name = str_of(req, "name");
+  if (rc.name.empty() || rc.name.size() > 64 ||
+      rc.name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") != std::string::npos)
+    throw Failure(WEFT_E_INVALID_ARGUMENT, "name '" + rc.name + "' must be 1-64 characters of letters, digits, _ and -");
+  for (const auto &c : cfg_.resources)
+    if (c.name == rc.name)
+      throw Failure(WEFT_E_INVALID_ARGUMENT, "resource '" + rc.name + "' is configured in the router's config; change it there");
+  const std::string abi_text = str_of(req, "abi");
+  rc.abi = load_abi(abi_text, "the ABI of '" + rc.name + "'");
+  const std::string bytecode = str_of(req, "bytecode");
+  if (bytecode.empty()) {
+    auto addr = parse_address(str_of(req, "address"));
+    if (!addr.ok()) throw Failure(WEFT_E_INVALID_ARGUMENT, "address: " + addr.error().message);
+    rc.address = *addr;
+    json::object answer{{"name", rc.name}, {"address", checksum_address(rc.address)}};
+    add_registered(std::move(rc), abi_text);
+    return succeed(op, answer);
+  }
+  // Deploy: the creation code with the constructor's arguments, sent like any transaction; registered once final.
+  auto code = from_hex(bytecode);
+  if (!code.ok() || code->empty()) throw Failure(WEFT_E_INVALID_ARGUMENT, "bytecode must be 0x and hex digits");
+  auto args = string_args(req);
+  std::vector<abi::Param> ctor = rc.abi->constructor ? rc.abi->constructor->inputs : std::vector<abi::Param>{};
+  auto encoded = abi::encode_args(ctor, args);
+  if (!encoded.ok()) throw Failure(WEFT_E_INVALID_ARGUMENT, "constructor " + encoded.error().message);
+  auto p = std::make_shared<Prepared>();
+  p->op = op;
+  p->calldata = std::move(*code);
+  p->calldata.insert(p->calldata.end(), encoded->begin(), encoded->end());
+  p->account = str_of(req, "account");
+  if (p->account.empty()) throw Failure(WEFT_E_ACCOUNT, "no account to deploy with");
+  p->from = address_of_account(p->account);
+  p->abi = rc.abi;
+  auto pending = std::make_shared<ResourceConfig>(std::move(rc));
+  p->then = [this, pending, abi_text](const std::shared_ptr<Op> &op, json::object answer) {
+    const auto *ca = answer.if_contains("contractAddress");
+    auto addr = ca != nullptr && ca->is_string() ? parse_address(std::string_view(ca->as_string()))
+                                                 : Result<Address>(Error{0, "none"});
+    if (answer["errorCode"].as_int64() != 0 || !addr.ok())
+      return fail(op, WEFT_E_REJECTED,
+                  "the deployment of '" + pending->name + "' failed on chain: " + std::string(answer["message"].as_string()),
+                  json::serialize(json::object{{"hash", answer["hash"]}}));
+    pending->address = *addr;
+    try {
+      add_registered(*pending, abi_text);
+    } catch (const Failure &f) {
+      return fail(op, f.status, "deployed at " + checksum_address(*addr) + " but not registered: " + f.message);
+    }
+    succeed(op, json::object{{"name", pending->name},
+                             {"address", checksum_address(*addr)},
+                             {"hash", answer["hash"]},
+                             {"blockNumber", answer["blockNumber"]}});
+  };
+  ready(op, [this, p] { send_prepared(p); });
 }
 
 } // namespace weft::evm

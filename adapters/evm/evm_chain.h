@@ -15,8 +15,11 @@
 
 #include <weft/adapter.hpp>
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
+#include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -50,10 +53,13 @@ class EvmChain {
   void health(const std::shared_ptr<Op> &op, boost::json::object req);
   void account_info(const std::shared_ptr<Op> &op, boost::json::object req);
   void chain_info(const std::shared_ptr<Op> &op, boost::json::object req);
+  void register_resource(const std::shared_ptr<Op> &op, boost::json::object req);
 
  private:
   struct Sent;
   struct Sender;
+  // What a deployment answers once its transaction is final, instead of the sent shape.
+  using Then = std::function<void(const std::shared_ptr<Op> &, boost::json::object answer)>;
   struct Head {
     uint64_t number = 0;
     std::string hash;
@@ -100,7 +106,16 @@ class EvmChain {
   boost::json::object receipt_json(const boost::json::object &receipt, const boost::json::object *tx) const;
   const ResourceConfig *resource_at(const std::string &address_hex) const;
 
+  std::string registry_file() const;
+  void load_registered();
+  void save_registered();
+  void add_registered(ResourceConfig rc, const std::string &abi_text);
+
   EvmConfig cfg_;
+  // The configured resources, then the registered ones (a deque: Sent and calls keep pointers into it). A name
+  // registered again is looked up from the back, so the latest wins.
+  std::deque<ResourceConfig> resources_;
+  boost::json::array registered_;
   plugin::Host host_;
   std::string data_dir_;
   Loop loop_;

@@ -85,6 +85,7 @@ const weft_adapter_v1 kTable = [] {
   t.health = verb<&EvmChain::health>;
   t.account_info = verb<&EvmChain::account_info>;
   t.chain_info = verb<&EvmChain::chain_info>;
+  t.register_resource = verb<&EvmChain::register_resource>;
   // No inclusion proofs (get_proof), XA, HTLC or subscriptions yet: NULL verbs the router answers with 44003.
   return t;
 }();

@@ -25,6 +25,7 @@ const char *verb_name(Verb v) {
   case Verb::HtlcStatus: return "htlc_status";
   case Verb::XaStatus: return "xa_status";
   case Verb::ChainInfo: return "chain_info";
+  case Verb::RegisterResource: return "register_resource";
   }
   return "unknown";
 }
@@ -95,6 +96,7 @@ weft_verb_fn ChainHandle::verb_fn(Verb verb) const {
   case Verb::HtlcStatus: return WEFT_FIELD(t, htlc_status);
   case Verb::XaStatus: return WEFT_FIELD(t, xa_status);
   case Verb::ChainInfo: return WEFT_FIELD(t, chain_info);
+  case Verb::RegisterResource: return WEFT_FIELD(t, register_resource);
   }
   return nullptr;
 }

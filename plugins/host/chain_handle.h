@@ -40,12 +40,13 @@ enum class Verb {
   HtlcStatus,
   XaStatus,
   ChainInfo,
+  RegisterResource,
 };
 inline constexpr std::array kAllVerbs = {
     Verb::ListResources, Verb::Call,       Verb::SendTransaction, Verb::BlockHeight, Verb::GetBlock,
     Verb::GetReceipt,    Verb::GetProof,   Verb::Health,          Verb::AccountInfo, Verb::DeployStubs,
     Verb::XaStart,       Verb::XaCommit,   Verb::XaRollback,      Verb::HtlcLock,    Verb::HtlcUnlock,
-    Verb::HtlcRefund,    Verb::HtlcStatus, Verb::XaStatus,        Verb::ChainInfo};
+    Verb::HtlcRefund,    Verb::HtlcStatus, Verb::XaStatus,        Verb::ChainInfo,   Verb::RegisterResource};
 
 // The ABI's field name of a verb, e.g. "send_transaction" (also the metrics label).
 const char *verb_name(Verb v);

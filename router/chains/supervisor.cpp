@@ -27,6 +27,19 @@ AdapterAnswer invoke_blocking(ChainHandle &h, Verb verb, const std::string &req,
 
 } // namespace
 
+Status apply_listed_resources(Registry &registry, const std::string &chain_path, const std::string &stub_type,
+                              std::string_view listed_json) {
+  auto resources = parse_resources(listed_json, chain_path);
+  if (!resources.ok()) return resources.error();
+  std::vector<ResourceEntry> entries;
+  for (auto &r : *resources) {
+    spdlog::info("resource {}.{} ({})", chain_path, r.name, stub_type);
+    entries.push_back({chain_path + "." + r.name, chain_path, r.name, stub_type, std::move(r.properties)});
+  }
+  registry.set_resources(chain_path, std::move(entries));
+  return Ok{};
+}
+
 ChainSupervisor::ChainSupervisor(Registry &registry, const weft_host_v1 *host, SupervisorOptions options,
                                  TransitionFn on_transition)
     : registry_(registry), host_(host), opt_(options), on_transition_(std::move(on_transition)) {}
@@ -102,15 +115,9 @@ void ChainSupervisor::run(ChainPlan plan) {
       auto opened = ChainHandle::open(*plan.adapter, args);
       if (opened.handle) {
         auto listed = invoke_blocking(*opened.handle, Verb::ListResources, "{}", opt_.call_deadline_ms);
-        auto resources = listed.ok() ? parse_resources(listed.data, c.path)
-                                     : Result<std::vector<ListedResource>>(Error{0, listed.message});
+        auto resources = listed.ok() ? apply_listed_resources(registry_, c.path, c.stub_type, listed.data)
+                                     : Status(Error{0, listed.message});
         if (resources.ok()) {
-          std::vector<ResourceEntry> entries;
-          for (auto &r : *resources) {
-            spdlog::info("resource {}.{} ({})", c.path, r.name, c.stub_type);
-            entries.push_back({c.path + "." + r.name, c.path, r.name, c.stub_type, std::move(r.properties)});
-          }
-          registry_.set_resources(c.path, std::move(entries));
           handle = opened.handle;
           c.set_handle(handle);
           spdlog::info("chain {} open ({} via {})", c.path, c.stub_type, plan.adapter->file);

@@ -19,6 +19,11 @@
 
 namespace weft {
 
+// Replaces a chain's resources with what its adapter's list_resources answered (at open, and after a resource is
+// registered); an answer that is not a valid list is the error.
+Status apply_listed_resources(Registry &registry, const std::string &chain_path, const std::string &stub_type,
+                              std::string_view listed_json);
+
 struct ChainPlan {
   std::shared_ptr<Chain> chain;
   const AdapterLibrary *adapter = nullptr; // null: no adapter serves the stub type (stays down)

@@ -7,6 +7,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,6 +53,9 @@ struct RpcContext {
   accounts::KeyVault *vault = nullptr; // null without router.master_key_file
   xa::Coordinator *xa = nullptr;        // the XA coordinator (/xa routes, XA steps of sendTransaction)
   htlc::Engine *htlc = nullptr;         // the HTLC engine (/weft/htlc routes)
+  // Replaces a chain's resources with its adapter's new list_resources answer (chain path, stub type, answer), after
+  // /weft/resource/register added one. Null where nothing may change them.
+  std::function<Status(const std::string &, const std::string &, std::string_view)> set_resources;
 };
 
 enum Method : unsigned {

@@ -4,6 +4,7 @@
 
 #include <weft/text.hpp>
 
+#include "auth/auth_service.h"
 #include "routes.h"
 
 namespace weft {
@@ -61,12 +62,60 @@ asio::awaitable<Reply> chain_info(RpcContext &ctx, const RpcRequest &r) {
                                   {"blockIntervalMs", info->block_interval_ms}});
 }
 
+// {"path":"zone.chain.name","address","abi"} registers a deployed contract as a resource; with "bytecode" (and
+// "args" for its constructor) instead of "address" the chain deploys it first, signed by the chain's default account
+// or options.account. Admins only; the adapter keeps the resource across restarts.
+asio::awaitable<Reply> register_resource(RpcContext &ctx, const RpcRequest &r) {
+  if (r.session && !r.session->admin())
+    co_return reply_error({code::kPermissionDenied, "Permission denied: " + r.session->name + " is not an admin"});
+  const json::object *d = r.data.if_object();
+  const json::value *path = d ? d->if_contains("path") : nullptr;
+  const json::value *abi = d ? d->if_contains("abi") : nullptr;
+  if (path == nullptr || !path->is_string() || abi == nullptr || !(abi->is_string() || abi->is_array()))
+    co_return reply_error({code::kPostData, "data must be {\"path\":\"zone.chain.name\",\"abi\":..., and \"address\" "
+                                            "or \"bytecode\"}"});
+  const std::string p(path->as_string());
+  const auto dot = p.rfind('.');
+  if (dot == std::string::npos || p.find('.') == dot)
+    co_return reply_error({code::kPathFormat, "'" + p + "' is not a resource path zone.chain.resource"});
+  const std::string chain_path = p.substr(0, dot), name = p.substr(dot + 1);
+  auto chain = ctx.chains.open_chain(chain_path);
+  if (!chain.ok()) co_return reply_error(chain.error());
+  json::object req{{"name", name}, {"abi", abi->is_string() ? json::value(abi->as_string()) : json::value(json::serialize(*abi))}};
+  for (const char *key : {"address", "bytecode", "args"})
+    if (const auto *v = d->if_contains(key)) req[key] = *v;
+  if (req.contains("bytecode")) {
+    std::string named;
+    if (const auto *o = d->if_contains("options"); o && o->is_object())
+      if (const auto *a = o->as_object().if_contains("account"); a && a->is_string()) named = std::string(a->as_string());
+    auto account = signer(ctx, r, **chain, named, true);
+    if (!account.ok()) co_return reply_error(account.error());
+    req["account"] = *account;
+  }
+  // A deployment waits for its block: give it the deadline of a transaction.
+  auto answer = co_await ctx.chains.invoke(*chain, Verb::RegisterResource, json::serialize(req),
+                                           ctx.chains.request_timeout_ms());
+  if (!answer.ok()) co_return reply_error(answer.error());
+  auto listed = co_await ctx.chains.invoke(*chain, Verb::ListResources, "{}");
+  if (!listed.ok()) co_return reply_error(listed.error());
+  if (ctx.set_resources) {
+    auto applied = ctx.set_resources((*chain)->path, (*chain)->stub_type, *listed);
+    if (!applied.ok()) co_return reply_error({code::kChainInternal, applied.error().message});
+  }
+  boost::system::error_code ec;
+  auto v = json::parse(*answer, ec);
+  if (ec) co_return reply_error({code::kChainInternal, "the adapter answered register_resource with malformed JSON"});
+  if (v.is_object()) v.as_object()["path"] = p;
+  co_return reply_ok(std::move(v));
+}
+
 } // namespace
 
 void add_weft_routes(RouteTable &t) {
   t.add({kGet, "/weft/accounts", router_accounts, true, "weft"});
   t.add({kGet, "/weft/proof", proof, true, "weft"});
   t.add({kGet, "/weft/chainInfo", chain_info, true, "weft"});
+  t.add({kPost, "/weft/resource/register", register_resource, true, "weft"});
 }
 
 } // namespace weft

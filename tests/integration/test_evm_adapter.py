@@ -7,12 +7,13 @@ import http.server
 import os
 import shutil
 import socket
+import subprocess
 import tempfile
 import threading
 import time
 import unittest
 
-from weftlib import Router, call_data, scaled, wait_for
+from weftlib import BIN, Router, call_data, scaled, wait_for
 from evmlib import Anvil, DEV_ADDRESSES, DEV_KEYS, compile_contracts, evm_chain, write_key
 
 ALICE, BOB, CAROL = DEV_ADDRESSES[1], DEV_ADDRESSES[2], DEV_ADDRESSES[3]
@@ -251,6 +252,67 @@ class EvmAdapter(unittest.TestCase):
             self.assertEqual(self.stock("reorg"), before + 1)
         finally:
             self.anvil.rpc("evm_setAutomine", True)
+
+
+class EvmRegisterAndDeploy(unittest.TestCase):
+    """Resources added at run time, from the console: a contract registered by address, one deployed by the router,
+    both kept across a restart of the router."""
+
+    def test_register_deploy_and_restart(self):
+        anvil = Anvil().start()
+        work = tempfile.mkdtemp(prefix="weft-evm-reg-")
+        r = router_with_keys(evm_chain("eth", anvil.url, []))
+        try:
+            compiled = compile_contracts("Shop")["Shop"]
+            abi_file, bin_file = os.path.join(work, "Shop.abi"), os.path.join(work, "Shop.bin")
+            with open(abi_file, "w") as f:
+                json.dump(compiled["abi"], f)
+            with open(bin_file, "w") as f:
+                f.write(compiled["bytecode"][2:] + "\n")  # as solc --bin writes it
+            existing = anvil.deploy(compiled["bytecode"])
+            r.start()
+            env = dict(os.environ, WEFT_USER="admin", WEFT_PASSWORD="weft-admin-pw1")
+
+            def weft(*args):
+                p = subprocess.run([os.path.join(BIN, "weft"), "--server", r.address] + list(args),
+                                   capture_output=True, text=True, timeout=scaled(60), env=env)
+                return p.returncode, p.stdout, p.stderr
+            code, out, err = weft("registerResource", "payment.eth.old", existing, abi_file)
+            self.assertEqual(code, 0, err)
+            self.assertIn("payment.eth.old registered at", out)
+            code, out, err = weft("deployContract", "payment.eth.fresh", bin_file, abi_file)
+            self.assertEqual(code, 0, err)
+            self.assertIn("deployed in transaction 0x", out)
+            fresh = out.split(" registered at ")[1].split()[0]
+            self.assertEqual(anvil.rpc("eth_getCode", fresh, "latest") != "0x", True)
+            # Both serve at once: a send to the deployed one, a call to each; the router signed the deployment.
+            self.assertEqual(r.ok("POST", "/resource/payment/eth/fresh/call", call_data("owner"))["result"], [ALICE])
+            sent = r.ok("POST", "/resource/payment/eth/fresh/sendTransaction", call_data("add", "x", "4"))
+            self.assertEqual(sent["errorCode"], 0, sent)
+            paths = [x["path"] for x in r.ok("GET", "/sys/listResources")["resourceDetails"]]
+            self.assertIn("payment.eth.old", paths)
+            self.assertIn("payment.eth.fresh", paths)
+            # Mistakes are named: a bad address, an unreadable ABI file, a name the config owns elsewhere.
+            code, out, err = weft("registerResource", "payment.eth.bad", "0x1234", abi_file)
+            self.assertEqual(code, 1, out)
+            self.assertIn("address", err)
+            code, out, err = weft("registerResource", "payment.eth.bad", existing, "/nonexistent.abi")
+            self.assertEqual(code, 2)
+            self.assertIn("/nonexistent.abi", err)
+            # After a restart both are still there.
+            r.stop()
+            r.start()
+            wait_for(lambda: "payment.eth.fresh" in [x["path"] for x in
+                                                     r.ok("GET", "/sys/listResources")["resourceDetails"]],
+                     20, "the registered resources after a restart")
+            self.assertEqual(r.ok("POST", "/resource/payment/eth/fresh/call", call_data("stock", "x"))["result"], ["4"])
+            self.assertEqual(r.ok("POST", "/resource/payment/eth/old/call", call_data("owner"))["result"],
+                             [DEV_ADDRESSES[0]])
+        finally:
+            r.stop()
+            r.cleanup()
+            anvil.kill()
+            shutil.rmtree(work, ignore_errors=True)
 
 
 class EvmBlockTime(unittest.TestCase):

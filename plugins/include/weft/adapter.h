@@ -196,6 +196,11 @@ typedef struct weft_adapter_v1 {
    * WEFT_E_INVALID_ARGUMENT). on_record runs on the adapter's thread, one record at a time, in seq order. */
   int32_t (*subscribe_v2)(weft_chain *chain, const uint8_t *request, size_t request_size, weft_record_fn on_record,
                           void *ctx, uint64_t *subscription_id, char *err, size_t err_cap);
+  /* Adds a resource to the chain, kept across restarts by the adapter: {"name","address","abi"} registers a deployed
+   * contract; {"name","bytecode","abi","args":[...],"account"} deploys it first (constructor args as WeCross
+   * strings). -> {"name","address","properties",...,"hash","blockNumber" (deployed)}. The host lists the chain's
+   * resources again afterwards. */
+  weft_verb_fn register_resource;
 } weft_adapter_v1;
 
 /* The entry point every adapter library exports (extern "C", default visibility). Returns a table with
