@@ -412,11 +412,15 @@ void EvmChain::poll_head() {
 }
 
 void EvmChain::on_head(const json::object &block) {
+  if (!update_head(block)) return;
+  tick();
+}
+
+bool EvmChain::update_head(const json::object &block) {
   auto number = parse_qty(block.if_contains("number"));
-  if (!number) return;
+  if (!number) return false;
   const bool was_down = head_.seen == Clock::time_point{};
   const std::string hash = str_of(block, "hash");
-  const bool moved = *number != head_.number || hash != head_.hash;
   head_.number = *number;
   head_.hash = hash;
   head_.timestamp_ms = parse_qty(block.if_contains("timestamp")).value_or(0) * 1000;
@@ -432,7 +436,10 @@ void EvmChain::on_head(const json::object &block) {
     op->finished = true;
     ready(op, [] {});
   }
-  (void)moved;
+  return true;
+}
+
+void EvmChain::tick() {
   // Every poll, not only when the head moves: a node that mines on demand has no new blocks while a transaction
   // it dropped waits, and a gap in the nonces must be filled even when nothing else moves.
   std::vector<std::shared_ptr<Sent>> pending;
@@ -772,7 +779,9 @@ void EvmChain::send_prepared(std::shared_ptr<Prepared> p) {
 
 // Legacy: next(gas price, 0). EIP-1559: next(max fee, tip), the max fee twice the head's base fee plus the tip.
 void EvmChain::fees(const std::shared_ptr<Op> &op, std::function<void(U256, U256)> next) {
-  if (fee_cache_height_ != head_.number || head_.seen == Clock::time_point{}) {
+  // The gas price and the tip move slowly: one reading serves every send for a poll interval (a node that mines
+  // on demand makes a new head per transaction, which would otherwise cost a round trip per send).
+  if (Clock::now() - fee_cache_at_ > std::chrono::milliseconds(cfg_.poll_ms) || head_.seen == Clock::time_point{}) {
     gas_price_cache_.reset();
     tip_cache_.reset();
   }
@@ -786,7 +795,7 @@ void EvmChain::fees(const std::shared_ptr<Op> &op, std::function<void(U256, U256
                                     : Result<U256>(Error{0, "not a quantity"});
       if (!g.ok()) return fail(op, WEFT_E_UNAVAILABLE, "the EVM node answered eth_gasPrice with " + json::serialize(a.result));
       gas_price_cache_ = *g;
-      fee_cache_height_ = head_.number;
+      fee_cache_at_ = Clock::now();
       next(*g, U256{});
     });
     return;
@@ -821,7 +830,7 @@ void EvmChain::fees(const std::shared_ptr<Op> &op, std::function<void(U256, U256
       return fail(op, a.status, a.message);
     }
     tip_cache_ = tip;
-    fee_cache_height_ = head_.number;
+    fee_cache_at_ = Clock::now();
     with_base(tip);
   });
 }
@@ -977,9 +986,10 @@ void EvmChain::broadcast(const std::shared_ptr<Sent> &sent, const std::string &h
 }
 
 void EvmChain::check_receipts(const std::vector<std::shared_ptr<Sent>> &which, bool all) {
-  // Per transaction: the receipt of every version, then whether the node still knows the latest version.
-  std::vector<std::pair<std::string, json::array>> reqs;
-  std::vector<std::pair<std::shared_ptr<Sent>, std::string>> keys; // hash "" marks the presence check
+  // The latest block first (the head, and the time of a block just mined, at no extra round trip); then per
+  // transaction the receipt of every version, and whether the node still knows the latest version.
+  std::vector<std::pair<std::string, json::array>> reqs{{"eth_getBlockByNumber", json::array{"latest", false}}};
+  std::vector<std::pair<std::shared_ptr<Sent>, std::string>> keys{{nullptr, "latest"}}; // "" marks the presence check
   for (const auto &s : which) {
     if (s->final_ || s->hashes.empty()) continue;
     for (const auto &h : s->hashes) {
@@ -989,7 +999,7 @@ void EvmChain::check_receipts(const std::vector<std::shared_ptr<Sent>> &which, b
     reqs.emplace_back("eth_getTransactionByHash", json::array{s->hashes.back()});
     keys.emplace_back(s, "");
   }
-  if (reqs.empty()) {
+  if (reqs.size() == 1) {
     if (all) checking_all_ = false;
     return;
   }
@@ -998,7 +1008,9 @@ void EvmChain::check_receipts(const std::vector<std::shared_ptr<Sent>> &which, b
                if (all) checking_all_ = false;
                if (closing_) return;
                std::set<std::shared_ptr<Sent>> mined, unknown, forgotten;
-               for (size_t i = 0; i < answers.size() && i < keys.size(); ++i) {
+               if (!answers.empty() && answers[0].ok() && answers[0].result.is_object())
+                 update_head(answers[0].result.as_object());
+               for (size_t i = 1; i < answers.size() && i < keys.size(); ++i) {
                  const auto &[sent, hash] = keys[i];
                  if (!answers[i].ok()) {
                    unknown.insert(sent);
@@ -1011,7 +1023,7 @@ void EvmChain::check_receipts(const std::vector<std::shared_ptr<Sent>> &which, b
                }
                std::set<std::shared_ptr<Sent>> seen;
                for (const auto &[sent, hash] : keys) {
-                 if (!seen.insert(sent).second) continue;
+                 if (!sent || !seen.insert(sent).second) continue;
                  if (sent->final_ || mined.contains(sent) || unknown.contains(sent) || !tracked_.contains(sent)) continue;
                  if (sent->receipt) {
                    // It was mined and its receipt is gone: its block left the chain. Send the same bytes again.

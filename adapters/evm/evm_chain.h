@@ -81,7 +81,9 @@ class EvmChain {
   // Makes sure the node's chain id is known and matches the config, then runs next (or fails op).
   void ready(const std::shared_ptr<Op> &op, std::function<void()> next);
   void poll_head();
-  void on_head(const boost::json::object &block);
+  void on_head(const boost::json::object &block); // update_head, then tick
+  bool update_head(const boost::json::object &block);
+  void tick(); // every poll: rebroadcasts, receipts of every tracked transaction, nonce gaps
   // all: the poll's check of every tracked transaction (one at a time); otherwise one just sent.
   void check_receipts(const std::vector<std::shared_ptr<Sent>> &which, bool all = false);
   void on_receipt(const std::shared_ptr<Sent> &sent, const std::string &hash, const boost::json::value &receipt);
@@ -136,7 +138,7 @@ class EvmChain {
   std::set<std::shared_ptr<Sent>> tracked_;
   std::map<std::string, Address> account_addresses_;
   std::optional<U256> gas_price_cache_, tip_cache_;
-  uint64_t fee_cache_height_ = UINT64_MAX;
+  std::chrono::steady_clock::time_point fee_cache_at_{};
   bool closing_ = false;
   std::atomic<uint64_t> next_op_{1};
 };
