@@ -7,6 +7,7 @@ import http.server
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -440,6 +441,38 @@ class EvmNodeFaults(unittest.TestCase):
             r.cleanup()
             server.shutdown()
             server.server_close()
+
+    def test_https_node_with_its_ca_and_without(self):
+        work = tempfile.mkdtemp(prefix="weft-evm-tls-")
+        cert, key = os.path.join(work, "node.crt"), os.path.join(work, "node.key")
+        p = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                            "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1",
+                            "-addext", "subjectAltName=IP:127.0.0.1"], capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), GarbageNode)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = "https://127.0.0.1:%d" % server.server_address[1]
+        abi = compile_contracts("Shop")["Shop"]["abi"]
+        res = [{"name": "shop", "address": "0x" + "11" * 20, "abi": abi}]
+        r = router_with_keys(evm_chain("trusted", url, res, tls={"ca_file": cert}, request_timeout_ms=2000)
+                             + evm_chain("untrusted", url, res, request_timeout_ms=2000), accounts=("alice",)).start()
+        try:
+            GarbageNode.mode = "good"
+            self.assertEqual(r.ok("POST", "/resource/payment/trusted/shop/call", call_data("stock", "x"))["result"],
+                             ["7"])
+            # Without the node's CA the handshake fails, and the error says so.
+            env = r.request("POST", "/resource/payment/untrusted/shop/call", call_data("stock", "x"))[1]
+            self.assertEqual(env["errorCode"], 40100, env)
+            self.assertIn("certificate verify failed", env["message"])
+        finally:
+            r.stop()
+            r.cleanup()
+            server.shutdown()
+            server.server_close()
+            shutil.rmtree(work, ignore_errors=True)
 
     def test_a_node_that_dies_shows_down_and_comes_back(self):
         anvil = Anvil(block_time=1).start()
