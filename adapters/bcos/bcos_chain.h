@@ -1,0 +1,89 @@
+// One open FISCO BCOS chain (2.x or 3.x, ECDSA or guomi): its node link, its resources, and the transactions it has
+// sent until their receipts arrive. All state lives on the chain's loop thread; the verbs post onto it.
+//
+// Replay protection is FISCO BCOS's own — a random nonce (2.x randomid, 3.x nonce) and a block limit — so, unlike
+// Ethereum, there is no nonce book: concurrent sends never collide. A 2.x node answers a send with the hash at once
+// and the receipt is read every poll_ms until it is there, or until the chain passes the transaction's block limit
+// (then the node can never take it: refused). A 3.x node answers sendTransaction with the executed receipt.
+#pragma once
+
+#include "bcos_config.h"
+#include "json_rpc.h"
+
+#include <weft/adapter.hpp>
+
+#include <boost/json/object.hpp>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+namespace weft::bcos {
+
+struct Op; // one verb in progress (bcos_chain.cpp)
+
+class BcosChain {
+ public:
+  BcosChain(BcosConfig config, plugin::Host host);
+  ~BcosChain(); // completes every pending operation with WEFT_E_CANCELLED, then stops the loop
+  BcosChain(const BcosChain &) = delete;
+  BcosChain &operator=(const BcosChain &) = delete;
+
+  using Verb = void (BcosChain::*)(const std::shared_ptr<Op> &, boost::json::object request);
+  uint64_t start(plugin::Completion done, uint32_t deadline_ms, const std::string &request, Verb verb);
+  void cancel(uint64_t op_id);
+
+  void list_resources(const std::shared_ptr<Op> &op, boost::json::object req);
+  void call(const std::shared_ptr<Op> &op, boost::json::object req);
+  void send_transaction(const std::shared_ptr<Op> &op, boost::json::object req);
+  void block_height(const std::shared_ptr<Op> &op, boost::json::object req);
+  void get_block(const std::shared_ptr<Op> &op, boost::json::object req);
+  void get_receipt(const std::shared_ptr<Op> &op, boost::json::object req);
+  void health(const std::shared_ptr<Op> &op, boost::json::object req);
+  void account_info(const std::shared_ptr<Op> &op, boost::json::object req);
+  void chain_info(const std::shared_ptr<Op> &op, boost::json::object req);
+
+ private:
+  struct Pending; // a sent 2.x transaction whose receipt is awaited
+
+  void finish(const std::shared_ptr<Op> &op, int32_t status, const std::string &message_or_json,
+              const std::string &details = "");
+  void succeed(const std::shared_ptr<Op> &op, const boost::json::value &answer);
+  void fail(const std::shared_ptr<Op> &op, int32_t status, const std::string &message, const std::string &details = "");
+  bool live(const std::shared_ptr<Op> &op) const;
+  std::chrono::milliseconds rpc_timeout(const std::shared_ptr<Op> &op) const;
+
+  // The params of a method: the group (and for 3.x the node name "") first, then the rest.
+  boost::json::array params(boost::json::array rest) const;
+  const char *algorithm() const { return cfg_.crypto == Crypto::Sm ? "sm2" : "secp256k1"; }
+  std::string node_text() const;
+  // A failed RPC answer as the verb's failure: unreachable or garbage is 40100, a JSON-RPC error from the node keeps
+  // its code and message.
+  void fail_rpc(const std::shared_ptr<Op> &op, const evm::RpcAnswer &a, const std::string &what);
+
+  const BcosResource &resource(const boost::json::object &req) const;
+  const BcosResource *resource_at(const std::string &address_hex) const;
+  Address address_of_account(const std::string &account);
+
+  void with_height(const std::shared_ptr<Op> &op, std::function<void(uint64_t)> next);
+  void send_signed2(const std::shared_ptr<Op> &op, std::shared_ptr<Pending> p);
+  void poll_receipt(std::shared_ptr<Pending> p);
+  void answer_receipt(const std::shared_ptr<Op> &op, const boost::json::object &receipt, const BcosResource *res,
+                      const evm::abi::Function *fn);
+  boost::json::object receipt_json(const boost::json::object &receipt) const;
+
+  BcosConfig cfg_;
+  plugin::Host host_;
+  evm::Loop loop_;
+  evm::JsonRpcClient rpc_;
+
+  // Loop-only state.
+  std::unordered_map<uint64_t, std::shared_ptr<Op>> ops_;
+  std::map<std::string, Address> account_addresses_;
+  bool closing_ = false;
+  std::atomic<uint64_t> next_op_{1};
+};
+
+} // namespace weft::bcos

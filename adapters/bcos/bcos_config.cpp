@@ -1,0 +1,188 @@
+#include "bcos_config.h"
+
+#include <weft/adapter.hpp>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace weft::bcos {
+
+namespace json = boost::json;
+using plugin::Failure;
+
+namespace {
+
+[[noreturn]] void bad(const std::string &message) { throw Failure(WEFT_E_INVALID_ARGUMENT, message); }
+
+void only_keys(const json::object &o, const std::set<std::string> &allowed, const std::string &where) {
+  for (const auto &kv : o)
+    if (!allowed.contains(std::string(kv.key()))) {
+      std::string list;
+      for (const auto &a : allowed) list += (list.empty() ? "" : ", ") + a;
+      bad(where + ": unknown key '" + std::string(kv.key()) + "' (known: " + list + ")");
+    }
+}
+
+std::string text(const json::object &o, const char *key, const std::string &where) {
+  const auto *v = o.if_contains(key);
+  if (v == nullptr || !v->is_string()) bad(where + "." + key + " must be a string");
+  return std::string(v->as_string());
+}
+
+std::uint64_t number(const json::object &o, const char *key, std::uint64_t def, std::uint64_t lo, std::uint64_t hi,
+                     const std::string &where) {
+  const auto *v = o.if_contains(key);
+  if (v == nullptr) return def;
+  std::uint64_t n = 0;
+  if (v->is_uint64())
+    n = v->as_uint64();
+  else if (v->is_int64() && v->as_int64() >= 0)
+    n = static_cast<std::uint64_t>(v->as_int64());
+  else
+    bad(where + "." + key + " must be a non-negative integer, got " + json::serialize(*v));
+  if (n < lo || n > hi)
+    bad(where + "." + key + " must be between " + std::to_string(lo) + " and " + std::to_string(hi) + ", got " +
+        std::to_string(n));
+  return n;
+}
+
+std::string read_file(const std::string &path, const std::string &where) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) bad(where + ": cannot read the ABI file '" + path + "'");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::shared_ptr<const evm::abi::ContractAbi> load_abi(const std::string &text, const std::string &origin, Crypto c) {
+  boost::system::error_code ec;
+  auto v = json::parse(text, ec);
+  if (ec) bad(origin + " is not JSON: " + ec.message());
+  if (v.is_object()) {
+    const auto *inner = v.as_object().if_contains("abi");
+    if (inner == nullptr) bad(origin + " is a JSON object without an \"abi\" array");
+    v = *inner;
+  }
+  if (!v.is_array()) bad(origin + " must be a JSON array of ABI entries");
+  // GM chains make selectors and event topics with SM3.
+  auto parsed = evm::abi::parse_abi_json(json::serialize(v), hasher_of(c));
+  if (!parsed.ok()) bad(origin + ": " + parsed.error().message);
+  return std::make_shared<const evm::abi::ContractAbi>(std::move(*parsed));
+}
+
+bool name_ok(const std::string &s, size_t max) {
+  return !s.empty() && s.size() <= max &&
+         s.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") == std::string::npos;
+}
+
+} // namespace
+
+BcosConfig parse_bcos_config(const std::string &stub_type, const std::string &config_json) {
+  BcosConfig c;
+  if (stub_type == "BCOS2.0" || stub_type == "GM_BCOS2.0")
+    c.version = Version::V2;
+  else if (stub_type == "BCOS3" || stub_type == "GM_BCOS3")
+    c.version = Version::V3;
+  else
+    throw Failure(WEFT_E_UNSUPPORTED, "this library serves the stub types BCOS2.0, GM_BCOS2.0, BCOS3 and GM_BCOS3, not '" +
+                                          stub_type + "'");
+  c.crypto = stub_type.starts_with("GM_") ? Crypto::Sm : Crypto::Ecdsa;
+  const bool v2 = c.version == Version::V2;
+
+  boost::system::error_code ec;
+  auto v = json::parse(config_json.empty() ? "{}" : config_json, ec);
+  if (ec || !v.is_object()) bad("options must be a mapping");
+  const auto &o = v.as_object();
+  only_keys(o,
+            {"url", "group", "chain_id", "tls", "resources", "poll_ms", "block_limit_margin", "request_timeout_ms"},
+            "options");
+  if (!o.contains("url"))
+    bad(std::string("options.url is required: the node's JSON-RPC address, e.g. ") +
+        (v2 ? "http://127.0.0.1:8545" : "http://127.0.0.1:20200"));
+  std::string error;
+  auto endpoint = evm::parse_url(text(o, "url", "options"), error);
+  if (!endpoint) bad("options." + error);
+  c.rpc.endpoint = *endpoint;
+  c.rpc.max_connections = 4;
+
+  if (const auto *t = o.if_contains("tls")) {
+    if (!t->is_object()) bad("options.tls must be a mapping");
+    const auto &to = t->as_object();
+    only_keys(to, {"ca_file", "cert_file", "key_file", "verify", "sm"}, "options.tls");
+    if (const auto *sm = to.if_contains("sm")) {
+      if (!sm->is_bool()) bad("options.tls.sm must be true or false");
+      if (sm->as_bool())
+        throw Failure(WEFT_E_UNSUPPORTED,
+                      "options.tls.sm: SM TLS (TLCP, the guomi TLS of GB/T 38636) is not offered: OpenSSL 3.0, which "
+                      "Weft is built with, cannot do TLCP. Give the node's RPC standard TLS (sm_crypto only for the "
+                      "ledger) or plain HTTP on its loopback, with the router beside the node");
+    }
+    if (to.contains("ca_file")) c.rpc.ca_file = text(to, "ca_file", "options.tls");
+    if (to.contains("cert_file")) c.rpc.cert_file = text(to, "cert_file", "options.tls");
+    if (to.contains("key_file")) c.rpc.key_file = text(to, "key_file", "options.tls");
+    if (c.rpc.cert_file.empty() != c.rpc.key_file.empty())
+      bad("options.tls: cert_file and key_file go together (a client certificate needs its key)");
+    if (const auto *verify = to.if_contains("verify")) {
+      if (!verify->is_bool()) bad("options.tls.verify must be true or false");
+      c.rpc.verify = verify->as_bool();
+    }
+    if (!c.rpc.endpoint.tls) bad("options.tls is set but options.url is not https://");
+  }
+
+  if (v2) {
+    c.group2 = number(o, "group", 1, 1, 32767, "options");
+    c.chain_id2 = number(o, "chain_id", 1, 0, UINT64_MAX, "options");
+  } else {
+    if (const auto *g = o.if_contains("group")) {
+      if (!g->is_string()) bad("options.group must be a string on FISCO BCOS 3.x (e.g. group0), got " + json::serialize(*g));
+      c.group3 = std::string(g->as_string());
+      if (!name_ok(c.group3, 64)) bad("options.group '" + c.group3 + "' must be 1-64 letters, digits, _ and -");
+    }
+    if (const auto *id = o.if_contains("chain_id")) {
+      if (!id->is_string()) bad("options.chain_id must be a string on FISCO BCOS 3.x (e.g. chain0), got " + json::serialize(*id));
+      c.chain_id3 = std::string(id->as_string());
+      if (!name_ok(c.chain_id3, 64)) bad("options.chain_id '" + c.chain_id3 + "' must be 1-64 letters, digits, _ and -");
+    }
+  }
+  c.poll_ms = number(o, "poll_ms", 500, 20, 60000, "options");
+  // 2.x's transaction pool takes a block limit up to 1000 blocks ahead, 3.x's up to 600.
+  c.block_limit_margin = number(o, "block_limit_margin", 500, 1, v2 ? 1000 : 600, "options");
+  c.request_timeout_ms = number(o, "request_timeout_ms", 10000, 100, 600000, "options");
+
+  if (const auto *r = o.if_contains("resources")) {
+    if (!r->is_array()) bad("options.resources must be a list");
+    std::set<std::string> names;
+    size_t i = 0;
+    for (const auto &item : r->as_array()) {
+      const std::string where = "options.resources[" + std::to_string(i++) + "]";
+      if (!item.is_object()) bad(where + " must be a mapping");
+      const auto &ro = item.as_object();
+      only_keys(ro, {"name", "address", "abi_file", "abi"}, where);
+      BcosResource rc;
+      rc.name = text(ro, "name", where);
+      if (!name_ok(rc.name, 64)) bad(where + ".name '" + rc.name + "' must be 1-64 characters of letters, digits, _ and -");
+      if (!names.insert(rc.name).second) bad(where + ": resource '" + rc.name + "' is listed twice");
+      auto addr = evm::parse_address(text(ro, "address", where));
+      if (!addr.ok()) bad(where + ".address: " + addr.error().message);
+      rc.address = *addr;
+      const bool has_file = ro.contains("abi_file"), has_inline = ro.contains("abi");
+      if (has_file == has_inline) bad(where + ": give exactly one of abi_file and abi");
+      if (has_file) {
+        rc.abi_file = text(ro, "abi_file", where);
+        rc.abi = load_abi(read_file(rc.abi_file, where), where + ": ABI file '" + rc.abi_file + "'", c.crypto);
+      } else {
+        const auto &inline_abi = ro.at("abi");
+        rc.abi = load_abi(inline_abi.is_string() ? std::string(inline_abi.as_string()) : json::serialize(inline_abi),
+                          where + ".abi", c.crypto);
+      }
+      c.resources.push_back(std::move(rc));
+    }
+  }
+  return c;
+}
+
+} // namespace weft::bcos

@@ -1,0 +1,44 @@
+// A chain's `options` for the FISCO BCOS adapter (docs/config.md, "FISCO BCOS chains"), checked in full at open: an
+// unknown key, a bad value, an unreadable or malformed ABI file is refused with its name. The stub type decides the
+// version (BCOS2.0 / BCOS3) and the crypto (GM_ types: SM2 and SM3), so the same keys serve all four.
+#pragma once
+
+#include "abi.h"
+#include "bcos_tx.h"
+#include "json_rpc.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace weft::bcos {
+
+enum class Version { V2, V3 };
+
+struct BcosResource {
+  std::string name;
+  Address address{};
+  std::string abi_file; // where the ABI came from ("" when inline)
+  std::shared_ptr<const evm::abi::ContractAbi> abi;
+};
+
+struct BcosConfig {
+  Version version = Version::V2;
+  Crypto crypto = Crypto::Ecdsa;
+  evm::RpcOptions rpc;
+  std::uint64_t group2 = 1;          // 2.x: the group id, an integer
+  std::string group3 = "group0";     // 3.x: the group id, a string
+  std::uint64_t chain_id2 = 1;       // 2.x: signed into every transaction
+  std::string chain_id3 = "chain0";  // 3.x
+  std::uint64_t poll_ms = 500;       // receipts of sent 2.x transactions are read this often
+  std::uint64_t block_limit_margin = 500;
+  std::uint64_t request_timeout_ms = 10000;
+  std::vector<BcosResource> resources;
+};
+
+// The stub types served: BCOS2.0, GM_BCOS2.0, BCOS3, GM_BCOS3. Throws plugin::Failure(WEFT_E_INVALID_ARGUMENT) on
+// anything wrong, WEFT_E_UNSUPPORTED for a stub type it does not serve or SM TLS.
+BcosConfig parse_bcos_config(const std::string &stub_type, const std::string &json);
+
+} // namespace weft::bcos

@@ -1,0 +1,244 @@
+"""The FISCO BCOS adapter through a real router, against a fixture node (tests/integration/bcoslib.py) that answers
+as FISCO BCOS's JSON-RPC documentation says, for 2.x and 3.x, ECDSA and guomi (SM): the node decodes every raw
+transaction it gets (RLP or TARS), checks its hash and its signature (ECDSA by recovery, SM2 with `openssl`), and
+keeps a store contract's state, so call and send round-trip. Garbage from the node is a clear error, never a crash.
+
+With WEFT_BCOS2_RPC or WEFT_BCOS3_RPC set to a real node's JSON-RPC address (e.g. http://127.0.0.1:8545 for 2.x,
+http://127.0.0.1:20200 for 3.x with disable_ssl=true), the last tests also run against that node; see
+docs/adapters.md, "The FISCO BCOS adapter"."""
+import json
+import os
+import shutil
+import tempfile
+import unittest
+
+from weftlib import Router, call_data, scaled, wait_for
+import bcoslib
+from bcoslib import STORE_ABI, FiscoNode, bcos_chain
+
+# Known keys, so the test knows the addresses the node must see. secp256k1 for alice, SM2 for gm.
+ALICE_KEY = "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
+GM_KEY = "f82aeb0b2ae031bf35f68b5f0407f936a1d8ca26f4dfd8afaeedb47dc3675754"
+# FISCO-BCOS/go-sdk, master-FISCO-BCOS-v2, smcrypto/sm_crypto_test.go: the SM3 address of GM_KEY's public key.
+GM_ADDRESS = "0x00d6bbe6a5b391f0eb24885c8ee833f0b756f6db"
+ACCOUNTS = ("alice", "gm\n    algorithm: sm2")
+TYPES = {"b2": ("BCOS2.0", 2, False), "g2": ("GM_BCOS2.0", 2, True), "b3": ("BCOS3", 3, False),
+         "g3": ("GM_BCOS3", 3, True)}
+
+
+def alice_address():
+    pub = bcoslib._mul(int(ALICE_KEY, 16), bcoslib._G)
+    return "0x" + bcoslib.keccak256(pub[0].to_bytes(32, "big") + pub[1].to_bytes(32, "big"))[12:].hex()
+
+
+def write_key(data_dir, name, key_hex):
+    keys = os.path.join(data_dir, "keys")
+    os.makedirs(keys, mode=0o700, exist_ok=True)
+    fd = os.open(os.path.join(keys, name + ".key"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(key_hex + "\n")
+
+
+def router_for(chains):
+    r = Router(chains=chains, accounts=ACCOUNTS)
+    write_key(r.data_dir, "alice", ALICE_KEY)
+    write_key(r.data_dir, "gm", GM_KEY)
+    return r
+
+
+def store(node):
+    return [{"name": "store", "address": FiscoNode.STORE, "abi": STORE_ABI}]
+
+
+class BcosAdapter(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.nodes = {name: FiscoNode(version=v, sm=sm) for name, (_, v, sm) in TYPES.items()}
+        chains = "".join(bcos_chain(name, TYPES[name][0], node.url, store(node), account="gm" if TYPES[name][2] else "alice")
+                         for name, node in cls.nodes.items())
+        cls.router = router_for(chains).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.router.stop()
+        cls.router.cleanup()
+        for n in cls.nodes.values():
+            n.stop()
+
+    def req(self, verb, chain, method, *args, **options):
+        status, env = self.router.request("POST", "/resource/payment/%s/store/%s" % (chain, verb),
+                                          call_data(method, *args, **options), timeout=60)
+        self.assertEqual(status, 200, env)
+        return env
+
+    def test_call_and_send_round_trip_on_every_version_and_crypto(self):
+        for chain, (stub, version, sm) in TYPES.items():
+            with self.subTest(chain=chain, stub=stub):
+                node = self.nodes[chain]
+                value = "hello from %s" % stub
+                env = self.req("sendTransaction", chain, "set", value)
+                self.assertEqual(env["errorCode"], 0, env)
+                data = env["data"]
+                self.assertEqual(data["errorCode"], 0, (data, node.refusals))
+                self.assertEqual(node.refusals, [])
+                # The hash is the one the node computed from the bytes it decoded.
+                self.assertIn(data["hash"], node.receipts)
+                self.assertEqual(data["blockNumber"], node.height)
+                self.assertEqual(data["timestamp"], 1700000000000 + node.height * 1000)
+                # Signed by the chain's account: the node recovered (ECDSA) or verified (SM2) that signer.
+                self.assertEqual(node.senders[-1], GM_ADDRESS if sm else alice_address())
+                env = self.req("call", chain, "get")
+                self.assertEqual(env["data"]["errorCode"], 0, env)
+                self.assertEqual(env["data"]["result"], [value])
+                # The wire shapes the documentation gives: the group first, numbers as each version writes them.
+                sends = [p for m, p in node.requests if m in ("sendRawTransaction", "sendTransaction")]
+                if version == 2:
+                    self.assertEqual(sends[-1][0], 1)
+                    self.assertIn(("getTransactionReceipt", [1, data["hash"]]), node.requests)
+                else:
+                    self.assertEqual(sends[-1][:2], ["group0", ""])
+                    self.assertEqual(sends[-1][3], False)
+                    self.assertTrue(sends[-1][2].startswith("0x1a"))  # a TARS Transaction: field 1, a struct
+
+    def test_reverts_carry_their_reason_in_calls_and_receipts(self):
+        for chain, (stub, version, sm) in TYPES.items():
+            with self.subTest(chain=chain):
+                env = self.req("sendTransaction", chain, "fail")
+                data = env["data"]
+                self.assertEqual(env["errorCode"], 0, env)
+                self.assertEqual(data["errorCode"], 22 if version == 2 else 16, data)
+                self.assertIn("the store refuses", data["message"])
+                self.assertIn("RevertInstruction", data["message"])
+                env = self.req("call", chain, "fail")
+                self.assertEqual(env["data"]["errorCode"], 22 if version == 2 else 16, env)
+                self.assertIn("the store refuses", env["data"]["message"])
+
+    def test_receipts_blocks_and_heights_through_the_router(self):
+        for chain, (stub, version, sm) in TYPES.items():
+            with self.subTest(chain=chain):
+                data = self.req("sendTransaction", chain, "set", "receipt " + chain)["data"]
+                tx = self.router.ok("POST", "/trans/getTransaction", {"path": "payment." + chain, "txHash": data["hash"]})
+                flat = json.dumps(tx)
+                self.assertIn('"set"', flat)
+                self.assertIn("receipt " + chain, flat)
+                block = self.router.ok("POST", "/trans/getBlock", {"path": "payment." + chain,
+                                                                    "blockNumber": data["blockNumber"]})
+                self.assertIn(data["hash"], json.dumps(block))
+                status = {c["path"]: c for c in self.router.ok("GET", "/sys/status")["chains"]}["payment." + chain]
+                self.assertEqual(status["status"], "up", status)
+
+    def test_wrong_arguments_and_unknown_methods_are_named(self):
+        env = self.req("sendTransaction", "b2", "set")
+        self.assertNotEqual(env["errorCode"], 0)
+        env = self.req("call", "g3", "nosuch")
+        self.assertNotEqual(env["errorCode"], 0)
+        self.assertIn("nosuch", env["message"])
+
+
+class BcosNodeFaults(unittest.TestCase):
+    def test_garbage_from_the_node_is_a_clear_error_and_never_a_crash(self):
+        for version in (2, 3):
+            with self.subTest(version=version):
+                node = FiscoNode(version=version)
+                stub = "BCOS2.0" if version == 2 else "BCOS3"
+                r = router_for(bcos_chain("junk", stub, node.url, store(node), request_timeout_ms=1000)).start()
+                try:
+                    def call():
+                        return r.request("POST", "/resource/payment/junk/store/call", call_data("get"))[1]
+                    self.assertEqual(call()["data"]["errorCode"], 0)
+                    expected = {"malformed": (40100, "JSON"), "wrong_id": (40100, "id"), "http500": (40100, "500"),
+                                "hang": (40200, "")}
+                    for mode, (code, text) in expected.items():
+                        node.fault = mode
+                        env = call()
+                        self.assertEqual(env["errorCode"], code, (mode, env))
+                        self.assertIn(text, env["message"], (mode, env))
+                        node.fault = None
+                        env = r.request("POST", "/resource/payment/junk/store/sendTransaction", call_data("set", "x"))[1]
+                        self.assertEqual(env["errorCode"], 0, (mode, env))
+                    # A node of another group: its documented error, named.
+                    node.group = 7 if version == 2 else "group7"
+                    env = call()
+                    self.assertNotEqual(env["errorCode"], 0)
+                    self.assertIn("-40001" if version == 2 else "-32005", env["message"])
+                    self.assertEqual(r.request("GET", "/sys/test")[0], 200)
+                    self.assertNotIn("AddressSanitizer", r.log_text())
+                finally:
+                    r.stop()
+                    r.cleanup()
+                    node.stop()
+
+    def test_a_refused_or_expired_transaction_is_a_refusal(self):
+        node = FiscoNode(version=2)
+        r = router_for(bcos_chain("b2", "BCOS2.0", node.url, store(node), chain_id=5)).start()
+        try:
+            env = r.request("POST", "/resource/payment/b2/store/sendTransaction", call_data("set", "x"))[1]
+            self.assertEqual(env["errorCode"], 44006, env)  # WEFT_E_REJECTED
+            self.assertIn("InvalidChainId", env["message"])
+        finally:
+            r.stop()
+            r.cleanup()
+            node.stop()
+
+    def test_config_errors_name_what_is_wrong(self):
+        url = "http://127.0.0.1:9"
+        chains = (bcos_chain("nofile", "BCOS2.0", url, [{"name": "x", "address": "0x" + "11" * 20,
+                                                          "abi_file": "/nonexistent/store.abi"}])
+                  + bcos_chain("tlcp", "GM_BCOS3", "https://127.0.0.1:9", [], account="gm", tls={"sm": True})
+                  + bcos_chain("group", "BCOS3", url, [], group=1)
+                  + bcos_chain("typo", "BCOS2.0", url, [], pol_ms=5)
+                  + bcos_chain("margin", "BCOS3", url, [], block_limit_margin=601))
+        r = router_for(chains).start()
+        try:
+            status = {c["path"]: c for c in r.ok("GET", "/sys/status")["chains"]}
+            reasons = {
+                "nofile": "/nonexistent/store.abi",
+                "tlcp": "OpenSSL 3.0",
+                "group": "options.group must be a string",
+                "typo": "unknown key 'pol_ms'",
+                "margin": "block_limit_margin",
+            }
+            for name, text in reasons.items():
+                self.assertEqual(status["payment." + name]["status"], "down", status["payment." + name])
+                self.assertIn(text, status["payment." + name]["reason"])
+            self.assertIn("TLCP", status["payment.tlcp"]["reason"])
+        finally:
+            r.stop()
+            r.cleanup()
+
+
+@unittest.skipUnless(os.environ.get("WEFT_BCOS2_RPC") or os.environ.get("WEFT_BCOS3_RPC"),
+                     "no real FISCO BCOS node: set WEFT_BCOS2_RPC or WEFT_BCOS3_RPC to its JSON-RPC address")
+class RealBcosNode(unittest.TestCase):
+    """Against a real node: heights, blocks and health; with WEFT_BCOS_STORE set to the address of a deployed contract
+    with set(string) and get() (FISCO BCOS's HelloWorld), also a send and a call through the router."""
+
+    def test_a_real_node(self):
+        for var, stub in (("WEFT_BCOS2_RPC", "BCOS2.0"), ("WEFT_BCOS3_RPC", "BCOS3")):
+            url = os.environ.get(var)
+            if not url:
+                continue
+            if os.environ.get("WEFT_BCOS_SM") == "1":
+                stub = "GM_" + stub
+            account = "gm" if stub.startswith("GM_") else "alice"
+            address = os.environ.get("WEFT_BCOS_STORE")
+            resources = [{"name": "store", "address": address, "abi": STORE_ABI}] if address else []
+            with self.subTest(stub=stub, url=url):
+                r = router_for(bcos_chain("real", stub, url, resources, account=account)).start()
+                try:
+                    wait_for(lambda: {c["path"]: c for c in r.ok("GET", "/sys/status")["chains"]}["payment.real"]
+                             ["status"] == "up", 30, "the real chain up")
+                    block = r.ok("POST", "/trans/getBlock", {"path": "payment.real", "blockNumber": 0})
+                    self.assertIn("hash", json.dumps(block))
+                    if address:
+                        data = r.ok("POST", "/resource/payment/real/store/sendTransaction", call_data("set", "weft"))
+                        self.assertEqual(data["errorCode"], 0, data)
+                        data = r.ok("POST", "/resource/payment/real/store/call", call_data("get"))
+                        self.assertEqual(data["result"], ["weft"])
+                finally:
+                    r.stop()
+                    r.cleanup()
+
+
+if __name__ == "__main__":
+    unittest.main()
