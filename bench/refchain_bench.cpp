@@ -10,8 +10,10 @@
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 
+#include <csignal>
 #include <filesystem>
 #include <iostream>
+#include <thread>
 #include <unistd.h>
 
 using namespace weft::bench;
@@ -34,6 +36,7 @@ struct Options {
   unsigned sign_threads = 2;
   std::string node_binary, etcd_binary = "etcd";
   bool no_etcd = false, keep_dirs = false;
+  bool stop_one = false;
 };
 
 struct Figures {
@@ -103,6 +106,108 @@ void print_failures(const std::string &what, const LoadResult &r) {
     std::cerr << "  " << e << "\n";
 }
 
+LoadSpec weft_spec(const Options &o, std::vector<std::string> requests, std::vector<Endpoint> endpoints) {
+  LoadSpec spec;
+  spec.requests = std::move(requests);
+  spec.endpoints = std::move(endpoints);
+  spec.connections = o.conns;
+  spec.rate = o.rate;
+  spec.max_in_flight = o.max_in_flight;
+  spec.wire = Wire::Framed;
+  spec.check = check_submit_answer;
+  spec.answer_timeout = std::chrono::milliseconds(o.wait_ms + 10000);
+  return spec;
+}
+
+// The same load twice through validators 0-2's client ports: with all four validators up, then with validator 3
+// stopped (SIGSTOP, as a hung host). The second load starts once the stop has cost its round timeout: single
+// transfers are committed one after another until validator 0 has seen a round change and a commit after it.
+// Validator 3 is continued at the end and must catch up to the same head as the others.
+int run_stop_one(const Options &o) {
+  constexpr size_t kWarmUp = 16; // at most this many single transfers until the stop has cost its round change
+  size_t warm_up_sent = 0;
+  bool failed = false;
+  Figures healthy, stopped;
+  uint64_t head_height = 0;
+  std::string head_hash;
+  try {
+    WeftParams wp;
+    wp.node_binary = o.node_binary;
+    wp.max_block_txs = o.block_txs;
+    wp.block_interval_ms = o.block_interval_ms;
+    wp.round_timeout_ms = o.round_timeout_ms;
+    wp.pool_limit = std::max<uint64_t>(20000, 2 * o.max_in_flight);
+    wp.keep_dir = o.keep_dirs;
+    WeftNetwork net(wp);
+    std::cerr << "weft: starting 4 validators in " << net.dir() << "\n";
+    net.start();
+    std::vector<Endpoint> survivors = net.clients();
+    survivors.resize(3);
+    std::vector<int> pids = net.pids();
+    const uint64_t supply = uint64_t(o.txs) * 10;
+    healthy = measure(
+        weft_spec(o, net.prepare_transfers(o.txs, supply, o.recipients, o.wait_ms, o.sign_threads), survivors), pids);
+    print_failures("weft, healthy", healthy.load);
+    auto requests = net.prepare_transfers(o.txs, supply, o.recipients, o.wait_ms, o.sign_threads);
+    auto warm_up = net.prepare_transfers(kWarmUp, kWarmUp, 1, o.wait_ms, 1);
+    int victim = pids[3];
+    ::kill(victim, SIGSTOP);
+    auto stopped_at = Clock::now();
+    auto round_changes = [&] { return net.ask(0, "health").at("roundChanges").to_number<uint64_t>(); };
+    uint64_t changes = round_changes();
+    bool changed = false;
+    for (const auto &frame : warm_up) {
+      json::object req = json::parse(frame.substr(4)).as_object();
+      net.ask(0, "submit", {{"tx", req.at("tx")}, {"wait_ms", o.wait_ms}});
+      ++warm_up_sent;
+      if (changed) break; // a commit after the round change
+      changed = round_changes() > changes;
+    }
+    std::cerr << "weft: validator 3 stopped; " << warm_up_sent << " single transfers took "
+              << fixed(std::chrono::duration<double>(Clock::now() - stopped_at).count(), 2) << " s"
+              << (changed ? ", including its round change" : ", and no round change came") << "\n";
+    pids.resize(3);
+    stopped = measure(weft_spec(o, std::move(requests), survivors), pids);
+    print_failures("weft, one stopped", stopped.load);
+    ::kill(victim, SIGCONT);
+    std::string disagree =
+        net.check_agreement(2 * supply + kWarmUp - healthy.load.ok - stopped.load.ok - warm_up_sent, &head_height,
+                            &head_hash);
+    if (!disagree.empty()) std::cerr << "weft: the nodes disagree: " << disagree << "\n";
+    auto bad = net.stop_all();
+    for (const auto &b : bad)
+      std::cerr << "weft: " << b << "\n";
+    failed |= healthy.load.ok != o.txs || stopped.load.ok != o.txs || !disagree.empty() || !bad.empty();
+  } catch (const std::exception &e) {
+    std::cerr << "weft: " << e.what() << "\n";
+    failed = true;
+  }
+  std::cout << "\nmachine: " << machine_description() << "\n"
+            << "load: " << o.txs << " transfers over " << o.conns << " connections to validators 0-2, target rate "
+            << (o.rate > 0 ? fixed(o.rate, 0) + "/s" : std::string("as fast as possible")) << ", twice: all 4 up, then "
+            << "validator 3 stopped (SIGSTOP), from after its first round change (round timeout " << o.round_timeout_ms
+            << " ms)\nweft: max_block_txs " << o.block_txs << ", block_interval_ms " << o.block_interval_ms << "\n\n";
+  Table table({"", "healthy", "one stopped", "stopped/healthy"});
+  auto ratio = [](double a, double b) { return b > 0 ? fixed(a / b, 2) : std::string("-"); };
+  auto add = [&](const std::string &label, double h, double s, int decimals) {
+    table.row({label, fixed(h, decimals), fixed(s, decimals), ratio(s, h)});
+  };
+  add("committed (tx/s)", healthy.load.committed_rate(), stopped.load.committed_rate(), 0);
+  add("p50 latency (ms)", healthy.load.percentile(50), stopped.load.percentile(50), 1);
+  add("p99 latency (ms)", healthy.load.percentile(99), stopped.load.percentile(99), 1);
+  add("CPU us per tx per validator", healthy.cpu_per_op(healthy.load.ok), stopped.cpu_per_op(stopped.load.ok), 1);
+  table.rule();
+  table.row({"committed / submitted", std::to_string(healthy.load.ok) + "/" + std::to_string(healthy.load.sent),
+             std::to_string(stopped.load.ok) + "/" + std::to_string(stopped.load.sent), ""});
+  std::cout << table.render() << "\nweft heads: "
+            << (head_hash.empty()
+                    ? "not compared"
+                    : "identical on all 4 nodes at height " + std::to_string(head_height) + " (" + head_hash + ")")
+            << "\n";
+  if (failed) std::cout << "\nFAILED: see the messages above\n";
+  return failed ? 1 : 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -134,12 +239,14 @@ int main(int argc, char **argv) {
   app.add_option("--etcd-binary", o.etcd_binary, "etcd to run (default: from PATH)")->default_val(o.etcd_binary);
   app.add_flag("--no-etcd", o.no_etcd, "skip the etcd baseline");
   app.add_flag("--keep-dirs", o.keep_dirs, "keep the nodes' and members' directories and logs");
+  app.add_flag("--stop-one", o.stop_one,
+               "instead: the load twice through validators 0-2, all up, then with validator 3 stopped (no etcd)");
   CLI11_PARSE(app, argc, argv);
   if (o.txs == 0 || o.conns == 0 || o.max_in_flight == 0) {
     std::cerr << "--txs, --conns and --max-in-flight must be above 0\n";
     return 2;
   }
-  if (!o.no_etcd) {
+  if (!o.no_etcd && !o.stop_one) {
     o.etcd_binary = find_in_path(o.etcd_binary);
     if (o.etcd_binary.empty()) {
       std::cerr << "etcd not found (scripts/bench-deps.sh installs it); or pass --no-etcd\n";
@@ -147,6 +254,7 @@ int main(int argc, char **argv) {
     }
   }
   install_interrupt_handler();
+  if (o.stop_one) return run_stop_one(o);
   bool failed = false;
   Figures weft, etcd;
   uint64_t head_height = 0;

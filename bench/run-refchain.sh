@@ -18,4 +18,13 @@ echo "== as fast as possible: 30000 transfers, 32 connections"
 echo
 echo "== open loop at 6000/s: 40000 transfers, 32 connections"
 "$bench" --txs 40000 --conns 32 --rate 6000 || status=1
+echo
+echo "== open loop at 7000/s: 40000 transfers, 32 connections"
+"$bench" --txs 40000 --conns 32 --rate 7000 || status=1
+echo
+echo "== one validator stopped against healthy, as fast as possible: 20000 transfers twice, 32 connections"
+"$bench" --stop-one --txs 20000 --conns 32 || status=1
+echo
+echo "== one validator stopped against healthy, open loop at 2000/s: 12000 transfers twice, 32 connections"
+"$bench" --stop-one --txs 12000 --conns 32 --rate 2000 || status=1
 exit $status
