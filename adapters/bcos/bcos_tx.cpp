@@ -106,6 +106,14 @@ Hash256 data_hash(const TxData3 &d, Crypto c) {
   append(buf, d.to);
   buf.insert(buf.end(), d.input.begin(), d.input.end());
   append(buf, d.abi);
+  if (static_cast<std::uint32_t>(d.version) >= 1) {
+    append(buf, d.value);
+    append(buf, d.gas_price);
+    put_be(buf, static_cast<std::uint64_t>(d.gas_limit), 8);
+    append(buf, d.max_fee_per_gas);
+    append(buf, d.max_priority_fee_per_gas);
+  }
+  if (static_cast<std::uint32_t>(d.version) >= 2) buf.insert(buf.end(), d.extension.begin(), d.extension.end());
   return hash_of(c, buf);
 }
 
@@ -119,6 +127,12 @@ void write_data(tars::Writer &w, const TxData3 &d) {
   if (!d.to.empty()) w.string_field(6, d.to);
   if (!d.input.empty()) w.bytes_field(7, d.input);
   if (!d.abi.empty()) w.string_field(8, d.abi);
+  if (!d.value.empty()) w.string_field(9, d.value);
+  if (!d.gas_price.empty()) w.string_field(10, d.gas_price);
+  if (d.gas_limit != 0) w.int_field(11, d.gas_limit);
+  if (!d.max_fee_per_gas.empty()) w.string_field(12, d.max_fee_per_gas);
+  if (!d.max_priority_fee_per_gas.empty()) w.string_field(13, d.max_priority_fee_per_gas);
+  if (!d.extension.empty()) w.bytes_field(14, d.extension);
 }
 std::string text(const Bytes &b) { return std::string(b.begin(), b.end()); }
 } // namespace
@@ -157,7 +171,13 @@ Result<TxData3> decode_data(std::span<const std::uint8_t> bytes) {
     case 6: d.to = text(f.bytes); break;
     case 7: d.input = f.bytes; break;
     case 8: d.abi = text(f.bytes); break;
-    default: break; // later versions' fields (value, gas, extension): not written by this adapter
+    case 9: d.value = text(f.bytes); break;
+    case 10: d.gas_price = text(f.bytes); break;
+    case 11: d.gas_limit = f.integer; break;
+    case 12: d.max_fee_per_gas = text(f.bytes); break;
+    case 13: d.max_priority_fee_per_gas = text(f.bytes); break;
+    case 14: d.extension = f.bytes; break;
+    default: break; // fields of later versions
     }
   }
   return d;

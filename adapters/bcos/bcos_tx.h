@@ -74,6 +74,14 @@ struct TxData3 {
   std::string to; // as written: "" to deploy; the hash covers the exact text
   Bytes input;
   std::string abi;
+  // Version 1 and later: value and fees as hex text ("0x1"; the node refuses other text), and the gas limit;
+  // version 2: extension. This adapter writes version 0 and leaves them empty.
+  std::string value;
+  std::string gas_price;
+  std::int64_t gas_limit = 0;
+  std::string max_fee_per_gas;
+  std::string max_priority_fee_per_gas;
+  Bytes extension;
 };
 
 struct Tx3 {
@@ -86,7 +94,8 @@ struct Tx3 {
   std::string extra_data;
 };
 
-// H(int32 BE version || chainID || groupID || int64 BE blockLimit || nonce || to || input || abi) for version 0.
+// H(int32 BE version || chainID || groupID || int64 BE blockLimit || nonce || to || input || abi), then for version >= 1
+// || value || gasPrice || int64 BE gasLimit || maxFeePerGas || maxPriorityFeePerGas, and for version >= 2 || extension.
 Hash256 data_hash(const TxData3 &d, Crypto c);
 Bytes encode(const TxData3 &d);
 Bytes encode(const Tx3 &tx);

@@ -462,8 +462,12 @@ class FiscoNode:
             self.refuse("chain or group mismatch")
         if not (self.height < block_limit <= self.height + 600):
             self.refuse("BlockLimitCheckFail")
-        digest = self.hash(version.to_bytes(4, "big") + s(2) + s(3) + block_limit.to_bytes(8, "big") + s(5) + s(6)
-                           + s(7) + s(8))
+        fields = version.to_bytes(4, "big") + s(2) + s(3) + block_limit.to_bytes(8, "big") + s(5) + s(6) + s(7) + s(8)
+        if version >= 1:  # bcos-tars-protocol/impl/TarsHashable.h
+            fields += s(9) + s(10) + d.get(11, 0).to_bytes(8, "big") + s(12) + s(13)
+        if version >= 2:
+            fields += s(14)
+        digest = self.hash(fields)
         if tx.get(2) != digest:
             self.refuse("the dataHash is not the hash of the transaction's fields")
         sig = tx.get(3, b"")
