@@ -207,6 +207,7 @@ EvmChain::~EvmChain() {
       for (auto &w : waiting) w(false, "the chain was closed");
     }
     auto dropped = std::move(waiting_ready_); // their ops were failed above
+    end_subscriptions("the chain was closed");
     closed.set_value();
   });
   closed.get_future().wait();
@@ -455,6 +456,7 @@ void EvmChain::tick() {
     check_receipts(pending, true);
   }
   fill_gaps();
+  pump_all();
 }
 
 void EvmChain::block_height(const std::shared_ptr<Op> &op, json::object) {

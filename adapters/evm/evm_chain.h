@@ -55,9 +55,19 @@ class EvmChain {
   void chain_info(const std::shared_ptr<Op> &op, boost::json::object req);
   void register_resource(const std::shared_ptr<Op> &op, boost::json::object req);
 
+  // subscribe_v2 (evm_subscriptions.cpp): returns the id, or throws plugin::Failure. unsubscribe returns once no
+  // record of that subscription can follow.
+  uint64_t subscribe(const std::string &request, weft_record_fn on_record, void *ctx);
+  void unsubscribe(uint64_t id);
+
  private:
   struct Sent;
   struct Sender;
+  struct Sub;
+  void emit(Sub &s, boost::json::object record, const std::string &cursor);
+  void pump(const std::shared_ptr<Sub> &sub);
+  void pump_all();
+  void end_subscriptions(const std::string &reason);
   // What a deployment answers once its transaction is final, instead of the sent shape.
   using Then = std::function<void(const std::shared_ptr<Op> &, boost::json::object answer)>;
   struct Head {
@@ -140,6 +150,8 @@ class EvmChain {
   std::optional<U256> gas_price_cache_, tip_cache_;
   std::chrono::steady_clock::time_point fee_cache_at_{};
   bool closing_ = false;
+  std::map<uint64_t, std::shared_ptr<Sub>> subs_;
+  uint64_t next_sub_ = 1;
   std::atomic<uint64_t> next_op_{1};
 };
 

@@ -52,6 +52,34 @@ void cancel_op(weft_chain *chain, uint64_t op_id) noexcept {
   }
 }
 
+int32_t subscribe_v2(weft_chain *chain, const uint8_t *request, size_t size, weft_record_fn on_record, void *ctx,
+                     uint64_t *subscription_id, char *err, size_t err_cap) noexcept {
+  try {
+    if (chain == nullptr || subscription_id == nullptr || on_record == nullptr)
+      throw Failure(WEFT_E_INVALID_ARGUMENT, "subscribe_v2: no chain handle, id pointer or record function");
+    std::string req(request != nullptr ? reinterpret_cast<const char *>(request) : "", request != nullptr ? size : 0);
+    *subscription_id = chain_of(chain)->subscribe(req, on_record, ctx);
+    return WEFT_OK;
+  } catch (const Failure &f) {
+    weft::plugin::write_error(err, err_cap, f.message);
+    return f.status;
+  } catch (const std::exception &e) {
+    weft::plugin::write_error(err, err_cap, e.what());
+    return WEFT_E_INTERNAL;
+  } catch (...) {
+    weft::plugin::write_error(err, err_cap, "unknown exception in subscribe_v2");
+    return WEFT_E_INTERNAL;
+  }
+}
+
+void unsubscribe(weft_chain *chain, uint64_t id) noexcept {
+  if (chain == nullptr) return;
+  try {
+    chain_of(chain)->unsubscribe(id);
+  } catch (...) {
+  }
+}
+
 template <EvmChain::Verb Body>
 void verb(weft_chain *chain, const uint8_t *request, size_t size, uint32_t deadline_ms, weft_callback cb, void *ctx,
           uint64_t *op_id) noexcept {
@@ -86,7 +114,9 @@ const weft_adapter_v1 kTable = [] {
   t.account_info = verb<&EvmChain::account_info>;
   t.chain_info = verb<&EvmChain::chain_info>;
   t.register_resource = verb<&EvmChain::register_resource>;
-  // No inclusion proofs (get_proof), XA, HTLC or subscriptions yet: NULL verbs the router answers with 44003.
+  t.subscribe_v2 = subscribe_v2;
+  t.unsubscribe = unsubscribe;
+  // No inclusion proofs (get_proof), XA or HTLC yet: NULL verbs the router answers with 44003.
   return t;
 }();
 

@@ -15,6 +15,7 @@ import time
 import unittest
 
 from weftlib import BIN, Router, call_data, scaled, wait_for
+import evmlib
 from evmlib import Anvil, DEV_ADDRESSES, DEV_KEYS, compile_contracts, evm_chain, write_key
 
 ALICE, BOB, CAROL = DEV_ADDRESSES[1], DEV_ADDRESSES[2], DEV_ADDRESSES[3]
@@ -314,6 +315,96 @@ class EvmRegisterAndDeploy(unittest.TestCase):
             r.cleanup()
             anvil.kill()
             shutil.rmtree(work, ignore_errors=True)
+
+
+PROBE = os.path.join(os.path.dirname(BIN.rstrip("/")), "tests", "adapter-probe")
+EVM_LIB = os.path.join(os.environ.get("WEFT_PLUGINS", ""), "libweft_evm.so")
+
+
+class EvmSubscriptions(unittest.TestCase):
+    """subscribe_v2 on an EVM chain: decoded events and blocks as numbered records, resumed from a cursor, a gap when
+    a subscriber starts further back than its buffer, and an end record when the chain closes."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.anvil = Anvil().start()
+        compiled = compile_contracts("Shop")["Shop"]
+        cls.shop = cls.anvil.deploy(compiled["bytecode"])
+        cls.config = json.dumps({"url": cls.anvil.url, "chain_id": 31337, "poll_ms": 100,
+                                 "resources": [{"name": "shop", "address": cls.shop, "abi": compiled["abi"]}]})
+        cls.abi = compiled["abi"]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.anvil.kill()
+
+    def probe(self, request, count, seconds=20, close_first=False):
+        args = [PROBE, EVM_LIB, "EVM", self.config, json.dumps(request), str(count), str(int(scaled(seconds)))]
+        if close_first:
+            args.append("close-first")
+        return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def records(self, p):
+        out, err = p.communicate(timeout=scaled(60))
+        lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+        return p.returncode, lines, out + err[-2000:]
+
+    def add(self, item, count):
+        # Sent straight to anvil from its first development account: the subscription sees what anyone does.
+        from evmlib import DEV_ADDRESSES
+        sel = subprocess.run(["node", "-e", "const {Interface}=require('ethers');process.stdout.write(new Interface(%s)"
+                              ".encodeFunctionData('add',[%s,%d]))" % (json.dumps(json.dumps(self.abi)),
+                                                                      json.dumps(item), count)],
+                             env=dict(os.environ, NODE_PATH=evmlib.NODE_MODULES), capture_output=True, text=True,
+                             check=True).stdout
+        h = self.anvil.rpc("eth_sendTransaction", {"from": DEV_ADDRESSES[0], "to": self.shop, "data": sel})
+        return self.anvil.receipt(h)
+
+    def test_events_are_decoded_numbered_and_resumable(self):
+        p = self.probe({"kind": "events", "resource": "shop"}, 3)
+        import time as _t
+        _t.sleep(scaled(1))  # the probe subscribes from the next block on
+        for i in range(3):
+            self.add("sub", i + 1)
+        code, recs, out = self.records(p)
+        self.assertEqual(code, 0, out)
+        self.assertEqual([r["seq"] for r in recs], [1, 2, 3])
+        self.assertEqual({r["kind"] for r in recs}, {"event"})
+        self.assertEqual([r["name"] for r in recs], ["Stocked"] * 3)
+        self.assertEqual([r["data"]["count"] for r in recs], ["1", "2", "3"])
+        self.assertEqual(recs[0]["data"]["item"], "sub")
+        self.assertEqual(recs[0]["resource"], "shop")
+        # From the first event's cursor: the other two again, numbered from 1.
+        code, again, out = self.records(self.probe({"kind": "events", "resource": "shop", "from": recs[0]["cursor"]}, 2))
+        self.assertEqual(code, 0, out)
+        self.assertEqual([r["seq"] for r in again], [1, 2])
+        self.assertEqual([r["txHash"] for r in again], [r["txHash"] for r in recs[1:]])
+
+    def test_blocks_with_a_gap_beyond_the_buffer_and_an_end_at_close(self):
+        for _ in range(6):
+            self.anvil.rpc("evm_mine")
+        height = self.anvil.height()
+        code, recs, out = self.records(self.probe({"kind": "blocks", "from": "0", "buffer": 2}, 3))
+        self.assertEqual(code, 0, out)
+        self.assertEqual(recs[0]["kind"], "gap")
+        self.assertEqual(recs[0]["from"], 1)
+        gap_to = recs[0]["to"]
+        self.assertGreaterEqual(gap_to, height - 2)
+        self.assertEqual([r["number"] for r in recs[1:3]], [gap_to + 1, gap_to + 2])
+        self.assertEqual([r["seq"] for r in recs], [1, 2, 3])
+        # Closing the chain while subscribed ends the stream with a last record.
+        code, recs, out = self.records(self.probe({"kind": "blocks"}, 1, seconds=2, close_first=True))
+        self.assertEqual(recs[-1]["kind"], "end", out)
+        self.assertIn("closed", recs[-1]["reason"])
+
+    def test_bad_requests_are_refused(self):
+        for request, text in (({"kind": "events", "resource": "nope"}, "no resource"),
+                              ({"kind": "weird"}, "kind"),
+                              ({"kind": "blocks", "from": "99999999"}, "ahead"),
+                              ({"kind": "blocks", "from": "1:2"}, "cursor")):
+            code, recs, out = self.records(self.probe(request, 1, seconds=5))
+            self.assertEqual(code, 3, (request, out))
+            self.assertIn(text, out)
 
 
 class EvmBlockTime(unittest.TestCase):

@@ -12,3 +12,8 @@ add_test(NAME evm_ethers_compare COMMAND sh ${CMAKE_SOURCE_DIR}/tests/evm/ethers
 set_tests_properties(evm_ethers_compare PROPERTIES FIXTURES_REQUIRED evm_npm ENVIRONMENT "NODE_PATH=${WEFT_NODE_MODULES}"
                                                    LABELS unit TIMEOUT 300)
 weft_add_unit_test(evm_nonces_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/evm_nonces_test.cpp LIBS weft_evm_chain)
+
+# A tool the EVM integration tests run: one adapter, one subscription, its records printed as lines.
+add_executable(weft_adapter_probe ${CMAKE_SOURCE_DIR}/tests/evm/adapter_probe.cpp)
+target_link_libraries(weft_adapter_probe PRIVATE weft_plugin_host)
+set_target_properties(weft_adapter_probe PROPERTIES OUTPUT_NAME adapter-probe RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
