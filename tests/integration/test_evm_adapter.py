@@ -583,6 +583,21 @@ class EvmNodeFaults(unittest.TestCase):
             r.cleanup()
             anvil.kill()
 
+    def test_the_example_in_conf_opens(self):
+        anvil = Anvil().start()
+        conf = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "conf", "chains", "evm.yaml")
+        with open(conf) as f:
+            text = f.read()
+        chains = text.split("\nchains:", 1)[1].replace("http://127.0.0.1:8545", anvil.url)
+        r = router_with_keys(chains, accounts=("alice",)).start()
+        try:
+            status = {c["path"]: c for c in r.ok("GET", "/sys/status")["chains"]}
+            self.assertEqual(status["payment.eth1"]["status"], "up", status)
+        finally:
+            r.stop()
+            r.cleanup()
+            anvil.kill()
+
     def test_config_errors_name_what_is_wrong(self):
         chains = (evm_chain("noabi", "http://127.0.0.1:9", [{"name": "x", "address": "0x" + "11" * 20,
                                                                "abi_file": "/nonexistent/shop.abi"}])
