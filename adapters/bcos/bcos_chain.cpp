@@ -501,8 +501,9 @@ void BcosChain::get_receipt(const std::shared_ptr<Op> &op, json::object req) {
   auto bytes = evm::from_hex(hash);
   if (!bytes.ok() || bytes->size() != 32) throw Failure(WEFT_E_INVALID_ARGUMENT, "hash must be 0x and 64 hex digits");
   const std::string h = evm::to_hex(*bytes);
-  json::array p = cfg_.version == Version::V2 ? params({json::string(h)}) : params({json::string(h), false});
-  rpc_.call("getTransactionReceipt", std::move(p), rpc_timeout(op), [this, op, h](evm::RpcAnswer a) {
+  const bool v2 = cfg_.version == Version::V2;
+  json::array p = v2 ? params({json::string(h)}) : params({json::string(h), false});
+  rpc_.call("getTransactionReceipt", std::move(p), rpc_timeout(op), [this, op, h, v2](evm::RpcAnswer a) {
     if (!live(op)) return;
     if (!a.ok() && !a.rpc_error()) return fail_rpc(op, a, "getTransactionReceipt");
     if (a.rpc_error() || a.result.is_null())
@@ -510,7 +511,26 @@ void BcosChain::get_receipt(const std::shared_ptr<Op> &op, json::object req) {
                                             (a.rpc_error() ? " (the node says: " + a.message + ")" : ""));
     if (!a.result.is_object())
       return fail(op, WEFT_E_UNAVAILABLE, "the FISCO BCOS node answered a receipt that is not an object");
-    succeed(op, receipt_json(a.result.as_object()));
+    // Then the transaction itself, for what the receipt does not carry (its nonce and block limit, and its input
+    // where a receipt has none); the receipt alone still answers if that fails.
+    json::array tp = v2 ? params({json::string(h)}) : params({json::string(h), false});
+    rpc_.call(v2 ? "getTransactionByHash" : "getTransaction", std::move(tp), rpc_timeout(op),
+              [this, op, receipt = std::move(a.result.as_object())](evm::RpcAnswer t) mutable {
+                if (!live(op)) return;
+                json::object extra;
+                if (t.ok() && t.result.is_object()) {
+                  const auto &tx = t.result.as_object();
+                  if (!receipt.contains("input") && tx.contains("input")) receipt["input"] = tx.at("input");
+                  if (const auto *n = tx.if_contains("nonce"); n != nullptr && n->is_string()) extra["nonce"] = *n;
+                  if (auto bl = num(tx.if_contains("blockLimit"))) extra["blockLimit"] = *bl;
+                }
+                json::object out = receipt_json(receipt);
+                for (auto &kv : extra) out[kv.key()] = kv.value();
+                with_block_time(op, out["blockNumber"].as_uint64(), [this, op, out](uint64_t ts) mutable {
+                  out["timestamp"] = ts;
+                  succeed(op, out);
+                });
+              });
   });
 }
 
@@ -714,15 +734,19 @@ void BcosChain::answer_receipt(const std::shared_ptr<Op> &op, const json::object
                                const evm::abi::Function *) {
   json::object answer = receipt_json(receipt);
   answer["hash"] = answer["txHash"];
-  answer["timestamp"] = 0;
-  const uint64_t block = answer["blockNumber"].as_uint64();
+  with_block_time(op, answer["blockNumber"].as_uint64(), [this, op, answer](uint64_t ts) mutable {
+    answer["timestamp"] = ts;
+    succeed(op, answer);
+  });
+}
+
+void BcosChain::with_block_time(const std::shared_ptr<Op> &op, uint64_t block, std::function<void(uint64_t)> next) {
   json::array p = cfg_.version == Version::V2 ? params({json::string(U256::from_u64(block).to_hex()), false})
                                               : params({block, true, true});
-  // The block's time, so the answer carries chain time; without it the receipt still answers.
-  rpc_.call("getBlockByNumber", std::move(p), rpc_timeout(op), [this, op, answer](evm::RpcAnswer a) mutable {
+  // The block's time (ms on both versions), so answers carry chain time; 0 when the node cannot say.
+  rpc_.call("getBlockByNumber", std::move(p), rpc_timeout(op), [this, op, next = std::move(next)](evm::RpcAnswer a) {
     if (!live(op)) return;
-    if (a.ok() && a.result.is_object()) answer["timestamp"] = num(a.result.as_object().if_contains("timestamp")).value_or(0);
-    succeed(op, answer);
+    next(a.ok() && a.result.is_object() ? num(a.result.as_object().if_contains("timestamp")).value_or(0) : 0);
   });
 }
 

@@ -15,6 +15,7 @@
 #include <boost/json/object.hpp>
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -73,6 +74,7 @@ class BcosChain {
   void answer_receipt(const std::shared_ptr<Op> &op, const boost::json::object &receipt, const BcosResource *res,
                       const evm::abi::Function *fn);
   boost::json::object receipt_json(const boost::json::object &receipt) const;
+  void with_block_time(const std::shared_ptr<Op> &op, uint64_t block, std::function<void(uint64_t)> next);
 
   BcosConfig cfg_;
   plugin::Host host_;

@@ -263,6 +263,8 @@ STORE_ABI = [
     {"inputs": [], "name": "get", "outputs": [{"name": "", "type": "string"}], "stateMutability": "view",
      "type": "function"},
     {"inputs": [], "name": "fail", "outputs": [], "stateMutability": "nonpayable", "type": "function"},
+    {"anonymous": False, "inputs": [{"indexed": False, "name": "v", "type": "string"}], "name": "Stored",
+     "type": "event"},
 ]
 
 
@@ -292,6 +294,7 @@ class FiscoNode:
         self.height = 1
         self.value = ""
         self.receipts = {}   # hash -> receipt (JSON), once mined
+        self.txs = {}        # hash -> transaction (JSON), as getTransactionByHash / getTransaction give it
         self.pending = {}    # 2.x: hash -> receipt, mined at the next getTransactionReceipt that asks for it
         self.blocks = {0: [], 1: []}
         self.senders = []    # addresses of every valid transaction's signer
@@ -448,7 +451,7 @@ class FiscoNode:
             if pub is None:
                 self.refuse("InvalidSignature")
         tx_hash = "0x" + self.hash(raw).hex()
-        self.include(tx_hash, pub, items[4], items[6], pending=True)
+        self.include(tx_hash, pub, items[4], items[6], pending=True, nonce=num(items[0]), block_limit=limit)
         return tx_hash
 
     def rpc_sendTransaction(self, rest):
@@ -481,9 +484,10 @@ class FiscoNode:
             if pub is None:
                 self.refuse("InvalidSignature")
         to = s(6).decode()
-        return self.include("0x" + digest.hex(), pub, bytes.fromhex(to) if to else b"", s(7), pending=False)
+        return self.include("0x" + digest.hex(), pub, bytes.fromhex(to) if to else b"", s(7), pending=False,
+                            nonce=int(s(5) or b"0"), block_limit=block_limit)
 
-    def include(self, tx_hash, pub, to, data, pending):
+    def include(self, tx_hash, pub, to, data, pending, nonce=0, block_limit=0):
         sender = self.address_of(pub)
         self.senders.append(sender)
         to_hex = "0x" + bytes(to).hex() if to else ""
@@ -493,18 +497,34 @@ class FiscoNode:
             status, out = self.execute(bytes(data), True)
         self.height += 1
         self.blocks[self.height] = [tx_hash]
+        logs = []
+        if to_hex == self.STORE and status == 0 and bytes(data[:4]) == self.selector("set(string)"):
+            # event Stored(string v): topic 0 is the hash of its signature (SM3 on a guomi chain).
+            logs.append({"address": self.STORE, "topics": ["0x" + self.hash(b"Stored(string)").hex()],
+                         "data": "0x" + abi_string(self.value).hex()})
+        self.txs[tx_hash] = {"hash": tx_hash, "from": sender, "to": to_hex, "input": "0x" + bytes(data).hex(),
+                             "nonce": hex(nonce) if self.version == 2 else str(nonce),
+                             "blockLimit": self.n(block_limit)}
         receipt = {"transactionHash": tx_hash, "blockNumber": self.n(self.height), "from": sender, "to": to_hex,
                    "input": "0x" + bytes(data).hex(), "output": "0x" + out.hex(), "status": self.n(status),
                    "gasUsed": hex(21000) if self.version == 2 else "21000"}
         if self.version == 2:
-            receipt.update({"blockHash": "0x%064x" % (self.height + 1), "transactionIndex": "0x0", "logs": [],
+            receipt.update({"blockHash": "0x%064x" % (self.height + 1), "transactionIndex": "0x0", "logs": logs,
                             "contractAddress": "0x" + "00" * 20})
             self.pending[tx_hash] = receipt
         else:
-            receipt.update({"logEntries": [], "message": "" if status == 0 else "revert", "contractAddress": "",
+            receipt.update({"logEntries": logs, "message": "" if status == 0 else "revert", "contractAddress": "",
                             "version": 0})
             self.receipts[tx_hash] = receipt
         return receipt
+
+    def rpc_getTransactionByHash(self, rest):  # 2.x
+        return self.txs.get(rest[0]) if rest[0] not in self.pending else None
+
+    def rpc_getTransaction(self, rest):  # 3.x
+        if rest[0] not in self.txs:
+            raise RpcError(-32004, "transaction not found")
+        return self.txs[rest[0]]
 
     def rpc_getTransactionReceipt(self, rest):
         h = rest[0]

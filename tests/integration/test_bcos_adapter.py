@@ -121,6 +121,12 @@ class BcosAdapter(unittest.TestCase):
                 flat = json.dumps(tx)
                 self.assertIn('"set"', flat)
                 self.assertIn("receipt " + chain, flat)
+                # The event, found by its topic (SM3 of its signature on guomi chains) and decoded.
+                self.assertIn("Stored", flat)
+                # From the transaction itself: its block limit, inside the node's window.
+                self.assertIn('"blockLimit": %d' % (data["blockNumber"] - 1 + 500), flat)
+                self.assertEqual(tx["timestamp"], data["timestamp"])
+                self.assertEqual(tx["native"]["events"][0]["data"], {"v": "receipt " + chain})
                 block = self.router.ok("POST", "/trans/getBlock", {"path": "payment." + chain,
                                                                     "blockNumber": data["blockNumber"]})
                 self.assertIn(data["hash"], json.dumps(block))
