@@ -1,5 +1,7 @@
 #include "bcos_chain.h"
 
+#include "bcos_answers.h"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -41,27 +43,10 @@ constexpr uint64_t kGas = 30000000;
 
 std::string hex_of(const Hash256 &h) { return evm::to_hex(std::span<const uint8_t>(h.data(), h.size())); }
 
-// Numbers as the two versions give them: 2.x hex strings ("0x1a"), 3.x JSON integers, and 3.x gasUsed as a decimal
-// string.
-std::optional<uint64_t> num(const json::value *v) {
-  if (v == nullptr) return std::nullopt;
-  if (v->is_uint64()) return v->as_uint64();
-  if (v->is_int64() && v->as_int64() >= 0) return static_cast<uint64_t>(v->as_int64());
-  if (!v->is_string()) return std::nullopt;
-  const std::string_view s(v->as_string());
-  auto u = s.starts_with("0x") || s.starts_with("0X") ? U256::from_hex(s) : U256::from_decimal(s);
-  if (!u.ok() || !u->fits_u64()) return std::nullopt;
-  return u->low_u64();
-}
 
 std::string str_of(const json::object &o, const char *key) {
   const auto *v = o.if_contains(key);
   return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
-}
-
-std::string with_0x(std::string s) {
-  if (!s.empty() && !s.starts_with("0x")) s = "0x" + s;
-  return s;
 }
 
 std::vector<std::string> string_args(const json::object &req) {
@@ -80,27 +65,6 @@ std::vector<std::string> string_args(const json::object &req) {
   return out;
 }
 
-// Receipt statuses by name (FISCO BCOS 2.x api.md, "Transaction receipt status list"; 3.x's TransactionStatus).
-std::string status_name(Version v, uint64_t status) {
-  if (status == 0) return "Success";
-  if (v == Version::V3) {
-    switch (status) {
-    case 16: return "RevertInstruction";
-    case 3: return "NotEnoughCash";
-    case 2: return "OutOfGasLimit";
-    default: return "status " + std::to_string(status);
-    }
-  }
-  static const char *const kNames[] = {
-      "None", "Unknown", "BadRLP", "InvalidFormat", "OutOfGasIntrinsic", "InvalidSignature", "InvalidNonce",
-      "NotEnoughCash", "OutOfGasBase", "BlockGasLimitReached", "BadInstruction", "BadJumpDestination", "OutOfGas",
-      "OutOfStack", "StackUnderflow", "NonceCheckFail", "BlockLimitCheckFail", "FilterCheckFail",
-      "NoDeployPermission", "NoCallPermission", "NoTxPermission", "PrecompiledError", "RevertInstruction",
-      "InvalidZeroSignatureFormat", "AddressAlreadyUsed", "PermissionDenied", "CallAddressError", "GasOverflow",
-      "TxPoolIsFull", "TransactionRefused", "ContractFrozen", "AccountFrozen"};
-  if (status < std::size(kNames)) return kNames[status];
-  return "status " + std::to_string(status);
-}
 
 // 256 random bits as FISCO BCOS's SDKs make their nonces (2.x randomid; 3.x as decimal text).
 U256 random_u256() {
@@ -253,14 +217,6 @@ const BcosResource &BcosChain::resource(const json::object &req) const {
                 "no resource '" + name + "' on this chain" + (known.empty() ? "" : " (it has: " + known + ")"));
 }
 
-const BcosResource *BcosChain::resource_at(const std::string &address_hex) const {
-  auto a = evm::parse_address(address_hex);
-  if (!a.ok()) return nullptr;
-  for (const auto &r : cfg_.resources)
-    if (r.address == *a) return &r;
-  return nullptr;
-}
-
 Address BcosChain::address_of_account(const std::string &account) {
   if (auto it = account_addresses_.find(account); it != account_addresses_.end()) return it->second;
   auto pub = host_.public_key(account, algorithm());
@@ -303,7 +259,7 @@ void BcosChain::with_height(const std::shared_ptr<Op> &op, std::function<void(ui
   rpc_.call("getBlockNumber", params({}), rpc_timeout(op), [this, op, next = std::move(next)](evm::RpcAnswer a) {
     if (!live(op)) return;
     if (!a.ok()) return fail_rpc(op, a, "getBlockNumber");
-    auto n = num(&a.result);
+    auto n = number_of(&a.result);
     if (!n)
       return fail(op, WEFT_E_UNAVAILABLE,
                   "the FISCO BCOS node at " + node_text() + " answered getBlockNumber with " + json::serialize(a.result));
@@ -330,39 +286,9 @@ void BcosChain::health(const std::shared_ptr<Op> &op, json::object) {
   });
 }
 
-namespace {
-// A block of either version in the shape the router reads (docs/adapters.md).
-json::object block_json(const json::object &b, uint64_t n) {
-  json::array txs;
-  if (const auto *t = b.if_contains("transactions"); t != nullptr && t->is_array())
-    for (const auto &h : t->as_array()) {
-      if (h.is_string()) txs.push_back(h);
-      else if (h.is_object()) txs.push_back(json::string(str_of(h.as_object(), "hash")));
-    }
-  std::string parent = str_of(b, "parentHash");
-  if (const auto *pi = b.if_contains("parentInfo"); parent.empty() && pi != nullptr && pi->is_array() &&
-                                                    !pi->as_array().empty() && pi->as_array()[0].is_object())
-    parent = str_of(pi->as_array()[0].as_object(), "blockHash");
-  std::string txroot = str_of(b, "transactionsRoot");
-  if (txroot.empty()) txroot = str_of(b, "txsRoot");
-  json::object out{{"number", num(b.if_contains("number")).value_or(n)},
-                   {"hash", str_of(b, "hash")},
-                   {"parentHash", parent},
-                   {"timestamp", num(b.if_contains("timestamp")).value_or(0)}, // ms on both versions
-                   {"transactionsRoot", txroot},
-                   {"receiptsRoot", str_of(b, "receiptsRoot")},
-                   {"stateRoot", str_of(b, "stateRoot")},
-                   {"sealer", num(b.if_contains("sealer")).value_or(0)},
-                   {"txCount", txs.size()},
-                   {"transactions", std::move(txs)}};
-  if (const auto *s = b.if_contains("sealerList"); s != nullptr && s->is_array()) out["sealerList"] = *s;
-  if (const auto *s = b.if_contains("signatureList"); s != nullptr && s->is_array()) out["signatureList"] = *s;
-  return out;
-}
-} // namespace
 
 void BcosChain::get_block(const std::shared_ptr<Op> &op, json::object req) {
-  auto n = num(req.if_contains("number"));
+  auto n = number_of(req.if_contains("number"));
   if (!n) throw Failure(WEFT_E_INVALID_ARGUMENT, "number must be a non-negative block number");
   json::array p = cfg_.version == Version::V2 ? params({json::string(U256::from_u64(*n).to_hex()), false})
                                               : params({*n, false, true});
@@ -379,7 +305,7 @@ void BcosChain::get_block(const std::shared_ptr<Op> &op, json::object req) {
     if (!a.ok()) return fail_rpc(op, a, "getBlockByNumber");
     if (!a.result.is_object())
       return fail(op, WEFT_E_UNAVAILABLE, "the FISCO BCOS node answered a block that is not an object");
-    succeed(op, block_json(a.result.as_object(), *n));
+    succeed(op, block_answer(a.result.as_object(), *n));
   });
 }
 
@@ -393,7 +319,7 @@ void BcosChain::chain_info(const std::shared_ptr<Op> &op, json::object) {
       if (!a.result.is_object()) return fail(op, WEFT_E_UNAVAILABLE, "the FISCO BCOS node has no block " + std::to_string(h));
       // PBFT and rPBFT commit final blocks: nothing to wait for once a block is there.
       succeed(op, json::object{{"height", h},
-                               {"blockTime", num(a.result.as_object().if_contains("timestamp")).value_or(0)},
+                               {"blockTime", number_of(a.result.as_object().if_contains("timestamp")).value_or(0)},
                                {"finalityBlocks", 0},
                                {"blockIntervalMs", 1000}});
     });
@@ -402,99 +328,6 @@ void BcosChain::chain_info(const std::shared_ptr<Op> &op, json::object) {
 
 // ---- Receipts ----
 
-json::object BcosChain::receipt_json(const json::object &r) const {
-  const uint64_t status = num(r.if_contains("status")).value_or(UINT64_MAX);
-  const std::string to = str_of(r, "to");
-  const BcosResource *res = to.empty() ? nullptr : resource_at(to);
-  auto output = evm::from_hex(str_of(r, "output"));
-  json::object out{{"txHash", str_of(r, "transactionHash")},
-                   {"blockNumber", num(r.if_contains("blockNumber")).value_or(0)},
-                   {"errorCode", status},
-                   {"message", status_name(cfg_.version, status)},
-                   {"from", str_of(r, "from")},
-                   {"to", with_0x(to)},
-                   {"gasUsed", num(r.if_contains("gasUsed")).value_or(0)},
-                   {"output", str_of(r, "output")},
-                   {"result", json::array{}}};
-  if (const auto *v = r.if_contains("blockHash"); v != nullptr && v->is_string()) out["blockHash"] = *v;
-  if (const auto *v = r.if_contains("transactionIndex")) out["index"] = num(v).value_or(0);
-  if (const auto *v = r.if_contains("contractAddress"); v != nullptr && v->is_string()) out["contractAddress"] = *v;
-  const evm::abi::Function *fn = nullptr;
-  if (res != nullptr) {
-    out["resource"] = res->name;
-    auto input = evm::from_hex(str_of(r, "input"));
-    if (input.ok() && input->size() >= 4)
-      for (const auto &f : res->abi->functions)
-        if (std::equal(f.selector.begin(), f.selector.end(), input->begin())) {
-          fn = &f;
-          out["method"] = f.name;
-          auto args = evm::abi::decode_values(f.inputs, std::span<const uint8_t>(*input).subspan(4));
-          json::array a;
-          if (args.ok())
-            for (auto &s : *args) a.push_back(json::string(s));
-          out["args"] = std::move(a);
-          break;
-        }
-  }
-  if (status == 0 && fn != nullptr && output.ok() && !output->empty()) {
-    auto values = evm::abi::decode_values(fn->outputs, *output);
-    json::array result;
-    if (values.ok())
-      for (auto &v : *values) result.push_back(json::string(v));
-    out["result"] = std::move(result);
-  } else if (status != 0) {
-    // The reason the receipt carries: a 3.x message, or revert data in the output (Error(string) under the
-    // chain's hasher).
-    const std::string message = str_of(r, "message");
-    std::optional<std::string> reason;
-    if (output.ok() && !output->empty()) reason = evm::abi::decode_revert(*output, res ? res->abi.get() : nullptr);
-    if (reason)
-      out["message"] = status_name(cfg_.version, status) + ": " + *reason;
-    else if (!message.empty())
-      out["message"] = message;
-  }
-  json::array events;
-  const json::value *logs = r.if_contains("logs");
-  if (logs == nullptr) logs = r.if_contains("logEntries");
-  if (logs != nullptr && logs->is_array())
-    for (const auto &lv : logs->as_array()) {
-      if (!lv.is_object()) continue;
-      const auto &l = lv.as_object();
-      json::object e{{"address", with_0x(str_of(l, "address"))}};
-      const BcosResource *emitter = resource_at(str_of(l, "address"));
-      std::vector<Hash256> topics;
-      json::array raw_topics;
-      if (const auto *t = l.if_contains("topics"); t != nullptr && t->is_array())
-        for (const auto &tv : t->as_array()) {
-          if (!tv.is_string()) continue;
-          raw_topics.push_back(tv);
-          auto b = evm::from_hex(std::string_view(tv.as_string()));
-          if (b.ok() && b->size() == 32) {
-            Hash256 h;
-            std::copy(b->begin(), b->end(), h.begin());
-            topics.push_back(h);
-          }
-        }
-      auto data = evm::from_hex(str_of(l, "data"));
-      if (emitter != nullptr && data.ok()) {
-        e["resource"] = emitter->name;
-        auto decoded = evm::abi::decode_log(*emitter->abi, topics, *data);
-        if (decoded.ok()) {
-          e["name"] = decoded->event;
-          json::object fields;
-          for (auto &[k, v] : decoded->fields) fields[k] = v;
-          e["data"] = std::move(fields);
-        }
-      }
-      if (!e.contains("name")) {
-        e["topics"] = std::move(raw_topics);
-        e["data"] = str_of(l, "data");
-      }
-      events.push_back(std::move(e));
-    }
-  out["events"] = std::move(events);
-  return out;
-}
 
 void BcosChain::get_receipt(const std::shared_ptr<Op> &op, json::object req) {
   const std::string hash = str_of(req, "hash");
@@ -522,9 +355,9 @@ void BcosChain::get_receipt(const std::shared_ptr<Op> &op, json::object req) {
                   const auto &tx = t.result.as_object();
                   if (!receipt.contains("input") && tx.contains("input")) receipt["input"] = tx.at("input");
                   if (const auto *n = tx.if_contains("nonce"); n != nullptr && n->is_string()) extra["nonce"] = *n;
-                  if (auto bl = num(tx.if_contains("blockLimit"))) extra["blockLimit"] = *bl;
+                  if (auto bl = number_of(tx.if_contains("blockLimit"))) extra["blockLimit"] = *bl;
                 }
-                json::object out = receipt_json(receipt);
+                json::object out = receipt_answer(receipt, cfg_.version, cfg_.resources);
                 for (auto &kv : extra) out[kv.key()] = kv.value();
                 with_block_time(op, out["blockNumber"].as_uint64(), [this, op, out](uint64_t ts) mutable {
                   out["timestamp"] = ts;
@@ -568,9 +401,9 @@ void BcosChain::call(const std::shared_ptr<Op> &op, json::object req) {
     if (!a.result.is_object())
       return fail(op, WEFT_E_UNAVAILABLE, "the FISCO BCOS node answered call with " + json::serialize(a.result));
     const auto &r = a.result.as_object();
-    const auto status = num(r.if_contains("status"));
+    const auto status = number_of(r.if_contains("status"));
     const uint64_t height =
-        num(r.if_contains(cfg_.version == Version::V2 ? "currentBlockNumber" : "blockNumber")).value_or(0);
+        number_of(r.if_contains(cfg_.version == Version::V2 ? "currentBlockNumber" : "blockNumber")).value_or(0);
     auto output = evm::from_hex(str_of(r, "output"));
     if (!status || !output.ok())
       return fail(op, WEFT_E_UNAVAILABLE, "the FISCO BCOS node answered call with " + json::serialize(a.result));
@@ -720,7 +553,7 @@ void BcosChain::poll_receipt(std::shared_ptr<Pending> p) {
     // An unreachable node only delays the answer: the deadline ends the wait, with the hash.
     rpc_.call("getBlockNumber", params({}), rpc_timeout(p->op), [this, p, again](evm::RpcAnswer b) {
       if (!live(p->op)) return;
-      const auto h = b.ok() ? num(&b.result) : std::nullopt;
+      const auto h = b.ok() ? number_of(&b.result) : std::nullopt;
       if (h && *h > p->block_limit)
         return fail(p->op, WEFT_E_REJECTED, "transaction " + p->hash + " was not committed by its block limit " +
                                                 std::to_string(p->block_limit) + " (the chain is at " +
@@ -732,7 +565,7 @@ void BcosChain::poll_receipt(std::shared_ptr<Pending> p) {
 
 void BcosChain::answer_receipt(const std::shared_ptr<Op> &op, const json::object &receipt, const BcosResource *,
                                const evm::abi::Function *) {
-  json::object answer = receipt_json(receipt);
+  json::object answer = receipt_answer(receipt, cfg_.version, cfg_.resources);
   answer["hash"] = answer["txHash"];
   with_block_time(op, answer["blockNumber"].as_uint64(), [this, op, answer](uint64_t ts) mutable {
     answer["timestamp"] = ts;
@@ -746,7 +579,7 @@ void BcosChain::with_block_time(const std::shared_ptr<Op> &op, uint64_t block, s
   // The block's time (ms on both versions), so answers carry chain time; 0 when the node cannot say.
   rpc_.call("getBlockByNumber", std::move(p), rpc_timeout(op), [this, op, next = std::move(next)](evm::RpcAnswer a) {
     if (!live(op)) return;
-    next(a.ok() && a.result.is_object() ? num(a.result.as_object().if_contains("timestamp")).value_or(0) : 0);
+    next(a.ok() && a.result.is_object() ? number_of(a.result.as_object().if_contains("timestamp")).value_or(0) : 0);
   });
 }
 

@@ -65,7 +65,6 @@ class BcosChain {
   void fail_rpc(const std::shared_ptr<Op> &op, const evm::RpcAnswer &a, const std::string &what);
 
   const BcosResource &resource(const boost::json::object &req) const;
-  const BcosResource *resource_at(const std::string &address_hex) const;
   Address address_of_account(const std::string &account);
 
   void with_height(const std::shared_ptr<Op> &op, std::function<void(uint64_t)> next);
@@ -73,7 +72,6 @@ class BcosChain {
   void poll_receipt(std::shared_ptr<Pending> p);
   void answer_receipt(const std::shared_ptr<Op> &op, const boost::json::object &receipt, const BcosResource *res,
                       const evm::abi::Function *fn);
-  boost::json::object receipt_json(const boost::json::object &receipt) const;
   void with_block_time(const std::shared_ptr<Op> &op, uint64_t block, std::function<void(uint64_t)> next);
 
   BcosConfig cfg_;
