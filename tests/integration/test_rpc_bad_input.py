@@ -154,7 +154,11 @@ class BadInput(unittest.TestCase):
         refused = {os.path.basename(r["file"]): r["reason"] for r in status["refusedAdapters"]}
         self.assertIn("libbroken_wrong_version.so", refused)
         self.assertIn("libz_broken_duplicate_type.so", refused)
-        self.assertEqual(sorted(self.router.ok("GET", "/sys/supportedStubs")["stubTypes"]), ["LegacyTestChain", "RefChain", "TestChain"])
+        # The test adapters' types and the real adapters' (whatever else is built), each once; none of the refused.
+        stubs = self.router.ok("GET", "/sys/supportedStubs")["stubTypes"]
+        self.assertEqual(len(stubs), len(set(stubs)))
+        self.assertLessEqual({"LegacyTestChain", "RefChain", "TestChain", "EVM"}, set(stubs))
+        self.assertNotIn("NoSuchType", stubs)
         r = self.router.request("GET", "/trans/getBlock?path=payment.broken&blockNumber=0")
         self.assert_error(r, 40100)
 
