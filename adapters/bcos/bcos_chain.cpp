@@ -32,7 +32,6 @@ struct BcosChain::Pending {
   std::string raw;  // 0x hex of the signed transaction
   std::string hash; // its hash as computed here
   uint64_t block_limit = 0;
-  uint64_t poll_timer = 0;
 };
 
 namespace {
@@ -42,7 +41,6 @@ constexpr uint32_t kDefaultDeadlineMs = 30000;
 constexpr uint64_t kGas = 30000000;
 
 std::string hex_of(const Hash256 &h) { return evm::to_hex(std::span<const uint8_t>(h.data(), h.size())); }
-
 
 std::string str_of(const json::object &o, const char *key) {
   const auto *v = o.if_contains(key);
@@ -516,7 +514,7 @@ void BcosChain::send_transaction(const std::shared_ptr<Op> &op, json::object req
                    "); reading its receipt");
         return poll_receipt(p);
       }
-      answer_receipt(op, a.result.as_object(), p->res, p->fn);
+      answer_receipt(op, a.result.as_object());
     });
   });
 }
@@ -544,13 +542,13 @@ void BcosChain::poll_receipt(std::shared_ptr<Pending> p) {
   json::array prm = cfg_.version == Version::V2 ? params({json::string(p->hash)}) : params({json::string(p->hash), false});
   rpc_.call("getTransactionReceipt", std::move(prm), rpc_timeout(p->op), [this, p](evm::RpcAnswer a) {
     if (!live(p->op)) return;
-    if (a.ok() && a.result.is_object()) return answer_receipt(p->op, a.result.as_object(), p->res, p->fn);
+    if (a.ok() && a.result.is_object()) return answer_receipt(p->op, a.result.as_object());
     auto again = [this, p] {
-      p->poll_timer = loop_.after(std::chrono::milliseconds(cfg_.poll_ms), [this, p] { poll_receipt(p); });
+      // A timer that outlives its op finds it finished and stops; close drops the rest with the loop.
+      loop_.after(std::chrono::milliseconds(cfg_.poll_ms), [this, p] { poll_receipt(p); });
     };
     // No receipt yet (null, or 3.x's "not found" error): once the chain is past the block limit, the node can never
-    // take it.
-    // An unreachable node only delays the answer: the deadline ends the wait, with the hash.
+    // take it. An unreachable node only delays the answer: the deadline ends the wait, with the hash.
     rpc_.call("getBlockNumber", params({}), rpc_timeout(p->op), [this, p, again](evm::RpcAnswer b) {
       if (!live(p->op)) return;
       const auto h = b.ok() ? number_of(&b.result) : std::nullopt;
@@ -563,8 +561,7 @@ void BcosChain::poll_receipt(std::shared_ptr<Pending> p) {
   });
 }
 
-void BcosChain::answer_receipt(const std::shared_ptr<Op> &op, const json::object &receipt, const BcosResource *,
-                               const evm::abi::Function *) {
+void BcosChain::answer_receipt(const std::shared_ptr<Op> &op, const json::object &receipt) {
   json::object answer = receipt_answer(receipt, cfg_.version, cfg_.resources);
   answer["hash"] = answer["txHash"];
   with_block_time(op, answer["blockNumber"].as_uint64(), [this, op, answer](uint64_t ts) mutable {

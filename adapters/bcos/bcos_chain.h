@@ -70,8 +70,8 @@ class BcosChain {
   void with_height(const std::shared_ptr<Op> &op, std::function<void(uint64_t)> next);
   void send_signed2(const std::shared_ptr<Op> &op, std::shared_ptr<Pending> p);
   void poll_receipt(std::shared_ptr<Pending> p);
-  void answer_receipt(const std::shared_ptr<Op> &op, const boost::json::object &receipt, const BcosResource *res,
-                      const evm::abi::Function *fn);
+  // The sent transaction's answer: its receipt in the shape of receipt_answer, with the block's time.
+  void answer_receipt(const std::shared_ptr<Op> &op, const boost::json::object &receipt);
   void with_block_time(const std::shared_ptr<Op> &op, uint64_t block, std::function<void(uint64_t)> next);
 
   BcosConfig cfg_;

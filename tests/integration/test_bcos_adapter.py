@@ -133,6 +133,21 @@ class BcosAdapter(unittest.TestCase):
                 status = {c["path"]: c for c in self.router.ok("GET", "/sys/status")["chains"]}["payment." + chain]
                 self.assertEqual(status["status"], "up", status)
 
+    def test_concurrent_sends_from_one_account_all_commit(self):
+        # FISCO BCOS's replay protection is a random nonce and a block limit, not an account nonce: sends at once
+        # from one account neither collide nor wait for each other.
+        import concurrent.futures
+        for chain in ("b2", "g3"):
+            with self.subTest(chain=chain):
+                node = self.nodes[chain]
+                before = len(node.senders)
+                with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
+                    envs = list(pool.map(lambda i: self.req("sendTransaction", chain, "set", "n%d" % i), range(40)))
+                self.assertTrue(all(e["errorCode"] == 0 and e["data"]["errorCode"] == 0 for e in envs), envs)
+                self.assertEqual(len({e["data"]["hash"] for e in envs}), 40)
+                self.assertEqual(len(node.senders) - before, 40)
+                self.assertEqual(node.refusals, [])
+
     def test_wrong_arguments_and_unknown_methods_are_named(self):
         env = self.req("sendTransaction", "b2", "set")
         self.assertNotEqual(env["errorCode"], 0)
