@@ -35,19 +35,48 @@ std::string status_name(Version v, uint64_t status) {
   if (status == 0) return "Success";
   if (v == Version::V3) {
     switch (status) {
-    case 16: return "RevertInstruction";
-    case 3: return "NotEnoughCash";
-    case 2: return "OutOfGasLimit";
-    default: return "status " + std::to_string(status);
+    case 16:
+      return "RevertInstruction";
+    case 3:
+      return "NotEnoughCash";
+    case 2:
+      return "OutOfGasLimit";
+    default:
+      return "status " + std::to_string(status);
     }
   }
-  static const char *const kNames[] = {
-      "None", "Unknown", "BadRLP", "InvalidFormat", "OutOfGasIntrinsic", "InvalidSignature", "InvalidNonce",
-      "NotEnoughCash", "OutOfGasBase", "BlockGasLimitReached", "BadInstruction", "BadJumpDestination", "OutOfGas",
-      "OutOfStack", "StackUnderflow", "NonceCheckFail", "BlockLimitCheckFail", "FilterCheckFail",
-      "NoDeployPermission", "NoCallPermission", "NoTxPermission", "PrecompiledError", "RevertInstruction",
-      "InvalidZeroSignatureFormat", "AddressAlreadyUsed", "PermissionDenied", "CallAddressError", "GasOverflow",
-      "TxPoolIsFull", "TransactionRefused", "ContractFrozen", "AccountFrozen"};
+  static const char *const kNames[] = {"None",
+                                       "Unknown",
+                                       "BadRLP",
+                                       "InvalidFormat",
+                                       "OutOfGasIntrinsic",
+                                       "InvalidSignature",
+                                       "InvalidNonce",
+                                       "NotEnoughCash",
+                                       "OutOfGasBase",
+                                       "BlockGasLimitReached",
+                                       "BadInstruction",
+                                       "BadJumpDestination",
+                                       "OutOfGas",
+                                       "OutOfStack",
+                                       "StackUnderflow",
+                                       "NonceCheckFail",
+                                       "BlockLimitCheckFail",
+                                       "FilterCheckFail",
+                                       "NoDeployPermission",
+                                       "NoCallPermission",
+                                       "NoTxPermission",
+                                       "PrecompiledError",
+                                       "RevertInstruction",
+                                       "InvalidZeroSignatureFormat",
+                                       "AddressAlreadyUsed",
+                                       "PermissionDenied",
+                                       "CallAddressError",
+                                       "GasOverflow",
+                                       "TxPoolIsFull",
+                                       "TransactionRefused",
+                                       "ContractFrozen",
+                                       "AccountFrozen"};
   if (status < std::size(kNames)) return kNames[status];
   return "status " + std::to_string(status);
 }
@@ -64,12 +93,14 @@ json::object block_answer(const json::object &b, uint64_t n) {
   json::array txs;
   if (const auto *t = b.if_contains("transactions"); t != nullptr && t->is_array())
     for (const auto &h : t->as_array()) {
-      if (h.is_string()) txs.push_back(h);
-      else if (h.is_object()) txs.push_back(json::string(str_of(h.as_object(), "hash")));
+      if (h.is_string())
+        txs.push_back(h);
+      else if (h.is_object())
+        txs.push_back(json::string(str_of(h.as_object(), "hash")));
     }
   std::string parent = str_of(b, "parentHash");
-  if (const auto *pi = b.if_contains("parentInfo"); parent.empty() && pi != nullptr && pi->is_array() &&
-                                                    !pi->as_array().empty() && pi->as_array()[0].is_object())
+  if (const auto *pi = b.if_contains("parentInfo");
+      parent.empty() && pi != nullptr && pi->is_array() && !pi->as_array().empty() && pi->as_array()[0].is_object())
     parent = str_of(pi->as_array()[0].as_object(), "blockHash");
   std::string txroot = str_of(b, "transactionsRoot");
   if (txroot.empty()) txroot = str_of(b, "txsRoot");
@@ -117,7 +148,8 @@ json::object receipt_answer(const json::object &r, Version version, const std::v
           auto args = evm::abi::decode_values(f.inputs, std::span<const uint8_t>(*input).subspan(4));
           json::array a;
           if (args.ok())
-            for (auto &s : *args) a.push_back(json::string(s));
+            for (auto &s : *args)
+              a.push_back(json::string(s));
           out["args"] = std::move(a);
           break;
         }
@@ -126,7 +158,8 @@ json::object receipt_answer(const json::object &r, Version version, const std::v
     auto values = evm::abi::decode_values(fn->outputs, *output);
     json::array result;
     if (values.ok())
-      for (auto &v : *values) result.push_back(json::string(v));
+      for (auto &v : *values)
+        result.push_back(json::string(v));
     out["result"] = std::move(result);
   } else if (status != 0) {
     // The reason the receipt carries: a 3.x message, or revert data in the output (Error(string) under the
@@ -168,7 +201,8 @@ json::object receipt_answer(const json::object &r, Version version, const std::v
         if (decoded.ok()) {
           e["name"] = decoded->event;
           json::object fields;
-          for (auto &[k, v] : decoded->fields) fields[k] = v;
+          for (auto &[k, v] : decoded->fields)
+            fields[k] = v;
           e["data"] = std::move(fields);
         }
       }

@@ -40,7 +40,9 @@ constexpr uint32_t kDefaultDeadlineMs = 30000;
 // The gas price and limit FISCO BCOS's SDKs sign into 2.x transactions (gas is not charged unless the chain says so).
 constexpr uint64_t kGas = 30000000;
 
-std::string hex_of(const Hash256 &h) { return evm::to_hex(std::span<const uint8_t>(h.data(), h.size())); }
+std::string hex_of(const Hash256 &h) {
+  return evm::to_hex(std::span<const uint8_t>(h.data(), h.size()));
+}
 
 std::string str_of(const json::object &o, const char *key) {
   const auto *v = o.if_contains(key);
@@ -62,7 +64,6 @@ std::vector<std::string> string_args(const json::object &req) {
   }
   return out;
 }
-
 
 // 256 random bits as FISCO BCOS's SDKs make their nonces (2.x randomid; 3.x as decimal text).
 U256 random_u256() {
@@ -148,7 +149,9 @@ void BcosChain::cancel(uint64_t op_id) {
   });
 }
 
-bool BcosChain::live(const std::shared_ptr<Op> &op) const { return op && !op->finished && !closing_; }
+bool BcosChain::live(const std::shared_ptr<Op> &op) const {
+  return op && !op->finished && !closing_;
+}
 
 void BcosChain::finish(const std::shared_ptr<Op> &op, int32_t status, const std::string &message_or_json,
                        const std::string &details) {
@@ -186,16 +189,20 @@ json::array BcosChain::params(json::array rest) const {
     p.push_back(json::string(cfg_.group3));
     p.push_back(""); // any node of the group
   }
-  for (auto &v : rest) p.push_back(std::move(v));
+  for (auto &v : rest)
+    p.push_back(std::move(v));
   return p;
 }
 
-std::string BcosChain::node_text() const { return rpc_.endpoint().text(); }
+std::string BcosChain::node_text() const {
+  return rpc_.endpoint().text();
+}
 
 void BcosChain::fail_rpc(const std::shared_ptr<Op> &op, const evm::RpcAnswer &a, const std::string &what) {
   if (a.rpc_error())
-    return fail(op, WEFT_E_UNAVAILABLE, "the FISCO BCOS node at " + node_text() + " refused " + what + ": " + a.message +
-                                            " (code " + std::to_string(*a.rpc_code) + ")");
+    return fail(op, WEFT_E_UNAVAILABLE,
+                "the FISCO BCOS node at " + node_text() + " refused " + what + ": " + a.message + " (code " +
+                    std::to_string(*a.rpc_code) + ")");
   // The shared client names the node as an EVM node; here it is a FISCO BCOS one.
   std::string m = a.message;
   if (auto at = m.find("the EVM node"); at != std::string::npos) m.replace(at, 12, "the FISCO BCOS node");
@@ -210,7 +217,8 @@ const BcosResource &BcosChain::resource(const json::object &req) const {
   for (const auto &r : cfg_.resources)
     if (r.name == name) return r;
   std::string known;
-  for (const auto &r : cfg_.resources) known += (known.empty() ? "" : ", ") + r.name;
+  for (const auto &r : cfg_.resources)
+    known += (known.empty() ? "" : ", ") + r.name;
   throw Failure(WEFT_E_NOT_FOUND,
                 "no resource '" + name + "' on this chain" + (known.empty() ? "" : " (it has: " + known + ")"));
 }
@@ -234,7 +242,8 @@ void BcosChain::list_resources(const std::shared_ptr<Op> &op, json::object) {
       methods.push_back(json::string(f.signature()));
       if (!f.is_read()) writes.push_back(json::string(f.name));
     }
-    for (const auto &e : r.abi->events) events.push_back(json::string(e.signature()));
+    for (const auto &e : r.abi->events)
+      events.push_back(json::string(e.signature()));
     json::object props{{"contract", "bcos"},
                        {"address", evm::lower_address(r.address)},
                        {"methods", std::move(methods)},
@@ -260,7 +269,8 @@ void BcosChain::with_height(const std::shared_ptr<Op> &op, std::function<void(ui
     auto n = number_of(&a.result);
     if (!n)
       return fail(op, WEFT_E_UNAVAILABLE,
-                  "the FISCO BCOS node at " + node_text() + " answered getBlockNumber with " + json::serialize(a.result));
+                  "the FISCO BCOS node at " + node_text() + " answered getBlockNumber with " +
+                      json::serialize(a.result));
     next(*n);
   });
 }
@@ -283,7 +293,6 @@ void BcosChain::health(const std::shared_ptr<Op> &op, json::object) {
     succeed(op, out);
   });
 }
-
 
 void BcosChain::get_block(const std::shared_ptr<Op> &op, json::object req) {
   auto n = number_of(req.if_contains("number"));
@@ -314,7 +323,8 @@ void BcosChain::chain_info(const std::shared_ptr<Op> &op, json::object) {
     rpc_.call("getBlockByNumber", std::move(p), rpc_timeout(op), [this, op, h](evm::RpcAnswer a) {
       if (!live(op)) return;
       if (!a.ok()) return fail_rpc(op, a, "getBlockByNumber");
-      if (!a.result.is_object()) return fail(op, WEFT_E_UNAVAILABLE, "the FISCO BCOS node has no block " + std::to_string(h));
+      if (!a.result.is_object())
+        return fail(op, WEFT_E_UNAVAILABLE, "the FISCO BCOS node has no block " + std::to_string(h));
       // PBFT and rPBFT commit final blocks: nothing to wait for once a block is there.
       succeed(op, json::object{{"height", h},
                                {"blockTime", number_of(a.result.as_object().if_contains("timestamp")).value_or(0)},
@@ -325,7 +335,6 @@ void BcosChain::chain_info(const std::shared_ptr<Op> &op, json::object) {
 }
 
 // ---- Receipts ----
-
 
 void BcosChain::get_receipt(const std::shared_ptr<Op> &op, json::object req) {
   const std::string hash = str_of(req, "hash");
@@ -338,8 +347,9 @@ void BcosChain::get_receipt(const std::shared_ptr<Op> &op, json::object req) {
     if (!live(op)) return;
     if (!a.ok() && !a.rpc_error()) return fail_rpc(op, a, "getTransactionReceipt");
     if (a.rpc_error() || a.result.is_null())
-      return fail(op, WEFT_E_NOT_FOUND, "no receipt of transaction " + h + " on this chain" +
-                                            (a.rpc_error() ? " (the node says: " + a.message + ")" : ""));
+      return fail(op, WEFT_E_NOT_FOUND,
+                  "no receipt of transaction " + h + " on this chain" +
+                      (a.rpc_error() ? " (the node says: " + a.message + ")" : ""));
     if (!a.result.is_object())
       return fail(op, WEFT_E_UNAVAILABLE, "the FISCO BCOS node answered a receipt that is not an object");
     // Then the transaction itself, for what the receipt does not carry (its nonce and block limit, and its input
@@ -356,7 +366,8 @@ void BcosChain::get_receipt(const std::shared_ptr<Op> &op, json::object req) {
                   if (auto bl = number_of(tx.if_contains("blockLimit"))) extra["blockLimit"] = *bl;
                 }
                 json::object out = receipt_answer(receipt, cfg_.version, cfg_.resources);
-                for (auto &kv : extra) out[kv.key()] = kv.value();
+                for (auto &kv : extra)
+                  out[kv.key()] = kv.value();
                 with_block_time(op, out["blockNumber"].as_uint64(), [this, op, out](uint64_t ts) mutable {
                   out["timestamp"] = ts;
                   succeed(op, out);
@@ -416,13 +427,15 @@ void BcosChain::call(const std::shared_ptr<Op> &op, json::object req) {
                                       {"result", json::array{}}});
     }
     if (output->empty() && !f->outputs.empty())
-      return fail(op, WEFT_E_NOT_FOUND, "resource '" + res.name + "' returned nothing for " + f->signature() +
-                                            ": is there a contract at " + evm::lower_address(res.address) + "?");
+      return fail(op, WEFT_E_NOT_FOUND,
+                  "resource '" + res.name + "' returned nothing for " + f->signature() + ": is there a contract at " +
+                      evm::lower_address(res.address) + "?");
     auto values = evm::abi::decode_values(f->outputs, *output);
     if (!values.ok())
       return fail(op, WEFT_E_INTERNAL, "cannot decode what " + f->signature() + " returned: " + values.error().message);
     json::array result;
-    for (auto &v : *values) result.push_back(json::string(v));
+    for (auto &v : *values)
+      result.push_back(json::string(v));
     succeed(op, json::object{{"errorCode", 0},
                              {"message", "Success"},
                              {"hash", ""},
@@ -434,8 +447,8 @@ void BcosChain::call(const std::shared_ptr<Op> &op, json::object req) {
 // ---- Sends ----
 
 void BcosChain::send_transaction(const std::shared_ptr<Op> &op, json::object req) {
-  if (const auto *o = req.if_contains("options"); o != nullptr && o->is_object() &&
-                                                  o->as_object().contains("XA_TRANSACTION_ID"))
+  if (const auto *o = req.if_contains("options");
+      o != nullptr && o->is_object() && o->as_object().contains("XA_TRANSACTION_ID"))
     throw Failure(WEFT_E_UNSUPPORTED, "XA transactions are not offered on FISCO BCOS chains yet");
   auto p = std::make_shared<Pending>();
   p->op = op;
@@ -484,8 +497,9 @@ void BcosChain::send_transaction(const std::shared_ptr<Op> &op, json::object req
     const size_t want = cfg_.crypto == Crypto::Sm ? 64 : 65;
     if (sig.signature.size() != want || sig.public_key.size() != 64 ||
         address_of(cfg_.crypto, std::span<const uint8_t, 64>(sig.public_key.data(), 64)) != from)
-      return fail(op, WEFT_E_ACCOUNT, "the host's " + std::string(algorithm()) + " signature for account '" + account +
-                                          "' does not match its address " + evm::lower_address(from));
+      return fail(op, WEFT_E_ACCOUNT,
+                  "the host's " + std::string(algorithm()) + " signature for account '" + account +
+                      "' does not match its address " + evm::lower_address(from));
     std::span<const uint8_t, 64> pub(sig.public_key.data(), 64);
     if (cfg_.version == Version::V2) {
       const Bytes raw = encode_signed(tx2, sig.signature, pub, cfg_.crypto);
@@ -505,13 +519,14 @@ void BcosChain::send_transaction(const std::shared_ptr<Op> &op, json::object req
     rpc_.call("sendTransaction", std::move(prm), rpc_timeout(op), [this, op, p](evm::RpcAnswer a) {
       if (!live(op)) return;
       if (a.rpc_error())
-        return fail(op, WEFT_E_REJECTED, "the FISCO BCOS node refused transaction " + p->hash + ": " + a.message +
-                                             " (code " + std::to_string(*a.rpc_code) + ")");
+        return fail(op, WEFT_E_REJECTED,
+                    "the FISCO BCOS node refused transaction " + p->hash + ": " + a.message + " (code " +
+                        std::to_string(*a.rpc_code) + ")");
       if (!a.ok() || !a.result.is_object()) {
         // Unreachable or no receipt in the answer: the node may have taken it. Ask for the receipt until the
         // deadline, as for 2.x.
-        host_.warn("sendTransaction of " + p->hash + " gave no receipt (" + (a.ok() ? json::serialize(a.result) : a.message) +
-                   "); reading its receipt");
+        host_.warn("sendTransaction of " + p->hash + " gave no receipt (" +
+                   (a.ok() ? json::serialize(a.result) : a.message) + "); reading its receipt");
         return poll_receipt(p);
       }
       answer_receipt(op, a.result.as_object());
@@ -523,8 +538,9 @@ void BcosChain::send_signed2(const std::shared_ptr<Op> &op, std::shared_ptr<Pend
   rpc_.call("sendRawTransaction", params({json::string(p->raw)}), rpc_timeout(op), [this, op, p](evm::RpcAnswer a) {
     if (!live(op)) return;
     if (a.rpc_error())
-      return fail(op, WEFT_E_REJECTED, "the FISCO BCOS node refused transaction " + p->hash + ": " + a.message +
-                                           " (code " + std::to_string(*a.rpc_code) + ")");
+      return fail(op, WEFT_E_REJECTED,
+                  "the FISCO BCOS node refused transaction " + p->hash + ": " + a.message + " (code " +
+                      std::to_string(*a.rpc_code) + ")");
     if (!a.ok()) {
       // The node may have taken it before the link failed: look for its receipt until the deadline.
       host_.warn("sendRawTransaction of " + p->hash + " failed (" + a.message + "); reading its receipt");
@@ -539,7 +555,8 @@ void BcosChain::send_signed2(const std::shared_ptr<Op> &op, std::shared_ptr<Pend
 
 void BcosChain::poll_receipt(std::shared_ptr<Pending> p) {
   if (!live(p->op)) return;
-  json::array prm = cfg_.version == Version::V2 ? params({json::string(p->hash)}) : params({json::string(p->hash), false});
+  json::array prm =
+      cfg_.version == Version::V2 ? params({json::string(p->hash)}) : params({json::string(p->hash), false});
   rpc_.call("getTransactionReceipt", std::move(prm), rpc_timeout(p->op), [this, p](evm::RpcAnswer a) {
     if (!live(p->op)) return;
     if (a.ok() && a.result.is_object()) return answer_receipt(p->op, a.result.as_object());
@@ -553,9 +570,10 @@ void BcosChain::poll_receipt(std::shared_ptr<Pending> p) {
       if (!live(p->op)) return;
       const auto h = b.ok() ? number_of(&b.result) : std::nullopt;
       if (h && *h > p->block_limit)
-        return fail(p->op, WEFT_E_REJECTED, "transaction " + p->hash + " was not committed by its block limit " +
-                                                std::to_string(p->block_limit) + " (the chain is at " +
-                                                std::to_string(*h) + "); it never will be");
+        return fail(p->op, WEFT_E_REJECTED,
+                    "transaction " + p->hash + " was not committed by its block limit " +
+                        std::to_string(p->block_limit) + " (the chain is at " + std::to_string(*h) +
+                        "); it never will be");
       again();
     });
   });

@@ -26,7 +26,7 @@ namespace weft::bcos {
 struct Op; // one verb in progress (bcos_chain.cpp)
 
 class BcosChain {
- public:
+public:
   BcosChain(BcosConfig config, plugin::Host host);
   ~BcosChain(); // completes every pending operation with WEFT_E_CANCELLED, then stops the loop
   BcosChain(const BcosChain &) = delete;
@@ -46,7 +46,7 @@ class BcosChain {
   void account_info(const std::shared_ptr<Op> &op, boost::json::object req);
   void chain_info(const std::shared_ptr<Op> &op, boost::json::object req);
 
- private:
+private:
   struct Pending; // a sent 2.x transaction whose receipt is awaited
 
   void finish(const std::shared_ptr<Op> &op, int32_t status, const std::string &message_or_json,

@@ -16,13 +16,16 @@ using plugin::Failure;
 
 namespace {
 
-[[noreturn]] void bad(const std::string &message) { throw Failure(WEFT_E_INVALID_ARGUMENT, message); }
+[[noreturn]] void bad(const std::string &message) {
+  throw Failure(WEFT_E_INVALID_ARGUMENT, message);
+}
 
 void only_keys(const json::object &o, const std::set<std::string> &allowed, const std::string &where) {
   for (const auto &kv : o)
     if (!allowed.contains(std::string(kv.key()))) {
       std::string list;
-      for (const auto &a : allowed) list += (list.empty() ? "" : ", ") + a;
+      for (const auto &a : allowed)
+        list += (list.empty() ? "" : ", ") + a;
       bad(where + ": unknown key '" + std::string(kv.key()) + "' (known: " + list + ")");
     }
 }
@@ -88,8 +91,9 @@ BcosConfig parse_bcos_config(const std::string &stub_type, const std::string &co
   else if (stub_type == "BCOS3" || stub_type == "GM_BCOS3")
     c.version = Version::V3;
   else
-    throw Failure(WEFT_E_UNSUPPORTED, "this library serves the stub types BCOS2.0, GM_BCOS2.0, BCOS3 and GM_BCOS3, not '" +
-                                          stub_type + "'");
+    throw Failure(WEFT_E_UNSUPPORTED,
+                  "this library serves the stub types BCOS2.0, GM_BCOS2.0, BCOS3 and GM_BCOS3, not '" + stub_type +
+                      "'");
   c.crypto = stub_type.starts_with("GM_") ? Crypto::Sm : Crypto::Ecdsa;
   const bool v2 = c.version == Version::V2;
 
@@ -97,8 +101,7 @@ BcosConfig parse_bcos_config(const std::string &stub_type, const std::string &co
   auto v = json::parse(config_json.empty() ? "{}" : config_json, ec);
   if (ec || !v.is_object()) bad("options must be a mapping");
   const auto &o = v.as_object();
-  only_keys(o,
-            {"url", "group", "chain_id", "tls", "resources", "poll_ms", "block_limit_margin", "request_timeout_ms"},
+  only_keys(o, {"url", "group", "chain_id", "tls", "resources", "poll_ms", "block_limit_margin", "request_timeout_ms"},
             "options");
   if (!o.contains("url"))
     bad(std::string("options.url is required: the node's JSON-RPC address, e.g. ") +
@@ -138,14 +141,17 @@ BcosConfig parse_bcos_config(const std::string &stub_type, const std::string &co
     c.chain_id2 = number(o, "chain_id", 1, 0, UINT64_MAX, "options");
   } else {
     if (const auto *g = o.if_contains("group")) {
-      if (!g->is_string()) bad("options.group must be a string on FISCO BCOS 3.x (e.g. group0), got " + json::serialize(*g));
+      if (!g->is_string())
+        bad("options.group must be a string on FISCO BCOS 3.x (e.g. group0), got " + json::serialize(*g));
       c.group3 = std::string(g->as_string());
       if (!name_ok(c.group3, 64)) bad("options.group '" + c.group3 + "' must be 1-64 letters, digits, _ and -");
     }
     if (const auto *id = o.if_contains("chain_id")) {
-      if (!id->is_string()) bad("options.chain_id must be a string on FISCO BCOS 3.x (e.g. chain0), got " + json::serialize(*id));
+      if (!id->is_string())
+        bad("options.chain_id must be a string on FISCO BCOS 3.x (e.g. chain0), got " + json::serialize(*id));
       c.chain_id3 = std::string(id->as_string());
-      if (!name_ok(c.chain_id3, 64)) bad("options.chain_id '" + c.chain_id3 + "' must be 1-64 letters, digits, _ and -");
+      if (!name_ok(c.chain_id3, 64))
+        bad("options.chain_id '" + c.chain_id3 + "' must be 1-64 letters, digits, _ and -");
     }
   }
   c.poll_ms = number(o, "poll_ms", 500, 20, 60000, "options");
@@ -164,7 +170,8 @@ BcosConfig parse_bcos_config(const std::string &stub_type, const std::string &co
       only_keys(ro, {"name", "address", "abi_file", "abi"}, where);
       BcosResource rc;
       rc.name = text(ro, "name", where);
-      if (!name_ok(rc.name, 64)) bad(where + ".name '" + rc.name + "' must be 1-64 characters of letters, digits, _ and -");
+      if (!name_ok(rc.name, 64))
+        bad(where + ".name '" + rc.name + "' must be 1-64 characters of letters, digits, _ and -");
       if (!names.insert(rc.name).second) bad(where + ": resource '" + rc.name + "' is listed twice");
       auto addr = evm::parse_address(text(ro, "address", where));
       if (!addr.ok()) bad(where + ".address: " + addr.error().message);

@@ -27,11 +27,11 @@ struct BcosConfig {
   Version version = Version::V2;
   Crypto crypto = Crypto::Ecdsa;
   evm::RpcOptions rpc;
-  std::uint64_t group2 = 1;          // 2.x: the group id, an integer
-  std::string group3 = "group0";     // 3.x: the group id, a string
-  std::uint64_t chain_id2 = 1;       // 2.x: signed into every transaction
-  std::string chain_id3 = "chain0";  // 3.x
-  std::uint64_t poll_ms = 500;       // receipts of sent 2.x transactions are read this often
+  std::uint64_t group2 = 1;         // 2.x: the group id, an integer
+  std::string group3 = "group0";    // 3.x: the group id, a string
+  std::uint64_t chain_id2 = 1;      // 2.x: signed into every transaction
+  std::string chain_id3 = "chain0"; // 3.x
+  std::uint64_t poll_ms = 500;      // receipts of sent 2.x transactions are read this often
   std::uint64_t block_limit_margin = 500;
   std::uint64_t request_timeout_ms = 10000;
   std::vector<BcosResource> resources;

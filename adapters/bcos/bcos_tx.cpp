@@ -11,7 +11,9 @@ namespace rlp = evm::rlp;
 
 namespace {
 
-Hash256 sm3_hasher(std::span<const std::uint8_t> d) { return sm3(d); }
+Hash256 sm3_hasher(std::span<const std::uint8_t> d) {
+  return sm3(d);
+}
 
 std::vector<Bytes> fields_of(const Tx2 &tx) {
   return {rlp::encode_uint(tx.random_id),
@@ -27,14 +29,19 @@ std::vector<Bytes> fields_of(const Tx2 &tx) {
 }
 
 void put_be(Bytes &out, std::uint64_t v, int n) {
-  for (int i = n - 1; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+  for (int i = n - 1; i >= 0; --i)
+    out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
 }
 
-void append(Bytes &out, std::string_view s) { out.insert(out.end(), s.begin(), s.end()); }
+void append(Bytes &out, std::string_view s) {
+  out.insert(out.end(), s.begin(), s.end());
+}
 
 } // namespace
 
-evm::abi::Hasher hasher_of(Crypto c) { return c == Crypto::Sm ? &sm3_hasher : &evm::abi::keccak; }
+evm::abi::Hasher hasher_of(Crypto c) {
+  return c == Crypto::Sm ? &sm3_hasher : &evm::abi::keccak;
+}
 
 Hash256 hash_of(Crypto c, std::span<const std::uint8_t> data) {
   return c == Crypto::Sm ? sm3(data) : evm::keccak256(data);
@@ -47,7 +54,9 @@ Address address_of(Crypto c, std::span<const std::uint8_t, 64> pub) {
   return a;
 }
 
-Hash256 signing_hash(const Tx2 &tx, Crypto c) { return hash_of(c, rlp::encode_list(fields_of(tx))); }
+Hash256 signing_hash(const Tx2 &tx, Crypto c) {
+  return hash_of(c, rlp::encode_list(fields_of(tx)));
+}
 
 Bytes encode_signed(const Tx2 &tx, std::span<const std::uint8_t> sig, std::span<const std::uint8_t, 64> pub, Crypto c) {
   auto items = fields_of(tx);
@@ -134,7 +143,9 @@ void write_data(tars::Writer &w, const TxData3 &d) {
   if (!d.max_priority_fee_per_gas.empty()) w.string_field(13, d.max_priority_fee_per_gas);
   if (!d.extension.empty()) w.bytes_field(14, d.extension);
 }
-std::string text(const Bytes &b) { return std::string(b.begin(), b.end()); }
+std::string text(const Bytes &b) {
+  return std::string(b.begin(), b.end());
+}
 } // namespace
 
 Bytes encode(const TxData3 &d) {
@@ -163,21 +174,50 @@ Result<TxData3> decode_data(std::span<const std::uint8_t> bytes) {
   TxData3 d;
   for (const auto &f : *fields) {
     switch (f.tag) {
-    case 1: d.version = static_cast<std::int32_t>(f.integer); break;
-    case 2: d.chain_id = text(f.bytes); break;
-    case 3: d.group_id = text(f.bytes); break;
-    case 4: d.block_limit = f.integer; break;
-    case 5: d.nonce = text(f.bytes); break;
-    case 6: d.to = text(f.bytes); break;
-    case 7: d.input = f.bytes; break;
-    case 8: d.abi = text(f.bytes); break;
-    case 9: d.value = text(f.bytes); break;
-    case 10: d.gas_price = text(f.bytes); break;
-    case 11: d.gas_limit = f.integer; break;
-    case 12: d.max_fee_per_gas = text(f.bytes); break;
-    case 13: d.max_priority_fee_per_gas = text(f.bytes); break;
-    case 14: d.extension = f.bytes; break;
-    default: break; // fields of later versions
+    case 1:
+      d.version = static_cast<std::int32_t>(f.integer);
+      break;
+    case 2:
+      d.chain_id = text(f.bytes);
+      break;
+    case 3:
+      d.group_id = text(f.bytes);
+      break;
+    case 4:
+      d.block_limit = f.integer;
+      break;
+    case 5:
+      d.nonce = text(f.bytes);
+      break;
+    case 6:
+      d.to = text(f.bytes);
+      break;
+    case 7:
+      d.input = f.bytes;
+      break;
+    case 8:
+      d.abi = text(f.bytes);
+      break;
+    case 9:
+      d.value = text(f.bytes);
+      break;
+    case 10:
+      d.gas_price = text(f.bytes);
+      break;
+    case 11:
+      d.gas_limit = f.integer;
+      break;
+    case 12:
+      d.max_fee_per_gas = text(f.bytes);
+      break;
+    case 13:
+      d.max_priority_fee_per_gas = text(f.bytes);
+      break;
+    case 14:
+      d.extension = f.bytes;
+      break;
+    default:
+      break; // fields of later versions
     }
   }
   return d;
@@ -202,12 +242,23 @@ Result<Tx3> decode_tx(std::span<const std::uint8_t> bytes) {
       if (f.bytes.size() != 32) return Error{0, "Transaction.dataHash must be 32 bytes"};
       std::copy(f.bytes.begin(), f.bytes.end(), tx.data_hash.begin());
       break;
-    case 3: tx.signature = f.bytes; break;
-    case 4: tx.import_time = f.integer; break;
-    case 5: tx.attribute = static_cast<std::int32_t>(f.integer); break;
-    case 7: tx.sender = text(f.bytes); break;
-    case 8: tx.extra_data = text(f.bytes); break;
-    default: break;
+    case 3:
+      tx.signature = f.bytes;
+      break;
+    case 4:
+      tx.import_time = f.integer;
+      break;
+    case 5:
+      tx.attribute = static_cast<std::int32_t>(f.integer);
+      break;
+    case 7:
+      tx.sender = text(f.bytes);
+      break;
+    case 8:
+      tx.extra_data = text(f.bytes);
+      break;
+    default:
+      break;
     }
   }
   if (!have_data) return Error{0, "the transaction has no data"};

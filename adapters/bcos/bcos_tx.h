@@ -94,7 +94,8 @@ struct Tx3 {
   std::string extra_data;
 };
 
-// H(int32 BE version || chainID || groupID || int64 BE blockLimit || nonce || to || input || abi), then for version >= 1
+// H(int32 BE version || chainID || groupID || int64 BE blockLimit || nonce || to || input || abi), then for version >=
+// 1
 // || value || gasPrice || int64 BE gasLimit || maxFeePerGas || maxPriorityFeePerGas, and for version >= 2 || extension.
 Hash256 data_hash(const TxData3 &d, Crypto c);
 Bytes encode(const TxData3 &d);

@@ -10,7 +10,9 @@ using weft::bcos::BcosChain;
 using weft::plugin::Completion;
 using weft::plugin::Failure;
 
-BcosChain *chain_of(weft_chain *chain) { return reinterpret_cast<BcosChain *>(chain); }
+BcosChain *chain_of(weft_chain *chain) {
+  return reinterpret_cast<BcosChain *>(chain);
+}
 
 int32_t open_chain(const weft_open_args_v1 *args, weft_chain **out, char *err, size_t err_cap) noexcept {
   try {

@@ -5,7 +5,8 @@ namespace weft::bcos::tars {
 namespace {
 
 void put_be(Bytes &out, std::uint64_t v, int n) {
-  for (int i = n - 1; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+  for (int i = n - 1; i >= 0; --i)
+    out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
 }
 
 Error bad(std::size_t at, const std::string &what) {
@@ -19,7 +20,8 @@ struct Reader {
   bool have(std::size_t n) const { return d.size() - pos >= n; }
   std::uint64_t be(int n) {
     std::uint64_t v = 0;
-    for (int i = 0; i < n; ++i) v = (v << 8) | d[pos++];
+    for (int i = 0; i < n; ++i)
+      v = (v << 8) | d[pos++];
     return v;
   }
   // A head: tag and type.
@@ -50,19 +52,25 @@ struct Reader {
     if (depth > 16) return bad(pos, "nesting is too deep");
     f.type = t;
     switch (t) {
-    case kInt8: case kInt16: case kInt32: case kInt64: case kZero: {
+    case kInt8:
+    case kInt16:
+    case kInt32:
+    case kInt64:
+    case kZero: {
       auto v = integer(t);
       if (!v) return v.error();
       f.integer = *v;
       return Ok{};
     }
-    case kFloat: case kDouble: {
+    case kFloat:
+    case kDouble: {
       const std::size_t n = t == kFloat ? 4 : 8;
       if (!have(n)) return bad(pos, "a number is cut short");
       pos += n;
       return Ok{};
     }
-    case kString1: case kString4: {
+    case kString1:
+    case kString4: {
       const int n = t == kString1 ? 1 : 4;
       if (!have(n)) return bad(pos, "a string length is cut short");
       const std::uint64_t len = be(n);
@@ -84,7 +92,8 @@ struct Reader {
       pos += static_cast<std::size_t>(*len);
       return Ok{};
     }
-    case kList: case kMap: {
+    case kList:
+    case kMap: {
       auto lh = head();
       if (!lh) return lh.error();
       auto len = integer(lh->second);
@@ -164,8 +173,12 @@ void Writer::bytes_field(unsigned tag, std::span<const std::uint8_t> b) {
   out_.insert(out_.end(), b.begin(), b.end());
 }
 
-void Writer::struct_begin(unsigned tag) { head(tag, kStructBegin); }
-void Writer::struct_end() { head(0, kStructEnd); }
+void Writer::struct_begin(unsigned tag) {
+  head(tag, kStructBegin);
+}
+void Writer::struct_end() {
+  head(0, kStructEnd);
+}
 
 Result<std::vector<Field>> read_struct(std::span<const std::uint8_t> data) {
   Reader r{data};

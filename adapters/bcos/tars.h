@@ -18,12 +18,24 @@ namespace weft::bcos::tars {
 using Bytes = std::vector<std::uint8_t>;
 
 enum Type : std::uint8_t {
-  kInt8 = 0, kInt16 = 1, kInt32 = 2, kInt64 = 3, kFloat = 4, kDouble = 5, kString1 = 6, kString4 = 7, kMap = 8,
-  kList = 9, kStructBegin = 10, kStructEnd = 11, kZero = 12, kSimpleList = 13,
+  kInt8 = 0,
+  kInt16 = 1,
+  kInt32 = 2,
+  kInt64 = 3,
+  kFloat = 4,
+  kDouble = 5,
+  kString1 = 6,
+  kString4 = 7,
+  kMap = 8,
+  kList = 9,
+  kStructBegin = 10,
+  kStructEnd = 11,
+  kZero = 12,
+  kSimpleList = 13,
 };
 
 class Writer {
- public:
+public:
   // Integers in the smallest type that holds them (0 as kZero), as TARS writers do.
   void int_field(unsigned tag, std::int64_t v);
   void string_field(unsigned tag, std::string_view s);
@@ -32,7 +44,7 @@ class Writer {
   void struct_end();
   const Bytes &bytes() const { return out_; }
 
- private:
+private:
   void head(unsigned tag, Type type);
   Bytes out_;
 };

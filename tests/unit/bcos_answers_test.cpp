@@ -12,7 +12,9 @@ using namespace weft::bcos;
 namespace json = boost::json;
 
 namespace {
-json::object obj(const char *text) { return json::parse(text).as_object(); }
+json::object obj(const char *text) {
+  return json::parse(text).as_object();
+}
 } // namespace
 
 TEST_CASE("numbers in every form the two versions write") {
@@ -73,11 +75,12 @@ TEST_CASE("3.x: the receipt of the getTransactionReceipt example, and a revert r
   CHECK(r["to"] == "");
   // FISCO-BCOS/java-sdk (commit cd6fe37a), src/test/java/.../transaction/codec/TransactionDecodeTest.java: a receipt
   // with status "12" and Error("test string") in its output; the reason is decoded.
-  auto e = receipt_answer(obj(R"({"blockNumber": "11", "status": "12", "from": "0xcdcce60801c0a2e6bb534322c32ae528b9dec8d2",
+  auto e =
+      receipt_answer(obj(R"({"blockNumber": "11", "status": "12", "from": "0xcdcce60801c0a2e6bb534322c32ae528b9dec8d2",
         "to": "15538acd403ac1b2ff09083c70d04856b8c0bdfd", "gasUsed": "0x1fb8d",
         "output": "0x08c379a00000000000000000000000000000000000000000000000000000000000000020000000000000000000000000000000000000000000000000000000000000000b7465737420737472696e67000000000000000000000000000000000000000000",
         "transactionHash": "0x708b5781b62166bd86e543217be6cd954fd815fd192b9a124ee9327580df8f3f", "logEntries": []})"),
-                          Version::V3, {});
+                     Version::V3, {});
   CHECK(e["errorCode"] == 12);
   CHECK(e["message"] == "status 12: test string");
   CHECK(e["blockNumber"] == 11);
@@ -116,8 +119,10 @@ TEST_CASE("blocks of both versions") {
   CHECK(b3["hash"] == "0x47c6d9493171f62bf7201faa2e4766bbf058d95c0d76d605f965ff4b212e01f5");
   CHECK(b3["parentHash"] == "");
   CHECK(b3["txCount"] == 0);
-  auto b3b = block_answer(obj(R"({"number": 5, "timestamp": 1700000005000, "parentInfo": [{"blockHash": "0xab", "blockNumber": 4}],
-        "transactions": ["0x01"], "txsRoot": "0xcd"})"), 5);
+  auto b3b = block_answer(
+      obj(R"({"number": 5, "timestamp": 1700000005000, "parentInfo": [{"blockHash": "0xab", "blockNumber": 4}],
+        "transactions": ["0x01"], "txsRoot": "0xcd"})"),
+      5);
   CHECK(b3b["parentHash"] == "0xab");
   CHECK(b3b["transactionsRoot"] == "0xcd");
   CHECK(b3b["timestamp"] == 1700000005000);

@@ -20,13 +20,17 @@ using namespace weft::bcos;
 
 namespace {
 
-std::string hex(std::span<const std::uint8_t> b) { return evm::to_hex(b).substr(2); }
+std::string hex(std::span<const std::uint8_t> b) {
+  return evm::to_hex(b).substr(2);
+}
 Bytes unhex(std::string_view h) {
   auto b = evm::from_hex(h);
   REQUIRE(b.ok());
   return *b;
 }
-U256 num(std::string_view h) { return *U256::parse(h); }
+U256 num(std::string_view h) {
+  return *U256::parse(h);
+}
 
 // The 64-byte public key a 65-byte r || s || recid signature of digest recovers to.
 std::array<std::uint8_t, 64> recover(std::span<const std::uint8_t> sig65, const Hash256 &digest) {
@@ -67,7 +71,8 @@ TEST_CASE("SM3 and Keccak-256 give FISCO BCOS's published digests") {
 TEST_CASE("selectors: set(string) is 0x3590b49f under SM3 and 0x4ed3885e under Keccak") {
   // ../shared/protocols/fisco-bcos.md item 6; FISCO-BCOS/bcos-c-sdk test/testTransactionStruct.cpp calls set on a GM
   // chain with input 0x3590b49f..., and FISCO BCOS 2.x's api.md (getTransactionByHash) shows 0x4ed3885e... on ECDSA.
-  const char *abi = R"([{"inputs":[{"name":"n","type":"string"}],"name":"set","outputs":[],"stateMutability":"nonpayable","type":"function"}])";
+  const char *abi =
+      R"([{"inputs":[{"name":"n","type":"string"}],"name":"set","outputs":[],"stateMutability":"nonpayable","type":"function"}])";
   auto gm = evm::abi::parse_abi_json(abi, hasher_of(Crypto::Sm));
   auto ec = evm::abi::parse_abi_json(abi, hasher_of(Crypto::Ecdsa));
   REQUIRE(gm.ok());
@@ -85,8 +90,9 @@ TEST_CASE("selectors: set(string) is 0x3590b49f under SM3 and 0x4ed3885e under K
 TEST_CASE("addresses of ECDSA and SM2 public keys") {
   // FISCO-BCOS/java-sdk (commit cd6fe37a), src/test/java/org/fisco/bcos/sdk/v3/test/crypto/SignatureTest.java,
   // testValidGetAddressForECDSA and testValidGetAddressForSM.
-  auto pub = unhex("77a8f8d2f786f079bd661e774da3a9f430c76b9acbcd71f9976bff7456bb136a80cb97335cc929a531791970f8ce10c0ca6ff"
-                   "b391e9ef241a48cbd8f3db1a82e");
+  auto pub =
+      unhex("77a8f8d2f786f079bd661e774da3a9f430c76b9acbcd71f9976bff7456bb136a80cb97335cc929a531791970f8ce10c0ca6ff"
+            "b391e9ef241a48cbd8f3db1a82e");
   std::span<const std::uint8_t, 64> p(pub.data(), 64);
   CHECK(evm::lower_address(address_of(Crypto::Ecdsa, p)) == "0xdeaa5343178c2be2cb5e9b13000ed951e302c15d");
   CHECK(evm::lower_address(address_of(Crypto::Sm, p)) == "0x4b99a949a24f3dc8dc54b02d51ec0ae4c8bb7018");
@@ -96,8 +102,9 @@ TEST_CASE("addresses of ECDSA and SM2 public keys") {
   REQUIRE(key.ok());
   auto gpub = accounts::public_key(accounts::KeyAlgorithm::Sm2, *key);
   REQUIRE(gpub.ok());
-  CHECK(hex(*gpub) == "a893d2cdb81255adf068b1b5df3e41b982f64a653153e6cfd6fc15b92fbca83c05b091f120396899d78aad4c54bfe7addbf6"
-                      "4b3cfc768dc451acaf930128867f");
+  CHECK(hex(*gpub) ==
+        "a893d2cdb81255adf068b1b5df3e41b982f64a653153e6cfd6fc15b92fbca83c05b091f120396899d78aad4c54bfe7addbf6"
+        "4b3cfc768dc451acaf930128867f");
   CHECK(evm::lower_address(address_of(Crypto::Sm, *gpub)) == "0x00d6bbe6a5b391f0eb24885c8ee833f0b756f6db");
 }
 
@@ -111,17 +118,20 @@ TEST_CASE("2.x: the transaction of FISCO BCOS's getTransactionByHash example re-
   tx.block_limit = num("0x100");
   tx.to = *evm::parse_address("0x8c17cf316c1063ab6c89df875e96c9f0f5b2f744");
   tx.value = num("0x0");
-  tx.data = unhex("0x4ed3885e0000000000000000000000000000000000000000000000000000000000000020000000000000000000000000000000"
-                  "000000000000000000000000000000000a464953434f2042434f5300000000000000000000000000000000000000000000");
+  tx.data =
+      unhex("0x4ed3885e0000000000000000000000000000000000000000000000000000000000000020000000000000000000000000000000"
+            "000000000000000000000000000000000a464953434f2042434f5300000000000000000000000000000000000000000000");
   tx.chain_id = num("0x1");
   tx.group_id = num("0x1");
-  auto sig = unhex("9edf7c0cb63645442aff11323916d51ec5440de979950747c0189f338afdcefd2f3473184513c6a3516e066ea98b7cfb55a7948"
-                   "1c9db98e658dd016c37f03dcf00");
+  auto sig =
+      unhex("9edf7c0cb63645442aff11323916d51ec5440de979950747c0189f338afdcefd2f3473184513c6a3516e066ea98b7cfb55a7948"
+            "1c9db98e658dd016c37f03dcf00");
   const Hash256 digest = signing_hash(tx, Crypto::Ecdsa);
   const auto pub = recover(sig, digest);
   CHECK(evm::lower_address(address_of(Crypto::Ecdsa, pub)) == "0x57c7be32cbfb3bfed4fddc87efcc735b4e945fb3");
   const Bytes raw = encode_signed(tx, sig, pub, Crypto::Ecdsa);
-  CHECK(evm::to_hex(hash_of(Crypto::Ecdsa, raw)) == "0x3961fac263d8e640b148ddcfafd71d2069e93a006abc937c32fb16cfa96e661d");
+  CHECK(evm::to_hex(hash_of(Crypto::Ecdsa, raw)) ==
+        "0x3961fac263d8e640b148ddcfafd71d2069e93a006abc937c32fb16cfa96e661d");
   // v is 27 + recid in the RLP.
   auto back = decode_signed(raw);
   REQUIRE(back.ok());
@@ -132,12 +142,15 @@ TEST_CASE("2.x: the transaction of FISCO BCOS's getTransactionByHash example re-
 TEST_CASE("2.x: the raw transactions of FISCO BCOS's sendRawTransaction examples, ECDSA and SM") {
   // FISCO-BCOS/FISCO-BCOS-DOC (commit 7de7543b), 2.x/en/docs/api.md, sendRawTransaction, "RC2 Request" and its
   // result 0x0accad42...: the 13-item format 2.x nodes take.
-  const Bytes raw = unhex(
-      "f8d3a003922ee720bb7445e3a914d8ab8f507d1a647296d563100e49548d83fd98865c8411e1a3008411e1a3008201f894d6c8a04b8826b0a37c"
-      "6d4aa0eaa8644d8e35b79f80a466c9913900000000000000000000000000000000000000000000000000000000000000040101a466c991390000"
-      "0000000000000000000000000000000000000000000000000000000000041ba08e0d3fae10412c584c977721aeda88df932b2a019f084feda1e0"
-      "a42d199ea979a016c387f79eb85078be5db40abe1670b8b480a12c7eab719bedee212b7972f775");
-  CHECK(evm::to_hex(hash_of(Crypto::Ecdsa, raw)) == "0x0accad4228274b0d78939f48149767883a6e99c95941baa950156e926f1c96ba");
+  const Bytes raw = unhex("f8d3a003922ee720bb7445e3a914d8ab8f507d1a647296d563100e49548d83fd98865c8411e1a3008411e1a30082"
+                          "01f894d6c8a04b8826b0a37c"
+                          "6d4aa0eaa8644d8e35b79f80a466c991390000000000000000000000000000000000000000000000000000000000"
+                          "0000040101a466c991390000"
+                          "0000000000000000000000000000000000000000000000000000000000041ba08e0d3fae10412c584c977721aeda"
+                          "88df932b2a019f084feda1e0"
+                          "a42d199ea979a016c387f79eb85078be5db40abe1670b8b480a12c7eab719bedee212b7972f775");
+  CHECK(evm::to_hex(hash_of(Crypto::Ecdsa, raw)) ==
+        "0x0accad4228274b0d78939f48149767883a6e99c95941baa950156e926f1c96ba");
   auto tx = decode_signed(raw);
   REQUIRE(tx.ok());
   CHECK(tx->tx.block_limit == U256::from_u64(0x1f8));
@@ -151,12 +164,16 @@ TEST_CASE("2.x: the raw transactions of FISCO BCOS's sendRawTransaction examples
 
   // The same page's guomi ("OSCCA") RC2 request: v holds the 64-byte public key, r and s the SM2 signature of
   // SM3(RLP of the first ten items), with Z_A over the default ID.
-  const Bytes gm = unhex(
-      "f90114a003eebc46c9c0e3b84799097c5a6ccd6657a9295c11270407707366d0750fcd598411e1a30084b2d05e008201f594bab78cea98af23"
-      "20ad4ee81bba8a7473e0c8c48d80a48fff0fc400000000000000000000000000000000000000000000000000000000000000040101a48fff0f"
-      "c40000000000000000000000000000000000000000000000000000000000000004b8408234c544a9f3ce3b401a92cc7175602ce2a1e29b1ec1"
-      "35381c7d2a9e8f78f3edc9c06ee55252857c9a4560cb39e9d70d40f4331cace4d2b3121b967fa7a829f0a00f16d87c5065ad5c3b110ef0b97f"
-      "e9a67b62443cb8ddde60d4e001a64429dc6ea03d2569e0449e9a900c236541afb9d8a8d5e1a36844439c7076f6e75ed624256f");
+  const Bytes gm =
+      unhex("f90114a003eebc46c9c0e3b84799097c5a6ccd6657a9295c11270407707366d0750fcd598411e1a30084b2d05e008201f594bab78c"
+            "ea98af23"
+            "20ad4ee81bba8a7473e0c8c48d80a48fff0fc400000000000000000000000000000000000000000000000000000000000000040101"
+            "a48fff0f"
+            "c40000000000000000000000000000000000000000000000000000000000000004b8408234c544a9f3ce3b401a92cc7175602ce2a1"
+            "e29b1ec1"
+            "35381c7d2a9e8f78f3edc9c06ee55252857c9a4560cb39e9d70d40f4331cace4d2b3121b967fa7a829f0a00f16d87c5065ad5c3b11"
+            "0ef0b97f"
+            "e9a67b62443cb8ddde60d4e001a64429dc6ea03d2569e0449e9a900c236541afb9d8a8d5e1a36844439c7076f6e75ed624256f");
   auto g = decode_signed(gm);
   REQUIRE(g.ok());
   REQUIRE(g->v.size() == 64);
@@ -228,7 +245,8 @@ TEST_CASE("3.x: the transaction of FISCO BCOS's sendTransaction documentation") 
   CHECK(sm2_verifies(sig.subspan(64), tx->data_hash, sig.subspan(0, 64)));
 }
 
-TEST_CASE("3.x: python-sdk's signed transaction: every default field read, and its ECDSA signature made again byte for byte") {
+TEST_CASE("3.x: python-sdk's signed transaction: every default field read, and its ECDSA signature made again byte for "
+          "byte") {
   // FISCO-BCOS/python-sdk (commit 4c3b00f4), tests/testjstx.py: rawTxData and the private key that signed it. Its
   // writer wrote every default field (importTime, attribute, sender, extraData, an empty abi), which pins the reader,
   // and `to` carries its 0x (hashed as written).
@@ -247,7 +265,8 @@ TEST_CASE("3.x: python-sdk's signed transaction: every default field read, and i
   Bytes fields = {0, 0, 0, 1};
   fields.insert(fields.end(), tx->data.chain_id.begin(), tx->data.chain_id.end());
   fields.insert(fields.end(), tx->data.group_id.begin(), tx->data.group_id.end());
-  for (int i = 7; i >= 0; --i) fields.push_back(static_cast<std::uint8_t>(tx->data.block_limit >> (8 * i)));
+  for (int i = 7; i >= 0; --i)
+    fields.push_back(static_cast<std::uint8_t>(tx->data.block_limit >> (8 * i)));
   fields.insert(fields.end(), tx->data.nonce.begin(), tx->data.nonce.end());
   fields.insert(fields.end(), tx->data.to.begin(), tx->data.to.end());
   fields.insert(fields.end(), tx->data.input.begin(), tx->data.input.end());
@@ -321,5 +340,6 @@ TEST_CASE("TARS: integers take the smallest width, long strings a 4-byte length,
   }
   // Every truncation of a real transaction is an error or a value, never a crash.
   const Bytes raw = unhex(bcos_vectors::kHelloworldSetTx);
-  for (size_t n = 0; n < raw.size(); ++n) (void)decode_tx(std::span(raw).first(n));
+  for (size_t n = 0; n < raw.size(); ++n)
+    (void)decode_tx(std::span(raw).first(n));
 }
