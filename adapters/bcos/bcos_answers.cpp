@@ -81,11 +81,11 @@ std::string status_name(Version v, uint64_t status) {
   return "status " + std::to_string(status);
 }
 
-const BcosResource *resource_at(const std::vector<BcosResource> &resources, const std::string &address_hex) {
+const BcosResource *resource_at(const Resources &resources, const std::string &address_hex) {
   auto a = evm::parse_address(address_hex);
   if (!a.ok()) return nullptr;
-  for (const auto &r : resources)
-    if (r.address == *a) return &r;
+  for (auto it = resources.rbegin(); it != resources.rend(); ++it)
+    if (it->address == *a) return &*it;
   return nullptr;
 }
 
@@ -119,7 +119,7 @@ json::object block_answer(const json::object &b, uint64_t n) {
   return out;
 }
 
-json::object receipt_answer(const json::object &r, Version version, const std::vector<BcosResource> &resources) {
+json::object receipt_answer(const json::object &r, Version version, const Resources &resources) {
   const uint64_t status = number_of(r.if_contains("status")).value_or(UINT64_MAX);
   const std::string to = str_of(r, "to");
   const BcosResource *res = to.empty() ? nullptr : resource_at(resources, to);

@@ -19,14 +19,14 @@ namespace weft::bcos {
 std::optional<std::uint64_t> number_of(const boost::json::value *v);
 // A receipt status by name: 2.x's status list (0x16 RevertInstruction), 3.x's TransactionStatus (16).
 std::string status_name(Version v, std::uint64_t status);
-const BcosResource *resource_at(const std::vector<BcosResource> &resources, const std::string &address_hex);
+// The resource at an address; the latest registered when a later registration shadows an earlier one.
+const BcosResource *resource_at(const Resources &resources, const std::string &address_hex);
 
 // {number, hash, parentHash (3.x: parentInfo[0].blockHash), timestamp (ms), transactionsRoot, receiptsRoot,
 // stateRoot, sealer, sealerList, signatureList, txCount, transactions (hashes)}.
 boost::json::object block_answer(const boost::json::object &block, std::uint64_t number);
 // {txHash, blockNumber, errorCode (the status), message (its name, with the revert reason or 3.x's message), from,
 // to, gasUsed, output, result (the output decoded when the method is known), resource, method, args, events, ...}.
-boost::json::object receipt_answer(const boost::json::object &receipt, Version version,
-                                   const std::vector<BcosResource> &resources);
+boost::json::object receipt_answer(const boost::json::object &receipt, Version version, const Resources &resources);
 
 } // namespace weft::bcos

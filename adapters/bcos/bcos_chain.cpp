@@ -8,7 +8,13 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <fstream>
 #include <future>
+#include <sstream>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace weft::bcos {
 
@@ -27,11 +33,15 @@ struct Op {
 
 struct BcosChain::Pending {
   std::shared_ptr<Op> op;
-  const BcosResource *res = nullptr;
-  const evm::abi::Function *fn = nullptr;
+  std::optional<Address> to; // nullopt: a deployment
+  Bytes data;
+  std::string account;
+  Address from{};
   std::string raw;  // 0x hex of the signed transaction
   std::string hash; // its hash as computed here
   uint64_t block_limit = 0;
+  // What to answer once its receipt is there; unset: the receipt itself.
+  std::function<void(const std::shared_ptr<Op> &, json::object answer)> then;
 };
 
 namespace {
@@ -78,8 +88,11 @@ U256 random_u256() {
 
 // ---- Lifecycle ----
 
-BcosChain::BcosChain(BcosConfig config, plugin::Host host)
-    : cfg_(std::move(config)), host_(std::move(host)), rpc_(loop_, cfg_.rpc) {}
+BcosChain::BcosChain(BcosConfig config, plugin::Host host, std::string data_dir)
+    : cfg_(std::move(config)), host_(std::move(host)), data_dir_(std::move(data_dir)),
+      configured_(cfg_.resources.size()), rpc_(loop_, cfg_.rpc) {
+  load_registered();
+}
 
 BcosChain::~BcosChain() {
   std::promise<void> closed;
@@ -214,8 +227,8 @@ void BcosChain::fail_rpc(const std::shared_ptr<Op> &op, const evm::RpcAnswer &a,
 const BcosResource &BcosChain::resource(const json::object &req) const {
   const std::string name = str_of(req, "resource");
   if (name.empty()) throw Failure(WEFT_E_INVALID_ARGUMENT, "resource is missing");
-  for (const auto &r : cfg_.resources)
-    if (r.name == name) return r;
+  for (auto it = cfg_.resources.rbegin(); it != cfg_.resources.rend(); ++it) // the latest registration wins
+    if (it->name == name) return *it;
   std::string known;
   for (const auto &r : cfg_.resources)
     known += (known.empty() ? "" : ", ") + r.name;
@@ -450,21 +463,25 @@ void BcosChain::send_transaction(const std::shared_ptr<Op> &op, json::object req
   if (const auto *o = req.if_contains("options");
       o != nullptr && o->is_object() && o->as_object().contains("XA_TRANSACTION_ID"))
     throw Failure(WEFT_E_UNSUPPORTED, "XA transactions are not offered on FISCO BCOS chains yet");
+  const auto &res = resource(req);
+  auto args = string_args(req);
+  auto fn = res.abi->find(str_of(req, "method"), args.size());
+  if (!fn.ok()) throw Failure(WEFT_E_NOT_FOUND, "resource '" + res.name + "': " + fn.error().message);
+  auto data = evm::abi::encode_call(**fn, args);
+  if (!data.ok()) throw Failure(WEFT_E_INVALID_ARGUMENT, data.error().message);
   auto p = std::make_shared<Pending>();
   p->op = op;
-  p->res = &resource(req);
-  auto args = string_args(req);
-  auto fn = p->res->abi->find(str_of(req, "method"), args.size());
-  if (!fn.ok()) throw Failure(WEFT_E_NOT_FOUND, "resource '" + p->res->name + "': " + fn.error().message);
-  p->fn = *fn;
-  auto data = evm::abi::encode_call(*p->fn, args);
-  if (!data.ok()) throw Failure(WEFT_E_INVALID_ARGUMENT, data.error().message);
-  const std::string account = str_of(req, "account");
-  if (account.empty()) throw Failure(WEFT_E_ACCOUNT, "no account to sign with: name one or set the chain's default");
-  const Address from = address_of_account(account);
-  Bytes calldata = std::move(*data);
+  p->to = res.address;
+  p->data = std::move(*data);
+  p->account = str_of(req, "account");
+  if (p->account.empty()) throw Failure(WEFT_E_ACCOUNT, "no account to sign with: name one or set the chain's default");
+  p->from = address_of_account(p->account);
+  sign_and_send(p);
+}
 
-  with_height(op, [this, op, p, account, from, calldata](uint64_t height) {
+void BcosChain::sign_and_send(std::shared_ptr<Pending> p) {
+  const auto op = p->op;
+  with_height(op, [this, op, p](uint64_t height) {
     p->block_limit = height + cfg_.block_limit_margin;
     Hash256 digest{};
     Tx2 tx2;
@@ -474,8 +491,8 @@ void BcosChain::send_transaction(const std::shared_ptr<Op> &op, json::object req
       tx2.gas_price = U256::from_u64(kGas);
       tx2.gas_limit = U256::from_u64(kGas);
       tx2.block_limit = U256::from_u64(p->block_limit);
-      tx2.to = p->res->address;
-      tx2.data = calldata;
+      tx2.to = p->to; // none: a deployment, written as an empty string
+      tx2.data = p->data;
       tx2.chain_id = U256::from_u64(cfg_.chain_id2);
       tx2.group_id = U256::from_u64(cfg_.group2);
       digest = signing_hash(tx2, cfg_.crypto);
@@ -484,29 +501,30 @@ void BcosChain::send_transaction(const std::shared_ptr<Op> &op, json::object req
       tx3.group_id = cfg_.group3;
       tx3.block_limit = static_cast<int64_t>(p->block_limit);
       tx3.nonce = random_u256().to_decimal();
-      tx3.to = evm::lower_address(p->res->address).substr(2); // as FISCO BCOS's SDKs write it: hex without 0x
-      tx3.input = calldata;
+      // As FISCO BCOS's SDKs write it: hex without 0x; "" to deploy.
+      tx3.to = p->to ? evm::lower_address(*p->to).substr(2) : std::string();
+      tx3.input = p->data;
       digest = data_hash(tx3, cfg_.crypto);
     }
     plugin::Signature sig;
     try {
-      sig = host_.sign(account, algorithm(), digest.data(), digest.size());
+      sig = host_.sign(p->account, algorithm(), digest.data(), digest.size());
     } catch (const Failure &f) {
       return fail(op, f.status, f.message);
     }
     const size_t want = cfg_.crypto == Crypto::Sm ? 64 : 65;
     if (sig.signature.size() != want || sig.public_key.size() != 64 ||
-        address_of(cfg_.crypto, std::span<const uint8_t, 64>(sig.public_key.data(), 64)) != from)
+        address_of(cfg_.crypto, std::span<const uint8_t, 64>(sig.public_key.data(), 64)) != p->from)
       return fail(op, WEFT_E_ACCOUNT,
-                  "the host's " + std::string(algorithm()) + " signature for account '" + account +
-                      "' does not match its address " + evm::lower_address(from));
+                  "the host's " + std::string(algorithm()) + " signature for account '" + p->account +
+                      "' does not match its address " + evm::lower_address(p->from));
     std::span<const uint8_t, 64> pub(sig.public_key.data(), 64);
     if (cfg_.version == Version::V2) {
       const Bytes raw = encode_signed(tx2, sig.signature, pub, cfg_.crypto);
       p->raw = evm::to_hex(raw);
       p->hash = hex_of(hash_of(cfg_.crypto, raw));
       op->hash = p->hash;
-      return send_signed2(op, p);
+      return send_signed2(p);
     }
     Tx3 tx;
     tx.data = std::move(tx3);
@@ -529,12 +547,13 @@ void BcosChain::send_transaction(const std::shared_ptr<Op> &op, json::object req
                    (a.ok() ? json::serialize(a.result) : a.message) + "); reading its receipt");
         return poll_receipt(p);
       }
-      answer_receipt(op, a.result.as_object());
+      answer_receipt(p, a.result.as_object());
     });
   });
 }
 
-void BcosChain::send_signed2(const std::shared_ptr<Op> &op, std::shared_ptr<Pending> p) {
+void BcosChain::send_signed2(std::shared_ptr<Pending> p) {
+  const auto op = p->op;
   rpc_.call("sendRawTransaction", params({json::string(p->raw)}), rpc_timeout(op), [this, op, p](evm::RpcAnswer a) {
     if (!live(op)) return;
     if (a.rpc_error())
@@ -559,7 +578,7 @@ void BcosChain::poll_receipt(std::shared_ptr<Pending> p) {
       cfg_.version == Version::V2 ? params({json::string(p->hash)}) : params({json::string(p->hash), false});
   rpc_.call("getTransactionReceipt", std::move(prm), rpc_timeout(p->op), [this, p](evm::RpcAnswer a) {
     if (!live(p->op)) return;
-    if (a.ok() && a.result.is_object()) return answer_receipt(p->op, a.result.as_object());
+    if (a.ok() && a.result.is_object()) return answer_receipt(p, a.result.as_object());
     auto again = [this, p] {
       // A timer that outlives its op finds it finished and stops; close drops the rest with the loop.
       loop_.after(std::chrono::milliseconds(cfg_.poll_ms), [this, p] { poll_receipt(p); });
@@ -579,12 +598,15 @@ void BcosChain::poll_receipt(std::shared_ptr<Pending> p) {
   });
 }
 
-void BcosChain::answer_receipt(const std::shared_ptr<Op> &op, const json::object &receipt) {
+void BcosChain::answer_receipt(const std::shared_ptr<Pending> &p, const json::object &receipt) {
   json::object answer = receipt_answer(receipt, cfg_.version, cfg_.resources);
   answer["hash"] = answer["txHash"];
-  with_block_time(op, answer["blockNumber"].as_uint64(), [this, op, answer](uint64_t ts) mutable {
+  with_block_time(p->op, answer["blockNumber"].as_uint64(), [this, p, answer](uint64_t ts) mutable {
     answer["timestamp"] = ts;
-    succeed(op, answer);
+    if (p->then)
+      p->then(p->op, std::move(answer));
+    else
+      succeed(p->op, answer);
   });
 }
 
@@ -596,6 +618,129 @@ void BcosChain::with_block_time(const std::shared_ptr<Op> &op, uint64_t block, s
     if (!live(op)) return;
     next(a.ok() && a.result.is_object() ? number_of(a.result.as_object().if_contains("timestamp")).value_or(0) : 0);
   });
+}
+
+// ---- Resources registered at run time: <data_dir>/resources.json, one entry per registration, latest last ----
+
+std::string BcosChain::registry_file() const {
+  return data_dir_.empty() ? "" : data_dir_ + "/resources.json";
+}
+
+void BcosChain::load_registered() {
+  const std::string path = registry_file();
+  if (path.empty()) return;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return; // nothing registered yet
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  boost::system::error_code ec;
+  auto v = json::parse(ss.str(), ec);
+  if (ec || !v.is_array()) {
+    host_.error("cannot read the registered resources in " + path + "; they are not offered until it is fixed");
+    return;
+  }
+  for (const auto &e : v.as_array()) {
+    try {
+      if (!e.is_object()) throw Failure(WEFT_E_INVALID_ARGUMENT, "an entry is not an object");
+      const auto &o = e.as_object();
+      BcosResource rc;
+      rc.name = str_of(o, "name");
+      if (!name_ok(rc.name)) throw Failure(WEFT_E_INVALID_ARGUMENT, "bad name '" + rc.name + "'");
+      auto addr = evm::parse_address(str_of(o, "address"));
+      if (!addr.ok()) throw Failure(WEFT_E_INVALID_ARGUMENT, addr.error().message);
+      rc.address = *addr;
+      rc.abi = load_abi(str_of(o, "abi"), "the ABI of '" + rc.name + "'", cfg_.crypto);
+      registered_.push_back(o);
+      cfg_.resources.push_back(std::move(rc));
+    } catch (const Failure &f) {
+      host_.error("skipping a registered resource in " + path + ": " + f.message);
+    }
+  }
+}
+
+void BcosChain::add_registered(BcosResource rc, const std::string &abi_text) {
+  registered_.push_back(
+      json::object{{"name", rc.name}, {"address", evm::lower_address(rc.address)}, {"abi", abi_text}});
+  const std::string path = registry_file();
+  if (!path.empty()) {
+    // A temporary file, synced, then renamed over the old one: a crash leaves the old list or the new one.
+    const std::string tmp = path + ".tmp";
+    const std::string text = json::serialize(registered_);
+    bool ok = false;
+    if (int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600); fd >= 0) {
+      ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+      ok = ::close(fd) == 0 && ok;
+    }
+    if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+      registered_.pop_back();
+      ::unlink(tmp.c_str());
+      throw Failure(WEFT_E_INTERNAL, "cannot write " + path + " to keep resource '" + rc.name + "'");
+    }
+  }
+  cfg_.resources.push_back(std::move(rc));
+}
+
+void BcosChain::register_resource(const std::shared_ptr<Op> &op, json::object req) {
+  BcosResource rc;
+  rc.name = str_of(req, "name");
+  if (!name_ok(rc.name))
+    throw Failure(WEFT_E_INVALID_ARGUMENT,
+                  "name '" + rc.name + "' must be 1-64 characters of letters, digits, _ and -");
+  for (size_t i = 0; i < configured_; ++i)
+    if (cfg_.resources[i].name == rc.name)
+      throw Failure(WEFT_E_INVALID_ARGUMENT,
+                    "resource '" + rc.name + "' is configured in the router's config; change it there");
+  const std::string abi_text = str_of(req, "abi");
+  rc.abi = load_abi(abi_text, "the ABI of '" + rc.name + "'", cfg_.crypto);
+  const std::string bytecode = str_of(req, "bytecode");
+  if (bytecode.empty()) {
+    auto addr = evm::parse_address(str_of(req, "address"));
+    if (!addr.ok()) throw Failure(WEFT_E_INVALID_ARGUMENT, "address: " + addr.error().message);
+    rc.address = *addr;
+    json::object answer{{"name", rc.name}, {"address", evm::lower_address(rc.address)}};
+    add_registered(std::move(rc), abi_text);
+    return succeed(op, answer);
+  }
+  // Deploy: the creation code and the constructor's arguments, sent like any transaction (no `to`); registered once
+  // its receipt names the new contract.
+  auto code = evm::from_hex(bytecode);
+  if (!code.ok() || code->empty()) throw Failure(WEFT_E_INVALID_ARGUMENT, "bytecode must be 0x and hex digits");
+  auto args = string_args(req);
+  const auto ctor = rc.abi->constructor ? rc.abi->constructor->inputs : std::vector<evm::abi::Param>{};
+  auto encoded = evm::abi::encode_args(ctor, args);
+  if (!encoded.ok()) throw Failure(WEFT_E_INVALID_ARGUMENT, "constructor " + encoded.error().message);
+  auto p = std::make_shared<Pending>();
+  p->op = op;
+  p->data = std::move(*code);
+  p->data.insert(p->data.end(), encoded->begin(), encoded->end());
+  p->account = str_of(req, "account");
+  if (p->account.empty()) throw Failure(WEFT_E_ACCOUNT, "no account to deploy with");
+  p->from = address_of_account(p->account);
+  auto pending = std::make_shared<BcosResource>(std::move(rc));
+  p->then = [this, pending, abi_text](const std::shared_ptr<Op> &op, json::object answer) {
+    const auto *ca = answer.if_contains("contractAddress");
+    auto addr = ca != nullptr && ca->is_string() ? evm::parse_address(std::string_view(ca->as_string()))
+                                                 : Result<Address>(Error{0, "none"});
+    const auto status = number_of(answer.if_contains("errorCode"));
+    if (status != 0u || !addr.ok() || *addr == Address{}) {
+      const auto *m = answer.if_contains("message");
+      return fail(op, WEFT_E_REJECTED,
+                  "the deployment of '" + pending->name + "' failed on chain: " +
+                      (m != nullptr && m->is_string() ? std::string(m->as_string()) : "no contract address"),
+                  json::serialize(json::object{{"hash", answer["hash"]}}));
+    }
+    pending->address = *addr;
+    try {
+      add_registered(*pending, abi_text);
+    } catch (const Failure &f) {
+      return fail(op, f.status, "deployed at " + evm::lower_address(*addr) + " but not registered: " + f.message);
+    }
+    succeed(op, json::object{{"name", pending->name},
+                             {"address", evm::lower_address(*addr)},
+                             {"hash", answer["hash"]},
+                             {"blockNumber", answer["blockNumber"]}});
+  };
+  sign_and_send(p);
 }
 
 } // namespace weft::bcos

@@ -12,6 +12,7 @@
 
 #include <weft/adapter.hpp>
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
 #include <atomic>
@@ -27,7 +28,7 @@ struct Op; // one verb in progress (bcos_chain.cpp)
 
 class BcosChain {
 public:
-  BcosChain(BcosConfig config, plugin::Host host);
+  BcosChain(BcosConfig config, plugin::Host host, std::string data_dir);
   ~BcosChain(); // completes every pending operation with WEFT_E_CANCELLED, then stops the loop
   BcosChain(const BcosChain &) = delete;
   BcosChain &operator=(const BcosChain &) = delete;
@@ -45,9 +46,11 @@ public:
   void health(const std::shared_ptr<Op> &op, boost::json::object req);
   void account_info(const std::shared_ptr<Op> &op, boost::json::object req);
   void chain_info(const std::shared_ptr<Op> &op, boost::json::object req);
+  // Registers a deployed contract, or deploys one and registers it; kept in <data_dir>/resources.json.
+  void register_resource(const std::shared_ptr<Op> &op, boost::json::object req);
 
 private:
-  struct Pending; // a sent 2.x transaction whose receipt is awaited
+  struct Pending; // a transaction being signed, sent, and awaited
 
   void finish(const std::shared_ptr<Op> &op, int32_t status, const std::string &message_or_json,
               const std::string &details = "");
@@ -68,14 +71,24 @@ private:
   Address address_of_account(const std::string &account);
 
   void with_height(const std::shared_ptr<Op> &op, std::function<void(uint64_t)> next);
-  void send_signed2(const std::shared_ptr<Op> &op, std::shared_ptr<Pending> p);
+  // Takes the height, signs (2.x RLP or 3.x TARS, with a random nonce and block limit) and sends.
+  void sign_and_send(std::shared_ptr<Pending> p);
+  void send_signed2(std::shared_ptr<Pending> p);
   void poll_receipt(std::shared_ptr<Pending> p);
   // The sent transaction's answer: its receipt in the shape of receipt_answer, with the block's time.
-  void answer_receipt(const std::shared_ptr<Op> &op, const boost::json::object &receipt);
+  void answer_receipt(const std::shared_ptr<Pending> &p, const boost::json::object &receipt);
   void with_block_time(const std::shared_ptr<Op> &op, uint64_t block, std::function<void(uint64_t)> next);
 
-  BcosConfig cfg_;
+  std::string registry_file() const;
+  void load_registered();
+  // Keeps a resource (written to the registry before it is offered); throws Failure when it cannot be written.
+  void add_registered(BcosResource rc, const std::string &abi_text);
+
+  BcosConfig cfg_; // its resources: the configured ones first, then those registered at run time
   plugin::Host host_;
+  std::string data_dir_;
+  size_t configured_ = 0;
+  boost::json::array registered_; // what resources.json holds
   evm::Loop loop_;
   evm::JsonRpcClient rpc_;
 

@@ -61,6 +61,8 @@ std::string read_file(const std::string &path, const std::string &where) {
   return ss.str();
 }
 
+} // namespace
+
 std::shared_ptr<const evm::abi::ContractAbi> load_abi(const std::string &text, const std::string &origin, Crypto c) {
   boost::system::error_code ec;
   auto v = json::parse(text, ec);
@@ -81,8 +83,6 @@ bool name_ok(const std::string &s, size_t max) {
   return !s.empty() && s.size() <= max &&
          s.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") == std::string::npos;
 }
-
-} // namespace
 
 BcosConfig parse_bcos_config(const std::string &stub_type, const std::string &config_json) {
   BcosConfig c;

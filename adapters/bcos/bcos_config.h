@@ -8,6 +8,7 @@
 #include "json_rpc.h"
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,6 +24,9 @@ struct BcosResource {
   std::shared_ptr<const evm::abi::ContractAbi> abi;
 };
 
+// A deque, so resources registered at run time join without moving the ones in use.
+using Resources = std::deque<BcosResource>;
+
 struct BcosConfig {
   Version version = Version::V2;
   Crypto crypto = Crypto::Ecdsa;
@@ -34,11 +38,16 @@ struct BcosConfig {
   std::uint64_t poll_ms = 500;      // receipts of sent 2.x transactions are read this often
   std::uint64_t block_limit_margin = 500;
   std::uint64_t request_timeout_ms = 10000;
-  std::vector<BcosResource> resources;
+  Resources resources;
 };
 
 // The stub types served: BCOS2.0, GM_BCOS2.0, BCOS3, GM_BCOS3. Throws plugin::Failure(WEFT_E_INVALID_ARGUMENT) on
 // anything wrong, WEFT_E_UNSUPPORTED for a stub type it does not serve or SM TLS.
 BcosConfig parse_bcos_config(const std::string &stub_type, const std::string &json);
+// An ABI (solc's JSON array, or an object with an "abi" array) with selectors and topics made by the chain's hash;
+// throws plugin::Failure(WEFT_E_INVALID_ARGUMENT) naming `origin`.
+std::shared_ptr<const evm::abi::ContractAbi> load_abi(const std::string &text, const std::string &origin, Crypto c);
+// 1-64 letters, digits, _ and -: resource, group and chain names.
+bool name_ok(const std::string &s, size_t max = 64);
 
 } // namespace weft::bcos

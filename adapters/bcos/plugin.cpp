@@ -22,7 +22,8 @@ int32_t open_chain(const weft_open_args_v1 *args, weft_chain **out, char *err, s
     auto config = weft::bcos::parse_bcos_config(args->stub_type ? args->stub_type : "",
                                                 args->config_json ? args->config_json : "");
     weft::plugin::Host host(args->host, args->chain_name ? args->chain_name : "");
-    *out = reinterpret_cast<weft_chain *>(new BcosChain(std::move(config), std::move(host)));
+    *out = reinterpret_cast<weft_chain *>(
+        new BcosChain(std::move(config), std::move(host), args->data_dir ? args->data_dir : ""));
     return WEFT_OK;
   } catch (const Failure &f) {
     weft::plugin::write_error(err, err_cap, f.message);
@@ -85,6 +86,7 @@ const weft_adapter_v1 kTable = [] {
   t.health = verb<&BcosChain::health>;
   t.account_info = verb<&BcosChain::account_info>;
   t.chain_info = verb<&BcosChain::chain_info>;
+  t.register_resource = verb<&BcosChain::register_resource>;
   // No inclusion proofs, XA, HTLC or subscriptions yet: NULL verbs the router answers with 44003.
   return t;
 }();

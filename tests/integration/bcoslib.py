@@ -292,7 +292,8 @@ class FiscoNode:
         self.selector = lambda sig: self.hash(sig.encode())[:4]
         self.lock = threading.Lock()
         self.height = 1
-        self.value = ""
+        self.values = {self.STORE: ""}  # every store contract's value, by address; deployments add one
+        self.deployed = 0
         self.receipts = {}   # hash -> receipt (JSON), once mined
         self.txs = {}        # hash -> transaction (JSON), as getTransactionByHash / getTransaction give it
         self.pending = {}    # 2.x: hash -> receipt, mined at the next getTransactionReceipt that asks for it
@@ -389,14 +390,14 @@ class FiscoNode:
                           "txsRoot": "0x" + "00" * 32, "signatureList": [{"sealerIndex": 0, "signature": "0x" + "22" * 65}]})
         return block
 
-    def execute(self, data, commit):
-        """Runs the store: (status, output bytes)."""
+    def execute(self, to, data, commit):
+        """Runs the store at address `to`: (status, output bytes)."""
         sel, args = data[:4], data[4:]
         if sel == self.selector("get()"):
-            return 0, abi_string(self.value)
+            return 0, abi_string(self.values[to])
         if sel == self.selector("set(string)"):
             if commit:
-                self.value = abi_read_string(args)
+                self.values[to] = abi_read_string(args)
             return 0, b""
         if sel == self.selector("fail()"):
             reason = self.selector("Error(string)") + abi_string("the store refuses")
@@ -411,10 +412,10 @@ class FiscoNode:
             to, data = obj["to"], obj["data"]
         else:
             to, data = rest[0], rest[1]
-        if to.lower() != self.STORE:
+        if to.lower() not in self.values:
             return {("currentBlockNumber" if self.version == 2 else "blockNumber"): self.n(self.height),
                     "output": "0x", "status": self.n(26 if self.version == 2 else 16)}
-        status, out = self.execute(bytes.fromhex(data[2:]), False)
+        status, out = self.execute(to.lower(), bytes.fromhex(data[2:]), False)
         return {("currentBlockNumber" if self.version == 2 else "blockNumber"): self.n(self.height),
                 "output": "0x" + out.hex(), "status": self.n(status)}
 
@@ -491,17 +492,24 @@ class FiscoNode:
         sender = self.address_of(pub)
         self.senders.append(sender)
         to_hex = "0x" + bytes(to).hex() if to else ""
-        if to_hex != self.STORE:
+        created = ""
+        if not to:
+            # A deployment: whatever the creation code, a new store (this node runs no EVM).
+            self.deployed += 1
+            created = "0x" + self.hash(bytes.fromhex(sender[2:]) + self.deployed.to_bytes(8, "big"))[12:].hex()
+            self.values[created] = ""
+            status, out = 0, b""
+        elif to_hex not in self.values:
             status, out = (26 if self.version == 2 else 16), b""
         else:
-            status, out = self.execute(bytes(data), True)
+            status, out = self.execute(to_hex, bytes(data), True)
         self.height += 1
         self.blocks[self.height] = [tx_hash]
         logs = []
-        if to_hex == self.STORE and status == 0 and bytes(data[:4]) == self.selector("set(string)"):
+        if to_hex in self.values and status == 0 and bytes(data[:4]) == self.selector("set(string)"):
             # event Stored(string v): topic 0 is the hash of its signature (SM3 on a guomi chain).
-            logs.append({"address": self.STORE, "topics": ["0x" + self.hash(b"Stored(string)").hex()],
-                         "data": "0x" + abi_string(self.value).hex()})
+            logs.append({"address": to_hex, "topics": ["0x" + self.hash(b"Stored(string)").hex()],
+                         "data": "0x" + abi_string(self.values[to_hex]).hex()})
         self.txs[tx_hash] = {"hash": tx_hash, "from": sender, "to": to_hex, "input": "0x" + bytes(data).hex(),
                              "nonce": hex(nonce) if self.version == 2 else str(nonce),
                              "blockLimit": self.n(block_limit)}
@@ -509,11 +517,14 @@ class FiscoNode:
                    "input": "0x" + bytes(data).hex(), "output": "0x" + out.hex(), "status": self.n(status),
                    "gasUsed": hex(21000) if self.version == 2 else "21000"}
         if self.version == 2:
+            # 2.x: a deployment's receipt has `to` the zero address and the new contract in contractAddress.
             receipt.update({"blockHash": "0x%064x" % (self.height + 1), "transactionIndex": "0x0", "logs": logs,
-                            "contractAddress": "0x" + "00" * 20})
+                            "contractAddress": created or "0x" + "00" * 20})
+            if created:
+                receipt["to"] = "0x" + "00" * 20
             self.pending[tx_hash] = receipt
         else:
-            receipt.update({"logEntries": logs, "message": "" if status == 0 else "revert", "contractAddress": "",
+            receipt.update({"logEntries": logs, "message": "" if status == 0 else "revert", "contractAddress": created,
                             "version": 0})
             self.receipts[tx_hash] = receipt
         return receipt

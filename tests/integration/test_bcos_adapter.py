@@ -148,6 +148,42 @@ class BcosAdapter(unittest.TestCase):
                 self.assertEqual(len(node.senders) - before, 40)
                 self.assertEqual(node.refusals, [])
 
+    def test_resources_registered_or_deployed_at_run_time_are_kept(self):
+        # POST /weft/resource/register: a deployed contract under a new name, and a deployment (no `to`; the
+        # receipt's contractAddress names the new contract), on 2.x and 3.x, ECDSA and SM.
+        for chain in ("b2", "g2", "b3", "g3"):
+            with self.subTest(chain=chain):
+                node = self.nodes[chain]
+                reg = self.router.ok("POST", "/weft/resource/register", {"path": "payment.%s.again" % chain,
+                                                                         "address": FiscoNode.STORE, "abi": STORE_ABI})
+                self.assertEqual(reg["address"], FiscoNode.STORE)
+                self.assertEqual(self.req("call", chain, "get")["data"]["result"],
+                                 self.router.ok("POST", "/resource/payment/%s/again/call" % chain,
+                                                call_data("get"))["result"])
+                dep = self.router.ok("POST", "/weft/resource/register",
+                                     {"path": "payment.%s.fresh" % chain, "bytecode": "0x6080604052", "abi": STORE_ABI})
+                self.assertIn(dep["address"], node.values)
+                self.assertIn(dep["hash"], node.receipts)
+                sent = self.router.ok("POST", "/resource/payment/%s/fresh/sendTransaction" % chain,
+                                      call_data("set", "fresh " + chain))
+                self.assertEqual(sent["errorCode"], 0, sent)
+                self.assertEqual(node.values[dep["address"]], "fresh " + chain)
+                self.assertEqual(self.router.ok("POST", "/resource/payment/%s/fresh/call" % chain,
+                                                call_data("get"))["result"], ["fresh " + chain])
+                # A configured name cannot be registered over.
+                status, env = self.router.request("POST", "/weft/resource/register",
+                                                  {"path": "payment.%s.store" % chain, "address": FiscoNode.STORE,
+                                                   "abi": STORE_ABI})
+                self.assertNotEqual(env["errorCode"], 0, env)
+                self.assertIn("configured", env["message"])
+        # Kept across a restart of the router.
+        self.router.stop()
+        self.router.start()
+        self.assertEqual(self.router.ok("POST", "/resource/payment/b3/fresh/call", call_data("get"))["result"],
+                         ["fresh b3"])
+        self.assertEqual(self.router.ok("POST", "/resource/payment/g2/again/call", call_data("get"))["result"],
+                         self.req("call", "g2", "get")["data"]["result"])
+
     def test_wrong_arguments_and_unknown_methods_are_named(self):
         env = self.req("sendTransaction", "b2", "set")
         self.assertNotEqual(env["errorCode"], 0)
