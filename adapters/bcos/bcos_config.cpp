@@ -1,82 +1,25 @@
 #include "bcos_config.h"
 
+#include "evm_config.h"
+
 #include <weft/adapter.hpp>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include <fstream>
 #include <set>
-#include <sstream>
 
 namespace weft::bcos {
 
 namespace json = boost::json;
 using plugin::Failure;
 
-namespace {
-
-[[noreturn]] void bad(const std::string &message) {
-  throw Failure(WEFT_E_INVALID_ARGUMENT, message);
-}
-
-void only_keys(const json::object &o, const std::set<std::string> &allowed, const std::string &where) {
-  for (const auto &kv : o)
-    if (!allowed.contains(std::string(kv.key()))) {
-      std::string list;
-      for (const auto &a : allowed)
-        list += (list.empty() ? "" : ", ") + a;
-      bad(where + ": unknown key '" + std::string(kv.key()) + "' (known: " + list + ")");
-    }
-}
-
-std::string text(const json::object &o, const char *key, const std::string &where) {
-  const auto *v = o.if_contains(key);
-  if (v == nullptr || !v->is_string()) bad(where + "." + key + " must be a string");
-  return std::string(v->as_string());
-}
-
-std::uint64_t number(const json::object &o, const char *key, std::uint64_t def, std::uint64_t lo, std::uint64_t hi,
-                     const std::string &where) {
-  const auto *v = o.if_contains(key);
-  if (v == nullptr) return def;
-  std::uint64_t n = 0;
-  if (v->is_uint64())
-    n = v->as_uint64();
-  else if (v->is_int64() && v->as_int64() >= 0)
-    n = static_cast<std::uint64_t>(v->as_int64());
-  else
-    bad(where + "." + key + " must be a non-negative integer, got " + json::serialize(*v));
-  if (n < lo || n > hi)
-    bad(where + "." + key + " must be between " + std::to_string(lo) + " and " + std::to_string(hi) + ", got " +
-        std::to_string(n));
-  return n;
-}
-
-std::string read_file(const std::string &path, const std::string &where) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) bad(where + ": cannot read the ABI file '" + path + "'");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-} // namespace
+// The option checks the EVM adapter's config uses too (evm_config.h).
+using namespace evm::options;
 
 std::shared_ptr<const evm::abi::ContractAbi> load_abi(const std::string &text, const std::string &origin, Crypto c) {
-  boost::system::error_code ec;
-  auto v = json::parse(text, ec);
-  if (ec) bad(origin + " is not JSON: " + ec.message());
-  if (v.is_object()) {
-    const auto *inner = v.as_object().if_contains("abi");
-    if (inner == nullptr) bad(origin + " is a JSON object without an \"abi\" array");
-    v = *inner;
-  }
-  if (!v.is_array()) bad(origin + " must be a JSON array of ABI entries");
   // GM chains make selectors and event topics with SM3.
-  auto parsed = evm::abi::parse_abi_json(json::serialize(v), hasher_of(c));
-  if (!parsed.ok()) bad(origin + ": " + parsed.error().message);
-  return std::make_shared<const evm::abi::ContractAbi>(std::move(*parsed));
+  return evm::load_abi(text, origin, hasher_of(c));
 }
 
 bool name_ok(const std::string &s, size_t max) {

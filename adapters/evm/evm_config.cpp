@@ -14,7 +14,7 @@ namespace weft::evm {
 namespace json = boost::json;
 using plugin::Failure;
 
-namespace {
+namespace options {
 
 [[noreturn]] void bad(const std::string &message) { throw Failure(WEFT_E_INVALID_ARGUMENT, message); }
 
@@ -50,6 +50,20 @@ std::uint64_t number(const json::object &o, const char *key, std::uint64_t def, 
   return n;
 }
 
+std::string read_file(const std::string &path, const std::string &where) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) bad(where + ": cannot read the ABI file '" + path + "'");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+} // namespace options
+
+using namespace options;
+
+namespace {
+
 // Wei amounts: a JSON integer, or a decimal or 0x string (amounts above 2^64 do not fit a YAML integer).
 U256 amount(const json::value &v, const std::string &where) {
   if (v.is_uint64()) return U256::from_u64(v.as_uint64());
@@ -62,17 +76,9 @@ U256 amount(const json::value &v, const std::string &where) {
   bad(where + " must be an amount in wei (an integer or a decimal string), got " + json::serialize(v));
 }
 
-std::string read_file(const std::string &path, const std::string &where) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) bad(where + ": cannot read the ABI file '" + path + "'");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 } // namespace
 
-std::shared_ptr<const abi::ContractAbi> load_abi(const std::string &text, const std::string &origin) {
+std::shared_ptr<const abi::ContractAbi> load_abi(const std::string &text, const std::string &origin, abi::Hasher h) {
   boost::system::error_code ec;
   auto v = json::parse(text, ec);
   if (ec) bad(origin + " is not JSON: " + ec.message());
@@ -83,7 +89,7 @@ std::shared_ptr<const abi::ContractAbi> load_abi(const std::string &text, const 
     v = *inner;
   }
   if (!v.is_array()) bad(origin + " must be a JSON array of ABI entries");
-  auto parsed = abi::parse_abi_json(json::serialize(v));
+  auto parsed = abi::parse_abi_json(json::serialize(v), h);
   if (!parsed.ok()) bad(origin + ": " + parsed.error().message);
   return std::make_shared<const abi::ContractAbi>(std::move(*parsed));
 }

@@ -5,9 +5,12 @@
 #include "abi.h"
 #include "json_rpc.h"
 
+#include <boost/json/object.hpp>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -40,7 +43,21 @@ struct EvmConfig {
 // Throws plugin::Failure(WEFT_E_INVALID_ARGUMENT, message) on anything wrong.
 EvmConfig parse_evm_config(const std::string &json);
 // Reads an ABI (solc's JSON: an array, or an object with an "abi" array as solc's standard output and most toolchains
-// write it) from text; `origin` names it in errors.
-std::shared_ptr<const abi::ContractAbi> load_abi(const std::string &text, const std::string &origin);
+// write it) from text; `origin` names it in errors. `h` makes selectors and topics (SM3 on FISCO BCOS's GM chains).
+std::shared_ptr<const abi::ContractAbi> load_abi(const std::string &text, const std::string &origin,
+                                                 abi::Hasher h = abi::keccak);
+
+// The checks of a chain's options that the EVM and FISCO BCOS adapters share. Each throws
+// plugin::Failure(WEFT_E_INVALID_ARGUMENT) with a message naming the key (`where` is its parent, e.g. "options").
+namespace options {
+[[noreturn]] void bad(const std::string &message);
+void only_keys(const boost::json::object &o, const std::set<std::string> &allowed, const std::string &where);
+std::string text(const boost::json::object &o, const char *key, const std::string &where);
+// The key's integer in lo..hi, or def when the key is absent.
+std::uint64_t number(const boost::json::object &o, const char *key, std::uint64_t def, std::uint64_t lo,
+                     std::uint64_t hi, const std::string &where);
+// A whole file, for an ABI file named under `where`.
+std::string read_file(const std::string &path, const std::string &where);
+} // namespace options
 
 } // namespace weft::evm
