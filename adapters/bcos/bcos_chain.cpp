@@ -249,7 +249,12 @@ Address BcosChain::address_of_account(const std::string &account) {
 
 void BcosChain::list_resources(const std::shared_ptr<Op> &op, json::object) {
   json::array list;
-  for (const auto &r : cfg_.resources) {
+  for (auto at = cfg_.resources.begin(); at != cfg_.resources.end(); ++at) {
+    const auto &r = *at;
+    // A name registered again is offered once, as its latest registration.
+    if (std::any_of(std::next(at), cfg_.resources.end(),
+                    [&](const BcosResource &later) { return later.name == r.name; }))
+      continue;
     json::array methods, writes, events;
     for (const auto &f : r.abi->functions) {
       methods.push_back(json::string(f.signature()));

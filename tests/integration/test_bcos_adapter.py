@@ -170,6 +170,11 @@ class BcosAdapter(unittest.TestCase):
                 self.assertEqual(node.values[dep["address"]], "fresh " + chain)
                 self.assertEqual(self.router.ok("POST", "/resource/payment/%s/fresh/call" % chain,
                                                 call_data("get"))["result"], ["fresh " + chain])
+                # A name registered again follows its latest registration, and is listed once.
+                self.router.ok("POST", "/weft/resource/register", {"path": "payment.%s.again" % chain,
+                                                                   "address": dep["address"], "abi": STORE_ABI})
+                self.assertEqual(self.router.ok("POST", "/resource/payment/%s/again/call" % chain,
+                                                call_data("get"))["result"], ["fresh " + chain])
                 # A configured name cannot be registered over.
                 status, env = self.router.request("POST", "/weft/resource/register",
                                                   {"path": "payment.%s.store" % chain, "address": FiscoNode.STORE,
@@ -182,7 +187,10 @@ class BcosAdapter(unittest.TestCase):
         self.assertEqual(self.router.ok("POST", "/resource/payment/b3/fresh/call", call_data("get"))["result"],
                          ["fresh b3"])
         self.assertEqual(self.router.ok("POST", "/resource/payment/g2/again/call", call_data("get"))["result"],
-                         self.req("call", "g2", "get")["data"]["result"])
+                         ["fresh g2"])
+        paths = [r["path"] for r in self.router.ok("GET", "/sys/listResources")["resourceDetails"]]
+        self.assertEqual(len(paths), len(set(paths)), paths)
+        self.assertIn("payment.b2.again", paths)
 
     def test_wrong_arguments_and_unknown_methods_are_named(self):
         env = self.req("sendTransaction", "b2", "set")
