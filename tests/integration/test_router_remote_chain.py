@@ -1,6 +1,7 @@
 """The router's reference-chain adapter in remote mode: the same RPC against a four-node weft-node network, with
 failover when the node it talks to dies, clear errors while the whole network is down, recovery after, and many
 sends waiting for their commits at once over few connections."""
+import collections
 import json
 import signal
 import threading
@@ -123,9 +124,12 @@ class RouterOnNodeNetwork(unittest.TestCase):
         for i in (0, count // 2, count - 1):
             self.assertEqual(self.net.ask(i % 4, "get_receipt", hash=results[i]["hash"])["errorCode"], 0)
         self.assertEqual(self.get("key%d" % (count - 1)), ["value%d" % (count - 1)])
-        # One send per connection at a time would take count × latency / 3; ask for twice better than that.
-        bound = count * latency / 6
-        self.assertLess(elapsed, bound, "200 sends took %.2f s; one takes %.0f ms" % (elapsed, latency * 1000))
+        # One send per connection at a time would put at most 3 of them in any block (each waits for its commit);
+        # pipelined, the blocks carry many. (Not timed: a send on an idle chain is proposed at once, so its latency
+        # is one block's consensus and the CPU of 200 sends on shared cores, not the cap, sets the elapsed time.)
+        per_block = collections.Counter(tx["blockNumber"] for tx in results.values())
+        self.assertGreater(max(per_block.values()), 3, "200 sends took %.2f s in %d blocks; one takes %.0f ms"
+                           % (elapsed, len(per_block), latency * 1000))
 
     def test_a_network_of_another_chain_is_refused_at_open(self):
         nodes = ", ".join('"%s"' % self.net.client_address(i) for i in range(4))
