@@ -8,6 +8,7 @@ http://127.0.0.1:20200 for 3.x with disable_ssl=true), the last tests also run a
 docs/adapters.md, "The FISCO BCOS adapter"."""
 import json
 import os
+import re
 import shutil
 import tempfile
 import unittest
@@ -272,34 +273,59 @@ class BcosNodeFaults(unittest.TestCase):
             r.cleanup()
 
 
+def hello_world(sm):
+    """FISCO BCOS's HelloWorld (set(string), get()): creation code and ABI from published deployment transactions
+    (tests/unit/bcos_vectors.h: go-sdk's for ECDSA chains, the 3.x documentation's sendTransaction for SM ones)."""
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "unit", "bcos_vectors.h")) as f:
+        text = f.read()
+    name = "kDocSendTransactionGm" if sm else "kDeployHelloworldTx"
+    m = re.search(name + r" =\n((?:\s+\"[0-9a-f]+\"\n?)+);", text)
+    raw = bytes.fromhex("".join(re.findall(r'"([0-9a-f]+)"', m.group(1))))
+    data = bcoslib.tars_read(bcoslib.tars_read(raw)[1][1])
+    return "0x" + data[7].hex(), json.loads(data[8])
+
+
 @unittest.skipUnless(os.environ.get("WEFT_BCOS2_RPC") or os.environ.get("WEFT_BCOS3_RPC"),
                      "no real FISCO BCOS node: set WEFT_BCOS2_RPC or WEFT_BCOS3_RPC to its JSON-RPC address")
 class RealBcosNode(unittest.TestCase):
-    """Against a real node: heights, blocks and health; with WEFT_BCOS_STORE set to the address of a deployed contract
-    with set(string) and get() (FISCO BCOS's HelloWorld), also a send and a call through the router."""
+    """Against a real node: the chain comes up, block 0 reads, then HelloWorld is deployed through the router (or the
+    contract at WEFT_BCOS_STORE, with set(string) and get(), is registered), and a send and a call go through it."""
 
     def test_a_real_node(self):
         for var, stub in (("WEFT_BCOS2_RPC", "BCOS2.0"), ("WEFT_BCOS3_RPC", "BCOS3")):
             url = os.environ.get(var)
             if not url:
                 continue
-            if os.environ.get("WEFT_BCOS_SM") == "1":
+            sm = os.environ.get("WEFT_BCOS_SM") == "1"
+            if sm:
                 stub = "GM_" + stub
-            account = "gm" if stub.startswith("GM_") else "alice"
-            address = os.environ.get("WEFT_BCOS_STORE")
-            resources = [{"name": "store", "address": address, "abi": STORE_ABI}] if address else []
+            options = {}
+            if os.environ.get("WEFT_BCOS_GROUP"):
+                group = os.environ["WEFT_BCOS_GROUP"]
+                options["group"] = int(group) if stub.endswith("2.0") else group
+            if os.environ.get("WEFT_BCOS_CHAIN_ID"):
+                chain_id = os.environ["WEFT_BCOS_CHAIN_ID"]
+                options["chain_id"] = int(chain_id) if stub.endswith("2.0") else chain_id
             with self.subTest(stub=stub, url=url):
-                r = router_for(bcos_chain("real", stub, url, resources, account=account)).start()
+                r = router_for(bcos_chain("real", stub, url, [], account="gm" if sm else "alice", **options)).start()
                 try:
                     wait_for(lambda: {c["path"]: c for c in r.ok("GET", "/sys/status")["chains"]}["payment.real"]
                              ["status"] == "up", 30, "the real chain up")
                     block = r.ok("POST", "/trans/getBlock", {"path": "payment.real", "blockNumber": 0})
                     self.assertIn("hash", json.dumps(block))
+                    address = os.environ.get("WEFT_BCOS_STORE")
                     if address:
-                        data = r.ok("POST", "/resource/payment/real/store/sendTransaction", call_data("set", "weft"))
-                        self.assertEqual(data["errorCode"], 0, data)
-                        data = r.ok("POST", "/resource/payment/real/store/call", call_data("get"))
-                        self.assertEqual(data["result"], ["weft"])
+                        r.ok("POST", "/weft/resource/register",
+                             {"path": "payment.real.hello", "address": address, "abi": STORE_ABI})
+                    else:
+                        code, abi = hello_world(sm)
+                        dep = r.ok("POST", "/weft/resource/register",
+                                   {"path": "payment.real.hello", "bytecode": code, "abi": abi})
+                        self.assertRegex(dep["address"], r"^0x[0-9a-f]{40}$")
+                    data = r.ok("POST", "/resource/payment/real/hello/sendTransaction", call_data("set", "weft"))
+                    self.assertEqual(data["errorCode"], 0, data)
+                    data = r.ok("POST", "/resource/payment/real/hello/call", call_data("get"))
+                    self.assertEqual(data["result"], ["weft"])
                 finally:
                     r.stop()
                     r.cleanup()
