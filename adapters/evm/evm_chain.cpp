@@ -973,6 +973,14 @@ void EvmChain::broadcast(const std::shared_ptr<Sent> &sent, const std::string &h
                 sent->lost_nonce = true;
                 return;
               }
+              if (why == Why::Again && sent->drops <= kMaxDrops) {
+                // The node forgot it and will not take the same bytes back (most often its fees fell below the
+                // base fee): sign it again at the same nonce with fees for now. Bounded by the drop count.
+                host_.info("the node refuses transaction " + hash + " again (" + a.message +
+                           "); signing it again with current fees");
+                replace(sent);
+                return;
+              }
               // Refused: nothing of it is on the chain (the first time), or the node forgot it and will not take it
               // back. Its nonce is free again.
               for (const auto &h : sent->hashes) by_hash_.erase(h);
@@ -1117,9 +1125,16 @@ void EvmChain::answer_mined(const std::shared_ptr<Sent> &sent, const json::objec
 
 void EvmChain::maybe_replace(const std::shared_ptr<Sent> &sent) {
   if (!sent->accepted || sent->receipt || head_.number < sent->accepted_at + cfg_.replace_after_blocks) return;
+  host_.info("nonce " + std::to_string(sent->nonce) + " of " + checksum_address(sent->from) + " not mined after " +
+             std::to_string(cfg_.replace_after_blocks) + " blocks; sending it again with higher fees");
+  replace(sent);
+}
+
+void EvmChain::replace(const std::shared_ptr<Sent> &sent) {
+  sent->accepted_at = head_.number; // the next replacement waits as long again
   fees(std::make_shared<Op>(Op{.deadline = Clock::now() + std::chrono::milliseconds(cfg_.request_timeout_ms)}),
        [this, sent](U256 a, U256 b) {
-         if (sent->final_ || sent->receipt) return;
+         if (sent->final_ || sent->receipt || !tracked_.contains(sent)) return;
          std::visit(
              [&](auto &tx) {
                using T = std::decay_t<decltype(tx)>;
@@ -1131,9 +1146,6 @@ void EvmChain::maybe_replace(const std::shared_ptr<Sent> &sent) {
                }
              },
              sent->tx);
-         host_.info("nonce " + std::to_string(sent->nonce) + " of " + checksum_address(sent->from) + " not mined after " +
-                    std::to_string(cfg_.replace_after_blocks) + " blocks; sending it again with higher fees");
-         sent->accepted_at = head_.number;
          sign_and_broadcast(sent, true);
        });
 }

@@ -97,7 +97,8 @@ class EvmChain {
   // all: the poll's check of every tracked transaction (one at a time); otherwise one just sent.
   void check_receipts(const std::vector<std::shared_ptr<Sent>> &which, bool all = false);
   void on_receipt(const std::shared_ptr<Sent> &sent, const std::string &hash, const boost::json::value &receipt);
-  void maybe_replace(const std::shared_ptr<Sent> &sent);
+  void maybe_replace(const std::shared_ptr<Sent> &sent); // after replace_after_blocks without a receipt
+  void replace(const std::shared_ptr<Sent> &sent);       // re-signs at the same nonce, fees raised or current
   void fill_gaps();
 
   // The send path.

@@ -189,7 +189,11 @@ class EvmAdapter(unittest.TestCase):
         # Fillers (zero transfers to itself) may use a refused nonce that no later send took; nothing else may.
         self.assertLessEqual(end_nonce - start_nonce, 525)
 
-    def test_a_dropped_transaction_is_sent_again_at_the_same_nonce(self):
+    def pending(self):
+        content = self.anvil.rpc("txpool_content")["pending"]
+        return [tx for txs in content.values() for tx in txs.values()]
+
+    def test_a_dropped_transaction_is_sent_again(self):
         self.anvil.rpc("evm_setAutomine", False)
         try:
             before = self.stock("dropped")
@@ -197,26 +201,47 @@ class EvmAdapter(unittest.TestCase):
             t = threading.Thread(target=lambda: out.update(env=self.send("add", "dropped", "1", chain="slow",
                                                                           account="bob")))
             t.start()
-            wait_for(lambda: self.anvil.rpc("txpool_content")["pending"], 20, "the send to reach the pool")
-            pool = self.anvil.rpc("txpool_content")["pending"]
-            first = [tx for txs in pool.values() for tx in txs.values()][0]
+            first = wait_for(self.pending, 20, "the send to reach the pool")[0]
+            # The node forgets it; at its next poll the adapter sees that and sends the same bytes again.
             self.anvil.rpc("anvil_dropAllTransactions")
-            # Two empty blocks later the adapter signs it again, with a higher gas price, at the same nonce.
-            for _ in range(3):
-                self.anvil.rpc("evm_mine")
-
-            def replaced():
-                content = self.anvil.rpc("txpool_content")["pending"]
-                return [tx for txs in content.values() for tx in txs.values()]
-            again = wait_for(replaced, 20, "the replacement")[0]
-            self.assertEqual(again["nonce"], first["nonce"])
-            self.assertGreater(int(again["gasPrice"], 16), int(first["gasPrice"], 16))
+            again = wait_for(self.pending, 20, "the transaction back in the pool")[0]
+            self.assertEqual(again["hash"], first["hash"])
             self.anvil.rpc("evm_mine")
             t.join(scaled(30))
             env = out["env"]
             self.assertEqual(env["data"]["errorCode"], 0, env)
-            self.assertEqual(env["data"]["hash"], again["hash"])
+            self.assertEqual(env["data"]["hash"], first["hash"])
             self.assertEqual(self.stock("dropped"), before + 1)
+        finally:
+            self.anvil.rpc("evm_setAutomine", True)
+
+    def test_a_transaction_priced_out_by_the_base_fee_is_signed_again_at_the_same_nonce(self):
+        self.anvil.rpc("evm_setAutomine", False)
+        try:
+            before = self.stock("stuck")
+            out = {}
+            t = threading.Thread(target=lambda: out.update(env=self.send("add", "stuck", "1", chain="slow",
+                                                                          account="bob")))
+            t.start()
+            first = wait_for(self.pending, 20, "the send to reach the pool")[0]
+            # The base fee jumps above its gas price: the node evicts it and refuses the same bytes again, so the
+            # adapter signs it again at the same nonce with a price the node takes.
+            base = int(self.anvil.rpc("eth_getBlockByNumber", "latest", False)["baseFeePerGas"], 16)
+            self.anvil.rpc("anvil_setNextBlockBaseFeePerGas", hex(max(base, 10**9) * 20))
+            # Blocks go by until the adapter's replacement is mined in one of them.
+            deadline = time.monotonic() + scaled(30)
+            while t.is_alive() and time.monotonic() < deadline:
+                self.anvil.rpc("evm_mine")
+                time.sleep(0.1)
+            t.join(scaled(5))
+            env = out["env"]
+            self.assertEqual(env["data"]["errorCode"], 0, env)
+            self.assertNotEqual(env["data"]["hash"], first["hash"])
+            again = self.anvil.rpc("eth_getTransactionByHash", env["data"]["hash"])
+            self.assertEqual(again["nonce"], first["nonce"])
+            self.assertGreater(int(again["gasPrice"], 16), int(first["gasPrice"], 16))
+            self.assertIsNone(self.anvil.rpc("eth_getTransactionReceipt", first["hash"]))
+            self.assertEqual(self.stock("stuck"), before + 1)
         finally:
             self.anvil.rpc("evm_setAutomine", True)
 
