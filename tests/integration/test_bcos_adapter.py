@@ -16,6 +16,7 @@ import unittest
 from weftlib import Router, call_data, scaled, wait_for
 import bcoslib
 from bcoslib import STORE_ABI, FiscoNode, bcos_chain
+from evmlib import write_key
 
 # Known keys, so the test knows the addresses the node must see. secp256k1 for alice, SM2 for gm.
 ALICE_KEY = "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
@@ -30,14 +31,6 @@ TYPES = {"b2": ("BCOS2.0", 2, False), "g2": ("GM_BCOS2.0", 2, True), "b3": ("BCO
 def alice_address():
     pub = bcoslib._mul(int(ALICE_KEY, 16), bcoslib._G)
     return "0x" + bcoslib.keccak256(pub[0].to_bytes(32, "big") + pub[1].to_bytes(32, "big"))[12:].hex()
-
-
-def write_key(data_dir, name, key_hex):
-    keys = os.path.join(data_dir, "keys")
-    os.makedirs(keys, mode=0o700, exist_ok=True)
-    fd = os.open(os.path.join(keys, name + ".key"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(key_hex + "\n")
 
 
 def router_for(chains):
@@ -245,6 +238,26 @@ class BcosNodeFaults(unittest.TestCase):
             r.stop()
             r.cleanup()
             node.stop()
+
+    def test_the_examples_in_conf_open(self):
+        conf = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "conf", "chains", "bcos.yaml")
+        with open(conf) as f:
+            chains = f.read().split("\nchains:", 1)[1]
+        nodes = {"http://127.0.0.1:8545": FiscoNode(version=2), "http://127.0.0.1:8546": FiscoNode(version=2, sm=True),
+                 "http://127.0.0.1:20200": FiscoNode(version=3), "http://127.0.0.1:20201": FiscoNode(version=3, sm=True)}
+        for url, node in nodes.items():
+            chains = chains.replace(url, node.url)
+        r = router_for(chains).start()
+        try:
+            def states():
+                return {c["path"]: c["status"] for c in r.ok("GET", "/sys/status")["chains"]}
+            wait_for(lambda: set(states().values()) == {"up"}, 20, "every example chain up")
+            self.assertEqual(sorted(states()), ["payment.bcos2", "payment.bcos3", "payment.gm2", "payment.gm3"])
+        finally:
+            r.stop()
+            r.cleanup()
+            for node in nodes.values():
+                node.stop()
 
     def test_config_errors_name_what_is_wrong(self):
         url = "http://127.0.0.1:9"
