@@ -22,15 +22,6 @@ namespace json = boost::json;
 using plugin::Failure;
 using Clock = std::chrono::steady_clock;
 
-struct Op {
-  uint64_t id = 0;
-  plugin::Completion done;
-  uint64_t timer = 0;
-  Clock::time_point deadline;
-  std::string hash; // once its transaction is signed: a late failure must name it
-  bool finished = false;
-};
-
 struct BcosChain::Pending {
   std::shared_ptr<Op> op;
   std::optional<Address> to; // nullopt: a deployment
@@ -46,7 +37,6 @@ struct BcosChain::Pending {
 
 namespace {
 
-constexpr uint32_t kDefaultDeadlineMs = 30000;
 // The gas price and limit FISCO BCOS's SDKs sign into 2.x transactions (gas is not charged unless the chain says so).
 constexpr uint64_t kGas = 30000000;
 
@@ -90,7 +80,9 @@ U256 random_u256() {
 
 BcosChain::BcosChain(BcosConfig config, plugin::Host host, std::string data_dir)
     : cfg_(std::move(config)), host_(std::move(host)), data_dir_(std::move(data_dir)),
-      configured_(cfg_.resources.size()), rpc_(loop_, cfg_.rpc) {
+      configured_(cfg_.resources.size()), rpc_(loop_, cfg_.rpc),
+      book_(loop_, {"the FISCO BCOS node at " + cfg_.rpc.endpoint.text() + " did not answer in time",
+                    "was sent but has no receipt yet"}) {
   load_registered();
 }
 
@@ -98,17 +90,7 @@ BcosChain::~BcosChain() {
   std::promise<void> closed;
   loop_.post([this, &closed] {
     closing_ = true;
-    auto ops = std::move(ops_);
-    for (auto &[id, op] : ops) {
-      if (op->finished) continue;
-      op->finished = true;
-      loop_.cancel_timer(op->timer);
-      if (op->hash.empty())
-        op->done.fail(WEFT_E_CANCELLED, "the chain was closed");
-      else
-        op->done.fail(WEFT_E_CANCELLED, "the chain was closed before transaction " + op->hash + " had a receipt",
-                      json::serialize(json::object{{"hash", op->hash}}));
-    }
+    book_.close("the chain was closed");
     closed.set_value();
   });
   closed.get_future().wait();
@@ -117,81 +99,23 @@ BcosChain::~BcosChain() {
 }
 
 uint64_t BcosChain::start(plugin::Completion done, uint32_t deadline_ms, const std::string &request, Verb verb) {
-  auto op = std::make_shared<Op>();
-  op->id = next_op_.fetch_add(1);
-  op->done = std::move(done);
-  const auto budget = std::chrono::milliseconds(deadline_ms == 0 ? kDefaultDeadlineMs : deadline_ms);
-  op->deadline = Clock::now() + budget;
-  loop_.post([this, op, budget, request, verb] {
-    if (closing_) {
-      op->done.fail(WEFT_E_CANCELLED, "the chain is closing");
-      return;
-    }
-    ops_[op->id] = op;
-    op->timer = loop_.after(budget, [this, op] {
-      if (op->hash.empty())
-        fail(op, WEFT_E_TIMEOUT, "the FISCO BCOS node at " + node_text() + " did not answer in time");
-      else
-        fail(op, WEFT_E_TIMEOUT, "transaction " + op->hash + " was sent but has no receipt yet; it may still commit",
-             json::serialize(json::object{{"hash", op->hash}}));
-    });
-    try {
-      boost::system::error_code ec;
-      auto v = json::parse(request.empty() ? "{}" : request, ec);
-      if (ec || !v.is_object()) throw Failure(WEFT_E_INVALID_ARGUMENT, "the request is not a JSON object");
-      (this->*verb)(op, std::move(v.as_object()));
-    } catch (const Failure &f) {
-      fail(op, f.status, f.message);
-    } catch (const std::exception &e) {
-      fail(op, WEFT_E_INTERNAL, e.what());
-    }
-  });
-  return op->id;
+  return book_.start(std::move(done), deadline_ms, request,
+                     [this, verb](const std::shared_ptr<Op> &op, json::object req) { (this->*verb)(op, std::move(req)); });
 }
 
-void BcosChain::cancel(uint64_t op_id) {
-  loop_.post([this, op_id] {
-    auto it = ops_.find(op_id);
-    if (it == ops_.end()) return;
-    auto op = it->second;
-    if (op->hash.empty())
-      fail(op, WEFT_E_CANCELLED, "cancelled");
-    else
-      fail(op, WEFT_E_CANCELLED, "cancelled while transaction " + op->hash + " was pending; it may still commit",
-           json::serialize(json::object{{"hash", op->hash}}));
-  });
-}
+void BcosChain::cancel(uint64_t op_id) { book_.cancel(op_id); }
 
-bool BcosChain::live(const std::shared_ptr<Op> &op) const {
-  return op && !op->finished && !closing_;
-}
+bool BcosChain::live(const std::shared_ptr<Op> &op) const { return !closing_ && book_.live(op); }
 
-void BcosChain::finish(const std::shared_ptr<Op> &op, int32_t status, const std::string &message_or_json,
-                       const std::string &details) {
-  if (!op || op->finished) return;
-  op->finished = true;
-  loop_.cancel_timer(op->timer);
-  ops_.erase(op->id);
-  if (status == WEFT_OK)
-    op->done.succeed(message_or_json);
-  else if (details.empty())
-    op->done.fail(status, message_or_json);
-  else
-    op->done.fail(status, message_or_json, details);
-}
-
-void BcosChain::succeed(const std::shared_ptr<Op> &op, const json::value &answer) {
-  finish(op, WEFT_OK, json::serialize(answer));
-}
+void BcosChain::succeed(const std::shared_ptr<Op> &op, const json::value &answer) { book_.succeed(op, answer); }
 
 void BcosChain::fail(const std::shared_ptr<Op> &op, int32_t status, const std::string &message,
                      const std::string &details) {
-  finish(op, status, message, details);
+  book_.fail(op, status, message, details);
 }
 
 std::chrono::milliseconds BcosChain::rpc_timeout(const std::shared_ptr<Op> &op) const {
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(op->deadline - Clock::now());
-  return std::clamp(left, std::chrono::milliseconds(1), std::chrono::milliseconds(cfg_.request_timeout_ms));
+  return book_.left(op, std::chrono::milliseconds(cfg_.request_timeout_ms));
 }
 
 json::array BcosChain::params(json::array rest) const {

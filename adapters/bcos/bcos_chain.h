@@ -9,6 +9,7 @@
 
 #include "bcos_config.h"
 #include "json_rpc.h"
+#include "op_book.h"
 
 #include <weft/adapter.hpp>
 
@@ -24,7 +25,7 @@
 
 namespace weft::bcos {
 
-struct Op; // one verb in progress (bcos_chain.cpp)
+using evm::Op;
 
 class BcosChain {
 public:
@@ -52,8 +53,6 @@ public:
 private:
   struct Pending; // a transaction being signed, sent, and awaited
 
-  void finish(const std::shared_ptr<Op> &op, int32_t status, const std::string &message_or_json,
-              const std::string &details = "");
   void succeed(const std::shared_ptr<Op> &op, const boost::json::value &answer);
   void fail(const std::shared_ptr<Op> &op, int32_t status, const std::string &message, const std::string &details = "");
   bool live(const std::shared_ptr<Op> &op) const;
@@ -91,12 +90,11 @@ private:
   boost::json::array registered_; // what resources.json holds
   evm::Loop loop_;
   evm::JsonRpcClient rpc_;
+  evm::OpBook book_;
 
   // Loop-only state.
-  std::unordered_map<uint64_t, std::shared_ptr<Op>> ops_;
   std::map<std::string, Address> account_addresses_;
   bool closing_ = false;
-  std::atomic<uint64_t> next_op_{1};
 };
 
 } // namespace weft::bcos

@@ -19,15 +19,6 @@ namespace json = boost::json;
 using plugin::Failure;
 using Clock = std::chrono::steady_clock;
 
-struct Op {
-  uint64_t id = 0;
-  plugin::Completion done;
-  uint64_t timer = 0;
-  Clock::time_point deadline;
-  std::string hash; // once its transaction is signed: a late failure must name it
-  bool finished = false;
-};
-
 struct EvmChain::Sender {
   std::string account;
   Address from{};
@@ -76,7 +67,6 @@ struct EvmChain::Prepared {
 
 namespace {
 
-constexpr uint32_t kDefaultDeadlineMs = 30000;
 // Times a node may forget an accepted transaction before the adapter gives up on it and frees its nonce.
 constexpr int kMaxDrops = 3;
 
@@ -180,7 +170,9 @@ std::string revert_message(const RpcAnswer &a, const abi::ContractAbi *abi) {
 // ---- Lifecycle ----
 
 EvmChain::EvmChain(EvmConfig config, plugin::Host host, std::string data_dir)
-    : cfg_(std::move(config)), host_(std::move(host)), data_dir_(std::move(data_dir)), rpc_(loop_, cfg_.rpc) {
+    : cfg_(std::move(config)), host_(std::move(host)), data_dir_(std::move(data_dir)), rpc_(loop_, cfg_.rpc),
+      book_(loop_, {"the EVM node at " + cfg_.rpc.endpoint.text() + " did not answer in time",
+                    "was sent but is not final yet"}) {
   for (auto &r : cfg_.resources) resources_.push_back(r);
   load_registered();
   loop_.post([this] { poll_head(); });
@@ -191,17 +183,7 @@ EvmChain::~EvmChain() {
   loop_.post([this, &closed] {
     closing_ = true;
     if (poll_timer_ != 0) loop_.cancel_timer(poll_timer_);
-    auto ops = std::move(ops_);
-    for (auto &[id, op] : ops) {
-      if (op->finished) continue;
-      op->finished = true;
-      loop_.cancel_timer(op->timer);
-      if (op->hash.empty())
-        op->done.fail(WEFT_E_CANCELLED, "the chain was closed");
-      else
-        op->done.fail(WEFT_E_CANCELLED, "the chain was closed before transaction " + op->hash + " was final",
-                      json::serialize(json::object{{"hash", op->hash}}));
-    }
+    book_.close("the chain was closed");
     for (auto &[addr, s] : senders_) {
       auto waiting = std::move(s->waiting);
       for (auto &w : waiting) w(false, "the chain was closed");
@@ -216,79 +198,23 @@ EvmChain::~EvmChain() {
 }
 
 uint64_t EvmChain::start(plugin::Completion done, uint32_t deadline_ms, const std::string &request, Verb verb) {
-  auto op = std::make_shared<Op>();
-  op->id = next_op_.fetch_add(1);
-  op->done = std::move(done);
-  const auto budget = std::chrono::milliseconds(deadline_ms == 0 ? kDefaultDeadlineMs : deadline_ms);
-  op->deadline = Clock::now() + budget;
-  loop_.post([this, op, budget, request, verb] {
-    if (closing_) {
-      op->done.fail(WEFT_E_CANCELLED, "the chain is closing");
-      return;
-    }
-    ops_[op->id] = op;
-    op->timer = loop_.after(budget, [this, op] {
-      if (op->hash.empty())
-        fail(op, WEFT_E_TIMEOUT, "the EVM chain did not answer in time");
-      else
-        fail(op, WEFT_E_TIMEOUT, "transaction " + op->hash + " was sent but is not final yet; it may still commit",
-             json::serialize(json::object{{"hash", op->hash}}));
-    });
-    try {
-      boost::system::error_code ec;
-      auto v = json::parse(request.empty() ? "{}" : request, ec);
-      if (ec || !v.is_object()) throw Failure(WEFT_E_INVALID_ARGUMENT, "the request is not a JSON object");
-      (this->*verb)(op, std::move(v.as_object()));
-    } catch (const Failure &f) {
-      fail(op, f.status, f.message);
-    } catch (const std::exception &e) {
-      fail(op, WEFT_E_INTERNAL, e.what());
-    }
-  });
-  return op->id;
+  return book_.start(std::move(done), deadline_ms, request,
+                     [this, verb](const std::shared_ptr<Op> &op, json::object req) { (this->*verb)(op, std::move(req)); });
 }
 
-void EvmChain::cancel(uint64_t op_id) {
-  loop_.post([this, op_id] {
-    auto it = ops_.find(op_id);
-    if (it == ops_.end()) return;
-    auto op = it->second;
-    if (op->hash.empty())
-      fail(op, WEFT_E_CANCELLED, "cancelled");
-    else
-      fail(op, WEFT_E_CANCELLED, "cancelled while transaction " + op->hash + " was pending; it may still commit",
-           json::serialize(json::object{{"hash", op->hash}}));
-  });
-}
+void EvmChain::cancel(uint64_t op_id) { book_.cancel(op_id); }
 
-bool EvmChain::live(const std::shared_ptr<Op> &op) const { return op && !op->finished && !closing_; }
+bool EvmChain::live(const std::shared_ptr<Op> &op) const { return !closing_ && book_.live(op); }
 
-void EvmChain::finish(const std::shared_ptr<Op> &op, int32_t status, const std::string &message_or_json,
-                      const std::string &details) {
-  if (!op || op->finished) return;
-  op->finished = true;
-  loop_.cancel_timer(op->timer);
-  ops_.erase(op->id);
-  if (status == WEFT_OK)
-    op->done.succeed(message_or_json);
-  else if (details.empty())
-    op->done.fail(status, message_or_json);
-  else
-    op->done.fail(status, message_or_json, details);
-}
-
-void EvmChain::succeed(const std::shared_ptr<Op> &op, const json::value &answer) {
-  finish(op, WEFT_OK, json::serialize(answer));
-}
+void EvmChain::succeed(const std::shared_ptr<Op> &op, const json::value &answer) { book_.succeed(op, answer); }
 
 void EvmChain::fail(const std::shared_ptr<Op> &op, int32_t status, const std::string &message,
                     const std::string &details) {
-  finish(op, status, message, details);
+  book_.fail(op, status, message, details);
 }
 
 std::chrono::milliseconds EvmChain::rpc_timeout(const std::shared_ptr<Op> &op) const {
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(op->deadline - Clock::now());
-  return std::clamp(left, std::chrono::milliseconds(1), std::chrono::milliseconds(cfg_.request_timeout_ms));
+  return book_.left(op, std::chrono::milliseconds(cfg_.request_timeout_ms));
 }
 
 // ---- Resources and accounts ----

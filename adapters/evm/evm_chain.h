@@ -11,6 +11,7 @@
 #include "evm_config.h"
 #include "json_rpc.h"
 #include "nonces.h"
+#include "op_book.h"
 #include "tx.h"
 
 #include <weft/adapter.hpp>
@@ -28,8 +29,6 @@
 #include <variant>
 
 namespace weft::evm {
-
-struct Op; // one verb in progress (evm_chain.cpp)
 
 class EvmChain {
  public:
@@ -78,8 +77,6 @@ class EvmChain {
     std::chrono::steady_clock::time_point seen{};
   };
 
-  void finish(const std::shared_ptr<Op> &op, int32_t status, const std::string &message_or_json,
-              const std::string &details = "");
   void succeed(const std::shared_ptr<Op> &op, const boost::json::value &answer);
   void fail(const std::shared_ptr<Op> &op, int32_t status, const std::string &message, const std::string &details = "");
   bool live(const std::shared_ptr<Op> &op) const;
@@ -134,8 +131,9 @@ class EvmChain {
   Loop loop_;
   JsonRpcClient rpc_;
 
+  OpBook book_;
+
   // Loop-only state.
-  std::unordered_map<uint64_t, std::shared_ptr<Op>> ops_;
   std::optional<uint64_t> chain_id_;
   std::string node_error_; // why the node is unusable (wrong chain id), "" when fine
   std::vector<std::function<void()>> waiting_ready_;
@@ -153,7 +151,6 @@ class EvmChain {
   bool closing_ = false;
   std::map<uint64_t, std::shared_ptr<Sub>> subs_;
   uint64_t next_sub_ = 1;
-  std::atomic<uint64_t> next_op_{1};
 };
 
 } // namespace weft::evm
