@@ -52,7 +52,7 @@ BuildResult build_register_resource(std::span<const std::string> args) {
   std::string error;
   auto abi = abi_text(args[2], error);
   if (!abi) return usage(error);
-  return BuildResult{RpcRequest{"POST", "/weft/resource/register",
+  return BuildResult{RpcRequest{"POST", "/weft/resource/add",
                                 json::object{{"path", args[0]}, {"address", args[1]}, {"abi", *abi}}},
                      {}};
 }
@@ -79,7 +79,7 @@ BuildResult build_deploy_contract(std::span<const std::string> args) {
   if (!abi) return usage(error);
   json::array ctor;
   for (std::size_t i = 3; i < args.size(); ++i) ctor.emplace_back(args[i]);
-  return BuildResult{RpcRequest{"POST", "/weft/resource/register",
+  return BuildResult{RpcRequest{"POST", "/weft/resource/add",
                                 json::object{{"path", args[0]}, {"bytecode", code}, {"abi", *abi}, {"args", ctor}}},
                      {}};
 }

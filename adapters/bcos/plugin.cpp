@@ -1,69 +1,23 @@
 // The exported C table of libweft_bcos.so (stub types BCOS2.0, GM_BCOS2.0, BCOS3, GM_BCOS3): noexcept trampolines
-// into BcosChain, so no exception crosses the ABI.
+// into BcosChain (plugin_glue.h).
 #include "bcos_chain.h"
-
-#include <weft/adapter.hpp>
+#include "plugin_glue.h"
 
 namespace {
 
 using weft::bcos::BcosChain;
-using weft::plugin::Completion;
-using weft::plugin::Failure;
-
-BcosChain *chain_of(weft_chain *chain) {
-  return reinterpret_cast<BcosChain *>(chain);
-}
+namespace glue = weft::evm::glue;
 
 int32_t open_chain(const weft_open_args_v1 *args, weft_chain **out, char *err, size_t err_cap) noexcept {
-  try {
-    if (args == nullptr || out == nullptr) throw Failure(WEFT_E_INVALID_ARGUMENT, "open: no arguments");
-    if (args->struct_size < sizeof(weft_open_args_v1))
-      throw Failure(WEFT_E_INVALID_ARGUMENT, "open: the host's open arguments are too old");
-    auto config = weft::bcos::parse_bcos_config(args->stub_type ? args->stub_type : "",
-                                                args->config_json ? args->config_json : "");
-    weft::plugin::Host host(args->host, args->chain_name ? args->chain_name : "");
-    *out = reinterpret_cast<weft_chain *>(
-        new BcosChain(std::move(config), std::move(host), args->data_dir ? args->data_dir : ""));
-    return WEFT_OK;
-  } catch (const Failure &f) {
-    weft::plugin::write_error(err, err_cap, f.message);
-    return f.status;
-  } catch (const std::exception &e) {
-    weft::plugin::write_error(err, err_cap, e.what());
-    return WEFT_E_INVALID_ARGUMENT;
-  } catch (...) {
-    weft::plugin::write_error(err, err_cap, "unknown exception while opening the chain");
-    return WEFT_E_INTERNAL;
-  }
-}
-
-void close_chain(weft_chain *chain) noexcept {
-  if (chain == nullptr) return;
-  try {
-    delete chain_of(chain); // completes every pending operation, then stops the chain's thread
-  } catch (...) {
-  }
-}
-
-void cancel_op(weft_chain *chain, uint64_t op_id) noexcept {
-  if (chain == nullptr) return;
-  try {
-    chain_of(chain)->cancel(op_id);
-  } catch (...) {
-  }
+  return glue::open(args, out, err, err_cap, [](const weft_open_args_v1 &a) {
+    auto config = weft::bcos::parse_bcos_config(a.stub_type ? a.stub_type : "", a.config_json ? a.config_json : "");
+    weft::plugin::Host host(a.host, a.chain_name ? a.chain_name : "");
+    return new BcosChain(std::move(config), std::move(host), a.data_dir ? a.data_dir : "");
+  });
 }
 
 template <BcosChain::Verb Body>
-void verb(weft_chain *chain, const uint8_t *request, size_t size, uint32_t deadline_ms, weft_callback cb, void *ctx,
-          uint64_t *op_id) noexcept {
-  if (op_id != nullptr) *op_id = 0;
-  weft::plugin::guarded(cb, ctx, [&](const Completion &done) {
-    if (chain == nullptr) throw Failure(WEFT_E_INVALID_ARGUMENT, "no chain handle");
-    std::string req(request != nullptr ? reinterpret_cast<const char *>(request) : "", request != nullptr ? size : 0);
-    const uint64_t id = chain_of(chain)->start(done, deadline_ms, req, Body);
-    if (op_id != nullptr) *op_id = id;
-  });
-}
+constexpr weft_verb_fn verb = glue::verb<BcosChain, Body>;
 
 const char *const kStubTypes[] = {"BCOS2.0", "GM_BCOS2.0", "BCOS3", "GM_BCOS3", nullptr};
 
@@ -75,8 +29,8 @@ const weft_adapter_v1 kTable = [] {
   t.version = "0.1.0";
   t.stub_types = kStubTypes;
   t.open = open_chain;
-  t.close = close_chain;
-  t.cancel = cancel_op;
+  t.close = glue::close<BcosChain>;
+  t.cancel = glue::cancel<BcosChain>;
   t.list_resources = verb<&BcosChain::list_resources>;
   t.call = verb<&BcosChain::call>;
   t.send_transaction = verb<&BcosChain::send_transaction>;

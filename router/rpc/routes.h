@@ -54,7 +54,7 @@ struct RpcContext {
   xa::Coordinator *xa = nullptr;        // the XA coordinator (/xa routes, XA steps of sendTransaction)
   htlc::Engine *htlc = nullptr;         // the HTLC engine (/weft/htlc routes)
   // Replaces a chain's resources with its adapter's new list_resources answer (chain path, stub type, answer), after
-  // /weft/resource/register added one. Null where nothing may change them.
+  // /weft/resource/add added one. Null where nothing may change them.
   std::function<Status(const std::string &, const std::string &, std::string_view)> set_resources;
 };
 

@@ -115,7 +115,7 @@ void add_weft_routes(RouteTable &t) {
   t.add({kGet, "/weft/accounts", router_accounts, true, "weft"});
   t.add({kGet, "/weft/proof", proof, true, "weft"});
   t.add({kGet, "/weft/chainInfo", chain_info, true, "weft"});
-  t.add({kPost, "/weft/resource/register", register_resource, true, "weft"});
+  t.add({kPost, "/weft/resource/add", register_resource, true, "weft"});
 }
 
 } // namespace weft

@@ -143,18 +143,18 @@ class BcosAdapter(unittest.TestCase):
                 self.assertEqual(node.refusals, [])
 
     def test_resources_registered_or_deployed_at_run_time_are_kept(self):
-        # POST /weft/resource/register: a deployed contract under a new name, and a deployment (no `to`; the
+        # POST /weft/resource/add: a deployed contract under a new name, and a deployment (no `to`; the
         # receipt's contractAddress names the new contract), on 2.x and 3.x, ECDSA and SM.
         for chain in ("b2", "g2", "b3", "g3"):
             with self.subTest(chain=chain):
                 node = self.nodes[chain]
-                reg = self.router.ok("POST", "/weft/resource/register", {"path": "payment.%s.again" % chain,
+                reg = self.router.ok("POST", "/weft/resource/add", {"path": "payment.%s.again" % chain,
                                                                          "address": FiscoNode.STORE, "abi": STORE_ABI})
                 self.assertEqual(reg["address"], FiscoNode.STORE)
                 self.assertEqual(self.req("call", chain, "get")["data"]["result"],
                                  self.router.ok("POST", "/resource/payment/%s/again/call" % chain,
                                                 call_data("get"))["result"])
-                dep = self.router.ok("POST", "/weft/resource/register",
+                dep = self.router.ok("POST", "/weft/resource/add",
                                      {"path": "payment.%s.fresh" % chain, "bytecode": "0x6080604052", "abi": STORE_ABI})
                 self.assertIn(dep["address"], node.values)
                 self.assertIn(dep["hash"], node.receipts)
@@ -165,12 +165,12 @@ class BcosAdapter(unittest.TestCase):
                 self.assertEqual(self.router.ok("POST", "/resource/payment/%s/fresh/call" % chain,
                                                 call_data("get"))["result"], ["fresh " + chain])
                 # A name registered again follows its latest registration, and is listed once.
-                self.router.ok("POST", "/weft/resource/register", {"path": "payment.%s.again" % chain,
+                self.router.ok("POST", "/weft/resource/add", {"path": "payment.%s.again" % chain,
                                                                    "address": dep["address"], "abi": STORE_ABI})
                 self.assertEqual(self.router.ok("POST", "/resource/payment/%s/again/call" % chain,
                                                 call_data("get"))["result"], ["fresh " + chain])
                 # A configured name cannot be registered over.
-                status, env = self.router.request("POST", "/weft/resource/register",
+                status, env = self.router.request("POST", "/weft/resource/add",
                                                   {"path": "payment.%s.store" % chain, "address": FiscoNode.STORE,
                                                    "abi": STORE_ABI})
                 self.assertNotEqual(env["errorCode"], 0, env)
@@ -328,11 +328,11 @@ class RealBcosNode(unittest.TestCase):
                     self.assertIn("hash", json.dumps(block))
                     address = os.environ.get("WEFT_BCOS_STORE")
                     if address:
-                        r.ok("POST", "/weft/resource/register",
+                        r.ok("POST", "/weft/resource/add",
                              {"path": "payment.real.hello", "address": address, "abi": STORE_ABI})
                     else:
                         code, abi = hello_world(sm)
-                        dep = r.ok("POST", "/weft/resource/register",
+                        dep = r.ok("POST", "/weft/resource/add",
                                    {"path": "payment.real.hello", "bytecode": code, "abi": abi})
                         self.assertRegex(dep["address"], r"^0x[0-9a-f]{40}$")
                     data = r.ok("POST", "/resource/payment/real/hello/sendTransaction", call_data("set", "weft"))

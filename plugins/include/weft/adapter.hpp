@@ -87,6 +87,27 @@ void guarded(weft_callback cb, void *ctx, Body &&body) noexcept {
   }
 }
 
+// For the calls that answer by return value (open, subscribe_v2): runs body(), which returns a weft_status, and turns
+// any exception into a status with its message written into err.
+template <class Body>
+int32_t guarded_status(char *err, size_t err_cap, Body &&body) noexcept {
+  try {
+    return body();
+  } catch (const Failure &f) {
+    write_error(err, err_cap, f.message);
+    return f.status;
+  } catch (const std::bad_alloc &) {
+    write_error(err, err_cap, "out of memory");
+    return WEFT_E_INTERNAL;
+  } catch (const std::exception &e) {
+    write_error(err, err_cap, e.what());
+    return WEFT_E_INTERNAL;
+  } catch (...) {
+    write_error(err, err_cap, "unknown exception in the adapter");
+    return WEFT_E_INTERNAL;
+  }
+}
+
 struct Signature {
   std::vector<uint8_t> signature;
   std::vector<uint8_t> public_key; // uncompressed, without the 0x04 prefix
