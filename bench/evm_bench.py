@@ -21,7 +21,7 @@ from weftlib import Router, call_data  # noqa: E402
 import evmlib  # noqa: E402
 from evmlib import Anvil, DEV_KEYS, compile_contracts, evm_chain, write_key  # noqa: E402
 
-POLL_MS = 100
+POLL_MS = 20
 
 
 def percentile(values, p):
