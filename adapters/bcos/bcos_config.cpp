@@ -67,16 +67,7 @@ BcosConfig parse_bcos_config(const std::string &stub_type, const std::string &co
                       "Weft is built with, cannot do TLCP. Give the node's RPC standard TLS (sm_crypto only for the "
                       "ledger) or plain HTTP on its loopback, with the router beside the node");
     }
-    if (to.contains("ca_file")) c.rpc.ca_file = text(to, "ca_file", "options.tls");
-    if (to.contains("cert_file")) c.rpc.cert_file = text(to, "cert_file", "options.tls");
-    if (to.contains("key_file")) c.rpc.key_file = text(to, "key_file", "options.tls");
-    if (c.rpc.cert_file.empty() != c.rpc.key_file.empty())
-      bad("options.tls: cert_file and key_file go together (a client certificate needs its key)");
-    if (const auto *verify = to.if_contains("verify")) {
-      if (!verify->is_bool()) bad("options.tls.verify must be true or false");
-      c.rpc.verify = verify->as_bool();
-    }
-    if (!c.rpc.endpoint.tls) bad("options.tls is set but options.url is not https://");
+    evm::options::tls(to, c.rpc);
   }
 
   if (v2) {

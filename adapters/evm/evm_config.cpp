@@ -58,6 +58,19 @@ std::string read_file(const std::string &path, const std::string &where) {
   return ss.str();
 }
 
+void tls(const json::object &to, RpcOptions &rpc) {
+  if (to.contains("ca_file")) rpc.ca_file = text(to, "ca_file", "options.tls");
+  if (to.contains("cert_file")) rpc.cert_file = text(to, "cert_file", "options.tls");
+  if (to.contains("key_file")) rpc.key_file = text(to, "key_file", "options.tls");
+  if (rpc.cert_file.empty() != rpc.key_file.empty())
+    bad("options.tls: cert_file and key_file go together (a client certificate needs its key)");
+  if (const auto *verify = to.if_contains("verify")) {
+    if (!verify->is_bool()) bad("options.tls.verify must be true or false");
+    rpc.verify = verify->as_bool();
+  }
+  if (!rpc.endpoint.tls) bad("options.tls is set but options.url is not https://");
+}
+
 } // namespace options
 
 using namespace options;
@@ -115,16 +128,7 @@ EvmConfig parse_evm_config(const std::string &config_json) {
     if (!t->is_object()) bad("options.tls must be a mapping");
     const auto &to = t->as_object();
     only_keys(to, {"ca_file", "cert_file", "key_file", "verify"}, "options.tls");
-    if (to.contains("ca_file")) c.rpc.ca_file = text(to, "ca_file", "options.tls");
-    if (to.contains("cert_file")) c.rpc.cert_file = text(to, "cert_file", "options.tls");
-    if (to.contains("key_file")) c.rpc.key_file = text(to, "key_file", "options.tls");
-    if (c.rpc.cert_file.empty() != c.rpc.key_file.empty())
-      bad("options.tls: cert_file and key_file go together (a client certificate needs its key)");
-    if (const auto *verify = to.if_contains("verify")) {
-      if (!verify->is_bool()) bad("options.tls.verify must be true or false");
-      c.rpc.verify = verify->as_bool();
-    }
-    if (!c.rpc.endpoint.tls) bad("options.tls is set but options.url is not https://");
+    options::tls(to, c.rpc);
   }
   if (o.contains("chain_id")) c.chain_id = number(o, "chain_id", 0, 1, UINT64_MAX / 2 - 36, "options");
   if (const auto *t = o.if_contains("tx_type")) {

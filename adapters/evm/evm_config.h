@@ -58,6 +58,9 @@ std::uint64_t number(const boost::json::object &o, const char *key, std::uint64_
                      std::uint64_t hi, const std::string &where);
 // A whole file, for an ABI file named under `where`.
 std::string read_file(const std::string &path, const std::string &where);
+// options.tls's ca_file, cert_file, key_file and verify into rpc (the caller has checked the keys); refused unless
+// rpc.endpoint is https://.
+void tls(const boost::json::object &to, RpcOptions &rpc);
 } // namespace options
 
 } // namespace weft::evm
