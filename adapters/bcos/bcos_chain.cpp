@@ -13,8 +13,6 @@
 #include <future>
 #include <sstream>
 
-#include <fcntl.h>
-#include <unistd.h>
 
 namespace weft::bcos {
 
@@ -592,18 +590,11 @@ void BcosChain::add_registered(BcosResource rc, const std::string &abi_text) {
       json::object{{"name", rc.name}, {"address", evm::lower_address(rc.address)}, {"abi", abi_text}});
   const std::string path = registry_file();
   if (!path.empty()) {
-    // A temporary file, synced, then renamed over the old one: a crash leaves the old list or the new one.
-    const std::string tmp = path + ".tmp";
-    const std::string text = json::serialize(registered_);
-    bool ok = false;
-    if (int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600); fd >= 0) {
-      ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
-      ok = ::close(fd) == 0 && ok;
-    }
-    if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    try {
+      evm::replace_file_durably(path, json::serialize(registered_));
+    } catch (const Failure &f) {
       registered_.pop_back();
-      ::unlink(tmp.c_str());
-      throw Failure(WEFT_E_INTERNAL, "cannot write " + path + " to keep resource '" + rc.name + "'");
+      throw Failure(WEFT_E_INTERNAL, f.message + " to keep resource '" + rc.name + "'");
     }
   }
   cfg_.resources.push_back(std::move(rc));

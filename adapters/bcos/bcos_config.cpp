@@ -22,11 +22,6 @@ std::shared_ptr<const evm::abi::ContractAbi> load_abi(const std::string &text, c
   return evm::load_abi(text, origin, hasher_of(c));
 }
 
-bool name_ok(const std::string &s, size_t max) {
-  return !s.empty() && s.size() <= max &&
-         s.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") == std::string::npos;
-}
-
 BcosConfig parse_bcos_config(const std::string &stub_type, const std::string &config_json) {
   BcosConfig c;
   if (stub_type == "BCOS2.0" || stub_type == "GM_BCOS2.0")
@@ -102,24 +97,8 @@ BcosConfig parse_bcos_config(const std::string &stub_type, const std::string &co
       if (!item.is_object()) bad(where + " must be a mapping");
       const auto &ro = item.as_object();
       only_keys(ro, {"name", "address", "abi_file", "abi"}, where);
-      BcosResource rc;
-      rc.name = text(ro, "name", where);
-      if (!name_ok(rc.name, 64))
-        bad(where + ".name '" + rc.name + "' must be 1-64 characters of letters, digits, _ and -");
+      BcosResource rc = contract(ro, where, hasher_of(c.crypto));
       if (!names.insert(rc.name).second) bad(where + ": resource '" + rc.name + "' is listed twice");
-      auto addr = evm::parse_address(text(ro, "address", where));
-      if (!addr.ok()) bad(where + ".address: " + addr.error().message);
-      rc.address = *addr;
-      const bool has_file = ro.contains("abi_file"), has_inline = ro.contains("abi");
-      if (has_file == has_inline) bad(where + ": give exactly one of abi_file and abi");
-      if (has_file) {
-        rc.abi_file = text(ro, "abi_file", where);
-        rc.abi = load_abi(read_file(rc.abi_file, where), where + ": ABI file '" + rc.abi_file + "'", c.crypto);
-      } else {
-        const auto &inline_abi = ro.at("abi");
-        rc.abi = load_abi(inline_abi.is_string() ? std::string(inline_abi.as_string()) : json::serialize(inline_abi),
-                          where + ".abi", c.crypto);
-      }
       c.resources.push_back(std::move(rc));
     }
   }

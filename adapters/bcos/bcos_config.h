@@ -5,6 +5,7 @@
 
 #include "abi.h"
 #include "bcos_tx.h"
+#include "evm_config.h"
 #include "json_rpc.h"
 
 #include <cstdint>
@@ -17,12 +18,8 @@ namespace weft::bcos {
 
 enum class Version { V2, V3 };
 
-struct BcosResource {
-  std::string name;
-  Address address{};
-  std::string abi_file; // where the ABI came from ("" when inline)
-  std::shared_ptr<const evm::abi::ContractAbi> abi;
-};
+// A deployed contract: name, address, where its ABI came from, the ABI (the EVM adapter's shape; gas_limit unused).
+using BcosResource = evm::ResourceConfig;
 
 // A deque, so resources registered at run time join without moving the ones in use.
 using Resources = std::deque<BcosResource>;
@@ -48,6 +45,6 @@ BcosConfig parse_bcos_config(const std::string &stub_type, const std::string &js
 // throws plugin::Failure(WEFT_E_INVALID_ARGUMENT) naming `origin`.
 std::shared_ptr<const evm::abi::ContractAbi> load_abi(const std::string &text, const std::string &origin, Crypto c);
 // 1-64 letters, digits, _ and -: resource, group and chain names.
-bool name_ok(const std::string &s, size_t max = 64);
+using evm::options::name_ok;
 
 } // namespace weft::bcos

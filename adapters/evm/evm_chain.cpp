@@ -4,14 +4,9 @@
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <future>
 #include <sstream>
-
-#include <fcntl.h>
-#include <unistd.h>
 
 namespace weft::evm {
 
@@ -1150,24 +1145,10 @@ void EvmChain::load_registered() {
   }
 }
 
-// Writes the whole list to a temporary file, syncs it and renames it over the old one: a crash leaves the old list
-// or the new one, never half of either.
 void EvmChain::save_registered() {
   const std::string path = registry_file();
   if (path.empty()) throw Failure(WEFT_E_INTERNAL, "the host gave no data directory to keep registered resources in");
-  const std::string tmp = path + ".tmp";
-  const std::string text = json::serialize(registered_);
-  FILE *f = std::fopen(tmp.c_str(), "wb");
-  if (f == nullptr) throw Failure(WEFT_E_INTERNAL, "cannot write " + tmp + ": " + std::strerror(errno));
-  const bool written = std::fwrite(text.data(), 1, text.size(), f) == text.size() && std::fflush(f) == 0 &&
-                       ::fsync(fileno(f)) == 0;
-  std::fclose(f);
-  if (!written || std::rename(tmp.c_str(), path.c_str()) != 0)
-    throw Failure(WEFT_E_INTERNAL, "cannot write " + path + ": " + std::strerror(errno));
-  if (int dir = ::open(data_dir_.c_str(), O_RDONLY | O_DIRECTORY); dir >= 0) {
-    ::fsync(dir);
-    ::close(dir);
-  }
+  replace_file_durably(path, json::serialize(registered_));
 }
 
 void EvmChain::add_registered(ResourceConfig rc, const std::string &abi_text) {
@@ -1184,8 +1165,7 @@ void EvmChain::add_registered(ResourceConfig rc, const std::string &abi_text) {
 void EvmChain::register_resource(const std::shared_ptr<Op> &op, json::object req) {
   ResourceConfig rc;
   rc.name = str_of(req, "name");
-  if (rc.name.empty() || rc.name.size() > 64 ||
-      rc.name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") != std::string::npos)
+  if (!options::name_ok(rc.name))
     throw Failure(WEFT_E_INVALID_ARGUMENT, "name '" + rc.name + "' must be 1-64 characters of letters, digits, _ and -");
   for (const auto &c : cfg_.resources)
     if (c.name == rc.name)

@@ -5,9 +5,14 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <set>
 #include <sstream>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace weft::evm {
 
@@ -58,6 +63,31 @@ std::string read_file(const std::string &path, const std::string &where) {
   return ss.str();
 }
 
+bool name_ok(const std::string &s, size_t max) {
+  return !s.empty() && s.size() <= max &&
+         s.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") == std::string::npos;
+}
+
+ResourceConfig contract(const json::object &ro, const std::string &where, abi::Hasher h) {
+  ResourceConfig rc;
+  rc.name = text(ro, "name", where);
+  if (!name_ok(rc.name)) bad(where + ".name '" + rc.name + "' must be 1-64 characters of letters, digits, _ and -");
+  auto addr = parse_address(text(ro, "address", where));
+  if (!addr.ok()) bad(where + ".address: " + addr.error().message);
+  rc.address = *addr;
+  const bool has_file = ro.contains("abi_file"), has_inline = ro.contains("abi");
+  if (has_file == has_inline) bad(where + ": give exactly one of abi_file and abi");
+  if (has_file) {
+    rc.abi_file = text(ro, "abi_file", where);
+    rc.abi = load_abi(read_file(rc.abi_file, where), where + ": ABI file '" + rc.abi_file + "'", h);
+  } else {
+    const auto &inline_abi = ro.at("abi");
+    rc.abi = load_abi(inline_abi.is_string() ? std::string(inline_abi.as_string()) : json::serialize(inline_abi),
+                      where + ".abi", h);
+  }
+  return rc;
+}
+
 void tls(const json::object &to, RpcOptions &rpc) {
   if (to.contains("ca_file")) rpc.ca_file = text(to, "ca_file", "options.tls");
   if (to.contains("cert_file")) rpc.cert_file = text(to, "cert_file", "options.tls");
@@ -105,6 +135,26 @@ std::shared_ptr<const abi::ContractAbi> load_abi(const std::string &text, const 
   auto parsed = abi::parse_abi_json(json::serialize(v), h);
   if (!parsed.ok()) bad(origin + ": " + parsed.error().message);
   return std::make_shared<const abi::ContractAbi>(std::move(*parsed));
+}
+
+void replace_file_durably(const std::string &path, const std::string &text) {
+  const std::string tmp = path + ".tmp";
+  bool ok = false;
+  if (int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600); fd >= 0) {
+    ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+    ok = ::close(fd) == 0 && ok;
+  }
+  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string why = std::strerror(errno);
+    ::unlink(tmp.c_str());
+    throw Failure(WEFT_E_INTERNAL, "cannot write " + path + ": " + why);
+  }
+  const auto slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  if (int d = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); d >= 0) {
+    ::fsync(d);
+    ::close(d);
+  }
 }
 
 EvmConfig parse_evm_config(const std::string &config_json) {
@@ -160,26 +210,8 @@ EvmConfig parse_evm_config(const std::string &config_json) {
       if (!item.is_object()) bad(where + " must be a mapping");
       const auto &ro = item.as_object();
       only_keys(ro, {"name", "address", "abi_file", "abi", "gas_limit"}, where);
-      ResourceConfig rc;
-      rc.name = text(ro, "name", where);
-      if (rc.name.empty() || rc.name.size() > 64 ||
-          rc.name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") !=
-              std::string::npos)
-        bad(where + ".name '" + rc.name + "' must be 1-64 characters of letters, digits, _ and -");
+      ResourceConfig rc = contract(ro, where, abi::keccak);
       if (!names.insert(rc.name).second) bad(where + ": resource '" + rc.name + "' is listed twice");
-      auto addr = parse_address(text(ro, "address", where));
-      if (!addr.ok()) bad(where + ".address: " + addr.error().message);
-      rc.address = *addr;
-      const bool has_file = ro.contains("abi_file"), has_inline = ro.contains("abi");
-      if (has_file == has_inline) bad(where + ": give exactly one of abi_file and abi");
-      if (has_file) {
-        rc.abi_file = text(ro, "abi_file", where);
-        rc.abi = load_abi(read_file(rc.abi_file, where), where + ": ABI file '" + rc.abi_file + "'");
-      } else {
-        const auto &inline_abi = ro.at("abi");
-        rc.abi = load_abi(inline_abi.is_string() ? std::string(inline_abi.as_string()) : json::serialize(inline_abi),
-                          where + ".abi");
-      }
       if (ro.contains("gas_limit")) rc.gas_limit = number(ro, "gas_limit", 0, 21000, 1000000000, where);
       c.resources.push_back(std::move(rc));
     }

@@ -47,6 +47,10 @@ EvmConfig parse_evm_config(const std::string &json);
 std::shared_ptr<const abi::ContractAbi> load_abi(const std::string &text, const std::string &origin,
                                                  abi::Hasher h = abi::keccak);
 
+// Replaces the file at path with text so that a crash leaves the old content or the new, never part of either: a
+// temporary file beside it, synced, renamed over it, and the directory synced. Throws plugin::Failure naming the path.
+void replace_file_durably(const std::string &path, const std::string &text);
+
 // The checks of a chain's options that the EVM and FISCO BCOS adapters share. Each throws
 // plugin::Failure(WEFT_E_INVALID_ARGUMENT) with a message naming the key (`where` is its parent, e.g. "options").
 namespace options {
@@ -58,6 +62,11 @@ std::uint64_t number(const boost::json::object &o, const char *key, std::uint64_
                      std::uint64_t hi, const std::string &where);
 // A whole file, for an ABI file named under `where`.
 std::string read_file(const std::string &path, const std::string &where);
+// A resource name: 1..max characters of letters, digits, _ and -.
+bool name_ok(const std::string &s, size_t max = 64);
+// One entry of options.resources (its keys already checked by the caller): name, address, and the ABI from abi_file
+// or inline abi, its selectors made with h.
+ResourceConfig contract(const boost::json::object &ro, const std::string &where, abi::Hasher h);
 // options.tls's ca_file, cert_file, key_file and verify into rpc (the caller has checked the keys); refused unless
 // rpc.endpoint is https://.
 void tls(const boost::json::object &to, RpcOptions &rpc);
