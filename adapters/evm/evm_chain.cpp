@@ -317,10 +317,8 @@ void EvmChain::ready(const std::shared_ptr<Op> &op, std::function<void()> next) 
 
 void EvmChain::poll_head() {
   if (closing_) return;
-  polling_ = true;
   rpc_.call("eth_getBlockByNumber", json::array{"latest", false}, std::chrono::milliseconds(cfg_.request_timeout_ms),
             [this](RpcAnswer a) {
-              polling_ = false;
               if (closing_) return;
               if (a.ok() && a.result.is_object()) {
                 on_head(a.result.as_object());
@@ -831,7 +829,6 @@ void EvmChain::sign_and_broadcast(const std::shared_ptr<Sent> &sent, bool replac
   const std::string hash = hex_of(tx_hash(raw));
   sent->raw = to_hex(raw);
   sent->hashes.push_back(hash);
-  by_hash_[hash] = sent;
   if (sent->op && !sent->op->finished) sent->op->hash = hash;
   broadcast(sent, hash, why);
 }
@@ -864,7 +861,6 @@ void EvmChain::broadcast(const std::shared_ptr<Sent> &sent, const std::string &h
               if (nonce_low && why == Why::First && !sent->accepted && sent->nonce_retries < 3) {
                 // The account sent from elsewhere: start the book again from the node's count and take a fresh nonce.
                 ++sent->nonce_retries;
-                by_hash_.erase(hash);
                 sent->hashes.pop_back();
                 rpc_.call("eth_getTransactionCount", json::array{lower_address(sent->from), "pending"},
                           std::chrono::milliseconds(cfg_.request_timeout_ms), [this, sent](RpcAnswer c) {
@@ -904,7 +900,6 @@ void EvmChain::broadcast(const std::shared_ptr<Sent> &sent, const std::string &h
               }
               // Refused: nothing of it is on the chain (the first time), or the node forgot it and will not take it
               // back. Its nonce is free again.
-              for (const auto &h : sent->hashes) by_hash_.erase(h);
               release_nonce(sender(sent->account, sent->from), sent->nonce);
               auto op = sent->op;
               if (op) op->hash.clear();
@@ -971,8 +966,7 @@ void EvmChain::check_receipts(const std::vector<std::shared_ptr<Sent>> &which, b
                             Clock::now() - sent->sent_at >= std::chrono::milliseconds(cfg_.poll_ms)) {
                    // The node took it and then forgot it without mining it (evicted, or invalid once executed).
                    if (++sent->drops > kMaxDrops) {
-                     for (const auto &h : sent->hashes) by_hash_.erase(h);
-                     release_nonce(sender(sent->account, sent->from), sent->nonce);
+                            release_nonce(sender(sent->account, sent->from), sent->nonce);
                      auto op = sent->op;
                      if (op) op->hash.clear();
                      drop(sent);
@@ -1106,7 +1100,6 @@ void EvmChain::fill_gaps() {
 }
 
 void EvmChain::drop(const std::shared_ptr<Sent> &sent) {
-  for (const auto &h : sent->hashes) by_hash_.erase(h);
   tracked_.erase(sent);
   sent->op.reset();
 }

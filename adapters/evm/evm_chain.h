@@ -139,11 +139,9 @@ class EvmChain {
   std::vector<std::function<void()>> waiting_ready_;
   bool asking_chain_id_ = false;
   Head head_;
-  bool polling_ = false;
   bool checking_all_ = false;
   uint64_t poll_timer_ = 0;
   std::map<std::string, std::unique_ptr<Sender>> senders_; // by address
-  std::map<std::string, std::shared_ptr<Sent>> by_hash_;   // every hash of every tracked transaction
   std::set<std::shared_ptr<Sent>> tracked_;
   std::map<std::string, Address> account_addresses_;
   std::optional<U256> gas_price_cache_, tip_cache_;

@@ -45,7 +45,7 @@ struct Loop::Impl {
   asio::io_context io{1};
   asio::executor_work_guard<asio::io_context::executor_type> guard{io.get_executor()};
   std::map<uint64_t, std::unique_ptr<asio::steady_timer>> timers;
-  uint64_t next_timer = 1;
+  std::atomic<uint64_t> next_timer{1}; // ids are taken on any thread; timers live on the loop
   std::thread thread;
   std::atomic<bool> stopped{false};
   std::thread::id thread_id;
@@ -74,8 +74,7 @@ void Loop::post(std::function<void()> fn) {
 
 uint64_t Loop::after(std::chrono::milliseconds d, std::function<void()> fn) {
   // Timers are created on the loop, so the map needs no lock; the id is reserved here atomically.
-  static std::atomic<uint64_t> ids{1};
-  const uint64_t id = ids.fetch_add(1);
+  const uint64_t id = impl_->next_timer.fetch_add(1);
   auto start = [this, id, d, fn = std::move(fn)]() mutable {
     auto timer = std::make_unique<asio::steady_timer>(impl_->io, d);
     timer->async_wait([this, id, fn = std::move(fn)](const boost::system::error_code &ec) {
