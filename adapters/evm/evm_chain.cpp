@@ -1,4 +1,5 @@
 #include "evm_chain.h"
+#include "evm_util.h"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -33,6 +34,7 @@ struct EvmChain::Sent {
   const abi::Function *fn = nullptr;
   std::shared_ptr<const abi::ContractAbi> abi;
   Then then; // what to answer once final, instead of the sent shape (deployments)
+  Refused refused; // where a revert goes, when the write was composed by the adapter
   std::vector<std::string> hashes; // every signed version, oldest first
   std::string raw;                 // the latest signed version, 0x hex
   bool accepted = false;           // the node took (or may have taken) the latest version
@@ -46,47 +48,13 @@ struct EvmChain::Sent {
   bool final_ = false;
 };
 
-struct EvmChain::Prepared {
-  std::shared_ptr<Op> op;
-  const ResourceConfig *res = nullptr; // the contract called; null for a deployment
-  std::optional<Address> to;
-  std::shared_ptr<const abi::ContractAbi> abi; // to decode revert reasons
-  Then then;
-  const abi::Function *fn = nullptr;
-  Bytes calldata;
-  std::string account;
-  Address from{};
-  std::optional<uint64_t> gas;
-  U256 value;
-};
+
+using namespace util;
 
 namespace {
 
 // Times a node may forget an accepted transaction before the adapter gives up on it and frees its nonce.
 constexpr int kMaxDrops = 3;
-
-std::string hex_of(const Hash256 &h) { return to_hex(std::span<const uint8_t>(h.data(), h.size())); }
-
-std::string qty(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
-std::optional<uint64_t> parse_qty(const json::value *v) {
-  if (v == nullptr) return std::nullopt;
-  if (v->is_uint64()) return v->as_uint64();
-  if (v->is_int64() && v->as_int64() >= 0) return static_cast<uint64_t>(v->as_int64());
-  if (!v->is_string()) return std::nullopt;
-  auto u = U256::parse(std::string_view(v->as_string()));
-  if (!u.ok() || !u->fits_u64()) return std::nullopt;
-  return u->low_u64();
-}
-
-std::string str_of(const json::object &o, const char *key) {
-  const auto *v = o.if_contains(key);
-  return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
-}
 
 std::string lower(std::string s) {
   for (auto &c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -111,28 +79,6 @@ U256 raised(const U256 &x) {
 }
 
 U256 max_of(const U256 &a, const U256 &b) { return a < b ? b : a; }
-
-std::vector<std::string> string_args(const json::object &req) {
-  std::vector<std::string> out;
-  const auto *a = req.if_contains("args");
-  if (a == nullptr || a->is_null()) return out;
-  if (!a->is_array()) throw Failure(WEFT_E_INVALID_ARGUMENT, "args must be an array of strings");
-  size_t i = 0;
-  for (const auto &v : a->as_array()) {
-    if (!v.is_string())
-      throw Failure(WEFT_E_INVALID_ARGUMENT, "argument " + std::to_string(i) + " must be a string, got " +
-                                                 json::serialize(v));
-    out.emplace_back(v.as_string());
-    ++i;
-  }
-  return out;
-}
-
-const json::object &options_of(const json::object &req) {
-  static const json::object empty;
-  const auto *o = req.if_contains("options");
-  return o != nullptr && o->is_object() ? o->as_object() : empty;
-}
 
 // Revert data from a JSON-RPC error: "data" as hex, or nested as {"data": hex} by some nodes.
 std::optional<Bytes> revert_data(const RpcAnswer &a) {
@@ -255,11 +201,16 @@ void EvmChain::list_resources(const std::shared_ptr<Op> &op, json::object) {
       if (!f.is_read()) writes.push_back(json::string(f.name));
     }
     for (const auto &e : r.abi->events) events.push_back(json::string(e.signature()));
-    json::object props{{"contract", "evm"},
+    json::object props{{"contract", r.kind},
                        {"address", checksum_address(r.address)},
                        {"methods", std::move(methods)},
                        {"writeMethods", std::move(writes)},
                        {"events", std::move(events)}};
+    if (r.kind == "htlc") {
+      props["asset"] = checksum_address(*r.asset);
+      props["escrow"] = checksum_address(r.address);
+    }
+    if (r.kind == "evm") props["xa"] = xa_capable(r);
     list.push_back(json::object{{"name", r.name}, {"properties", std::move(props)}});
   }
   succeed(op, json::object{{"resources", std::move(list)}});
@@ -566,16 +517,29 @@ void EvmChain::call(const std::shared_ptr<Op> &op, json::object req) {
   if (!fn.ok()) throw Failure(WEFT_E_NOT_FOUND, "resource '" + res.name + "': " + fn.error().message);
   auto data = abi::encode_call(**fn, args);
   if (!data.ok()) throw Failure(WEFT_E_INVALID_ARGUMENT, data.error().message);
-  json::object callobj{{"to", lower_address(res.address)}, {"data", to_hex(*data)}};
+  std::optional<Address> from;
   if (const std::string account = str_of(req, "account"); !account.empty()) {
     // A call names its account so that msg.sender is what the contract will see in a send; an account the host
     // does not know is simply not named.
     try {
-      callobj["from"] = lower_address(address_of_account(account));
+      from = address_of_account(account);
     } catch (const Failure &) {
     }
   }
   const abi::Function *f = *fn;
+  const auto &opts = options_of(req);
+  if (const auto *x = opts.if_contains("XA_TRANSACTION_ID")) {
+    if (!x->is_string()) throw Failure(WEFT_E_INVALID_ARGUMENT, "options.XA_TRANSACTION_ID must be a string");
+    return call_in_xa(op, res, std::string(x->as_string()),
+                      [this, op, &res, f, d = std::move(*data), from]() mutable { run_call(op, res, f, std::move(d), from); });
+  }
+  run_call(op, res, f, std::move(*data), from);
+}
+
+void EvmChain::run_call(const std::shared_ptr<Op> &op, const ResourceConfig &res, const abi::Function *f, Bytes data,
+                        std::optional<Address> from) {
+  json::object callobj{{"to", lower_address(res.address)}, {"data", to_hex(data)}};
+  if (from) callobj["from"] = lower_address(*from);
   rpc_.call("eth_call", json::array{std::move(callobj), "latest"}, rpc_timeout(op), [this, op, f, &res](RpcAnswer a) {
     if (!live(op)) return;
     const uint64_t height = head_.number;
@@ -609,12 +573,65 @@ void EvmChain::call(const std::shared_ptr<Op> &op, json::object req) {
   });
 }
 
+void EvmChain::read_call(const std::shared_ptr<Op> &op, const Address &at, const abi::Function &fn,
+                         const std::vector<std::string> &args, const std::string &block,
+                         std::function<void(std::vector<std::string>)> next) {
+  auto data = abi::encode_call(fn, args);
+  if (!data.ok()) return fail(op, WEFT_E_INVALID_ARGUMENT, fn.signature() + ": " + data.error().message);
+  json::object callobj{{"to", lower_address(at)}, {"data", to_hex(*data)}};
+  const abi::Function *f = &fn;
+  rpc_.call("eth_call", json::array{std::move(callobj), block}, rpc_timeout(op), [this, op, f, at, next](RpcAnswer a) {
+    if (!live(op)) return;
+    if (!a.ok()) {
+      if (is_revert(a)) return fail(op, WEFT_E_INTERNAL, f->signature() + " reverted: " + revert_message(a, nullptr));
+      return fail(op, a.status == WEFT_E_INTERNAL ? WEFT_E_UNAVAILABLE : a.status, a.message);
+    }
+    auto bytes = a.result.is_string() ? from_hex(std::string_view(a.result.as_string()))
+                                      : Result<Bytes>(Error{0, "not a hex string"});
+    if (!bytes.ok() || bytes->empty())
+      return fail(op, WEFT_E_UNAVAILABLE, "no answer from " + f->signature() + " at " + checksum_address(at) +
+                                              ": is the contract deployed there?");
+    auto values = abi::decode_values(f->outputs, *bytes);
+    if (!values.ok())
+      return fail(op, WEFT_E_UNAVAILABLE, "cannot decode what " + f->signature() + " returned: " + values.error().message);
+    guarded(op, [&] { next(std::move(*values)); });
+  });
+}
+
+void EvmChain::guarded(const std::shared_ptr<Op> &op, const std::function<void()> &body) {
+  try {
+    body();
+  } catch (const Failure &f) {
+    fail(op, f.status, f.message);
+  } catch (const std::exception &e) {
+    fail(op, WEFT_E_INTERNAL, e.what());
+  }
+}
+
+void EvmChain::send_call(const std::shared_ptr<Op> &op, std::optional<Address> to, Bytes calldata,
+                         const std::string &account, std::shared_ptr<const abi::ContractAbi> abi, Then done,
+                         Refused refused) {
+  auto p = std::make_shared<Prepared>();
+  p->op = op;
+  p->to = to;
+  p->res = to ? resource_at(lower_address(*to)) : nullptr;
+  p->abi = std::move(abi);
+  p->calldata = std::move(calldata);
+  if (account.empty()) throw Failure(WEFT_E_ACCOUNT, "no account to sign with");
+  p->account = account;
+  p->from = address_of_account(account);
+  p->then = [this, done = std::move(done)](const std::shared_ptr<Op> &o, json::object a) {
+    guarded(o, [&] { done(o, std::move(a)); });
+  };
+  p->refused = [this, refused = std::move(refused)](const std::shared_ptr<Op> &o, const Bytes &d, const std::string &m,
+                                                    const std::string &h) { guarded(o, [&] { refused(o, d, m, h); }); };
+  ready(op, [this, p] { send_prepared(p); });
+}
+
 // ---- Sends ----
 
 void EvmChain::send_transaction(const std::shared_ptr<Op> &op, json::object req) {
   const auto &opts = options_of(req);
-  if (opts.contains("XA_TRANSACTION_ID"))
-    throw Failure(WEFT_E_UNSUPPORTED, "XA transactions are not offered on EVM chains yet");
   auto p = std::make_shared<Prepared>();
   p->op = op;
   p->res = &resource(req);
@@ -645,6 +662,7 @@ void EvmChain::send_transaction(const std::shared_ptr<Op> &op, json::object req)
     if (!value.ok()) throw Failure(WEFT_E_INVALID_ARGUMENT, "options.value must be an amount in wei");
     p->value = *value;
   }
+  if (opts.contains("XA_TRANSACTION_ID") || xa_capable(*p->res)) return send_through_proxy(p, opts);
   ready(op, [this, p] { send_prepared(p); });
 }
 
@@ -657,6 +675,8 @@ void EvmChain::send_prepared(std::shared_ptr<Prepared> p) {
       if (!live(p->op)) return;
       if (!a.ok()) {
         // The node predicts a revert: nothing is sent, and the caller learns why, as a failed transaction.
+        if (is_revert(a) && p->refused)
+          return p->refused(p->op, revert_data(a).value_or(Bytes{}), revert_message(a, p->abi.get()), "");
         if (is_revert(a))
           return succeed(p->op, json::object{{"errorCode", 1},
                                              {"message", revert_message(a, p->abi.get()) +
@@ -686,6 +706,7 @@ void EvmChain::send_prepared(std::shared_ptr<Prepared> p) {
       sent->fn = p->fn;
       sent->abi = p->abi;
       sent->then = p->then;
+      sent->refused = p->refused;
       if (cfg_.tx_type == TxType::Legacy)
         sent->tx = LegacyTx{.nonce = nonce, .gas_price = a, .gas = *p->gas, .to = p->to, .value = p->value,
                             .data = p->calldata, .chain_id = *chain_id_};
@@ -1025,13 +1046,21 @@ void EvmChain::answer_mined(const std::shared_ptr<Sent> &sent, const json::objec
         },
         sent->tx);
   }
-  with_time([this, op, answer, again, block, abi = sent->abi, then = sent->then](uint64_t ts) mutable {
+  with_time([this, op, answer, again, block, abi = sent->abi, then = sent->then,
+             refused = sent->refused](uint64_t ts) mutable {
     answer["timestamp"] = ts;
     if (!again) return then ? then(op, std::move(answer)) : succeed(op, answer);
     rpc_.call("eth_call", json::array{std::move(*again), qty(block > 0 ? block - 1 : 0)}, rpc_timeout(op),
-              [this, op, answer, abi, then](RpcAnswer a) mutable {
+              [this, op, answer, abi, then, refused](RpcAnswer a) mutable {
                 if (!live(op)) return;
-                if (!a.ok() && is_revert(a)) answer["message"] = revert_message(a, abi.get());
+                Bytes data;
+                if (!a.ok() && is_revert(a)) {
+                  answer["message"] = revert_message(a, abi.get());
+                  data = revert_data(a).value_or(Bytes{});
+                }
+                if (refused)
+                  return refused(op, data, std::string(answer["message"].as_string()),
+                                 std::string(answer["hash"].as_string()));
                 if (then) return then(op, std::move(answer));
                 succeed(op, answer);
               });
@@ -1110,6 +1139,11 @@ namespace weft::evm {
 
 // ---- Registered resources: kept in <data_dir>/resources.json, one entry per registration, latest last ----
 
+std::string EvmChain::head_minus_confirmations() const {
+  if (cfg_.confirmations == 0 || head_.number == 0) return "latest";
+  return qty(head_.number > cfg_.confirmations ? head_.number - cfg_.confirmations : 0);
+}
+
 std::string EvmChain::registry_file() const { return data_dir_.empty() ? "" : data_dir_ + "/resources.json"; }
 
 void EvmChain::load_registered() {
@@ -1133,7 +1167,19 @@ void EvmChain::load_registered() {
     if (rc.name.empty() || !addr.ok()) throw Failure(WEFT_E_INTERNAL, path + " holds an entry without name or address");
     rc.address = *addr;
     rc.abi = load_abi(str_of(*o, "abi"), path + ": resource '" + rc.name + "'");
-    registered_.push_back(json::object{{"name", rc.name}, {"address", lower_address(rc.address)}, {"abi", str_of(*o, "abi")}});
+    json::object entry{{"name", rc.name}, {"address", lower_address(rc.address)}, {"abi", str_of(*o, "abi")}};
+    if (const std::string kind = str_of(*o, "kind"); !kind.empty()) {
+      if (kind != "xa-proxy" && kind != "htlc") throw Failure(WEFT_E_INTERNAL, path + ": unknown kind '" + kind + "'");
+      rc.kind = kind;
+      entry["kind"] = kind;
+    }
+    if (rc.kind == "htlc") {
+      auto asset = parse_address(str_of(*o, "asset"));
+      if (!asset.ok()) throw Failure(WEFT_E_INTERNAL, path + ": HTLC '" + rc.name + "' without its asset's address");
+      rc.asset = *asset;
+      entry["asset"] = lower_address(*asset);
+    }
+    registered_.push_back(std::move(entry));
     resources_.push_back(std::move(rc));
   }
 }
@@ -1145,7 +1191,10 @@ void EvmChain::save_registered() {
 }
 
 void EvmChain::add_registered(ResourceConfig rc, const std::string &abi_text) {
-  registered_.push_back(json::object{{"name", rc.name}, {"address", lower_address(rc.address)}, {"abi", abi_text}});
+  json::object entry{{"name", rc.name}, {"address", lower_address(rc.address)}, {"abi", abi_text}};
+  if (rc.kind != "evm") entry["kind"] = rc.kind;
+  if (rc.asset) entry["asset"] = lower_address(*rc.asset);
+  registered_.push_back(std::move(entry));
   try {
     save_registered();
   } catch (...) {
@@ -1160,6 +1209,8 @@ void EvmChain::register_resource(const std::shared_ptr<Op> &op, json::object req
   rc.name = str_of(req, "name");
   if (!options::name_ok(rc.name))
     throw Failure(WEFT_E_INVALID_ARGUMENT, "name '" + rc.name + "' must be 1-64 characters of letters, digits, _ and -");
+  if (rc.name == "WeCrossProxy")
+    throw Failure(WEFT_E_INVALID_ARGUMENT, "WeCrossProxy names the chain's XA proxy; deploy it with deployStubs");
   for (const auto &c : cfg_.resources)
     if (c.name == rc.name)
       throw Failure(WEFT_E_INVALID_ARGUMENT, "resource '" + rc.name + "' is configured in the router's config; change it there");

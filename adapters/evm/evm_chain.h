@@ -53,6 +53,16 @@ class EvmChain {
   void account_info(const std::shared_ptr<Op> &op, boost::json::object req);
   void chain_info(const std::shared_ptr<Op> &op, boost::json::object req);
   void register_resource(const std::shared_ptr<Op> &op, boost::json::object req);
+  // The Solidity stubs (evm_stubs.cpp): deployment, XA branches through the chain's WeftXAProxy, HTLC locks.
+  void deploy_stubs(const std::shared_ptr<Op> &op, boost::json::object req);
+  void xa_start(const std::shared_ptr<Op> &op, boost::json::object req);
+  void xa_commit(const std::shared_ptr<Op> &op, boost::json::object req);
+  void xa_rollback(const std::shared_ptr<Op> &op, boost::json::object req);
+  void xa_status(const std::shared_ptr<Op> &op, boost::json::object req);
+  void htlc_lock(const std::shared_ptr<Op> &op, boost::json::object req);
+  void htlc_unlock(const std::shared_ptr<Op> &op, boost::json::object req);
+  void htlc_refund(const std::shared_ptr<Op> &op, boost::json::object req);
+  void htlc_status(const std::shared_ptr<Op> &op, boost::json::object req);
 
   // subscribe_v2 (evm_subscriptions.cpp): returns the id, or throws plugin::Failure. unsubscribe returns once no
   // record of that subscription can follow.
@@ -69,6 +79,62 @@ class EvmChain {
   void end_subscriptions(const std::string &reason);
   // What a deployment answers once its transaction is final, instead of the sent shape.
   using Then = std::function<void(const std::shared_ptr<Op> &, boost::json::object answer)>;
+  // A write that reverted: while estimating gas (hash "", nothing sent) or on chain (the revert data found by running
+  // it again on the state before its block; empty when the node gives none).
+  using Refused = std::function<void(const std::shared_ptr<Op> &, const Bytes &data, const std::string &message,
+                                     const std::string &hash)>;
+  struct Prepared {
+    std::shared_ptr<Op> op;
+    const ResourceConfig *res = nullptr; // the contract called; null for a deployment
+    std::optional<Address> to;
+    std::shared_ptr<const abi::ContractAbi> abi; // to decode revert reasons
+    Then then;
+    Refused refused; // when set, a revert goes here instead of becoming the sent shape's errorCode
+    const abi::Function *fn = nullptr;
+    Bytes calldata;
+    std::string account;
+    Address from{};
+    std::optional<uint64_t> gas;
+    U256 value;
+  };
+  // A write the adapter composes itself (stub calls, deployments, approvals): sent like any transaction; done once
+  // final and successful, refused when it reverted.
+  void send_call(const std::shared_ptr<Op> &op, std::optional<Address> to, Bytes calldata, const std::string &account,
+                 std::shared_ptr<const abi::ContractAbi> abi, Then done, Refused refused);
+  // eth_call of fn(args) at `block` (a tag or a quantity): next(the decoded outputs); a revert or a node error fails op.
+  void read_call(const std::shared_ptr<Op> &op, const Address &at, const abi::Function &fn,
+                 const std::vector<std::string> &args, const std::string &block,
+                 std::function<void(std::vector<std::string>)> next);
+  // The eth_call of a `call` verb, once its XA check (if any) passed.
+  void run_call(const std::shared_ptr<Op> &op, const ResourceConfig &res, const abi::Function *f, Bytes data,
+                std::optional<Address> from);
+
+  // Runs body; a Failure it throws (or any exception) fails op instead of escaping into the loop.
+  void guarded(const std::shared_ptr<Op> &op, const std::function<void()> &body);
+  // A Refused that fails op with the status and receipt code the stub's custom error stands for (evm_stubs.cpp).
+  Refused refuse_as(std::shared_ptr<const abi::ContractAbi> abi, std::string what);
+
+  // Stub state (evm_stubs.cpp).
+  const ResourceConfig *xa_proxy() const; // the chain's WeCrossProxy, or null
+  bool xa_capable(const ResourceConfig &r) const;
+  // The business contract's ABI with the proxy's errors added, to decode what a write through the proxy reverts with.
+  std::shared_ptr<const abi::ContractAbi> through_proxy_abi(const ResourceConfig &business);
+  // A send_transaction to an XA-capable resource: a step of the transaction in options, or a plain write through the
+  // proxy's forward; p is prepared for the business call.
+  void send_through_proxy(const std::shared_ptr<Prepared> &p, const boost::json::object &options);
+  // A call inside an XA transaction: runs only while it is processing and holds the resource.
+  void call_in_xa(const std::shared_ptr<Op> &op, const ResourceConfig &res, const std::string &xid,
+                  std::function<void()> next);
+  void xa_decide(const std::shared_ptr<Op> &op, const boost::json::object &req, bool commit);
+  // The XAStep logs of a transaction from its start block: next(seq -> the log's decoded fields and its tx hash).
+  void xa_step_logs(const std::shared_ptr<Op> &op, const std::string &xid, uint64_t from_block,
+                    std::function<void(std::map<uint64_t, boost::json::object>)> next);
+  const ResourceConfig &htlc_resource(const boost::json::object &req) const;
+  void htlc_write(const std::shared_ptr<Op> &op, const ResourceConfig &htlc, const char *method,
+                  std::vector<std::string> args, const std::string &account, const std::string &sender,
+                  const std::string &id, const char *state);
+  void deploy_next(const std::shared_ptr<Op> &op, std::shared_ptr<boost::json::object> plan, boost::json::array done);
+  std::map<const ResourceConfig *, std::shared_ptr<const abi::ContractAbi>> proxy_abis_;
   struct Head {
     uint64_t number = 0;
     std::string hash;
@@ -99,7 +165,6 @@ class EvmChain {
   void fill_gaps();
 
   // The send path.
-  struct Prepared;
   void send_prepared(std::shared_ptr<Prepared> p);
   void sign_and_broadcast(const std::shared_ptr<Sent> &sent, bool replacement);
   // First: the first signed version; Replace: re-signed at the same nonce with higher fees; Again: the same bytes
@@ -120,6 +185,7 @@ class EvmChain {
   void load_registered();
   void save_registered();
   void add_registered(ResourceConfig rc, const std::string &abi_text);
+  std::string head_minus_confirmations() const; // the block tag of final state: "latest" or head - confirmations
 
   EvmConfig cfg_;
   // The configured resources, then the registered ones (a deque: Sent and calls keep pointers into it). A name

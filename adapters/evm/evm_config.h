@@ -22,6 +22,10 @@ struct ResourceConfig {
   std::string abi_file; // where the ABI came from, for messages ("" when inline)
   std::shared_ptr<const abi::ContractAbi> abi;
   std::optional<std::uint64_t> gas_limit; // fixed gas for its transactions; otherwise estimated
+  // What the contract is to the adapter: "evm" (a business contract), "xa-proxy" (the chain's WeftXAProxy, resource
+  // WeCrossProxy) or "htlc" (a WeftHTLC escrowing the ERC-20 token at `asset`). Stubs come from deploy_stubs.
+  std::string kind = "evm";
+  std::optional<Address> asset;
 };
 
 enum class TxType { Legacy, Eip1559 };

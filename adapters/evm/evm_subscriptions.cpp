@@ -5,6 +5,7 @@
 // answers. Cursors: "<block>" (blocks and gaps: resume after that block), "<block>:<logIndex>" (events: resume after
 // that log of that block).
 #include "evm_chain.h"
+#include "evm_util.h"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -27,13 +28,6 @@ std::optional<uint64_t> number_of(std::string_view s) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || p != s.data() + s.size() || s.empty()) return std::nullopt;
   return v;
-}
-
-std::optional<uint64_t> qty_of(const json::value *v) {
-  if (v == nullptr || !v->is_string()) return std::nullopt;
-  auto u = U256::parse(std::string_view(v->as_string()));
-  if (!u.ok() || !u->fits_u64()) return std::nullopt;
-  return u->low_u64();
 }
 
 } // namespace
@@ -199,7 +193,7 @@ void EvmChain::pump(const std::shared_ptr<Sub> &sub) {
                    emit(*sub, json::object{{"kind", "block"},
                                            {"number", n},
                                            {"hash", b->contains("hash") ? b->at("hash") : json::value("")},
-                                           {"timestamp", qty_of(b->if_contains("timestamp")).value_or(0) * 1000}},
+                                           {"timestamp", util::parse_qty(b->if_contains("timestamp")).value_or(0) * 1000}},
                         std::to_string(n));
                    if (!subs_.contains(sub->id)) return; // unsubscribed from its own callback
                    sub->next_block = n + 1;
@@ -230,8 +224,8 @@ void EvmChain::pump(const std::shared_ptr<Sub> &sub) {
                 const auto *l = lv.if_object();
                 if (l == nullptr) continue;
                 if (const auto *rm = l->if_contains("removed"); rm && rm->is_bool() && rm->as_bool()) continue;
-                auto b = qty_of(l->if_contains("blockNumber"));
-                auto i = qty_of(l->if_contains("logIndex"));
+                auto b = util::parse_qty(l->if_contains("blockNumber"));
+                auto i = util::parse_qty(l->if_contains("logIndex"));
                 if (!b || !i || *b < from || *b > to) continue;
                 if (*b == from && sub->after_log && *i <= *sub->after_log) continue;
                 logs.push_back({*b, *i, l});

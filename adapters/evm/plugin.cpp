@@ -42,9 +42,18 @@ const weft_adapter_v1 kTable = [] {
   t.account_info = verb<&EvmChain::account_info>;
   t.chain_info = verb<&EvmChain::chain_info>;
   t.register_resource = verb<&EvmChain::register_resource>;
+  t.deploy_stubs = verb<&EvmChain::deploy_stubs>;
+  t.xa_start = verb<&EvmChain::xa_start>;
+  t.xa_commit = verb<&EvmChain::xa_commit>;
+  t.xa_rollback = verb<&EvmChain::xa_rollback>;
+  t.xa_status = verb<&EvmChain::xa_status>;
+  t.htlc_lock = verb<&EvmChain::htlc_lock>;
+  t.htlc_unlock = verb<&EvmChain::htlc_unlock>;
+  t.htlc_refund = verb<&EvmChain::htlc_refund>;
+  t.htlc_status = verb<&EvmChain::htlc_status>;
   t.subscribe_v2 = glue::subscribe_v2<EvmChain>;
   t.unsubscribe = glue::unsubscribe<EvmChain>;
-  // No inclusion proofs (get_proof), XA or HTLC yet: NULL verbs the router answers with 44003.
+  // No inclusion proofs (get_proof): a NULL verb the router answers with 44003.
   return t;
 }();
 
