@@ -11,6 +11,11 @@ add_test(NAME evm_ethers_compare COMMAND sh ${CMAKE_SOURCE_DIR}/tests/evm/ethers
                                          $<TARGET_FILE:evm_ethers_test> ${CMAKE_CURRENT_BINARY_DIR}/evm_ethers)
 set_tests_properties(evm_ethers_compare PROPERTIES FIXTURES_REQUIRED evm_npm ENVIRONMENT "NODE_PATH=${WEFT_NODE_MODULES}"
                                                    LABELS unit TIMEOUT 300)
+# The Solidity stubs' own tests (stubs/evm: the XA proxy and the HTLC) on a real anvil node, which the script starts
+# on a free loopback port and stops itself. Node or the npm packages missing is a failure, never a skip.
+add_test(NAME evm_stubs_solidity COMMAND node ${CMAKE_SOURCE_DIR}/tests/evm/stubs_test.js)
+set_tests_properties(evm_stubs_solidity PROPERTIES FIXTURES_REQUIRED evm_npm ENVIRONMENT "NODE_PATH=${WEFT_NODE_MODULES}"
+                                                   LABELS unit TIMEOUT 180)
 weft_add_unit_test(evm_nonces_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/evm_nonces_test.cpp LIBS weft_evm_chain)
 
 # A tool the EVM integration tests run: one adapter, one subscription, its records printed as lines.
