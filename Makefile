@@ -27,9 +27,12 @@ demo: deps
 	@cmake --build --preset release -j $(JOBS) --target weft_router weft_console weft_refchain weft_node
 	@./scripts/demo.sh build/release
 
-# Every test, unit and integration, under AddressSanitizer and UndefinedBehaviorSanitizer.
+# Every test, unit and integration, under AddressSanitizer and UndefinedBehaviorSanitizer. The Fabric tests run
+# against the Fabric release archive WEFT_FABRIC_ARCHIVE names (the project's shared copy when present) and are
+# skipped without one.
+WEFT_FABRIC_ARCHIVE ?= $(firstword $(wildcard $(abspath ../shared/fabric)/fabric-*-linux-amd64.tar.*))
 test: asan
-	@ctest --preset asan -j $(JOBS)
+	@WEFT_FABRIC_ARCHIVE="$(WEFT_FABRIC_ARCHIVE)" ctest --preset asan -j $(JOBS)
 
 # The benchmarks (docs/performance.md), release build: the reference chain against etcd, then the router's RPC against
 # nginx and direct chain access, XA transfers against plain ones, HTLC swaps, and the EVM adapter against anvil

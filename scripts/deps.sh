@@ -7,6 +7,7 @@ pkgs=(
   libssl-dev libyaml-cpp-dev libsqlite3-dev libspdlog-dev libfmt-dev
   doctest-dev libsecp256k1-dev libcli11-dev libedit-dev
   curl procps python3 python3-prometheus-client openssl
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
 )
 missing=()
 for p in "${pkgs[@]}"; do

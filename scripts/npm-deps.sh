@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs the pinned npm packages the EVM tests and benchmarks run against (tests/evm/package.json: anvil, solc,
 # ethers) into DIR/node_modules, with Node.js and npm from Debian if they are missing. Idempotent and quick when the
-# installed set already matches the lock file. Usage: scripts/npm-deps.sh DIR
+# installed set already matches the lock file. Usage: scripts/npm-deps.sh DIR [PACKAGE_DIR]; PACKAGE_DIR (default
+# tests/evm) holds another package.json and package-lock.json, e.g. the Fabric protos or the Fabric test chaincode.
 set -euo pipefail
-dir=${1:?usage: npm-deps.sh DIR}
+dir=${1:?usage: npm-deps.sh DIR [PACKAGE_DIR]}
 src="$(cd "$(dirname "$0")/.." && pwd)/tests/evm"
+[ -n "${2:-}" ] && src="$(cd "$2" && pwd)"
 
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   echo "weft: installing nodejs npm"
@@ -27,7 +29,7 @@ if [ -f "$stamp" ] && cmp -s "$stamp" "$src/package-lock.json"; then
   exit 0
 fi
 cp "$src/package.json" "$src/package-lock.json" "$dir/"
-echo "weft: installing the EVM test tools (anvil, solc, ethers) into $dir"
+echo "weft: installing the npm packages of ${src#"$(cd "$(dirname "$0")/.." && pwd)/"} into $dir"
 # Node.js trusts its own CA list; the system's store (with any CA the machine's administrator added) is what a Debian
 # machine expects to be trusted.
 if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f /etc/ssl/certs/ca-certificates.crt ]; then
@@ -39,12 +41,12 @@ if ! (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >"$log" 2>&1); t
     # An intercepting proxy whose CA this machine does not trust. Every package is pinned by its sha512 in the lock
     # file, which npm ci checks whatever the transport, so the packages themselves cannot be swapped; say so and go on.
     echo "weft: the npm registry's TLS certificate does not verify here (an intercepting proxy?); installing anyway," \
-         "with every package checked against its sha512 in tests/evm/package-lock.json"
+         "with every package checked against its sha512 in $src/package-lock.json"
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error --strict-ssl=false >"$log" 2>&1) || { cat "$log" >&2; exit 1; }
   else
     cat "$log" >&2
     exit 1
   fi
 fi
-"$dir/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil" --version >/dev/null
+if [ -z "${2:-}" ]; then "$dir/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil" --version >/dev/null; fi
 cp "$src/package-lock.json" "$stamp"

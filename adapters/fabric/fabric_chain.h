@@ -1,0 +1,113 @@
+// One open Fabric chain: a channel with its peers and orderers, its chaincodes as resources, and the Deliver streams
+// that tell commit status and feed subscriptions. All state lives on the chain's loop thread; gRPC completions post
+// onto it.
+//
+// A send is the classic client path: a signed proposal to every endorsing peer of the resource, the endorsements in
+// one signed envelope to the first orderer that takes it, then the transaction's validation code from the chain's
+// Deliver stream of filtered blocks. That stream is signed by the chain's service account, carries the TLS
+// certificate hash under mutual TLS, and resumes after the last block it saw whenever it breaks.
+#pragma once
+
+#include "fabric_config.h"
+#include "fabric_link.h"
+#include "fabric_messages.h"
+#include "json_rpc.h"
+#include "op_book.h"
+
+#include <weft/adapter.hpp>
+
+#include <boost/json/object.hpp>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace weft::fabric {
+
+using evm::Op;
+
+class FabricChain {
+public:
+  FabricChain(FabricConfig config, plugin::Host host, std::string stub_type);
+  ~FabricChain(); // completes every pending operation with WEFT_E_CANCELLED, ends every stream, stops the loop
+  FabricChain(const FabricChain &) = delete;
+  FabricChain &operator=(const FabricChain &) = delete;
+
+  using Verb = void (FabricChain::*)(const std::shared_ptr<Op> &, boost::json::object request);
+  uint64_t start(plugin::Completion done, uint32_t deadline_ms, const std::string &request, Verb verb);
+  void cancel(uint64_t op_id);
+
+  // The verbs (on the loop).
+  void list_resources(const std::shared_ptr<Op> &op, boost::json::object req);
+  void call(const std::shared_ptr<Op> &op, boost::json::object req);
+  void send_transaction(const std::shared_ptr<Op> &op, boost::json::object req);
+  void block_height(const std::shared_ptr<Op> &op, boost::json::object req);
+  void get_block(const std::shared_ptr<Op> &op, boost::json::object req);
+  void get_receipt(const std::shared_ptr<Op> &op, boost::json::object req);
+  void health(const std::shared_ptr<Op> &op, boost::json::object req);
+  void account_info(const std::shared_ptr<Op> &op, boost::json::object req);
+  void chain_info(const std::shared_ptr<Op> &op, boost::json::object req);
+
+  // subscribe_v2: kind "blocks" or "events" (one resource's chaincode events), each on a Deliver stream of its own.
+  uint64_t subscribe(const std::string &request, weft_record_fn on_record, void *ctx);
+  void unsubscribe(uint64_t id);
+
+private:
+  struct Watch;
+  struct Waiter;
+  struct Sub;
+  struct Signing {
+    std::string account;
+    std::string creator; // serialized identity
+    std::string msp_id;
+  };
+  using Endorsements = std::vector<protos::ProposalResponse>;
+
+  Signing signing(const std::string &account) const; // throws Failure(WEFT_E_ACCOUNT)
+  Signer signer(const std::string &account) const;
+  const ChaincodeResource &resource(const boost::json::object &req) const;
+  std::chrono::milliseconds timeout(const std::shared_ptr<Op> &op) const;
+  // Runs fn; a plugin::Failure or other exception fails op instead of escaping into the loop.
+  void guarded(const std::shared_ptr<Op> &op, const std::function<void()> &fn);
+
+  // Proposal to the given peers; next runs once every peer answered (gRPC failures fail op).
+  void endorse(const std::shared_ptr<Op> &op, const std::vector<size_t> &peers, const std::string &chaincode,
+               const std::vector<std::string> &args, const Signing &who,
+               std::function<void(std::shared_ptr<Proposal>, Endorsements)> next);
+  // A qscc query on the first peer, signed by the service account: next gets the answer's payload. A "not found"
+  // answer fails op with WEFT_E_NOT_FOUND.
+  void qscc(const std::shared_ptr<Op> &op, std::vector<std::string> args, std::function<void(std::string)> next);
+  void broadcast(const std::shared_ptr<Op> &op, std::shared_ptr<common::Envelope> env, size_t orderer,
+                 std::string errors);
+  void fail_grpc(const std::shared_ptr<Op> &op, const grpc::Status &s, const std::string &who);
+
+  // Deliver streams.
+  uint64_t open_watch(std::optional<uint64_t> from, std::function<void(const protos::FilteredBlock &)> on_block,
+                      std::function<void(const std::string &)> on_refused = {});
+  void connect(const std::shared_ptr<Watch> &w);
+  void close_watch(uint64_t id);
+  void on_commit_block(const protos::FilteredBlock &block);
+  void on_sub_block(const std::shared_ptr<Sub> &sub, const protos::FilteredBlock &block);
+  void emit(Sub &s, boost::json::object record, const std::string &cursor);
+
+  FabricConfig cfg_;
+  plugin::Host host_;
+  std::string stub_type_;
+  std::map<std::string, size_t> peer_index_;
+  evm::Loop loop_;
+  Link link_;
+  evm::OpBook book_;
+
+  // Loop-only state.
+  std::map<uint64_t, std::shared_ptr<Watch>> watches_;
+  uint64_t next_watch_ = 1;
+  uint64_t commit_watch_ = 0;
+  std::map<std::string, std::shared_ptr<Waiter>> waiters_; // by transaction id
+  std::map<uint64_t, std::shared_ptr<Sub>> subs_;
+  uint64_t next_sub_ = 1;
+  bool closing_ = false;
+};
+
+} // namespace weft::fabric

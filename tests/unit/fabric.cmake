@@ -1,0 +1,18 @@
+# The Fabric adapter: unit tests of its config and messages, and the set-up of its integration test against a real
+# Fabric network: the test chaincode's npm packages (tests/fabric/chaincode) and Fabric's binaries, unpacked into the
+# build tree from the release archive WEFT_FABRIC_ARCHIVE names at test time (`make test` sets it when the project's
+# shared copy is present). Without an archive the Fabric integration test reports itself skipped, with the reason.
+weft_add_unit_test(fabric_messages_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/fabric_messages_test.cpp LIBS weft_fabric_chain)
+
+set(WEFT_FABRIC_NODE_MODULES ${CMAKE_BINARY_DIR}/fabric-npm/node_modules)
+add_test(NAME fabric_npm_deps COMMAND ${CMAKE_SOURCE_DIR}/scripts/npm-deps.sh ${CMAKE_BINARY_DIR}/fabric-npm
+                                      ${CMAKE_SOURCE_DIR}/tests/fabric/chaincode)
+set_tests_properties(fabric_npm_deps PROPERTIES FIXTURES_SETUP fabric_npm LABELS setup TIMEOUT 900)
+add_test(NAME fabric_binaries COMMAND ${CMAKE_SOURCE_DIR}/scripts/fabric-unpack.sh ${CMAKE_BINARY_DIR}/fabric)
+set_tests_properties(fabric_binaries PROPERTIES FIXTURES_SETUP fabric_bin LABELS setup TIMEOUT 300)
+
+if(TEST it_test_fabric_adapter)
+  set_tests_properties(it_test_fabric_adapter PROPERTIES
+    ENVIRONMENT "${WEFT_IT_ENV};WEFT_FABRIC_DIR=${CMAKE_BINARY_DIR}/fabric;WEFT_FABRIC_CHAINCODE_MODULES=${WEFT_FABRIC_NODE_MODULES}"
+    FIXTURES_REQUIRED "fabric_npm;fabric_bin" TIMEOUT 600)
+endif()

@@ -1,0 +1,270 @@
+// The Fabric adapter's config checks and protocol messages, without a network: transaction ids, DER low-S signatures
+// (verified by OpenSSL), proposals and envelopes decoded back, block hashes, and what endorsements say.
+#include "fabric_config.h"
+#include "fabric_messages.h"
+
+#include "msp/identities.pb.h"
+#include "orderer/ab.pb.h"
+#include "peer/chaincode.pb.h"
+
+#include <weft/adapter.hpp>
+
+#include <doctest/doctest.h>
+
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/ecdsa.h>
+#include <openssl/obj_mac.h>
+#include <openssl/sha.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+
+using namespace weft::fabric;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string sha256(const std::string &b) {
+  unsigned char d[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char *>(b.data()), b.size(), d);
+  return std::string(reinterpret_cast<char *>(d), sizeof d);
+}
+
+// A P-256 key held by the test, signing as the host does (64 bytes r||s) and checking DER signatures.
+struct TestKey {
+  std::unique_ptr<EC_KEY, decltype(&EC_KEY_free)> key{EC_KEY_new_by_curve_name(NID_X9_62_prime256v1), EC_KEY_free};
+  TestKey() { REQUIRE(EC_KEY_generate_key(key.get()) == 1); }
+  // r||s; with high_s, s is replaced by n - s when it is low (the other valid signature), so the adapter must fix it.
+  std::vector<uint8_t> sign_rs(const std::string &digest, bool high_s) {
+    ECDSA_SIG *sig = ECDSA_do_sign(reinterpret_cast<const unsigned char *>(digest.data()), 32, key.get());
+    const BIGNUM *r = nullptr, *s = nullptr;
+    ECDSA_SIG_get0(sig, &r, &s);
+    BIGNUM *order = BN_new(), *half = BN_new(), *s2 = BN_dup(s);
+    EC_GROUP_get_order(EC_KEY_get0_group(key.get()), order, nullptr);
+    BN_rshift1(half, order);
+    const bool is_high = BN_cmp(s2, half) > 0;
+    if (high_s != is_high) BN_sub(s2, order, s2);
+    std::vector<uint8_t> out(64);
+    BN_bn2binpad(r, out.data(), 32);
+    BN_bn2binpad(s2, out.data() + 32, 32);
+    BN_free(order);
+    BN_free(half);
+    BN_free(s2);
+    ECDSA_SIG_free(sig);
+    return out;
+  }
+  bool verify(const std::string &digest, const std::string &der) {
+    return ECDSA_verify(0, reinterpret_cast<const unsigned char *>(digest.data()), 32,
+                        reinterpret_cast<const unsigned char *>(der.data()), static_cast<int>(der.size()),
+                        key.get()) == 1;
+  }
+  Signer signer() {
+    return [this](const std::string &bytes) { return der_signature(sign_rs(sha256(bytes), true)); };
+  }
+};
+
+// The S of a DER ECDSA signature is in the low half of P-256's order.
+bool low_s(const std::string &der) {
+  const unsigned char *p = reinterpret_cast<const unsigned char *>(der.data());
+  ECDSA_SIG *sig = d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der.size()));
+  REQUIRE(sig != nullptr);
+  const BIGNUM *r = nullptr, *s = nullptr;
+  ECDSA_SIG_get0(sig, &r, &s);
+  BIGNUM *half = nullptr;
+  BN_hex2bn(&half, "7FFFFFFF800000007FFFFFFFFFFFFFFFDE737D56D38BCF4279DCE5617E3192A8");
+  const bool low = BN_cmp(s, half) <= 0;
+  BN_free(half);
+  ECDSA_SIG_free(sig);
+  return low;
+}
+
+const std::string kCert = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+
+} // namespace
+
+TEST_CASE("the transaction id is hex(sha256(nonce || serialized creator))") {
+  const std::string creator = serialized_identity("Org1MSP", kCert);
+  std::string nonce;
+  for (int i = 1; i <= 24; ++i)
+    nonce.push_back(static_cast<char>(i));
+  // Computed apart from this code: msp.SerializedIdentity{mspid=1, id_bytes=2} encoded by hand, hashed by Python.
+  CHECK(to_hex(creator) == "0a074f7267314d5350123b2d2d2d2d2d424547494e2043455254494649434154452d2d2d2d2d0a4d4949420a2d"
+                           "2d2d2d2d454e442043455254494649434154452d2d2d2d2d0a");
+  CHECK(transaction_id(nonce, creator) == "053acd0471374878c9a1a55d278b53903b8b383af53e8fd231e641478a817f43");
+  CHECK(random_nonce().size() == 24);
+  CHECK(random_nonce() != random_nonce());
+}
+
+TEST_CASE("signatures become DER with a low S, and verify") {
+  TestKey key;
+  const std::string digest = sha256("weft");
+  for (bool high : {false, true}) {
+    const auto der = der_signature(key.sign_rs(digest, high));
+    CHECK(static_cast<unsigned char>(der[0]) == 0x30);
+    CHECK(low_s(der));
+    CHECK(key.verify(digest, der));
+  }
+  CHECK_THROWS_AS(der_signature(std::vector<uint8_t>(63)), weft::plugin::Failure);
+}
+
+TEST_CASE("a proposal decodes back to what was asked, signed by its creator") {
+  TestKey key;
+  const std::string creator = serialized_identity("Org1MSP", kCert);
+  const std::string nonce = random_nonce();
+  auto p = make_proposal("weftchannel", "kv", {"set", "k", "v"}, creator, nonce, key.signer());
+  CHECK(p.tx_id == transaction_id(nonce, creator));
+  CHECK(key.verify(sha256(p.signed_proposal.proposal_bytes()), p.signed_proposal.signature()));
+  protos::Proposal proposal;
+  REQUIRE(proposal.ParseFromString(p.signed_proposal.proposal_bytes()));
+  common::Header header;
+  REQUIRE(header.ParseFromString(proposal.header()));
+  common::ChannelHeader ch;
+  REQUIRE(ch.ParseFromString(header.channel_header()));
+  CHECK(ch.type() == common::ENDORSER_TRANSACTION);
+  CHECK(ch.channel_id() == "weftchannel");
+  CHECK(ch.tx_id() == p.tx_id);
+  protos::ChaincodeHeaderExtension ext;
+  REQUIRE(ext.ParseFromString(ch.extension()));
+  CHECK(ext.chaincode_id().name() == "kv");
+  common::SignatureHeader sh;
+  REQUIRE(sh.ParseFromString(header.signature_header()));
+  CHECK(sh.creator() == creator);
+  CHECK(sh.nonce() == nonce);
+  protos::ChaincodeProposalPayload cpp;
+  REQUIRE(cpp.ParseFromString(proposal.payload()));
+  protos::ChaincodeInvocationSpec spec;
+  REQUIRE(spec.ParseFromString(cpp.input()));
+  REQUIRE(spec.chaincode_spec().input().args_size() == 3);
+  CHECK(spec.chaincode_spec().input().args(0) == "set");
+  CHECK(spec.chaincode_spec().input().args(2) == "v");
+
+  SUBCASE("its transaction carries the endorsements and summarizes back") {
+    protos::ChaincodeAction action;
+    action.mutable_response()->set_status(200);
+    action.mutable_response()->set_payload("v");
+    protos::ProposalResponsePayload prp;
+    prp.set_extension(action.SerializeAsString());
+    std::vector<protos::ProposalResponse> answers(2);
+    for (auto &a : answers) {
+      a.mutable_response()->set_status(200);
+      a.mutable_response()->set_payload("v");
+      a.set_payload(prp.SerializeAsString());
+      a.mutable_endorsement()->set_endorser("peer");
+      a.mutable_endorsement()->set_signature("sig");
+    }
+    auto e = check_endorsements(answers);
+    CHECK(e.status == 200);
+    CHECK(e.result == "v");
+    CHECK_FALSE(e.differ);
+    auto env = make_transaction(p, answers, key.signer());
+    CHECK(key.verify(sha256(env.payload()), env.signature()));
+    auto s = summarize(env);
+    CHECK(s.tx_id == p.tx_id);
+    CHECK(s.chaincode == "kv");
+    CHECK(s.method == "set");
+    CHECK(s.args == std::vector<std::string>{"k", "v"});
+    CHECK(s.result == "v");
+
+    answers[1].set_payload("other");
+    CHECK(check_endorsements(answers).differ);
+    answers[1].mutable_response()->set_status(500);
+    answers[1].mutable_response()->set_message("chaincode says no");
+    e = check_endorsements(answers);
+    CHECK(e.status == 500);
+    CHECK(e.message == "chaincode says no");
+  }
+}
+
+TEST_CASE("a Deliver seek carries the TLS certificate hash and the start block") {
+  TestKey key;
+  const std::string creator = serialized_identity("Org1MSP", kCert);
+  auto env = make_seek("weftchannel", creator, std::string(32, '\x07'), 12, key.signer());
+  common::Payload payload;
+  REQUIRE(payload.ParseFromString(env.payload()));
+  common::ChannelHeader ch;
+  REQUIRE(ch.ParseFromString(payload.header().channel_header()));
+  CHECK(ch.type() == common::DELIVER_SEEK_INFO);
+  CHECK(ch.tls_cert_hash() == std::string(32, '\x07'));
+  orderer::SeekInfo seek;
+  REQUIRE(seek.ParseFromString(payload.data()));
+  CHECK(seek.start().specified().number() == 12);
+  CHECK(seek.stop().specified().number() == UINT64_MAX);
+  CHECK(seek.behavior() == orderer::SeekInfo::BLOCK_UNTIL_READY);
+  auto newest = make_seek("weftchannel", creator, "", std::nullopt, key.signer());
+  REQUIRE(payload.ParseFromString(newest.payload()));
+  REQUIRE(seek.ParseFromString(payload.data()));
+  CHECK(seek.start().has_newest());
+}
+
+TEST_CASE("block hashes are SHA-256 over the header's ASN.1 DER, and names of validation codes") {
+  common::BlockHeader h;
+  h.set_number(1);
+  h.set_previous_hash("a");
+  h.set_data_hash("b");
+  // SEQUENCE { INTEGER 1, OCTET STRING "a", OCTET STRING "b" }
+  const std::string der("\x30\x09\x02\x01\x01\x04\x01\x61\x04\x01\x62", 11);
+  CHECK(block_hash(h) == to_hex(sha256(der)));
+  h.set_number(128); // needs a leading zero byte to stay positive
+  const std::string der128("\x30\x0a\x02\x02\x00\x80\x04\x01\x61\x04\x01\x62", 12);
+  CHECK(block_hash(h) == to_hex(sha256(der128)));
+  CHECK(validation_code_name(0) == "VALID");
+  CHECK(validation_code_name(10) == "ENDORSEMENT_POLICY_FAILURE");
+  CHECK(validation_code_name(11) == "MVCC_READ_CONFLICT");
+  CHECK(validation_code_name(77) == "VALIDATION_CODE_77");
+}
+
+namespace {
+struct TempDir {
+  fs::path dir = fs::temp_directory_path() / ("weft-fabric-test-" + std::to_string(::getpid()));
+  TempDir() { fs::create_directories(dir); }
+  ~TempDir() { fs::remove_all(dir); }
+  std::string write(const std::string &name, const std::string &text) {
+    std::ofstream(dir / name) << text;
+    return (dir / name).string();
+  }
+};
+
+std::string message_of(const std::string &json) {
+  try {
+    parse_fabric_config(json);
+  } catch (const weft::plugin::Failure &f) {
+    CHECK(f.status == WEFT_E_INVALID_ARGUMENT);
+    return f.message;
+  }
+  return "";
+}
+} // namespace
+
+TEST_CASE("config errors name the key or the file") {
+  TempDir t;
+  const std::string not_pem = t.write("garbage.pem", "not a certificate\n");
+  const std::string base = R"("channel":"weftchannel","service_account":"ua:1:1","tls":{"enabled":false},)"
+                           R"("orderers":[{"address":"127.0.0.1:7050"}])";
+  auto cfg = parse_fabric_config("{" + base +
+                                 R"(,"peers":[{"name":"p1","address":"127.0.0.1:7051"}],"resources":[{"name":"kv"}]})");
+  CHECK(cfg.tls == false);
+  CHECK(cfg.resources.at(0).chaincode == "kv");
+  CHECK(cfg.resources.at(0).peers == std::vector<std::string>{"p1"});
+
+  CHECK(message_of("not json").find("options must be a mapping") != std::string::npos);
+  CHECK(message_of("{" + base + R"(,"peers":[],"colour":1})").find("unknown key 'colour'") != std::string::npos);
+  CHECK(message_of("{" + base + R"(,"peers":[]})").find("options.peers must be a non-empty list") != std::string::npos);
+  CHECK(message_of("{" + base + R"(,"peers":[{"name":"p1","address":"nowhere"}]})").find("host:port") !=
+        std::string::npos);
+  CHECK(message_of("{" + base +
+                   R"(,"peers":[{"name":"p1","address":"127.0.0.1:1"}],"resources":[{"name":"kv","peers":["p9"]}]})")
+            .find("'p9' is not a name in options.peers") != std::string::npos);
+  CHECK(message_of(R"({"channel":"Bad_Channel"})").find("not a Fabric channel name") != std::string::npos);
+
+  const std::string tls_base = R"({"channel":"c","service_account":"ua:1:1","orderers":[{"address":"127.0.0.1:7050",)"
+                               R"("tls_ca_file":"/nonexistent/ca.pem"}],"peers":[{"name":"p","address":"127.0.0.1:1",)";
+  CHECK(message_of(tls_base + R"("tls_ca_file":"/nonexistent/peer-ca.pem"}]})").find("/nonexistent/peer-ca.pem") !=
+        std::string::npos);
+  CHECK(message_of(tls_base + R"("tls_ca_file":")" + not_pem + R"("}]})").find(not_pem) != std::string::npos);
+  CHECK(message_of(R"({"channel":"c","service_account":"ua:1:1","tls":{"cert_file":"/x.pem"}})")
+            .find("cert_file and key_file go together") != std::string::npos);
+}
