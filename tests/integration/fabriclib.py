@@ -482,30 +482,27 @@ class Network:
                 return False
         wait_for(listening, 30, "chaincode server")
 
-    def chain_yaml(self, name="fab", service_account="ua:1:1", client_org="Org1", stub_type="Fabric2.0",
-                   orderer_port=None):
+    def chain_options(self, service_account="ua:1:1", client_org="Org1"):
+        """The Fabric adapter's options for this network (docs/config.md), as a dict."""
         _, _, tls_cert, tls_key = self.user(client_org)
-        return """
-  - name: {name}
-    type: {stub_type}
-    default_account: alice
-    options:
-      channel: {channel}
-      service_account: "{sa}"
-      request_timeout_ms: 5000
-      peers:
-        - {{name: peer0.org1, address: "127.0.0.1:{p1}", tls_ca_file: {ca1}}}
-        - {{name: peer0.org2, address: "127.0.0.1:{p2}", tls_ca_file: {ca2}}}
-      orderers:
-        - {{address: "127.0.0.1:{op}", tls_ca_file: {oca}}}
-      tls: {{cert_file: {cert}, key_file: {key}}}
-      block_interval_ms: 250
-      resources:
-        - {{name: kv, chaincode: kv, peers: [peer0.org1, peer0.org2]}}
-        - {{name: kv1, chaincode: kv, peers: [peer0.org1]}}
-""".format(name=name, stub_type=stub_type, channel=CHANNEL, sa=service_account, p1=self.peers["Org1"]["port"],
-           p2=self.peers["Org2"]["port"], ca1=self.peer_tls_ca("Org1"), ca2=self.peer_tls_ca("Org2"),
-           op=orderer_port or self.orderer_port, oca=self.orderer_tls_ca(), cert=tls_cert, key=tls_key)
+        return {
+            "channel": CHANNEL,
+            "service_account": service_account,
+            "request_timeout_ms": 5000,
+            "peers": [{"name": "peer0.%s" % o.lower(), "address": "127.0.0.1:%d" % self.peers[o]["port"],
+                       "tls_ca_file": self.peer_tls_ca(o)} for o in ("Org1", "Org2")],
+            "orderers": [{"address": "127.0.0.1:%d" % self.orderer_port, "tls_ca_file": self.orderer_tls_ca()}],
+            "tls": {"cert_file": tls_cert, "key_file": tls_key},
+            "block_interval_ms": 250,
+            "resources": [{"name": "kv", "chaincode": "kv", "peers": ["peer0.org1", "peer0.org2"]},
+                          {"name": "kv1", "chaincode": "kv", "peers": ["peer0.org1"]},
+                          {"name": "kv2", "chaincode": "kv", "peers": ["peer0.org2"]}],
+        }
+
+    def chain_yaml(self, name="fab", stub_type="Fabric2.0", options=None, **kw):
+        """An entry of router.yaml's chains (YAML takes the options as JSON)."""
+        return "\n  - name: %s\n    type: %s\n    default_account: alice\n    options: %s\n" % (
+            name, stub_type, json.dumps(options or self.chain_options(**kw)))
 
     def stop(self):
         for p in reversed(list(self.procs.values())):

@@ -4,8 +4,13 @@ chaincode that refuses, an endorsement policy that one peer cannot satisfy, an M
 network does not know, a client TLS certificate from an unknown CA, a bad config, an orderer that is down and a peer
 that restarts. Skipped, with the reason, where Fabric's binaries are absent (WEFT_FABRIC_DIR)."""
 import concurrent.futures
+import json
 import os
 import signal
+import socket
+import ssl
+import subprocess
+import threading
 import time
 import unittest
 
@@ -14,6 +19,46 @@ from weftlib import Router, call_data, scaled, wait_for
 
 NET = None
 ROUTER = None
+GARBAGE = None
+PROBE = os.path.join(os.path.dirname(os.environ.get("WEFT_BIN", "build/asan/bin").rstrip("/")), "tests", "fabric-probe")
+FABRIC_LIB = os.path.join(os.environ.get("WEFT_PLUGINS", "build/asan/plugins"), "libweft_fabric.so")
+
+
+class GarbagePeer:
+    """A TLS server with a peer's certificate that answers every connection with bytes that are not HTTP/2."""
+
+    def __init__(self, cert, key):
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(cert, key)
+        self.ctx.set_alpn_protocols(["h2"])
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.stopped = False
+        self.answered = 0
+
+    def start(self):
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while not self.stopped:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            try:
+                with self.ctx.wrap_socket(conn, server_side=True) as tls:
+                    tls.settimeout(2)
+                    tls.recv(4096)
+                    tls.sendall(b"\x00\x00\x12\x04garbage, not a gRPC peer\xff" * 8)
+                    self.answered += 1
+            except (OSError, ssl.SSLError):
+                pass
+
+    def stop(self):
+        self.stopped = True
+        self.sock.close()
 
 
 def setUpModule():
@@ -25,12 +70,20 @@ def setUpModule():
     if modules is None:
         raise unittest.SkipTest(why)
     NET = fabriclib.Network(fabric, modules)
+    global GARBAGE
     try:
         NET.start()
+        base = os.path.join(NET.org_dir("Org1"), "peers", "peer0.org1.example.com", "tls")
+        GARBAGE = GarbagePeer(os.path.join(base, "server.crt"), os.path.join(base, "server.key"))
         chains = (NET.chain_yaml("fab") + NET.chain_yaml("fab14", stub_type="Fabric1.4") +
                   NET.chain_yaml("fabbadtls", client_org="Org3"))
         # A chain whose config names a TLS root that does not exist: it stays down, and says why.
         chains += NET.chain_yaml("fabbroken").replace(NET.orderer_tls_ca(), "/nonexistent/orderer-ca.pem")
+        # A chain whose first peer answers garbage: it is down with a reason, and the router goes on serving.
+        GARBAGE.start()
+        options = NET.chain_options()
+        options["peers"][0]["address"] = "127.0.0.1:%d" % GARBAGE.port
+        chains += NET.chain_yaml("fabgarbage", options=options)
         ROUTER = Router(chains=chains)
         ROUTER.start()
         # The admin's first chain account (ua:1:1) is the chains' service account: Org1's User1.
@@ -52,6 +105,8 @@ def tearDownModule():
         ROUTER.cleanup()
     if NET is not None:
         NET.cleanup()
+    if GARBAGE is not None:
+        GARBAGE.stop()
     assert code in (None, 0), "the router exited with %s" % code
 
 
@@ -161,6 +216,55 @@ class FabricAdapterTest(unittest.TestCase):
         self.assertEqual(st["status"], "down", st)
         self.assertIn("/nonexistent/orderer-ca.pem", st["reason"])
 
+    def test_a_peer_that_answers_garbage_is_an_error_not_a_crash(self):
+        wait_for(lambda: chain_status("fabgarbage")["status"] == "down" and chain_status("fabgarbage").get("reason"),
+                 30, "fabgarbage down with a reason")
+        self.assertGreater(GARBAGE.answered, 0)
+        env = call("get", "colour", chain="fabgarbage")
+        self.assertEqual(env["errorCode"], 40100, env)
+        self.assertIn("peer0.org1", env["message"])
+        self.assertEqual(call("get", "colour")["errorCode"], 0)
+
+    def probe(self, request, count, seconds=30):
+        """fabric-probe: the adapter with a host of the test's (Org1's User1 as account "probe"), one subscription."""
+        cert, key, _, _ = NET.user("Org1")
+        config = json.dumps(NET.chain_options(service_account="probe"))
+        return subprocess.Popen([PROBE, FABRIC_LIB, "Fabric2.0", config, "probe", key, cert, "Org1MSP",
+                                 json.dumps(request), str(count), str(int(scaled(seconds)))],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def records(self, proc):
+        out, err = proc.communicate(timeout=scaled(60))
+        self.assertEqual(proc.returncode, 0, (out, err[-3000:]))
+        return [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+
+    def test_events_and_blocks_stream_and_resume_from_a_cursor(self):
+        events = self.probe({"kind": "events", "resource": "kv"}, 1)
+        self.assertEqual(events.stdout.readline().strip(), "subscribed")
+        tx = send("set", "evented", "1")["data"]
+        self.assertEqual(tx["errorCode"], 0, tx)
+        got = self.records(events)
+        self.assertEqual(len(got), 1, got)
+        ev = got[0]
+        self.assertEqual((ev["kind"], ev["seq"], ev["name"], ev["txHash"], ev["block"], ev["resource"]),
+                         ("event", 1, "set", tx["hash"], tx["blockNumber"], "kv"), ev)
+        # Resumed from the cursor before that block: the same event again; blocks from the block before it.
+        again = self.records(self.probe({"kind": "events", "resource": "kv", "from": str(tx["blockNumber"] - 1)}, 1))
+        self.assertEqual((again[0]["txHash"], again[0]["cursor"]), (tx["hash"], ev["cursor"]))
+        blocks = self.records(self.probe({"kind": "blocks", "from": str(tx["blockNumber"] - 1)}, 1))
+        self.assertEqual((blocks[0]["kind"], blocks[0]["number"], blocks[0]["cursor"]),
+                         ("block", tx["blockNumber"], str(tx["blockNumber"])))
+        # A transaction that fails validation emits nothing: the next event is the next valid one.
+        after = self.probe({"kind": "events", "resource": "kv", "from": ev["cursor"]}, 1)
+        bad = send("set", "evented", "2", resource="kv1")["data"]
+        self.assertEqual(bad["errorCode"], 10, bad)
+        good = send("set", "evented", "3")["data"]
+        self.assertEqual(self.records(after)[0]["txHash"], good["hash"])
+        refused = self.probe({"kind": "events", "resource": "nothere"}, 1)
+        out, _ = refused.communicate(timeout=scaled(30))
+        self.assertEqual(refused.returncode, 3, out)
+        self.assertIn("nothere", out)
+
     def test_z1_orderer_down_fails_the_send_and_recovers(self):
         NET.stop_orderer()
         try:
@@ -180,12 +284,23 @@ class FabricAdapterTest(unittest.TestCase):
         before = send("set", "restart", "before")
         self.assertEqual(before["data"]["errorCode"], 0, before)
         NET.stop_peer("Org1", signal.SIGKILL)
-        try:
-            wait_for(lambda: chain_status("fab")["status"] == "down", 30, "the chain down")
-            env = call("get", "restart")
-            self.assertEqual(env["errorCode"], 40100, env)
-        finally:
-            NET.start_peer("Org1")
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            try:
+                wait_for(lambda: chain_status("fab")["status"] == "down", 30, "the chain down")
+                env = call("get", "restart")
+                self.assertEqual(env["errorCode"], 40100, env)
+                # In flight across the restart: Org2's peer endorses alone (too few for the policy), the orderer
+                # commits it as invalid while the Deliver stream's peer is down; its status comes once the stream
+                # resumes after the last block it saw.
+                in_flight = pool.submit(send, "set", "restart", "org2-only", resource="kv2")
+                time.sleep(scaled(1))
+                self.assertFalse(in_flight.done())
+            finally:
+                NET.start_peer("Org1")
+            late = in_flight.result(timeout=scaled(60))
+        self.assertEqual(late["errorCode"], 0, late)
+        self.assertEqual(late["data"]["errorCode"], 10, late)
+        self.assertGreater(late["data"]["blockNumber"], before["data"]["blockNumber"])
         wait_for(lambda: chain_status("fab")["status"] == "up", 60, "the chain up again")
         # Endorsement works again and the Deliver stream resumed: the commit status arrives.
         def sent():

@@ -16,3 +16,9 @@ if(TEST it_test_fabric_adapter)
     ENVIRONMENT "${WEFT_IT_ENV};WEFT_FABRIC_DIR=${CMAKE_BINARY_DIR}/fabric;WEFT_FABRIC_CHAINCODE_MODULES=${WEFT_FABRIC_NODE_MODULES}"
     FIXTURES_REQUIRED "fabric_npm;fabric_bin" TIMEOUT 600)
 endif()
+
+# A tool the Fabric integration test runs: the adapter opened through its C table with a host of its own (one P-256
+# identity from PEM files), one subscription, its records printed as lines.
+add_executable(weft_fabric_probe ${CMAKE_SOURCE_DIR}/tests/fabric/fabric_probe.cpp)
+target_link_libraries(weft_fabric_probe PRIVATE weft_plugin_host OpenSSL::Crypto)
+set_target_properties(weft_fabric_probe PROPERTIES OUTPUT_NAME fabric-probe RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
