@@ -260,7 +260,9 @@ void FabricChain::qscc(const std::shared_ptr<Op> &op, std::vector<std::string> a
   endorse(op, {0}, "qscc", args, who, [this, op, fn, next](std::shared_ptr<Proposal>, Endorsements answers) {
     const auto &r = answers.front().response();
     if (r.status() >= 400) {
-      const int32_t status = has(r.message(), "not found") ? WEFT_E_NOT_FOUND : WEFT_E_UNAVAILABLE;
+      // "Entry not found in index" (blocks), "no such transaction ID [...] in index" (transactions).
+      const int32_t status =
+          has(r.message(), "not found") || has(r.message(), "no such") ? WEFT_E_NOT_FOUND : WEFT_E_UNAVAILABLE;
       return book_.fail(op, status, "qscc " + fn + " on channel " + cfg_.channel + ": " + r.message());
     }
     next(r.payload());

@@ -156,6 +156,10 @@ class FabricAdapterTest(unittest.TestCase):
         self.assertEqual(native.get("method"), "set", detail)
         self.assertEqual(native.get("args"), ["colour", "blue"], detail)
         self.assertEqual(native.get("validationCode"), "VALID", detail)
+        # A transaction the chain does not have: not found, not an outage.
+        status, env = ROUTER.request("GET", "/trans/getTransaction?path=payment.fab&txHash=" + "ab" * 32)
+        self.assertNotIn(env["errorCode"], (0, 40100), env)
+        self.assertIn("no such transaction", env["message"])
         # The chain's height counts the block the transaction went into.
         wait_for(lambda: chain_status("fab").get("height", 0) >= tx["blockNumber"], 20, "height to reach the block")
 

@@ -217,6 +217,39 @@ TEST_CASE("block hashes are SHA-256 over the header's ASN.1 DER, and names of va
   CHECK(validation_code_name(77) == "VALIDATION_CODE_77");
 }
 
+TEST_CASE("bytes from a peer that do not decode are an error, not a crash") {
+  common::Envelope env;
+  env.set_payload("\xff\xff\xff garbage");
+  CHECK_THROWS_AS(summarize(env), weft::plugin::Failure);
+  common::Payload payload;
+  common::ChannelHeader ch;
+  ch.set_type(common::ENDORSER_TRANSACTION);
+  ch.set_tx_id("abc");
+  payload.mutable_header()->set_channel_header(ch.SerializeAsString());
+  payload.set_data("not a transaction \x01\x02");
+  env.set_payload(payload.SerializeAsString());
+  try {
+    summarize(env);
+    FAIL("a garbage transaction decoded");
+  } catch (const weft::plugin::Failure &f) {
+    CHECK(f.message.find("abc") != std::string::npos);
+  }
+  common::Block block;
+  block.mutable_header()->set_number(7);
+  block.mutable_data()->add_data("\x0a\xff\xff\xff");
+  CHECK_THROWS_AS(block_json(block), weft::plugin::Failure);
+  // A block with no transactions filter (metadata missing) still reads; its codes are unknown (255).
+  common::Envelope ok;
+  ch.set_tx_id("t1");
+  payload.mutable_header()->set_channel_header(ch.SerializeAsString());
+  payload.set_data("");
+  ok.set_payload(payload.SerializeAsString());
+  block.mutable_data()->set_data(0, ok.SerializeAsString());
+  auto b = block_json(block);
+  CHECK(b.at("transactions").as_array().at(0).as_string() == "t1");
+  CHECK(b.at("validationCodes").as_array().at(0).as_int64() == 255);
+}
+
 namespace {
 struct TempDir {
   fs::path dir = fs::temp_directory_path() / ("weft-fabric-test-" + std::to_string(::getpid()));
