@@ -11,6 +11,7 @@
 
 #include <charconv>
 #include <future>
+#include <utility>
 
 namespace weft::fabric {
 
@@ -378,18 +379,29 @@ void FabricChain::send_transaction(const std::shared_ptr<Op> &op, json::object r
                         "the endorsing peers computed different results for transaction " + p->tx_id +
                             " (non-deterministic chaincode, or peers at different states); nothing was ordered");
     auto env = std::make_shared<common::Envelope>(make_transaction(*p, answers, signer(who.account)));
-    op->hash = p->tx_id;
     auto w = std::make_shared<Waiter>();
     w->op = op;
     w->tx_id = p->tx_id;
     w->result = e.result;
     w->timestamp_ms = now_ms();
     waiters_[p->tx_id] = w;
-    broadcast(op, env, 0, "");
+    // The commit watch must know where it stands before the transaction can commit: until its first block it
+    // would start at whatever is newest when it connects, which may be past this transaction's block.
+    auto go = [this, op, env, tx_id = p->tx_id] {
+      if (!book_.live(op)) return;
+      op->hash = tx_id; // from here a late failure names it: it may commit
+      broadcast(op, env, 0, "");
+    };
+    if (watches_.at(commit_watch_)->next)
+      go();
+    else
+      until_watching_.push_back(go);
   });
 }
 
 void FabricChain::on_commit_block(const protos::FilteredBlock &block) {
+  for (auto &go : std::exchange(until_watching_, {}))
+    go();
   for (const auto &tx : block.filtered_transactions()) {
     auto it = waiters_.find(tx.txid());
     if (it == waiters_.end()) continue;

@@ -18,6 +18,7 @@
 
 #include <boost/json/object.hpp>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -105,6 +106,7 @@ private:
   uint64_t next_watch_ = 1;
   uint64_t commit_watch_ = 0;
   std::map<std::string, std::shared_ptr<Waiter>> waiters_; // by transaction id
+  std::vector<std::function<void()>> until_watching_;      // broadcasts held until the commit watch has a block
   std::map<uint64_t, std::shared_ptr<Sub>> subs_;
   uint64_t next_sub_ = 1;
   bool closing_ = false;
