@@ -84,6 +84,48 @@ BuildResult build_deploy_contract(std::span<const std::string> args) {
                      {}};
 }
 
+BuildResult build_deploy_stubs(std::span<const std::string> args) {
+  if (args.empty()) return usage("expects CHAIN_PATH [xa] [htlc ASSET [NAME]]");
+  json::array stubs;
+  json::object data{{"path", args[0]}};
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    if (args[i] == "xa") {
+      stubs.emplace_back("xa");
+    } else if (args[i] == "htlc") {
+      if (i + 1 >= args.size()) return usage("htlc needs the ERC-20 token it escrows: a resource name or an address");
+      json::object h{{"asset", args[++i]}};
+      if (i + 1 < args.size() && args[i + 1] != "xa") h["name"] = args[++i];
+      stubs.emplace_back("htlc");
+      data["htlc"] = std::move(h);
+    } else {
+      return usage("'" + args[i] + "': expects CHAIN_PATH [xa] [htlc ASSET [NAME]]");
+    }
+  }
+  if (stubs.empty()) stubs.emplace_back("xa");
+  data["stubs"] = std::move(stubs);
+  return BuildResult{RpcRequest{"POST", "/weft/chain/deployStubs", std::move(data)}, {}};
+}
+
+Outcome render_stubs(const json::value &data, const Options &options) {
+  if (options.json) return printed(json::serialize(data) + "\n");
+  const auto *o = data.if_object();
+  const auto *list = o ? o->if_contains("resources") : nullptr;
+  if (list == nullptr || !list->is_array()) return failed(kExitFailure, "error: the router answered no resources\n");
+  std::string out;
+  for (const auto &v : list->as_array()) {
+    const auto *e = v.if_object();
+    if (e == nullptr) continue;
+    auto text = [&](const char *k) {
+      const auto *x = e->if_contains(k);
+      return x == nullptr ? std::string() : x->is_string() ? std::string(x->as_string()) : json::serialize(*x);
+    };
+    out += text("name") + " (" + text("contract") + ") deployed at " + text("address");
+    if (e->contains("asset")) out += ", escrowing " + text("asset");
+    out += "\n";
+  }
+  return printed(out);
+}
+
 Outcome render_registered(const json::value &data, const Options &options) {
   if (options.json) return printed(json::serialize(data) + "\n");
   const auto *o = data.if_object();

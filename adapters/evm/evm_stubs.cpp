@@ -415,7 +415,8 @@ void EvmChain::xa_status(const std::shared_ptr<Op> &op, json::object req) {
       static const char *names[] = {"none", "processing", "committed", "rolledback"};
       const int st = b.at(0).size() == 1 && b[0][0] >= '0' && b[0][0] <= '3' ? b[0][0] - '0' : 0;
       json::array resources;
-      for (const auto &t : json::parse(b.at(1)).as_array()) {
+      const json::value targets = json::parse(b.at(1)), seqs = json::parse(b.at(2));
+      for (const auto &t : targets.as_array()) {
         const std::string addr(t.as_string());
         const ResourceConfig *r = resource_at(addr);
         resources.push_back(json::string(r != nullptr ? r->name : addr));
@@ -424,7 +425,7 @@ void EvmChain::xa_status(const std::shared_ptr<Op> &op, json::object req) {
                           {"steps", json::array{}}};
       if (st == 0) return succeed(op, answer);
       std::vector<uint64_t> order;
-      for (const auto &s : json::parse(b.at(2)).as_array())
+      for (const auto &s : seqs.as_array())
         order.push_back(s.is_string() ? std::stoull(std::string(s.as_string())) : s.to_number<uint64_t>());
       xa_step_logs(op, xid, std::stoull(b.at(3)),
                    [this, op, answer, order](std::map<uint64_t, json::object> logs) mutable {

@@ -62,6 +62,25 @@ asio::awaitable<Reply> chain_info(RpcContext &ctx, const RpcRequest &r) {
                                   {"blockIntervalMs", info->block_interval_ms}});
 }
 
+// A verb that adds resources to a chain (a registration, a deployment of stubs): it waits for its block, so it gets the
+// deadline of a transaction; then the chain's resources are listed again, so the new ones are routed at once.
+asio::awaitable<Reply> change_resources(RpcContext &ctx, std::shared_ptr<Chain> chain, Verb verb, json::object req,
+                                        std::string path) {
+  auto answer = co_await ctx.chains.invoke(chain, verb, json::serialize(req), ctx.chains.request_timeout_ms());
+  if (!answer.ok()) co_return reply_error(answer.error());
+  auto listed = co_await ctx.chains.invoke(chain, Verb::ListResources, "{}");
+  if (!listed.ok()) co_return reply_error(listed.error());
+  if (ctx.set_resources) {
+    auto applied = ctx.set_resources(chain->path, chain->stub_type, *listed);
+    if (!applied.ok()) co_return reply_error({code::kChainInternal, applied.error().message});
+  }
+  boost::system::error_code ec;
+  auto v = json::parse(*answer, ec);
+  if (ec) co_return reply_error({code::kChainInternal, "the adapter answered with malformed JSON"});
+  if (v.is_object()) v.as_object()["path"] = path;
+  co_return reply_ok(std::move(v));
+}
+
 // {"path":"zone.chain.name","address","abi"} registers a deployed contract as a resource; with "bytecode" (and
 // "args" for its constructor) instead of "address" the chain deploys it first, signed by the chain's default account
 // or options.account. Admins only; the adapter keeps the resource across restarts.
@@ -92,21 +111,33 @@ asio::awaitable<Reply> register_resource(RpcContext &ctx, const RpcRequest &r) {
     if (!account.ok()) co_return reply_error(account.error());
     req["account"] = *account;
   }
-  // A deployment waits for its block: give it the deadline of a transaction.
-  auto answer = co_await ctx.chains.invoke(*chain, Verb::RegisterResource, json::serialize(req),
-                                           ctx.chains.request_timeout_ms());
-  if (!answer.ok()) co_return reply_error(answer.error());
-  auto listed = co_await ctx.chains.invoke(*chain, Verb::ListResources, "{}");
-  if (!listed.ok()) co_return reply_error(listed.error());
-  if (ctx.set_resources) {
-    auto applied = ctx.set_resources((*chain)->path, (*chain)->stub_type, *listed);
-    if (!applied.ok()) co_return reply_error({code::kChainInternal, applied.error().message});
-  }
-  boost::system::error_code ec;
-  auto v = json::parse(*answer, ec);
-  if (ec) co_return reply_error({code::kChainInternal, "the adapter answered register_resource with malformed JSON"});
-  if (v.is_object()) v.as_object()["path"] = p;
-  co_return reply_ok(std::move(v));
+  co_return co_await change_resources(ctx, *chain, Verb::RegisterResource, std::move(req), p);
+}
+
+// {"path":"zone.chain","stubs":["xa","htlc"],"htlc":{"asset","name"},"coordinator"} deploys the chain's XA proxy
+// and HTLC escrows (docs/xa.md, docs/htlc.md), signed by the chain's default account or options.account; the proxy's
+// coordinator is that account unless "coordinator" names another router account. Admins only.
+asio::awaitable<Reply> deploy_stubs(RpcContext &ctx, const RpcRequest &r) {
+  if (r.session && !r.session->admin())
+    co_return reply_error({code::kPermissionDenied, "Permission denied: " + r.session->name + " is not an admin"});
+  const json::object *d = r.data.if_object();
+  const json::value *path = d ? d->if_contains("path") : nullptr;
+  const json::value *stubs = d ? d->if_contains("stubs") : nullptr;
+  if (path == nullptr || !path->is_string() || stubs == nullptr || !stubs->is_array())
+    co_return reply_error({code::kPostData, "data must be {\"path\":\"zone.chain\",\"stubs\":[\"xa\",\"htlc\"], and "
+                                            "\"htlc\":{\"asset\":...} for an HTLC}"});
+  auto chain = ctx.chains.open_chain(std::string(path->as_string()));
+  if (!chain.ok()) co_return reply_error(chain.error());
+  json::object req{{"stubs", *stubs}};
+  for (const char *key : {"htlc", "coordinator"})
+    if (const auto *v = d->if_contains(key)) req[key] = *v;
+  std::string named;
+  if (const auto *o = d->if_contains("options"); o && o->is_object())
+    if (const auto *a = o->as_object().if_contains("account"); a && a->is_string()) named = std::string(a->as_string());
+  auto account = signer(ctx, r, **chain, named, true);
+  if (!account.ok()) co_return reply_error(account.error());
+  req["account"] = *account;
+  co_return co_await change_resources(ctx, *chain, Verb::DeployStubs, std::move(req), (*chain)->path);
 }
 
 } // namespace
@@ -116,6 +147,7 @@ void add_weft_routes(RouteTable &t) {
   t.add({kGet, "/weft/proof", proof, true, "weft"});
   t.add({kGet, "/weft/chainInfo", chain_info, true, "weft"});
   t.add({kPost, "/weft/resource/add", register_resource, true, "weft"});
+  t.add({kPost, "/weft/chain/deployStubs", deploy_stubs, true, "weft"});
 }
 
 } // namespace weft

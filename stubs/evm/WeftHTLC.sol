@@ -4,12 +4,14 @@ pragma solidity 0.8.28;
 // Weft's hash-time-locked escrow of one ERC-20 token, with exactly the semantics of docs/htlc.md: locks keyed by
 // (sender, id), SHA-256 hashes of 32-byte secrets, timelocks in Unix milliseconds of chain time (the including block's
 // timestamp, which EVM chains keep in seconds: t = block.timestamp * 1000). The escrow holds exactly the sum of the
-// locked amounts. The lock's sender approves the amount to this contract first (approve, then lock).
+// locked amounts. The lock's sender approves the amount to this contract first (approve, then lock); IERC20 also
+// gives the adapter the token's methods it calls for that.
 interface IERC20 {
     function transfer(address to, uint256 amount) external returns (bool);
     function transferFrom(address from, address to, uint256 amount) external returns (bool);
     function balanceOf(address who) external view returns (uint256);
     function allowance(address owner, address spender) external view returns (uint256);
+    function approve(address spender, uint256 amount) external returns (bool);
 }
 
 contract WeftHTLC {

@@ -112,12 +112,13 @@ class Anvil:
 _COMPILED = {}
 
 
-def compile_contracts(*names):
-    """Compiles tests/evm/contracts/NAME.sol with the pinned solc (paris EVM); returns {contract: {abi, bytecode}}."""
-    key = tuple(names)
+def compile_contracts(*names, extra=()):
+    """Compiles tests/evm/contracts/NAME.sol (and the files in extra, e.g. what they import) with the pinned solc
+    (paris EVM); returns {contract: {abi, bytecode}}."""
+    key = tuple(names) + tuple(extra)
     if key not in _COMPILED:
         out = tempfile.mktemp(suffix=".json", prefix="weft-solc-")
-        files = [os.path.join(EVM_DIR, "contracts", n + ".sol") for n in names]
+        files = [os.path.join(EVM_DIR, "contracts", n + ".sol") for n in names] + list(extra)
         env = dict(os.environ, NODE_PATH=NODE_MODULES)
         p = subprocess.run(["node", os.path.join(EVM_DIR, "compile.js"), out] + files, env=env, capture_output=True,
                            text=True)
