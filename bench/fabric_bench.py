@@ -120,9 +120,9 @@ def line(name, r):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--sends", type=int, default=400, help="transactions per run with several clients")
-    ap.add_argument("--single", type=int, default=40, help="transactions per run with one client")
-    ap.add_argument("--clients", type=int, default=16)
+    ap.add_argument("--sends", type=int, default=1200, help="transactions per run with several clients")
+    ap.add_argument("--single", type=int, default=20, help="transactions per run with one client")
+    ap.add_argument("--clients", type=int, default=64)
     args = ap.parse_args()
 
     fabric, why = fabriclib.fabric_dir()

@@ -7,6 +7,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${1:-$root/build/release}"
 [ $# -gt 0 ] && shift
+[ -d "$build" ] && build="$(cd "$build" && pwd)"
 for f in "$build/bin/weft-router" "$build/plugins/libweft_fabric.so"; do
   [ -e "$f" ] || { echo "no $f: build the release preset first (make bench)" >&2; exit 2; }
 done

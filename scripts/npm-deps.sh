@@ -18,6 +18,7 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 fi
 
 mkdir -p "$dir"
+dir="$(cd "$dir" && pwd)" # absolute: npm runs inside it, its log is written from there
 stamp="$dir/node_modules/.weft-lock"
 if [ -f "$stamp" ] && cmp -s "$stamp" "$src/package-lock.json"; then
   exit 0

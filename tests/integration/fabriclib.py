@@ -33,7 +33,7 @@ def fabric_dir():
                       "(the directory holding bin/peer and config/core.yaml)")
     for cand in [d] + [os.path.join(d, e) for e in (sorted(os.listdir(d)) if os.path.isdir(d) else [])]:
         if os.path.exists(os.path.join(cand, "bin", "peer")) and os.path.exists(os.path.join(cand, "config", "core.yaml")):
-            return cand, ""
+            return os.path.abspath(cand), ""
     return None, ("no Fabric release in WEFT_FABRIC_DIR=%s (no bin/peer and config/core.yaml): set WEFT_FABRIC_ARCHIVE "
                   "to Fabric's release archive (hyperledger-fabric-linux-amd64-2.5.x.tar.gz) before ctest" % d)
 
