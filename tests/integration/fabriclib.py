@@ -499,6 +499,23 @@ class Network:
                           {"name": "kv2", "chaincode": "kv", "peers": ["peer0.org2"]}],
         }
 
+    def example_yaml(self):
+        """conf/chains/fabric.yaml's entry, pointed at this network (so the example stays true)."""
+        with open(os.path.join(HERE, "..", "..", "conf", "chains", "fabric.yaml")) as f:
+            text = f.read()
+        _, _, tls_cert, tls_key = self.user("Org1")
+        for old, new in (("mychannel", CHANNEL), ("127.0.0.1:7051", "127.0.0.1:%d" % self.peers["Org1"]["port"]),
+                         ("127.0.0.1:9051", "127.0.0.1:%d" % self.peers["Org2"]["port"]),
+                         ("127.0.0.1:7050", "127.0.0.1:%d" % self.orderer_port),
+                         ("/etc/weft/fabric/org1-tlsca.pem", self.peer_tls_ca("Org1")),
+                         ("/etc/weft/fabric/org2-tlsca.pem", self.peer_tls_ca("Org2")),
+                         ("/etc/weft/fabric/orderer-tlsca.pem", self.orderer_tls_ca()),
+                         ("/etc/weft/fabric/client.crt", tls_cert), ("/etc/weft/fabric/client.key", tls_key),
+                         ("chaincode: basic", "chaincode: kv")):
+            assert old in text, "conf/chains/fabric.yaml no longer has %r" % old
+            text = text.replace(old, new)
+        return text.split("\nchains:", 1)[1]
+
     def chain_yaml(self, name="fab", stub_type="Fabric2.0", options=None, **kw):
         """An entry of router.yaml's chains (YAML takes the options as JSON)."""
         return "\n  - name: %s\n    type: %s\n    default_account: alice\n    options: %s\n" % (

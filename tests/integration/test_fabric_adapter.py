@@ -84,6 +84,7 @@ def setUpModule():
         options = NET.chain_options()
         options["peers"][0]["address"] = "127.0.0.1:%d" % GARBAGE.port
         chains += NET.chain_yaml("fabgarbage", options=options)
+        chains += NET.example_yaml()  # payment.fabric1, from conf/chains/fabric.yaml
         ROUTER = Router(chains=chains)
         ROUTER.start()
         # The admin's first chain account (ua:1:1) is the chains' service account: Org1's User1.
@@ -162,6 +163,12 @@ class FabricAdapterTest(unittest.TestCase):
         self.assertIn("no such transaction", env["message"])
         # The chain's height counts the block the transaction went into.
         wait_for(lambda: chain_status("fab").get("height", 0) >= tx["blockNumber"], 20, "height to reach the block")
+
+    def test_the_example_config_works(self):
+        wait_for(lambda: chain_status("fabric1")["status"] == "up", 60, "conf/chains/fabric.yaml's chain up")
+        env = send("set", "example", "ok", chain="fabric1", resource="basic")
+        self.assertEqual(env["data"]["errorCode"], 0, env)
+        self.assertEqual(call("get", "example", chain="fabric1", resource="basic")["data"]["result"], ["ok"])
 
     def test_fabric14_type_uses_the_same_path(self):
         # Chain accounts are per stub type, as in WeCross: the same identity, as the admin's Fabric1.4 account.
