@@ -161,6 +161,19 @@ class FabricAdapterTest(unittest.TestCase):
         status, env = ROUTER.request("GET", "/trans/getTransaction?path=payment.fab&txHash=" + "ab" * 32)
         self.assertNotIn(env["errorCode"], (0, 40100), env)
         self.assertIn("no such transaction", env["message"])
+        # Its block, through qscc: it lists the transaction, and its parent hash is the hash the adapter computes
+        # for the block before (Fabric's own chaining, so the ASN.1 header hash is right).
+        n = tx["blockNumber"]
+        block = json.loads(ROUTER.ok("GET", "/trans/getBlock?path=payment.fab&blockNumber=%d" % n))
+        parent = json.loads(ROUTER.ok("GET", "/trans/getBlock?path=payment.fab&blockNumber=%d" % (n - 1)))
+        self.assertIn(tx["hash"], block["transactionsHashes"], block)
+        self.assertEqual(block["blockHeader"]["number"], n)
+        self.assertRegex(block["blockHeader"]["hash"], r"^[0-9a-f]{64}$")
+        self.assertEqual(block["blockHeader"]["prevHash"], parent["blockHeader"]["hash"], (block, parent))
+        info = ROUTER.ok("GET", "/weft/chainInfo?path=payment.fab")
+        self.assertGreaterEqual(info["height"], n)
+        self.assertLess(abs(info["blockTime"] - time.time() * 1000), 600000, info)
+        self.assertEqual(info["finalityBlocks"], 0)
         # The chain's height counts the block the transaction went into.
         wait_for(lambda: chain_status("fab").get("height", 0) >= tx["blockNumber"], 20, "height to reach the block")
 
