@@ -3,6 +3,9 @@ BCOS's documentation, for 2.x and 3.x, ECDSA and guomi (SM). It decodes each raw
 TARS), checks its hash and its signature (ECDSA by public key recovery, SM2 with the `openssl` command), and keeps the
 state of one test contract, a store: set(string), get() and fail() (which reverts with Error("...")).
 
+Backed onto a real EVM node (FiscoNode(..., evm=Anvil)), it executes real contracts instead: every deployment,
+transaction and call runs on that anvil, as the sender the node recovered; see FiscoNode's docstring.
+
 Documentation followed (FISCO-BCOS/FISCO-BCOS-DOC, commit 7de7543b):
 - 2.x: 2.x/en/docs/api.md, https://fisco-bcos-documentation.readthedocs.io/en/latest/docs/api.html — getBlockNumber,
   call, sendRawTransaction, getTransactionReceipt, getBlockByNumber, getClientVersion; hex-string numbers; the group
@@ -20,6 +23,8 @@ import subprocess
 import tempfile
 import threading
 import time
+
+from evmlib import RpcError as EvmRpcError
 
 # ---- Keccak-256 (the original padding; hashlib's sha3_256 is SHA3's) ----
 
@@ -280,12 +285,35 @@ def abi_read_string(data):
 
 
 class FiscoNode:
-    """One FISCO BCOS node of version 2 or 3, ECDSA or SM, holding one store contract at STORE."""
+    """One FISCO BCOS node of version 2 or 3, ECDSA or SM, holding one store contract at STORE.
+
+    FiscoNode(version=2|3, sm=False, group=None, chain_id=None, evm=None). With evm an evmlib.Anvil the caller has
+    started (and stops), the node executes real contracts on it instead of the store: it still checks each raw
+    transaction's chain id, group, block limit, hash and signature and recovers its sender, then runs it on anvil as
+    that sender (anvil_setBalance once per sender, anvil_impersonateAccount, eth_sendTransaction {from, to, data,
+    gas: the transaction's own, at most EVM_GAS}; evm_mine when anvil's automine is off, as with a block_time; the
+    output from debug_traceTransaction's callTracer, or for a revert an eth_call at the parent block), and answers the same 2.x/3.x shapes with anvil's results: status 0,
+    or 22 (2.x RevertInstruction) / 16 (3.x) on a revert with the revert data in `output`; the return data in
+    `output`; contractAddress for a deployment; anvil's logs as `logs` (2.x) / `logEntries` (3.x); anvil's gasUsed.
+    Calls are eth_call on anvil (2.x with the request's `from`). Block numbers stay the node's own (one transaction
+    per node block, as without evm), so block-limit checks and getBlockByNumber agree with each other; anvil's
+    heights are not shown. Transaction hashes are the node's (FISCO BCOS's); evm_hashes maps each one to the
+    hash of the anvil transaction that executed it.
+    evm= is for ECDSA nodes only: on a guomi chain the adapter encodes SM3 selectors and topics, which contracts
+    compiled for Ethereum do not have, so sm=True with evm set is refused.
+    """
 
     STORE = "0x" + "5a" * 20
+    EVM_GAS = 15_000_000  # the most gas a transaction gets on anvil (whose default block gas limit is 30M)
 
-    def __init__(self, version=2, sm=False, group=None, chain_id=None):
+    def __init__(self, version=2, sm=False, group=None, chain_id=None, evm=None):
+        if evm is not None and sm:
+            raise ValueError("FiscoNode(evm=...) needs an ECDSA node (sm=False): on a guomi chain the adapter encodes "
+                             "SM3 selectors and event topics, which contracts compiled by solc for Ethereum do not have")
         self.version, self.sm = version, sm
+        self.evm = evm
+        self.evm_senders = set()  # senders given ether on anvil
+        self.evm_hashes = {}      # node transaction hash -> the anvil transaction hash that executed it
         self.group = group if group is not None else (1 if version == 2 else "group0")
         self.chain_id = chain_id if chain_id is not None else (1 if version == 2 else "chain0")
         self.hash = sm3 if sm else keccak256
@@ -412,6 +440,10 @@ class FiscoNode:
             to, data = obj["to"], obj["data"]
         else:
             to, data = rest[0], rest[1]
+        if self.evm is not None:
+            status, out = self.evm_call(obj["from"] if self.version == 2 else None, to, data)
+            return {("currentBlockNumber" if self.version == 2 else "blockNumber"): self.n(self.height),
+                    "output": "0x" + out.hex(), "status": self.n(status)}
         if to.lower() not in self.values:
             return {("currentBlockNumber" if self.version == 2 else "blockNumber"): self.n(self.height),
                     "output": "0x", "status": self.n(26 if self.version == 2 else 16)}
@@ -452,7 +484,8 @@ class FiscoNode:
             if pub is None:
                 self.refuse("InvalidSignature")
         tx_hash = "0x" + self.hash(raw).hex()
-        self.include(tx_hash, pub, items[4], items[6], pending=True, nonce=num(items[0]), block_limit=limit)
+        self.include(tx_hash, pub, items[4], items[6], pending=True, nonce=num(items[0]), block_limit=limit,
+                     gas=num(items[2]))
         return tx_hash
 
     def rpc_sendTransaction(self, rest):
@@ -486,14 +519,18 @@ class FiscoNode:
                 self.refuse("InvalidSignature")
         to = s(6).decode()
         return self.include("0x" + digest.hex(), pub, bytes.fromhex(to) if to else b"", s(7), pending=False,
-                            nonce=int(s(5) or b"0"), block_limit=block_limit)
+                            nonce=int(s(5) or b"0"), block_limit=block_limit, gas=d.get(11, 0))
 
-    def include(self, tx_hash, pub, to, data, pending, nonce=0, block_limit=0):
+    def include(self, tx_hash, pub, to, data, pending, nonce=0, block_limit=0, gas=0):
         sender = self.address_of(pub)
         self.senders.append(sender)
         to_hex = "0x" + bytes(to).hex() if to else ""
         created = ""
-        if not to:
+        logs = []
+        gas_used = 21000
+        if self.evm is not None:
+            status, out, created, logs, gas_used = self.evm_send(tx_hash, sender, to_hex, bytes(data), gas)
+        elif not to:
             # A deployment: whatever the creation code, a new store (this node runs no EVM).
             self.deployed += 1
             created = "0x" + self.hash(bytes.fromhex(sender[2:]) + self.deployed.to_bytes(8, "big"))[12:].hex()
@@ -505,8 +542,7 @@ class FiscoNode:
             status, out = self.execute(to_hex, bytes(data), True)
         self.height += 1
         self.blocks[self.height] = [tx_hash]
-        logs = []
-        if to_hex in self.values and status == 0 and bytes(data[:4]) == self.selector("set(string)"):
+        if self.evm is None and to_hex in self.values and status == 0 and bytes(data[:4]) == self.selector("set(string)"):
             # event Stored(string v): topic 0 is the hash of its signature (SM3 on a guomi chain).
             logs.append({"address": to_hex, "topics": ["0x" + self.hash(b"Stored(string)").hex()],
                          "data": "0x" + abi_string(self.values[to_hex]).hex()})
@@ -515,7 +551,7 @@ class FiscoNode:
                              "blockLimit": self.n(block_limit)}
         receipt = {"transactionHash": tx_hash, "blockNumber": self.n(self.height), "from": sender, "to": to_hex,
                    "input": "0x" + bytes(data).hex(), "output": "0x" + out.hex(), "status": self.n(status),
-                   "gasUsed": hex(21000) if self.version == 2 else "21000"}
+                   "gasUsed": hex(gas_used) if self.version == 2 else str(gas_used)}
         if self.version == 2:
             # 2.x: a deployment's receipt has `to` the zero address and the new contract in contractAddress.
             receipt.update({"blockHash": "0x%064x" % (self.height + 1), "transactionIndex": "0x0", "logs": logs,
@@ -528,6 +564,51 @@ class FiscoNode:
                             "version": 0})
             self.receipts[tx_hash] = receipt
         return receipt
+
+    # -- execution on the backing EVM node
+
+    def revert_status(self):
+        return 22 if self.version == 2 else 16
+
+    def evm_call(self, sender, to, data, block="latest"):
+        """eth_call on anvil: (status, output bytes), a revert's status with its revert data."""
+        call = {"to": to, "data": data}
+        if sender:
+            call["from"] = sender
+        try:
+            return 0, bytes.fromhex(self.evm.rpc("eth_call", call, block)[2:])
+        except EvmRpcError as e:
+            return self.revert_status(), _revert_data(e.error)
+
+    def evm_send(self, tx_hash, sender, to, data, gas):
+        """Runs one verified transaction on anvil as its sender: (status, output, created address, logs, gasUsed)."""
+        evm = self.evm
+        if sender not in self.evm_senders:
+            evm.rpc("anvil_setBalance", sender, hex(10 ** 24))
+            self.evm_senders.add(sender)
+        evm.rpc("anvil_impersonateAccount", sender)
+        tx = {"from": sender, "data": "0x" + data.hex(),
+              "gas": hex(min(gas, self.EVM_GAS) if gas else self.EVM_GAS)}
+        if to:
+            tx["to"] = to
+        evm_hash = evm.rpc("eth_sendTransaction", tx)
+        if not evm.automine():
+            evm.rpc("evm_mine")
+        r = evm.receipt(evm_hash)
+        self.evm_hashes[tx_hash] = evm_hash
+        ok = r["status"] == "0x1"
+        out = b""
+        try:
+            trace = evm.rpc("debug_traceTransaction", evm_hash, {"tracer": "callTracer"})
+            out = bytes.fromhex((trace.get("output") or "0x")[2:])
+        except EvmRpcError:
+            if not ok:  # no tracer: run it again at the parent block for its revert data
+                out = self.evm_call(sender, to, tx["data"], hex(int(r["blockNumber"], 16) - 1))[1]
+        created = r.get("contractAddress") or "" if ok and not to else ""
+        if created:
+            out = b""  # FISCO BCOS answers no output for a deployment (the trace's is the runtime code)
+        logs = [{"address": l["address"].lower(), "topics": list(l["topics"]), "data": l["data"]} for l in r["logs"]]
+        return (0 if ok else self.revert_status()), out, created.lower(), logs, int(r["gasUsed"], 16)
 
     def rpc_getTransactionByHash(self, rest):  # 2.x
         return self.txs.get(rest[0]) if rest[0] not in self.pending else None
@@ -548,6 +629,19 @@ class FiscoNode:
         if self.version == 3:
             raise RpcError(-32004, "transaction receipt not found")
         return None
+
+
+def _revert_data(error):
+    """The revert data in an eth_call error of anvil (`data`, a hex string, or inside an object)."""
+    data = error.get("data")
+    if isinstance(data, dict):
+        data = data.get("data") or data.get("output")
+    if isinstance(data, str) and data.startswith("0x"):
+        try:
+            return bytes.fromhex(data[2:])
+        except ValueError:
+            pass
+    return b""
 
 
 class RpcError(Exception):

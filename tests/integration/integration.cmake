@@ -16,8 +16,10 @@ foreach(file ${WEFT_IT_TESTS})
   endif()
   add_test(NAME it_${name} COMMAND ${python} ${file} -v WORKING_DIRECTORY ${CMAKE_CURRENT_LIST_DIR})
   set_tests_properties(it_${name} PROPERTIES ENVIRONMENT "${WEFT_IT_ENV}" LABELS integration TIMEOUT 600)
-  # The EVM tests run anvil, solc and ethers from the npm packages the evm_npm_deps setup test installs.
-  if(name MATCHES "^test_evm")
+  # The EVM tests, and any other test that starts anvil (e.g. FISCO BCOS nodes backed onto it), run anvil, solc and
+  # ethers from the npm packages the evm_npm_deps setup test installs.
+  file(READ ${file} text)
+  if(name MATCHES "^test_evm" OR text MATCHES "Anvil\\(")
     set_tests_properties(it_${name} PROPERTIES FIXTURES_REQUIRED evm_npm)
   endif()
 endforeach()
