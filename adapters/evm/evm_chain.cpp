@@ -210,7 +210,7 @@ void EvmChain::list_resources(const std::shared_ptr<Op> &op, json::object) {
       props["asset"] = checksum_address(*r.asset);
       props["escrow"] = checksum_address(r.address);
     }
-    if (r.kind == "evm") props["xa"] = xa_capable(r);
+    if (r.kind == "evm") props["xa"] = stubs_.xa_capable(r) && stubs_.xa_proxy() != nullptr;
     list.push_back(json::object{{"name", r.name}, {"properties", std::move(props)}});
   }
   succeed(op, json::object{{"resources", std::move(list)}});
@@ -530,7 +530,7 @@ void EvmChain::call(const std::shared_ptr<Op> &op, json::object req) {
   const auto &opts = options_of(req);
   if (const auto *x = opts.if_contains("XA_TRANSACTION_ID")) {
     if (!x->is_string()) throw Failure(WEFT_E_INVALID_ARGUMENT, "options.XA_TRANSACTION_ID must be a string");
-    return call_in_xa(op, res, std::string(x->as_string()),
+    return stubs_.call_in_xa(op, res, std::string(x->as_string()),
                       [this, op, &res, f, d = std::move(*data), from]() mutable { run_call(op, res, f, std::move(d), from); });
   }
   run_call(op, res, f, std::move(*data), from);
@@ -598,6 +598,28 @@ void EvmChain::read_call(const std::shared_ptr<Op> &op, const Address &at, const
   });
 }
 
+void EvmChain::stub_logs(const std::shared_ptr<Op> &op, const Address &address, const Hash256 &topic0,
+                         const std::string &topic1, uint64_t from_block,
+                         std::function<void(std::vector<json::object>)> next) {
+  json::object filter{{"address", lower_address(address)},
+                      {"fromBlock", qty(from_block)},
+                      {"toBlock", "latest"},
+                      {"topics", json::array{json::string(hex_of(topic0)), json::string(topic1)}}};
+  rpc_.call("eth_getLogs", json::array{std::move(filter)}, rpc_timeout(op), [this, op, next](RpcAnswer a) {
+    if (!live(op)) return;
+    if (!a.ok() || !a.result.is_array())
+      return fail(op, !a.ok() && a.status != WEFT_E_INTERNAL ? a.status : WEFT_E_UNAVAILABLE,
+                  "cannot read the logs: " + (a.ok() ? json::serialize(a.result) : a.message));
+    std::vector<json::object> logs;
+    for (const auto &lv : a.result.as_array())
+      if (const auto *l = lv.if_object())
+        logs.push_back(json::object{{"txHash", str_of(*l, "transactionHash")},
+                                    {"blockNumber", parse_qty(l->if_contains("blockNumber")).value_or(0)},
+                                    {"data", str_of(*l, "data")}});
+    guarded(op, [&] { next(std::move(logs)); });
+  });
+}
+
 void EvmChain::guarded(const std::shared_ptr<Op> &op, const std::function<void()> &body) {
   try {
     body();
@@ -662,7 +684,10 @@ void EvmChain::send_transaction(const std::shared_ptr<Op> &op, json::object req)
     if (!value.ok()) throw Failure(WEFT_E_INVALID_ARGUMENT, "options.value must be an amount in wei");
     p->value = *value;
   }
-  if (opts.contains("XA_TRANSACTION_ID") || xa_capable(*p->res)) return send_through_proxy(p, opts);
+  if (stubs_.through_proxy(*p->res, opts)) {
+    if (!p->value.is_zero()) throw Failure(WEFT_E_INVALID_ARGUMENT, "options.value cannot be sent through the XA proxy");
+    return stubs_.send_through_proxy(op, *p->res, *p->fn, p->calldata, p->account, opts);
+  }
   ready(op, [this, p] { send_prepared(p); });
 }
 

@@ -12,6 +12,7 @@
 #include "json_rpc.h"
 #include "nonces.h"
 #include "op_book.h"
+#include "stub_verbs.h"
 #include "tx.h"
 
 #include <weft/adapter.hpp>
@@ -30,7 +31,7 @@
 
 namespace weft::evm {
 
-class EvmChain {
+class EvmChain : private StubChain {
  public:
   EvmChain(EvmConfig config, plugin::Host host, std::string data_dir);
   ~EvmChain(); // completes every pending operation with WEFT_E_CANCELLED, then stops the loop
@@ -53,16 +54,16 @@ class EvmChain {
   void account_info(const std::shared_ptr<Op> &op, boost::json::object req);
   void chain_info(const std::shared_ptr<Op> &op, boost::json::object req);
   void register_resource(const std::shared_ptr<Op> &op, boost::json::object req);
-  // The Solidity stubs (evm_stubs.cpp): deployment, XA branches through the chain's WeftXAProxy, HTLC locks.
-  void deploy_stubs(const std::shared_ptr<Op> &op, boost::json::object req);
-  void xa_start(const std::shared_ptr<Op> &op, boost::json::object req);
-  void xa_commit(const std::shared_ptr<Op> &op, boost::json::object req);
-  void xa_rollback(const std::shared_ptr<Op> &op, boost::json::object req);
-  void xa_status(const std::shared_ptr<Op> &op, boost::json::object req);
-  void htlc_lock(const std::shared_ptr<Op> &op, boost::json::object req);
-  void htlc_unlock(const std::shared_ptr<Op> &op, boost::json::object req);
-  void htlc_refund(const std::shared_ptr<Op> &op, boost::json::object req);
-  void htlc_status(const std::shared_ptr<Op> &op, boost::json::object req);
+  // The Solidity stubs (stub_verbs.*): deployment, XA branches through the chain's WeftXAProxy, HTLC escrows.
+  void deploy_stubs(const std::shared_ptr<Op> &op, boost::json::object req) { stubs_.deploy_stubs(op, req); }
+  void xa_start(const std::shared_ptr<Op> &op, boost::json::object req) { stubs_.xa_start(op, req); }
+  void xa_commit(const std::shared_ptr<Op> &op, boost::json::object req) { stubs_.xa_commit(op, req); }
+  void xa_rollback(const std::shared_ptr<Op> &op, boost::json::object req) { stubs_.xa_rollback(op, req); }
+  void xa_status(const std::shared_ptr<Op> &op, boost::json::object req) { stubs_.xa_status(op, req); }
+  void htlc_lock(const std::shared_ptr<Op> &op, boost::json::object req) { stubs_.htlc_lock(op, req); }
+  void htlc_unlock(const std::shared_ptr<Op> &op, boost::json::object req) { stubs_.htlc_unlock(op, req); }
+  void htlc_refund(const std::shared_ptr<Op> &op, boost::json::object req) { stubs_.htlc_refund(op, req); }
+  void htlc_status(const std::shared_ptr<Op> &op, boost::json::object req) { stubs_.htlc_status(op, req); }
 
   // subscribe_v2 (evm_subscriptions.cpp): returns the id, or throws plugin::Failure. unsubscribe returns once no
   // record of that subscription can follow.
@@ -78,11 +79,10 @@ class EvmChain {
   void pump_all();
   void end_subscriptions(const std::string &reason);
   // What a deployment answers once its transaction is final, instead of the sent shape.
-  using Then = std::function<void(const std::shared_ptr<Op> &, boost::json::object answer)>;
+  using Then = StubChain::Done;
   // A write that reverted: while estimating gas (hash "", nothing sent) or on chain (the revert data found by running
   // it again on the state before its block; empty when the node gives none).
-  using Refused = std::function<void(const std::shared_ptr<Op> &, const Bytes &data, const std::string &message,
-                                     const std::string &hash)>;
+  using Refused = StubChain::Refused;
   struct Prepared {
     std::shared_ptr<Op> op;
     const ResourceConfig *res = nullptr; // the contract called; null for a deployment
@@ -111,30 +111,32 @@ class EvmChain {
 
   // Runs body; a Failure it throws (or any exception) fails op instead of escaping into the loop.
   void guarded(const std::shared_ptr<Op> &op, const std::function<void()> &body);
-  // A Refused that fails op with the status and receipt code the stub's custom error stands for (evm_stubs.cpp).
-  Refused refuse_as(std::shared_ptr<const abi::ContractAbi> abi, std::string what);
 
-  // Stub state (evm_stubs.cpp).
-  const ResourceConfig *xa_proxy() const; // the chain's WeCrossProxy, or null
-  bool xa_capable(const ResourceConfig &r) const;
-  // The business contract's ABI with the proxy's errors added, to decode what a write through the proxy reverts with.
-  std::shared_ptr<const abi::ContractAbi> through_proxy_abi(const ResourceConfig &business);
-  // A send_transaction to an XA-capable resource: a step of the transaction in options, or a plain write through the
-  // proxy's forward; p is prepared for the business call.
-  void send_through_proxy(const std::shared_ptr<Prepared> &p, const boost::json::object &options);
-  // A call inside an XA transaction: runs only while it is processing and holds the resource.
-  void call_in_xa(const std::shared_ptr<Op> &op, const ResourceConfig &res, const std::string &xid,
-                  std::function<void()> next);
-  void xa_decide(const std::shared_ptr<Op> &op, const boost::json::object &req, bool commit);
-  // The XAStep logs of a transaction from its start block: next(seq -> the log's decoded fields and its tx hash).
-  void xa_step_logs(const std::shared_ptr<Op> &op, const std::string &xid, uint64_t from_block,
-                    std::function<void(std::map<uint64_t, boost::json::object>)> next);
-  const ResourceConfig &htlc_resource(const boost::json::object &req) const;
-  void htlc_write(const std::shared_ptr<Op> &op, const ResourceConfig &htlc, const char *method,
-                  std::vector<std::string> args, const std::string &account, const std::string &sender,
-                  const std::string &id, const char *state);
-  void deploy_next(const std::shared_ptr<Op> &op, std::shared_ptr<boost::json::object> plan, boost::json::array done);
-  std::map<const ResourceConfig *, std::shared_ptr<const abi::ContractAbi>> proxy_abis_;
+  // StubChain: what the stub verbs need from this chain.
+  void stub_succeed(const std::shared_ptr<Op> &op, const boost::json::value &answer) override { succeed(op, answer); }
+  void stub_fail(const std::shared_ptr<Op> &op, int32_t status, const std::string &message,
+                 const std::string &details) override {
+    fail(op, status, message, details);
+  }
+  void stub_ready(const std::shared_ptr<Op> &op, std::function<void()> next) override { ready(op, std::move(next)); }
+  void stub_send(const std::shared_ptr<Op> &op, std::optional<Address> to, Bytes calldata, const std::string &account,
+                 std::shared_ptr<const abi::ContractAbi> abi, Done done, Refused refused) override {
+    send_call(op, to, std::move(calldata), account, std::move(abi), std::move(done), std::move(refused));
+  }
+  void stub_read(const std::shared_ptr<Op> &op, const Address &at, const abi::Function &fn,
+                 const std::vector<std::string> &args, bool final_only,
+                 std::function<void(std::vector<std::string>)> next) override {
+    read_call(op, at, fn, args, final_only ? head_minus_confirmations() : "latest", std::move(next));
+  }
+  void stub_logs(const std::shared_ptr<Op> &op, const Address &address, const Hash256 &topic0,
+                 const std::string &topic1, uint64_t from_block,
+                 std::function<void(std::vector<boost::json::object>)> next) override;
+  const std::deque<ResourceConfig> &stub_resources() const override { return resources_; }
+  void stub_keep(ResourceConfig rc, const std::string &abi_text) override { add_registered(std::move(rc), abi_text); }
+  Address stub_address(const std::string &account) override { return address_of_account(account); }
+  uint64_t stub_head() const override { return head_.number; }
+
+  StubVerbs stubs_{*this};
   struct Head {
     uint64_t number = 0;
     std::string hash;

@@ -32,6 +32,7 @@ contract WeftXAProxy {
         address signer;
         bytes32 digest; // keccak256(target, data): a repeat with other content is refused
         bytes data;
+        bytes result; // what the business method returned, answered again to a repeat
     }
 
     address public immutable coordinator;
@@ -112,7 +113,7 @@ contract WeftXAProxy {
     }
 
     // One step: calls target with data and the transaction's context. A repeated (id, seq) with the same target and
-    // data does nothing (its result is in the first XAStep event); with other content it is refused.
+    // data runs nothing and returns the first run's result; with other content it is refused.
     function step(string calldata id, uint256 seq, address target, bytes calldata data) external returns (bytes memory) {
         bytes32 key = keyOf(id);
         Branch storage b = branches[key];
@@ -120,7 +121,7 @@ contract WeftXAProxy {
         Step storage s = steps[key][seq];
         if (s.done) {
             if (s.digest != digest) revert SeqReused(id, seq);
-            return "";
+            return s.result;
         }
         if (b.status != Status.Processing) revert NotProcessing(id, statusName(b.status));
         if (lockOf[target] != key) revert NotInTransaction(id, target);
@@ -134,6 +135,7 @@ contract WeftXAProxy {
         s.signer = msg.sender;
         s.digest = digest;
         s.data = data;
+        s.result = result;
         b.seqs.push(seq);
         emit XAStep(key, seq, target, msg.sender, data, result);
         return result;
@@ -203,10 +205,10 @@ contract WeftXAProxy {
     function stepOf(string calldata id, uint256 seq)
         external
         view
-        returns (bool done, address target, address signer, bytes memory data)
+        returns (bool done, address target, address signer, bytes memory data, bytes memory result)
     {
         Step storage s = steps[keyOf(id)][seq];
-        return (s.done, s.target, s.signer, s.data);
+        return (s.done, s.target, s.signer, s.data, s.result);
     }
 
     // The id that holds target's lock, or "" when it is free.

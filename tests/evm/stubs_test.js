@@ -330,10 +330,12 @@ test("XA proxy", async (t) => {
     assert.deepEqual(events(s, proxy), [
       { name: "XAStep", args: [keyOf("tx-1"), 7n, ledger.address, bob, transfer(carol, 30), result] },
     ]);
-    assert.deepEqual(await proxy.call("stepOf", "tx-1", 7), [true, ledger.address, bob, transfer(carol, 30)]);
-    assert.deepEqual(await proxy.call("stepOf", "tx-1", 8), [false, ethers.ZeroAddress, ethers.ZeroAddress, "0x"]);
+    assert.deepEqual(await proxy.call("stepOf", "tx-1", 7), [true, ledger.address, bob, transfer(carol, 30), result]);
+    assert.deepEqual(await proxy.call("stepOf", "tx-1", 8), [false, ethers.ZeroAddress, ethers.ZeroAddress, "0x", "0x"]);
 
-    // The same (id, seq) with the same target and data does nothing; with other content it is refused.
+    // The same (id, seq) with the same target and data runs nothing and returns the first run's result; with other
+    // content it is refused.
+    assert.equal(await proxy.call("step", "tx-1", 7, ledger.address, transfer(carol, 30)), result);
     const dup = await proxy.send(bob, "step", ["tx-1", 7, ledger.address, transfer(carol, 30)]);
     assert.deepEqual(dup.logs, [], "no second XAStep, no second move");
     assert.equal(await ledger.call("balanceOf", bob), before[bob] - 30n);
