@@ -23,11 +23,17 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace weft::fabric {
 
 using evm::Op;
+
+// A request's string field, "" when absent or not a string.
+std::string str_of(const boost::json::object &o, const char *key);
+// A decimal number with nothing around it.
+std::optional<uint64_t> number_of(std::string_view s);
 
 class FabricChain {
 public:
@@ -84,7 +90,10 @@ private:
                  std::string errors);
   void fail_grpc(const std::shared_ptr<Op> &op, const grpc::Status &s, const std::string &who);
 
-  // Deliver streams.
+  // Deliver streams (fabric_deliver.cpp).
+  bool commit_watch_placed() const;  // the commit watch has seen a block, so it knows where it resumes
+  std::string deliver_state() const; // "streaming", "connecting", or why its last stream ended
+  void end_streams();                // at close: every subscription ends with an "end" record
   uint64_t open_watch(std::optional<uint64_t> from, std::function<void(const protos::FilteredBlock &)> on_block,
                       std::function<void(const std::string &)> on_refused = {});
   void connect(const std::shared_ptr<Watch> &w);

@@ -1,6 +1,7 @@
 #include "fabric_config.h"
 
 #include "evm_config.h"
+#include "fabric_messages.h"
 
 #include <weft/adapter.hpp>
 
@@ -9,7 +10,6 @@
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/sha.h>
 #include <openssl/x509.h>
 
 #include <fstream>
@@ -128,9 +128,7 @@ FabricConfig parse_fabric_config(const std::string &text) {
       c.client_key_pem = read_pem(key_file, "options.tls.key_file");
       check_private_key(c.client_key_pem, key_file, "options.tls.key_file");
       std::string der = certificate_der(c.client_cert_pem, "options.tls.cert_file '" + c.client_cert_file + "'");
-      unsigned char digest[SHA256_DIGEST_LENGTH];
-      SHA256(reinterpret_cast<const unsigned char *>(der.data()), der.size(), digest);
-      c.tls_cert_hash.assign(reinterpret_cast<char *>(digest), sizeof digest);
+      c.tls_cert_hash = sha256(der);
     }
   }
 

@@ -21,13 +21,13 @@ namespace weft::fabric {
 namespace json = boost::json;
 using plugin::Failure;
 
-namespace {
-
 std::string sha256(const std::string &bytes) {
   unsigned char d[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char *>(bytes.data()), bytes.size(), d);
   return std::string(reinterpret_cast<char *>(d), sizeof d);
 }
+
+namespace {
 
 void set_now(google::protobuf::Timestamp *ts) {
   auto now = std::chrono::system_clock::now().time_since_epoch();

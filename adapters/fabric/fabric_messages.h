@@ -29,6 +29,7 @@ std::string transaction_id(const std::string &nonce, const std::string &creator)
 // r||s (64 bytes, as the host signs) to DER, with s moved to the low half of the order if it is not there already.
 std::string der_signature(const std::vector<std::uint8_t> &rs);
 std::string to_hex(const std::string &bytes);
+std::string sha256(const std::string &bytes); // the 32-byte digest
 
 // A proposal for one chaincode invocation (ENDORSER_TRANSACTION), signed.
 struct Proposal {

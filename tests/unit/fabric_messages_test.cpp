@@ -12,10 +12,8 @@
 #include <doctest/doctest.h>
 
 #include <openssl/bn.h>
-#include <openssl/ec.h>
 #include <openssl/ecdsa.h>
-#include <openssl/obj_mac.h>
-#include <openssl/sha.h>
+#include <openssl/evp.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -28,23 +26,28 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string sha256(const std::string &b) {
-  unsigned char d[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char *>(b.data()), b.size(), d);
-  return std::string(reinterpret_cast<char *>(d), sizeof d);
-}
+// P-256's group order.
+constexpr const char *kOrder = "FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551";
 
 // A P-256 key held by the test, signing as the host does (64 bytes r||s) and checking DER signatures.
 struct TestKey {
-  std::unique_ptr<EC_KEY, decltype(&EC_KEY_free)> key{EC_KEY_new_by_curve_name(NID_X9_62_prime256v1), EC_KEY_free};
-  TestKey() { REQUIRE(EC_KEY_generate_key(key.get()) == 1); }
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key{EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"),
+                                                          EVP_PKEY_free};
+  TestKey() { REQUIRE(key != nullptr); }
   // r||s; with high_s, s is replaced by n - s when it is low (the other valid signature), so the adapter must fix it.
   std::vector<uint8_t> sign_rs(const std::string &digest, bool high_s) {
-    ECDSA_SIG *sig = ECDSA_do_sign(reinterpret_cast<const unsigned char *>(digest.data()), 32, key.get());
+    std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(EVP_PKEY_CTX_new(key.get(), nullptr),
+                                                                    EVP_PKEY_CTX_free);
+    unsigned char der[80];
+    size_t der_len = sizeof der;
+    REQUIRE(EVP_PKEY_sign_init(ctx.get()) == 1);
+    REQUIRE(EVP_PKEY_sign(ctx.get(), der, &der_len, reinterpret_cast<const unsigned char *>(digest.data()), 32) == 1);
+    const unsigned char *p = der;
+    ECDSA_SIG *sig = d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der_len));
     const BIGNUM *r = nullptr, *s = nullptr;
     ECDSA_SIG_get0(sig, &r, &s);
-    BIGNUM *order = BN_new(), *half = BN_new(), *s2 = BN_dup(s);
-    EC_GROUP_get_order(EC_KEY_get0_group(key.get()), order, nullptr);
+    BIGNUM *order = nullptr, *half = BN_new(), *s2 = BN_dup(s);
+    BN_hex2bn(&order, kOrder);
     BN_rshift1(half, order);
     const bool is_high = BN_cmp(s2, half) > 0;
     if (high_s != is_high) BN_sub(s2, order, s2);
@@ -58,9 +61,11 @@ struct TestKey {
     return out;
   }
   bool verify(const std::string &digest, const std::string &der) {
-    return ECDSA_verify(0, reinterpret_cast<const unsigned char *>(digest.data()), 32,
-                        reinterpret_cast<const unsigned char *>(der.data()), static_cast<int>(der.size()),
-                        key.get()) == 1;
+    std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(EVP_PKEY_CTX_new(key.get(), nullptr),
+                                                                    EVP_PKEY_CTX_free);
+    return EVP_PKEY_verify_init(ctx.get()) == 1 &&
+           EVP_PKEY_verify(ctx.get(), reinterpret_cast<const unsigned char *>(der.data()), der.size(),
+                           reinterpret_cast<const unsigned char *>(digest.data()), 32) == 1;
   }
   Signer signer() {
     return [this](const std::string &bytes) { return der_signature(sign_rs(sha256(bytes), true)); };
@@ -75,7 +80,8 @@ bool low_s(const std::string &der) {
   const BIGNUM *r = nullptr, *s = nullptr;
   ECDSA_SIG_get0(sig, &r, &s);
   BIGNUM *half = nullptr;
-  BN_hex2bn(&half, "7FFFFFFF800000007FFFFFFFFFFFFFFFDE737D56D38BCF4279DCE5617E3192A8");
+  BN_hex2bn(&half, kOrder);
+  BN_rshift1(half, half);
   const bool low = BN_cmp(s, half) <= 0;
   BN_free(half);
   ECDSA_SIG_free(sig);
