@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -20,11 +19,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 
 from weftlib import Router, call_data, wait_for  # noqa: E402
 import fabriclib  # noqa: E402
-
-
-def percentile(values, p):
-    s = sorted(values)
-    return s[min(len(s) - 1, int(len(s) * p / 100))] if s else 0.0
+from evm_bench import percentile, run  # noqa: E402  (the same client loop as the EVM benchmark)
 
 
 class Client:
@@ -44,38 +39,21 @@ class Client:
 
 
 def via_router(router, count, clients, prefix):
-    lat, errors, lock = [], [0], threading.Lock()
-    queue = list(reversed(range(count)))
+    errors = [0]
 
-    def worker():
-        c = Client(router)
-        mine = []
-        while True:
-            with lock:
-                if not queue:
-                    break
-                i = queue.pop()
-            t0 = time.perf_counter()
-            try:
-                c.send("%s-%d" % (prefix, i), str(i))
-                mine.append((time.perf_counter() - t0) * 1000)
-            except Exception as e:  # noqa: BLE001 - counted and reported
-                with lock:
-                    errors[0] += 1
-                    if errors[0] <= 3:
-                        print("  router send %d failed: %s" % (i, e), file=sys.stderr)
-        with lock:
-            lat.extend(mine)
+    def work(c, i):
+        try:
+            c.send("%s-%d" % (prefix, i), str(i))
+        except Exception as e:  # noqa: BLE001 - counted and reported
+            errors[0] += 1
+            if errors[0] <= 3:
+                print("  router send %d failed: %s" % (i, e), file=sys.stderr)
     Client(router).send(prefix + "-warm", "w")
-    threads = [threading.Thread(target=worker) for _ in range(clients)]
     t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _, lat = run(clients, list(range(count)), lambda: Client(router), work)
     seconds = time.perf_counter() - t0
-    return {"count": len(lat), "errors": errors[0], "seconds": seconds, "tps": len(lat) / seconds,
-            "p50_ms": percentile(lat, 50), "p99_ms": percentile(lat, 99)}
+    return {"count": len(lat) - errors[0], "errors": errors[0], "seconds": seconds,
+            "tps": (len(lat) - errors[0]) / seconds, "p50_ms": percentile(lat, 50), "p99_ms": percentile(lat, 99)}
 
 
 def profile(net, path):
