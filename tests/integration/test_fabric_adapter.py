@@ -213,13 +213,17 @@ class FabricAdapterTest(unittest.TestCase):
 
     def test_concurrent_read_modify_writes_conflict(self):
         send("set", "counter", "0")
-        with concurrent.futures.ThreadPoolExecutor(2) as pool:
-            answers = list(pool.map(lambda _: send("add", "counter", "1"), range(2)))
-        codes = sorted(a["data"]["errorCode"] for a in answers)
-        self.assertEqual(codes, [0, 11], answers)
+        # Four adds endorsed against the same version at once: the first in the block wins, the others read a
+        # version that is gone by then (however a loaded machine spreads them, some overlap).
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(lambda _: send("add", "counter", "1"), range(4)))
+        codes = [a["data"]["errorCode"] for a in answers]
+        self.assertIn(0, codes, answers)
+        self.assertIn(11, codes, answers)
+        self.assertTrue(set(codes) <= {0, 11}, answers)
         loser = [a for a in answers if a["data"]["errorCode"] == 11][0]
         self.assertIn("MVCC_READ_CONFLICT", loser["data"]["message"])
-        self.assertEqual(call("get", "counter")["data"]["result"], ["1"])
+        self.assertEqual(call("get", "counter")["data"]["result"], [str(codes.count(0))])
 
     def test_an_identity_the_network_does_not_know_is_refused(self):
         added = add_account("Org3", "Fabric2.0")
