@@ -135,6 +135,16 @@ FabricChain::Signing FabricChain::signing(const std::string &account) const {
   }
 }
 
+FabricChain::Signing FabricChain::service_signing() const {
+  try {
+    return signing(cfg_.service_account);
+  } catch (const Failure &f) {
+    throw Failure(WEFT_E_ACCOUNT, "the chain's service account (options.service_account) cannot sign: " + f.message +
+                                      "; add it as a chain account of type " + stub_type_ +
+                                      " (key, certificate and MSP id)");
+  }
+}
+
 Signer FabricChain::signer(const std::string &account) const {
   return [this, account](const std::string &bytes) {
     const std::string digest = sha256(bytes);
@@ -211,7 +221,7 @@ void FabricChain::endorse(const std::shared_ptr<Op> &op, const std::vector<size_
 
 void FabricChain::qscc(const std::shared_ptr<Op> &op, std::vector<std::string> args,
                        std::function<void(std::string)> next) {
-  const Signing who = signing(cfg_.service_account);
+  const Signing who = service_signing();
   const std::string fn = args.front();
   endorse(op, {0}, "qscc", args, who, [this, op, fn, next](std::shared_ptr<Proposal>, Endorsements answers) {
     const auto &r = answers.front().response();
@@ -298,7 +308,7 @@ void FabricChain::call(const std::shared_ptr<Op> &op, json::object req) {
   try {
     who = signing(str_of(req, "account"));
   } catch (const Failure &) {
-    who = signing(cfg_.service_account);
+    who = service_signing();
   }
   std::vector<size_t> peers{peer_index_.at(res.peers.front())};
   endorse(op, peers, res.chaincode, args, who, [this, op](std::shared_ptr<Proposal> p, Endorsements answers) {

@@ -73,6 +73,7 @@ private:
   using Endorsements = std::vector<protos::ProposalResponse>;
 
   Signing signing(const std::string &account) const; // throws Failure(WEFT_E_ACCOUNT)
+  Signing service_signing() const;                   // options.service_account's, with a hint when it cannot
   Signer signer(const std::string &account) const;
   const ChaincodeResource &resource(const boost::json::object &req) const;
   std::chrono::milliseconds timeout(const std::shared_ptr<Op> &op) const;

@@ -98,8 +98,8 @@ void FabricChain::connect(const std::shared_ptr<Watch> &w) {
   };
   common::Envelope seek;
   try {
-    seek = make_seek(cfg_.channel, signing(cfg_.service_account).creator, cfg_.tls_cert_hash, w->next,
-                     signer(cfg_.service_account));
+    seek =
+        make_seek(cfg_.channel, service_signing().creator, cfg_.tls_cert_hash, w->next, signer(cfg_.service_account));
   } catch (const std::exception &e) {
     return retry(e.what());
   }

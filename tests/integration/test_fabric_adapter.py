@@ -87,6 +87,8 @@ def setUpModule():
         chains += NET.example_yaml()  # payment.fabric1, from conf/chains/fabric.yaml
         ROUTER = Router(chains=chains)
         ROUTER.start()
+        # Until the service account exists the chain is down, and says what to do.
+        wait_for(lambda: "service account" in chain_status("fab").get("reason", ""), 30, "fab down for its account")
         # The admin's first chain account (ua:1:1) is the chains' service account: Org1's User1.
         added = add_account("Org1", "Fabric2.0", default=True)
         assert added["errorCode"] == 0, added
