@@ -29,6 +29,8 @@ struct Options {
   uint64_t block_txs = 1000, block_interval_ms = 20, wait_ms = 120000;
   std::string router_binary, plugin_dir, node_binary, nginx_binary = "nginx";
   bool keep_dirs = false;
+  std::string paths = "sys,get,set"; // which of the three loads to run
+  bool runs(const std::string &p) const { return ("," + paths + ",").find("," + p + ",") != std::string::npos; }
 };
 
 // One measured load and the CPU each group of server processes spent over it.
@@ -131,6 +133,8 @@ int main(int argc, char **argv) {
   app.add_option("--node-binary", o.node_binary, "weft-node to run (default: next to this program)");
   app.add_option("--nginx-binary", o.nginx_binary, "nginx to run (default: from PATH or sbin)")
       ->default_val(o.nginx_binary);
+  app.add_option("--paths", o.paths, "which loads to run, comma-separated: sys, get, set (e.g. to profile one)")
+      ->default_val(o.paths);
   app.add_flag("--keep-dirs", o.keep_dirs, "keep the router's, nginx's and the nodes' directories and logs");
   CLI11_PARSE(app, argc, argv);
   if (o.requests == 0 || o.reads == 0 || o.writes == 0 || o.conns == 0 || o.write_conns == 0 || o.depth == 0) {
@@ -173,42 +177,48 @@ int main(int argc, char **argv) {
     const std::map<std::string, std::vector<int>> with_router{{"router", {router.pid()}}, {"nodes", net.pids()}},
         nodes_only{{"nodes", net.pids()}};
 
-    std::cerr << "1. GET /sys/test: nginx " << nginx_version << ", then the router\n";
-    warm_up(o, {ngx.endpoint()}, o.conns, Wire::Http, sys_test_requests(o.requests), check_http_ok());
-    sys_nginx = measure(o, {ngx.endpoint()}, o.conns, o.rate, Wire::Http, sys_test_requests(o.requests),
-                        check_http_ok(), {{"server", ngx.pids()}});
-    warm_up(o, at_router, o.conns, Wire::Http, sys_test_requests(o.requests), check_http_ok());
-    sys_router = measure(o, at_router, o.conns, o.rate, Wire::Http, sys_test_requests(o.requests), check_http_ok(),
-                         {{"server", {router.pid()}}});
-    failed |= report_failures("nginx /sys/test", sys_nginx, o.requests);
-    failed |= report_failures("router /sys/test", sys_router, o.requests);
+    if (o.runs("sys")) {
+      std::cerr << "1. GET /sys/test: nginx " << nginx_version << ", then the router\n";
+      warm_up(o, {ngx.endpoint()}, o.conns, Wire::Http, sys_test_requests(o.requests), check_http_ok());
+      sys_nginx = measure(o, {ngx.endpoint()}, o.conns, o.rate, Wire::Http, sys_test_requests(o.requests),
+                          check_http_ok(), {{"server", ngx.pids()}});
+      warm_up(o, at_router, o.conns, Wire::Http, sys_test_requests(o.requests), check_http_ok());
+      sys_router = measure(o, at_router, o.conns, o.rate, Wire::Http, sys_test_requests(o.requests), check_http_ok(),
+                           {{"server", {router.pid()}}});
+      failed |= report_failures("nginx /sys/test", sys_nginx, o.requests);
+      failed |= report_failures("router /sys/test", sys_router, o.requests);
+    }
 
-    std::cerr << "2. kv get: straight to the nodes, then through the router\n";
-    const std::string key = "bench-key";
-    Run seed = measure(
-        o, at_router, 1, 0, Wire::Http,
-        {http_post("/resource/payment/ledger1/store/sendTransaction",
-                   R"({"version":"1","data":{"method":"set","args":[")" + key + R"(","value"],"options":{}}})")},
-        check_router_tx(nullptr), {});
-    if (report_failures("setting the key read", seed, 1)) throw std::runtime_error("the router cannot write");
-    warm_up(o, nodes, o.conns, Wire::Framed, node_get_requests(o.reads, key), check_node_tx(nullptr));
-    get_direct = measure(o, nodes, o.conns, o.read_rate, Wire::Framed, node_get_requests(o.reads, key),
-                         check_node_tx(nullptr), nodes_only);
-    warm_up(o, at_router, o.conns, Wire::Http, router_get_requests(o.reads, key), check_router_tx(nullptr));
-    get_router = measure(o, at_router, o.conns, o.read_rate, Wire::Http, router_get_requests(o.reads, key),
-                         check_router_tx(nullptr), with_router);
-    failed |= report_failures("direct get", get_direct, o.reads);
-    failed |= report_failures("router get", get_router, o.reads);
+    if (o.runs("get")) {
+      std::cerr << "2. kv get: straight to the nodes, then through the router\n";
+      const std::string key = "bench-key";
+      Run seed = measure(
+          o, at_router, 1, 0, Wire::Http,
+          {http_post("/resource/payment/ledger1/store/sendTransaction",
+                     R"({"version":"1","data":{"method":"set","args":[")" + key + R"(","value"],"options":{}}})")},
+          check_router_tx(nullptr), {});
+      if (report_failures("setting the key read", seed, 1)) throw std::runtime_error("the router cannot write");
+      warm_up(o, nodes, o.conns, Wire::Framed, node_get_requests(o.reads, key), check_node_tx(nullptr));
+      get_direct = measure(o, nodes, o.conns, o.read_rate, Wire::Framed, node_get_requests(o.reads, key),
+                           check_node_tx(nullptr), nodes_only);
+      warm_up(o, at_router, o.conns, Wire::Http, router_get_requests(o.reads, key), check_router_tx(nullptr));
+      get_router = measure(o, at_router, o.conns, o.read_rate, Wire::Http, router_get_requests(o.reads, key),
+                           check_router_tx(nullptr), with_router);
+      failed |= report_failures("direct get", get_direct, o.reads);
+      failed |= report_failures("router get", get_router, o.reads);
+    }
 
-    std::cerr << "3. kv set: pre-signed submits straight to the nodes, then sendTransaction through the router\n";
     std::vector<std::string> acknowledged;
-    auto signed_sets = node_set_requests(net, o.writes, "direct-", o.wait_ms, o.sign_threads);
-    set_direct = measure(o, nodes, o.write_conns, o.write_rate, Wire::Framed, std::move(signed_sets),
-                         check_node_tx(&acknowledged), nodes_only);
-    set_router = measure(o, at_router, o.write_conns, o.write_rate, Wire::Http,
-                         router_set_requests(o.writes, "router-"), check_router_tx(&acknowledged), with_router);
-    failed |= report_failures("direct set", set_direct, o.writes);
-    failed |= report_failures("router set", set_router, o.writes);
+    if (o.runs("set")) {
+      std::cerr << "3. kv set: pre-signed submits straight to the nodes, then sendTransaction through the router\n";
+      auto signed_sets = node_set_requests(net, o.writes, "direct-", o.wait_ms, o.sign_threads);
+      set_direct = measure(o, nodes, o.write_conns, o.write_rate, Wire::Framed, std::move(signed_sets),
+                           check_node_tx(&acknowledged), nodes_only);
+      set_router = measure(o, at_router, o.write_conns, o.write_rate, Wire::Http,
+                           router_set_requests(o.writes, "router-"), check_router_tx(&acknowledged), with_router);
+      failed |= report_failures("direct set", set_direct, o.writes);
+      failed |= report_failures("router set", set_router, o.writes);
+    }
     std::cerr << "checking " << acknowledged.size() << " acknowledged transactions on the chain\n";
     std::string missing = check_receipts(nodes, acknowledged);
     if (!missing.empty()) {
