@@ -103,6 +103,32 @@ void verb(weft_chain *chain, const uint8_t *request, size_t size, uint32_t deadl
   });
 }
 
+// A read verb: in remote mode a plain one is asked of the network from the calling thread and completed on the
+// connection's thread (verbs::network_read); otherwise, or with XA options, it is queued like any verb.
+template <VerbBody Body, const char *Name>
+void read_verb(weft_chain *chain, const uint8_t *request, size_t size, uint32_t deadline_ms, weft_callback cb,
+               void *ctx, uint64_t *op_id) noexcept {
+  std::optional<verbs::NetworkRead> ask;
+  if (chain != nullptr && runtime(chain)->remote()) {
+    try {
+      ask =
+          verbs::network_read(Name, std::string_view(request != nullptr ? reinterpret_cast<const char *>(request) : "",
+                                                     request != nullptr ? size : 0));
+    } catch (...) {
+      // A malformed request: the worker's verb reports it as it always has.
+    }
+  }
+  if (!ask) return verb<Body>(chain, request, size, deadline_ms, cb, ctx, op_id);
+  if (op_id != nullptr) *op_id = 0;
+  weft::plugin::guarded(cb, ctx, [&](const Completion &done) {
+    uint64_t id = runtime(chain)->ask_remote(done, deadline_ms, ask->op, std::move(ask->fields));
+    if (op_id != nullptr) *op_id = id;
+  });
+}
+
+constexpr char kCall[] = "call", kBlockHeight[] = "block_height", kGetBlock[] = "get_block",
+               kGetReceipt[] = "get_receipt", kGetProof[] = "get_proof";
+
 const char *const kStubTypes[] = {"RefChain", nullptr};
 
 const weft_adapter_v1 kTable = [] {
@@ -116,12 +142,12 @@ const weft_adapter_v1 kTable = [] {
   t.close = close_chain;
   t.cancel = cancel_op;
   t.list_resources = verb<verbs::list_resources>;
-  t.call = verb<verbs::call>;
+  t.call = read_verb<verbs::call, kCall>;
   t.send_transaction = verb<verbs::send_transaction>;
-  t.block_height = verb<verbs::block_height>;
-  t.get_block = verb<verbs::get_block>;
-  t.get_receipt = verb<verbs::get_receipt>;
-  t.get_proof = verb<verbs::get_proof>;
+  t.block_height = read_verb<verbs::block_height, kBlockHeight>;
+  t.get_block = read_verb<verbs::get_block, kGetBlock>;
+  t.get_receipt = read_verb<verbs::get_receipt, kGetReceipt>;
+  t.get_proof = read_verb<verbs::get_proof, kGetProof>;
   t.health = verb<verbs::health>;
   t.account_info = verb<verbs::account_info>;
   t.chain_info = verb<verbs::chain_info>;

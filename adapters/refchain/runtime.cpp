@@ -183,6 +183,34 @@ uint64_t Runtime::post(plugin::Completion done, uint32_t deadline_ms, Work work)
   return id;
 }
 
+uint64_t Runtime::ask_remote(plugin::Completion done, uint32_t deadline_ms, const std::string &node_op,
+                             boost::json::object fields) {
+  auto timeout = deadline_ms == 0 ? kDefaultDeadline : std::chrono::milliseconds(deadline_ms);
+  uint64_t id = 0;
+  {
+    std::unique_lock lock(mu_);
+    if (stopping_ || closed_) {
+      lock.unlock();
+      done.fail(WEFT_E_UNAVAILABLE, "the chain is closing");
+      return 0;
+    }
+    id = next_id_++;
+    // In the book for cancel() and close(), but not in deadlines_: the connection's timeout is the same deadline,
+    // so no worker needs waking to watch it.
+    ops_.emplace(id, Op{std::move(done), Clock::now() + timeout, std::nullopt});
+  }
+  node().call_async(node_op, std::move(fields), timeout, [this, id](net::NodeAnswer a) {
+    if (a.status == WEFT_OK) {
+      if (auto op = take(id)) op->done.succeed(boost::json::serialize(a.result));
+    } else if (a.status == WEFT_E_CANCELLED) { // only close() cancels a connection's calls
+      finish(id, a.status, "the chain was closed before the operation finished");
+    } else {
+      finish(id, a.status, a.message);
+    }
+  });
+  return id;
+}
+
 void Runtime::cancel(uint64_t op_id) {
   auto op = take(op_id);
   if (!op) return;

@@ -1,9 +1,10 @@
 // One open chain inside the plugin: either its embedded validators (the default) or pipelined connections to a
-// weft-node network (remote mode), worker threads that run verbs (signing through the host and remote reads may
-// block), and the book of pending operations with their deadlines. A send hands its operation over — to the commit
-// listener (embedded) or to a connection's answer (remote) — and frees its worker at once. Callbacks run on a worker,
-// a validator or a connection's thread; close() completes every pending operation and joins every thread before it
-// returns.
+// weft-node network (remote mode), worker threads that run verbs (signing through the host and reads that check an
+// XA transaction first may block), and the book of pending operations with their deadlines. Remote mode's plain reads
+// take no worker: asked from the calling thread, answered on the connection's (ask_remote). A send hands its operation
+// over — to the commit listener (embedded) or to a connection's answer (remote) — and frees its worker at once.
+// Callbacks run on a worker, a validator or a connection's thread; close() completes every pending operation and joins
+// every thread before it returns.
 #pragma once
 
 #include "config.h"
@@ -59,6 +60,11 @@ public:
 
   // Queues a verb; deadline_ms 0 means kDefaultDeadline. Returns the operation id cancel() takes.
   uint64_t post(plugin::Completion done, uint32_t deadline_ms, Work work);
+  // Remote mode: asks the network `node_op` with `fields` from the calling thread, no worker involved; the node's
+  // answer (its result object, serialized) completes the operation on the connection's thread. The connection's
+  // timeout is the operation's deadline. Returns the operation id cancel() takes (0 if it completed at once).
+  uint64_t ask_remote(plugin::Completion done, uint32_t deadline_ms, const std::string &node_op,
+                      boost::json::object fields);
   void cancel(uint64_t op_id);
   void close();
 

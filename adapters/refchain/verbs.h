@@ -1,5 +1,5 @@
 // The adapter verbs of the reference chain: request JSON in, result JSON out, in WeCross's vocabulary where it has
-// one. Each runs on the chain's worker thread as a Runtime::Work.
+// one. Each runs on the chain's worker thread as a Runtime::Work, except remote mode's plain reads (network_read).
 #pragma once
 
 #include "runtime.h"
@@ -30,6 +30,19 @@ Result htlc_lock(Runtime &rt, uint64_t op, const std::string &request);
 Result htlc_unlock(Runtime &rt, uint64_t op, const std::string &request);
 Result htlc_refund(Runtime &rt, uint64_t op, const std::string &request);
 Result htlc_status(Runtime &rt, uint64_t op, const std::string &request);
+// Remote mode: a plain read verb ("call", "block_height", "get_block", "get_receipt", "get_proof") is the same
+// question put to the network, asked from the calling thread with Runtime::ask_remote and answered on the
+// connection's thread: no worker. Returns the node op and its fields, or nullopt when the verb must run on a
+// worker (another verb, or a call with XA options, which is checked against its transaction first). Throws Error
+// on a malformed request.
+struct NetworkRead {
+  std::string op;
+  boost::json::object fields;
+};
+std::optional<NetworkRead> network_read(std::string_view verb, std::string_view request);
+// Whether a call or send request carries options.XA_TRANSACTION_ID (xa_verbs.cpp).
+bool has_xa_options(const boost::json::object &request);
+
 // The verb's failure for a failed receipt of an XA proxy or htlc transaction: WEFT_E_BUSY (details add the holder),
 // WEFT_E_NOT_FOUND (unknown transaction id, resource or method), WEFT_E_ACCOUNT (not the coordinator),
 // WEFT_E_INVALID_ARGUMENT (bad arguments), else WEFT_E_REJECTED (finished, conflicting, refused, the HTLC refusals,

@@ -164,6 +164,10 @@ void check_not_locked(Runtime &rt, uint64_t op, const Transaction &tx) {
     throw Error(WEFT_E_BUSY, busy_message(tx.resource, *holder), json::serialize(json::object{{"holder", *holder}}));
 }
 
+bool has_xa_options(const json::object &request) {
+  return xa_options(request) != nullptr;
+}
+
 bool check_xa_read(Runtime &rt, uint64_t op, const json::object &request) {
   const json::object *options = xa_options(request);
   if (options == nullptr) return false;

@@ -1,5 +1,5 @@
-// A node's client API on real sockets, served from a bare ledger that the test seals by hand: the fixture of the
-// client API's tests and of NodeClient's.
+// A node's client API on real sockets, served from a bare ledger that the test seals by hand, and a node that never
+// answers: the fixture of the client API's tests, of NodeClient's and of the plugin's remote mode.
 #pragma once
 
 #include "chain_json.h"
@@ -9,6 +9,10 @@
 #include "refchain_net_test_support.h"
 
 #include <boost/json.hpp>
+
+#include <mutex>
+#include <thread>
+#include <vector>
 
 namespace weft::refchain::test {
 
@@ -69,5 +73,54 @@ inline int32_t status_of(const std::function<void()> &f) {
 inline json::object parse(const Bytes &frame) {
   return json::parse(std::string(frame.begin(), frame.end())).as_object();
 }
+
+// A node that accepts connections, reads requests and never answers, until drop() closes them: calls in flight on a
+// connection that then breaks.
+class SilentNode {
+public:
+  SilentNode() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr *>(&a), sizeof a);
+    ::listen(fd_, 16);
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr *>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] {
+      for (;;) {
+        int c = ::accept(fd_, nullptr, nullptr);
+        if (c < 0) return;
+        std::lock_guard lock(mu_);
+        conns_.push_back(c);
+      }
+    });
+  }
+  ~SilentNode() {
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+    drop();
+  }
+  std::string address() const { return loopback(port_); }
+  size_t accepted() {
+    std::lock_guard lock(mu_);
+    return conns_.size();
+  }
+  void drop() {
+    std::lock_guard lock(mu_);
+    for (int c : conns_)
+      ::close(c);
+    conns_.clear();
+  }
+
+private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::mutex mu_;
+  std::vector<int> conns_;
+  std::thread thread_;
+};
 
 } // namespace weft::refchain::test

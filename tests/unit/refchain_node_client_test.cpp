@@ -48,55 +48,6 @@ struct Answers {
   }
 };
 
-// A node that accepts connections, reads requests and never answers, until drop() closes them: calls in flight on a
-// connection that then breaks.
-class SilentNode {
-public:
-  SilentNode() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr *>(&a), sizeof a);
-    ::listen(fd_, 16);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr *>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    thread_ = std::thread([this] {
-      for (;;) {
-        int c = ::accept(fd_, nullptr, nullptr);
-        if (c < 0) return;
-        std::lock_guard lock(mu_);
-        conns_.push_back(c);
-      }
-    });
-  }
-  ~SilentNode() {
-    ::shutdown(fd_, SHUT_RDWR);
-    ::close(fd_);
-    thread_.join();
-    drop();
-  }
-  std::string address() const { return loopback(port_); }
-  size_t accepted() {
-    std::lock_guard lock(mu_);
-    return conns_.size();
-  }
-  void drop() {
-    std::lock_guard lock(mu_);
-    for (int c : conns_)
-      ::close(c);
-    conns_.clear();
-  }
-
-private:
-  int fd_ = -1;
-  uint16_t port_ = 0;
-  std::mutex mu_;
-  std::vector<int> conns_;
-  std::thread thread_;
-};
-
 } // namespace
 
 TEST_CASE("node client: many calls in flight on one connection, answered out of order") {

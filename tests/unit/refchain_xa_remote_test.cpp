@@ -62,11 +62,13 @@ struct Reply {
   std::mutex mu;
   std::condition_variable cv;
   bool done = false;
+  int calls = 0; // callbacks run: must end at exactly one
   int32_t status = -1;
   std::string message, data;
   static void callback(void *ctx, int32_t status, const char *message, const uint8_t *data, size_t size) {
     auto *self = static_cast<Reply *>(ctx);
     std::lock_guard lock(self->mu);
+    ++self->calls;
     self->done = true;
     self->status = status;
     self->message = message ? message : "";
@@ -85,7 +87,8 @@ struct RemoteChain {
   std::atomic<bool> stop{false};
   std::thread sealer;
 
-  explicit RemoteChain(LedgerConfig node_config = test_ledger_config(kChain), const std::string &plugin_options = "")
+  explicit RemoteChain(LedgerConfig node_config = test_ledger_config(kChain), const std::string &plugin_options = "",
+                       const std::string &nodes = "")
       : node(std::move(node_config)) {
     sealer = std::thread([this] {
       while (!stop) {
@@ -93,8 +96,8 @@ struct RemoteChain {
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
       }
     });
-    std::string config =
-        R"({"chain_id":11,"nodes":[")" + node.address() + R"("],"remote_connections":1)" + plugin_options + "}";
+    std::string config = R"({"chain_id":11,"nodes":[")" + (nodes.empty() ? node.address() : nodes) +
+                         R"("],"remote_connections":1)" + plugin_options + "}";
     weft_open_args_v1 args{};
     args.struct_size = sizeof args;
     args.host = &host.table;
@@ -110,9 +113,14 @@ struct RemoteChain {
     stop = true;
     sealer.join();
   }
-  Reply &run(weft_verb_fn verb, const std::string &request, Reply &r) {
+  uint64_t start(weft_verb_fn verb, const std::string &request, Reply &r, uint32_t deadline_ms = 0) {
     uint64_t id = 0;
-    verb(chain, reinterpret_cast<const uint8_t *>(request.data()), request.size(), 0, &Reply::callback, &r, &id);
+    verb(chain, reinterpret_cast<const uint8_t *>(request.data()), request.size(), deadline_ms, &Reply::callback, &r,
+         &id);
+    return id;
+  }
+  Reply &run(weft_verb_fn verb, const std::string &request, Reply &r) {
+    start(verb, request, r);
     std::unique_lock lock(r.mu);
     REQUIRE(r.cv.wait_for(lock, scaled(10000), [&] { return r.done; }));
     return r;
@@ -182,6 +190,63 @@ TEST_CASE("xa verbs over a weft-node client API: start, busy, a step, status, ro
   CHECK(c.ok(t->send_transaction, R"({"resource":"store","method":"set","args":["k","after"],"account":"user"})")
             .at("errorCode")
             .to_number<int>() == 0);
+}
+
+// Remote mode's plain reads go to the node from the calling thread and complete on the connection's thread (no
+// worker); what ends them — the answer, the node's refusal, the deadline, a cancel, the chain's close — completes
+// each exactly once.
+TEST_CASE("remote reads without a worker complete exactly once: answered, refused, timed out, cancelled, closed") {
+  const weft_adapter_v1 *t = adapter();
+  {
+    RemoteChain c;
+    c.ok(t->send_transaction, R"({"resource":"store","method":"set","args":["k","v"],"account":"user"})");
+    CHECK(c.ok(t->call, R"({"resource":"store","method":"get","args":["k"],"options":{}})").at("result").as_array() ==
+          json::array{"v"});
+    CHECK(c.ok(t->block_height, "{}").at("height").to_number<uint64_t>() >= 1);
+    CHECK(c.ok(t->get_block, R"({"number":1})").at("number") == 1);
+    Reply missing, unknown, malformed;
+    c.run(t->get_block, R"({"number":99999})", missing);
+    CHECK(missing.status == WEFT_E_NOT_FOUND);
+    CHECK(missing.message.find("99999") != std::string::npos);
+    c.run(t->call, R"({"resource":"nothing","method":"get","args":["k"]})", unknown);
+    CHECK(unknown.status == WEFT_E_NOT_FOUND);
+    c.run(t->call, "{", malformed);
+    CHECK(malformed.status == WEFT_E_INVALID_ARGUMENT);
+    // Many reads at once, more than the chain has workers: all answered, each once.
+    std::vector<Reply> many(40);
+    for (auto &r : many)
+      c.start(t->call, R"({"resource":"store","method":"get","args":["k"]})", r);
+    for (auto &r : many) {
+      std::unique_lock lock(r.mu);
+      REQUIRE(r.cv.wait_for(lock, scaled(10000), [&] { return r.done; }));
+      CHECK(r.status == WEFT_OK);
+    }
+    for (auto &r : {&missing, &unknown, &malformed})
+      CHECK(r->calls == 1);
+    for (auto &r : many)
+      CHECK(r.calls == 1);
+  }
+  // A node that never answers: the deadline, a cancel and the close each end a read.
+  SilentNode silent;
+  Reply timed_out, cancelled, closed;
+  {
+    RemoteChain c(test_ledger_config(kChain), "", silent.address());
+    const std::string read = R"({"resource":"store","method":"get","args":["k"]})";
+    c.start(t->call, read, timed_out, 300);
+    uint64_t op = c.start(t->call, read, cancelled);
+    CHECK(op != 0);
+    t->cancel(c.chain, op);
+    c.start(t->get_receipt, R"({"hash":"0x00"})", closed);
+    {
+      std::unique_lock lock(timed_out.mu);
+      REQUIRE(timed_out.cv.wait_for(lock, scaled(10000), [&] { return timed_out.done; }));
+    }
+    CHECK(timed_out.status == WEFT_E_TIMEOUT);
+    CHECK(cancelled.status == WEFT_E_CANCELLED);
+  } // closes the chain with the receipt read still waiting
+  CHECK(closed.status == WEFT_E_CANCELLED);
+  for (auto *r : {&timed_out, &cancelled, &closed})
+    CHECK(r->calls == 1);
 }
 
 namespace {

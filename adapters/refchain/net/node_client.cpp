@@ -123,8 +123,9 @@ void NodeClient::call_async(const std::string &op, json::object fields, std::chr
         }
       }
       if (!call.sent) unsent_.insert(id);
-      // The I/O thread polls until the earliest deadline and for room to write; tell it when either changed.
-      if (!call.sent || link_.wants_write() || !broken_.empty() || deadlines_.begin()->second == id) wake();
+      // The I/O thread polls until the earliest deadline (or for kIdlePoll) and for room to write; tell it when it
+      // must do otherwise. A call sent in full with a later deadline wakes nobody: its answer will.
+      if (!call.sent || link_.wants_write() || !broken_.empty() || call.deadline < poll_until_) wake();
       return;
     }
   }
@@ -325,13 +326,14 @@ void NodeClient::run() {
     else if (link_.up())
       fds[1].events = short(POLLIN | (link_.wants_write() ? POLLOUT : 0));
     nfds_t n = link_.fd() >= 0 ? 2 : 1;
-    std::optional<Clock::time_point> until;
-    if (!deadlines_.empty()) until = deadlines_.begin()->first;
-    if (link_.connecting() && (!until || connect_by_ < *until)) until = connect_by_;
+    Clock::time_point until = Clock::now() + kIdlePoll;
+    if (!deadlines_.empty() && deadlines_.begin()->first < until) until = deadlines_.begin()->first;
+    if (link_.connecting() && connect_by_ < until) until = connect_by_;
+    poll_until_ = until;
     bool was_connecting = link_.connecting();
     lock.unlock();
     run_callbacks(ready);
-    int r = ::poll(fds, n, until ? ms_until(*until) : -1);
+    int r = ::poll(fds, n, ms_until(until));
     lock.lock();
     if (stopping_) break;
     if (r <= 0 || n < 2 || fds[1].revents == 0) continue;

@@ -106,6 +106,10 @@ private:
   uint64_t next_id_ = 1;
   bool stopping_ = false;
   bool woken_ = false;
+  // When the I/O thread's poll returns at the latest (it polls at most kIdlePoll at a time): a new call whose
+  // deadline is later needs no wake-up, since the answer or that poll's end wakes the thread anyway.
+  Clock::time_point poll_until_{};
+  static constexpr std::chrono::milliseconds kIdlePoll{1000};
   int wake_[2] = {-1, -1}; // a pipe: wakes the I/O thread out of poll
   std::mutex close_mu_;
   std::thread thread_;
