@@ -11,9 +11,9 @@
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
-#include "core/deadline.h"
-
+#include <algorithm>
 #include <array>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -28,33 +28,48 @@ using boost::system::error_code;
 namespace {
 constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
 
-// One connection: its socket (inside a TLS stream when the door speaks TLS), whether it waits between requests (so
-// stop() may close it), its strand.
-struct Connection {
-  tcp::socket socket;
-  std::unique_ptr<asio::ssl::stream<tcp::socket>> tls; // owns the socket once set; touched on the strand only
-  asio::any_io_executor strand;
-  bool idle = true;
-  explicit Connection(tcp::socket s) : socket(std::move(s)), strand(socket.get_executor()) {}
-  tcp::socket &lowest() { return tls ? tls->next_layer() : socket; }
-};
-
-// Cancels the socket's pending I/O when the limit passes; the coroutine then sees operation_aborted. The deadline
-// and the session share the connection's strand.
-Deadline socket_deadline(const asio::any_io_executor &ex, const std::shared_ptr<Connection> &c,
-                         std::chrono::milliseconds after) {
-  return Deadline(ex, after, [c] {
-    error_code ignored;
-    c->lowest().cancel(ignored);
-  });
-}
-
 // A TLS handshake must complete within this, as WeCross's.
 constexpr std::chrono::milliseconds kHandshakeTime{10000};
 
 // How long and how much a refused client may still send before the connection closes.
 constexpr std::chrono::milliseconds kDrainTime{1000};
 constexpr size_t kDrainBytes = 64 * 1024;
+
+// One connection: its socket (inside a TLS stream when the door speaks TLS), whether it waits between requests (so
+// stop() may close it), its strand, and its one deadline. A deadline is two stores, not a timer: the server's
+// sweeper (one timer for every connection) cancels the socket's pending I/O once it has passed, on the strand; the
+// coroutine then sees operation_aborted. At most one limit runs at a time on a connection.
+struct Connection {
+  using Clock = std::chrono::steady_clock;
+  static constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+  tcp::socket socket;
+  std::unique_ptr<asio::ssl::stream<tcp::socket>> tls; // owns the socket once set; touched on the strand only
+  asio::any_io_executor strand;
+  bool idle = true;
+  std::atomic<int64_t> deadline{kNever}; // steady clock ticks; kNever when no limit runs
+  std::atomic<uint64_t> generation{0};   // which limit `deadline` belongs to
+  bool fired = false;                    // the current limit cancelled the socket; on the strand only
+  explicit Connection(tcp::socket s) : socket(std::move(s)), strand(socket.get_executor()) {}
+  tcp::socket &lowest() { return tls ? tls->next_layer() : socket; }
+};
+
+// Arms the connection's deadline for a scope (see Connection). Made and destroyed on the connection's strand.
+class Limit {
+ public:
+  Limit(Connection &c, std::chrono::milliseconds after) : c_(c) {
+    c_.fired = false;
+    c_.generation.fetch_add(1, std::memory_order_relaxed);
+    c_.deadline.store((Connection::Clock::now() + after).time_since_epoch().count(), std::memory_order_release);
+  }
+  ~Limit() { disarm(); }
+  Limit(const Limit &) = delete;
+  Limit &operator=(const Limit &) = delete;
+  void disarm() { c_.deadline.store(Connection::kNever, std::memory_order_release); }
+  bool expired() const { return c_.fired; }
+
+ private:
+  Connection &c_;
+};
 
 } // namespace
 
@@ -65,6 +80,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   ErrorRenderer render_error;
   RefusalObserver on_refusal;
   tcp::acceptor acceptor;
+  asio::steady_timer sweeper;
+  std::chrono::milliseconds sweep_every;
   std::atomic<bool> stopping{false};
   std::atomic<size_t> in_flight{0};
   mutable std::mutex mu;
@@ -73,7 +90,40 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   TlsMode tls_mode = TlsMode::Plain;
 
   Impl(asio::io_context &i, HttpLimits l, HttpHandler h, ErrorRenderer r)
-      : io(i), limits(l), handler(std::move(h)), render_error(std::move(r)), acceptor(i) {}
+      : io(i), limits(l), handler(std::move(h)), render_error(std::move(r)), acceptor(i), sweeper(i),
+        sweep_every(sweep_interval(l)) {}
+
+  // Deadlines fire at most this late: an eighth of the shortest limit, between 5 and 250 ms.
+  static std::chrono::milliseconds sweep_interval(const HttpLimits &l) {
+    auto shortest = std::min({l.header_timeout, l.idle_timeout, kDrainTime, kHandshakeTime});
+    return std::clamp(shortest / 8, std::chrono::milliseconds(5), std::chrono::milliseconds(250));
+  }
+
+  // Cancels the pending I/O of every connection whose deadline has passed, on its strand, unless the connection
+  // moved on to another limit meanwhile.
+  // Runs until the server stops and its last connection has closed.
+  void sweep() {
+    int64_t now = Connection::Clock::now().time_since_epoch().count();
+    {
+      std::lock_guard lock(mu);
+      if (stopping && conns.empty()) return;
+      for (const auto &conn : conns) {
+        if (conn->deadline.load(std::memory_order_acquire) > now) continue;
+        uint64_t gen = conn->generation.load(std::memory_order_relaxed);
+        conn->deadline.store(Connection::kNever, std::memory_order_relaxed);
+        asio::post(conn->strand, [conn, gen] {
+          if (conn->generation.load(std::memory_order_relaxed) != gen) return;
+          conn->fired = true;
+          error_code ignored;
+          conn->lowest().cancel(ignored);
+        });
+      }
+    }
+    sweeper.expires_after(sweep_every);
+    sweeper.async_wait([self = shared_from_this()](const error_code &ec) {
+      if (!ec) self->sweep();
+    });
+  }
 
   asio::awaitable<void> accept_loop() {
     for (;;) {
@@ -84,6 +134,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         spdlog::warn("rpc: accept failed: {}", ec.message());
         continue;
       }
+      // Answers are small and written whole: do not hold them back waiting for the client's ACK.
+      error_code ignored;
+      sock.set_option(tcp::no_delay(true), ignored);
       auto conn = std::make_shared<Connection>(std::move(sock));
       {
         std::lock_guard lock(mu);
@@ -103,24 +156,41 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     }
   }
 
-  template <class Stream>
-  asio::awaitable<bool> write(Stream &stream, const std::shared_ptr<Connection> &conn,
-                              http::response<http::string_body> &res) {
-    auto ex = co_await asio::this_coro::executor;
-    auto d = socket_deadline(ex, conn, limits.header_timeout);
-    auto [ec, n] = co_await http::async_write(stream, res, kAwait);
-    co_return !ec;
+  // The status line and header fields of an answer, written by hand: one string, no field container.
+  static std::string response_head(const HttpResponse &r, unsigned version, bool keep_alive) {
+    std::string head;
+    head.reserve(160);
+    head += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+    head += std::to_string(r.status);
+    head += ' ';
+    head += http::obsolete_reason(static_cast<http::status>(r.status));
+    head += "\r\nServer: weft\r\nContent-Type: ";
+    head += r.content_type;
+    if (!keep_alive)
+      head += "\r\nConnection: close";
+    else if (version == 10)
+      head += "\r\nConnection: keep-alive";
+    for (const auto &[name, value] : r.headers) {
+      head += "\r\n";
+      head += name;
+      head += ": ";
+      head += value;
+    }
+    head += "\r\nContent-Length: ";
+    head += std::to_string(r.body.size());
+    head += "\r\n\r\n";
+    return head;
   }
 
-  http::response<http::string_body> make_response(const HttpResponse &r, unsigned version, bool keep_alive) {
-    http::response<http::string_body> res{static_cast<http::status>(r.status), version};
-    res.set(http::field::server, "weft");
-    res.set(http::field::content_type, r.content_type);
-    res.keep_alive(keep_alive && !r.close);
-    for (const auto &[name, value] : r.headers) res.set(name, value);
-    res.body() = r.body;
-    res.prepare_payload();
-    return res;
+  // Writes head and body in one gather write, within header_timeout.
+  template <class Stream>
+  asio::awaitable<bool> write(Stream &stream, Connection &conn, const HttpResponse &r, unsigned version,
+                              bool keep_alive) {
+    std::string head = response_head(r, version, keep_alive);
+    std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(r.body)};
+    Limit d(conn, limits.header_timeout);
+    auto [ec, n] = co_await asio::async_write(stream, buffers, kAwait);
+    co_return !ec;
   }
 
   // A header that parsed but breaks a limit Beast does not check: the field count (and the request line's length,
@@ -147,12 +217,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     if (on_refusal) on_refusal(status);
     HttpResponse r{status, "application/json", render_error(err), true, {}};
     if (status == 503) r.headers.emplace_back("Retry-After", "1");
-    auto res = make_response(r, 11, false);
-    if (!co_await write(stream, conn, res)) co_return;
+    if (!co_await write(stream, *conn, r, 11, false)) co_return;
     error_code ignored;
     conn->lowest().shutdown(tcp::socket::shutdown_send, ignored);
-    auto ex = co_await asio::this_coro::executor;
-    auto d = socket_deadline(ex, conn, kDrainTime);
+    Limit d(*conn, kDrainTime);
     size_t drained = buffer.size();
     buffer.consume(buffer.size());
     std::array<char, 4096> sink;
@@ -164,7 +232,6 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   }
 
   asio::awaitable<void> session(std::shared_ptr<Connection> conn) {
-    auto ex = co_await asio::this_coro::executor;
     std::string remote;
     bool loopback = false;
     {
@@ -179,14 +246,14 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       conn->tls = std::make_unique<asio::ssl::stream<tcp::socket>>(std::move(conn->socket), *tls);
       bool shook = false;
       {
-        auto d = socket_deadline(ex, conn, kHandshakeTime);
+        Limit d(*conn, kHandshakeTime);
         auto [ec] = co_await conn->tls->async_handshake(asio::ssl::stream_base::server, kAwait);
         shook = !ec;
         if (ec) spdlog::info("rpc {} TLS handshake failed: {}", remote, ec.message());
       }
       if (shook) {
         co_await serve(*conn->tls, conn, remote, loopback, true);
-        auto d = socket_deadline(ex, conn, std::chrono::milliseconds(1000));
+        Limit d(*conn, std::chrono::milliseconds(1000));
         co_await conn->tls->async_shutdown(kAwait);
       }
     }
@@ -195,10 +262,65 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     conn->lowest().close(ignored);
   }
 
+  // Reads one request into `parser`: the request line first, by hand (Beast's header limit covers the whole section,
+  // and a line that alone is too long is a 414, not a 431), then whatever the buffer holds is parsed at once and
+  // the socket read only while the parser needs more. Returns a refusal, or sets ec (end_of_stream: closed
+  // between requests).
+  template <class Stream>
+  asio::awaitable<std::optional<std::pair<int, Error>>> read_request(Stream &stream, boost::beast::flat_buffer &buffer,
+                                                                    http::request_parser<http::string_body> &parser,
+                                                                    error_code &ec) {
+    constexpr size_t kReadSize = 16 * 1024;
+    size_t n = 0;
+    for (;;) {
+      std::string_view seen(static_cast<const char *>(buffer.data().data()), buffer.size());
+      size_t eol = seen.find("\r\n");
+      if (eol != std::string_view::npos && eol <= limits.max_request_line) break;
+      if ((eol == std::string_view::npos ? seen.size() : eol) > limits.max_request_line)
+        co_return std::pair<int, Error>{
+            414, {code::kPostData, "request line is longer than " + std::to_string(limits.max_request_line) + " bytes"}};
+      std::tie(ec, n) = co_await stream.async_read_some(buffer.prepare(kReadSize), kAwait);
+      if (ec) co_return std::nullopt;
+      buffer.commit(n);
+    }
+    // The header alone first (eager off), checked before any of the body is parsed; then the body.
+    parser.eager(false);
+    bool header_checked = false;
+    for (;;) {
+      if (buffer.size() > 0 && !parser.is_done()) {
+        size_t used = parser.put(buffer.data(), ec);
+        buffer.consume(used);
+        if (ec == http::error::need_more)
+          ec = {};
+        else if (ec)
+          co_return std::nullopt;
+      }
+      if (!header_checked && parser.is_header_done()) {
+        header_checked = true;
+        if (auto refusal = check_header(parser.get())) co_return refusal;
+        parser.eager(true);
+        continue; // the body may be in the buffer already
+      }
+      if (parser.is_done()) co_return std::nullopt;
+      std::tie(ec, n) = co_await stream.async_read_some(buffer.prepare(kReadSize), kAwait);
+      if (ec == asio::error::eof) {
+        if (!parser.got_some()) {
+          ec = http::error::end_of_stream;
+          co_return std::nullopt;
+        }
+        parser.put_eof(ec);
+        if (!ec && parser.is_done()) co_return std::nullopt;
+        if (!ec) ec = http::error::partial_message;
+        co_return std::nullopt;
+      }
+      if (ec) co_return std::nullopt;
+      buffer.commit(n);
+    }
+  }
+
   template <class Stream>
   asio::awaitable<void> serve(Stream &stream, std::shared_ptr<Connection> conn, const std::string &remote,
                               bool loopback, bool secure) {
-    auto ex = co_await asio::this_coro::executor;
     Connection &c = *conn;
     boost::beast::flat_buffer buffer;
     for (bool first = true;; first = false) {
@@ -206,7 +328,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       // Wait for the first byte of the next request: the idle limit applies here.
       if (buffer.size() == 0) {
         c.idle = true;
-        auto idle = socket_deadline(ex, conn, first ? limits.header_timeout : limits.idle_timeout);
+        Limit idle(c, first ? limits.header_timeout : limits.idle_timeout);
         auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), kAwait);
         c.idle = false;
         if (ec || n == 0) break; // closed, idle too long, or stopping
@@ -217,28 +339,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       http::request_parser<http::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
       parser.body_limit(limits.max_body_bytes);
-      auto d = socket_deadline(ex, conn, limits.header_timeout);
-      // The request line first, read by hand: Beast's header limit covers the whole section, and a line that
-      // alone is too long is a 414, not a 431.
-      std::optional<std::pair<int, Error>> refusal;
+      Limit d(c, limits.header_timeout);
       error_code ec;
-      size_t n = 0;
-      for (;;) {
-        std::string_view seen(static_cast<const char *>(buffer.data().data()), buffer.size());
-        size_t eol = seen.find("\r\n");
-        if (eol != std::string_view::npos && eol <= limits.max_request_line) break;
-        if ((eol == std::string_view::npos ? seen.size() : eol) > limits.max_request_line) {
-          refusal = {{414, {code::kPostData, "request line is longer than " +
-                                                 std::to_string(limits.max_request_line) + " bytes"}}};
-          break;
-        }
-        std::tie(ec, n) = co_await stream.async_read_some(buffer.prepare(4096), kAwait);
-        if (ec) break;
-        buffer.commit(n);
-      }
-      if (!ec && !refusal) std::tie(ec, n) = co_await http::async_read_header(stream, buffer, parser, kAwait);
-      if (!ec && !refusal) refusal = check_header(parser.get());
-      if (!ec && !refusal) std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, kAwait);
+      std::optional<std::pair<int, Error>> refusal = co_await read_request(stream, buffer, parser, ec);
       bool timed_out = d.expired();
       d.disarm();
       if (ec && !refusal) {
@@ -287,8 +390,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       }
       in_flight.fetch_sub(1);
       bool keep = req.keep_alive() && !out.close && !stopping;
-      auto res = make_response(out, req.version(), keep);
-      if (!co_await write(stream, conn, res) || !keep) break;
+      if (!co_await write(stream, c, out, req.version(), keep) || !keep) break;
     }
   }
 };
@@ -342,6 +444,7 @@ Status HttpServer::enable_tls(const TlsOptions &o) {
 }
 
 void HttpServer::start() {
+  asio::post(impl_->sweeper.get_executor(), [impl = impl_] { impl->sweep(); });
   asio::co_spawn(impl_->acceptor.get_executor(), impl_->accept_loop(), [](std::exception_ptr e) {
     if (!e) return;
     try {

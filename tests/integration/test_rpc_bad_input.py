@@ -1,6 +1,7 @@
 """Bad input never breaks the router: each malformed request gets a clear error and other clients are served."""
 import json
 import os
+import re
 import shutil
 import socket
 import tempfile
@@ -110,6 +111,51 @@ class BadInput(unittest.TestCase):
         self.assertTrue(data.startswith(b"HTTP/1.1 400"), data)
         s.close()
         self.assert_alive()
+
+    def test_requests_in_one_write_and_in_pieces_are_each_answered_once_in_order(self):
+        # The door parses what it has buffered before it reads again: two requests in one write, then a request
+        # split inside its header and inside its body, on one keep-alive connection.
+        s = self.router.connect()
+        s.settimeout(scaled(10))
+        body = json.dumps({"version": "1", "data": {"method": "echo", "args": ["piece"]}}).encode()
+        post = (b"POST /resource/payment/test/echo/call HTTP/1.1\r\nHost: x\r\nAuthorization: %s\r\n"
+                b"Content-Length: %d\r\n\r\n" % (self.router.token.encode(), len(body))) + body
+        s.sendall(b"GET /sys/test HTTP/1.1\r\nHost: x\r\n\r\n" + post)
+        for cut in (10, len(post) - 5):
+            s.sendall(post[:cut])
+            time.sleep(0.05)
+            s.sendall(post[cut:])
+        answers = []
+        data = b""
+        while len(answers) < 4:
+            chunk = s.recv(65536)
+            self.assertTrue(chunk, "connection closed after %d answers" % len(answers))
+            data += chunk
+            while b"\r\n\r\n" in data:
+                head, rest = data.split(b"\r\n\r\n", 1)
+                length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+                if len(rest) < length:
+                    break
+                answers.append((head, json.loads(rest[:length])))
+                data = rest[length:]
+        self.assertEqual(data, b"")
+        self.assertTrue(answers[0][0].startswith(b"HTTP/1.1 200 OK\r\n"), answers[0][0])
+        self.assertEqual(answers[0][1]["data"], "OK!")
+        for head, env in answers[1:]:
+            self.assertNotIn(b"Connection: close", head)
+            self.assertEqual(env["data"]["result"], ["piece"], env)
+        # HTTP/1.0 without keep-alive: answered as 1.0, then closed.
+        s.sendall(b"GET /sys/test HTTP/1.0\r\n\r\n")
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        self.assertTrue(data.startswith(b"HTTP/1.0 200 OK\r\n"), data)
+        self.assertIn(b"Connection: close\r\n", data)
+        self.assertTrue(data.endswith(b'"data":"OK!"}'), data)
+        s.close()
 
     def test_slow_client_times_out_while_others_are_served(self):
         slow = self.router.connect()
