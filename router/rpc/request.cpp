@@ -64,6 +64,9 @@ std::optional<Error> RpcRequest::check_version() const {
 Reply reply_ok(const json::value &data) {
   return {HttpResponse{200, "application/json", envelope_ok(data), false, {}}, 0};
 }
+Reply reply_ok_text(std::string_view data_json) {
+  return {HttpResponse{200, "application/json", envelope_ok_text(data_json), false, {}}, 0};
+}
 Reply reply_error(const Error &e) {
   return {HttpResponse{200, "application/json", envelope_error(e), false, {}}, e.code};
 }

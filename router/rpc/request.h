@@ -48,6 +48,8 @@ struct Reply {
 };
 
 Reply reply_ok(const boost::json::value &data);
+// A success whose data is JSON text the route wrote directly.
+Reply reply_ok_text(std::string_view data_json);
 Reply reply_error(const Error &e);
 // WeCross answers an unknown route (or a known one with a method it does not route) with a bare 404 and closes.
 Reply reply_not_found();

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "envelope.h"
 #include "routes.h"
 
 #include "accounts/key_vault.h"
@@ -22,14 +23,6 @@ namespace {
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
   return s;
-}
-
-json::object outcome_json(const TxOutcome &t) {
-  json::array result;
-  for (const auto &s : t.result) result.emplace_back(s);
-  return json::object{{"errorCode", t.error_code}, {"message", t.message},      {"hash", t.hash},
-                      {"extraHashes", t.extra_hashes}, {"blockNumber", t.block_number}, {"result", std::move(result)},
-                      {"timestamp", t.timestamp}};
 }
 
 // The request's TransactionRequest, type-checked.
@@ -151,7 +144,7 @@ asio::awaitable<Reply> resource_verb(RpcContext &ctx, const RpcRequest &r) {
     }
     auto out = co_await ctx.chains.transact(*chain, std::move(*req), send);
     if (!out.ok()) co_return reply_error(out.error());
-    co_return reply_ok(outcome_json(*out));
+    co_return reply_ok_text(tx_outcome_json(*out));
   }
   if (verb == "customcommand")
     co_return reply_error({code::kChainUnsupported, "customCommand is not offered by resource " + path});

@@ -1,7 +1,5 @@
 #include "rpc_service.h"
 
-#include <spdlog/spdlog.h>
-
 #include <chrono>
 
 namespace weft {
@@ -17,11 +15,9 @@ asio::awaitable<HttpResponse> RpcService::handle(HttpRequest req) {
   } catch (const std::exception &e) {
     reply = reply_error({code::kInternal, std::string("internal error: ") + e.what()});
   }
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (observer_) observer_(family, reply.http.status, reply.code, seconds);
-  if (spdlog::should_log(spdlog::level::info))
-    spdlog::info("rpc {} {} {} -> {} {} ({} us)", req.remote, req.method, req.target, reply.http.status, reply.code,
-                 static_cast<long long>(seconds * 1e6));
+  auto t1 = std::chrono::steady_clock::now();
+  if (observer_) observer_(family, reply.http.status, reply.code, std::chrono::duration<double>(t1 - t0).count());
+  access_log_.record(req.remote, req.method, req.target, reply.http.status, reply.code, t0, t1);
   co_return std::move(reply.http);
 }
 

@@ -1,5 +1,5 @@
 // The RPC's front: takes a request off the HTTP door, finds its route (WeCross's 404 or Weft's 405 otherwise),
-// runs the login check the route asks for, calls the handler, and logs and counts the outcome.
+// runs the login check the route asks for, calls the handler, and logs (access_log.h) and counts the outcome.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "access_log.h"
 #include "http_server.h"
 #include "routes.h"
 
@@ -26,7 +27,7 @@ class RpcService {
   void set_login_check(LoginCheck fn) { login_check_ = std::move(fn); }
   void set_observer(Observer fn) { observer_ = std::move(fn); }
 
-  // Answers one request; never throws. Logs one line with its outcome and latency.
+  // Answers one request; never throws. Logs it in the access log and tells the observer.
   boost::asio::awaitable<HttpResponse> handle(HttpRequest req);
 
  private:
@@ -37,6 +38,7 @@ class RpcService {
   std::string url_prefix_;
   LoginCheck login_check_;
   Observer observer_;
+  AccessLog access_log_;
 };
 
 } // namespace weft

@@ -1,8 +1,10 @@
-// The RPC's one envelope, and the one table from adapter statuses to envelope codes.
+// The RPC's one envelope and the answers written into it directly, the access log's summary, and the one table
+// from adapter statuses to envelope codes.
 #include <doctest/doctest.h>
 
 #include <boost/json.hpp>
 
+#include "rpc/access_log.h"
 #include "rpc/adapter_status.h"
 #include "rpc/envelope.h"
 
@@ -25,6 +27,51 @@ TEST_CASE("an error envelope carries the code and message and a null data, writt
   const auto o = json::parse(text).as_object();
   CHECK(o.at("errorCode") == 20203);
   CHECK(o.at("message") == "data.args must be an array of strings");
+}
+
+TEST_CASE("the envelope and a transaction's outcome written directly are the text boost::json writes") {
+  // Control characters, quotes, backslashes, a slash, non-ASCII UTF-8 and DEL: escaped exactly as boost::json does.
+  const std::vector<std::string> strings{"", "plain", "a\"b\\c/d", std::string("nul\0and\x01\x1f\x7f", 10),
+                                         "\b\f\n\r\t", "caf\xc3\xa9 \xe2\x82\xac"};
+  for (const auto &s : strings) {
+    std::string out;
+    append_json_string(out, s);
+    CHECK(out == json::serialize(json::string(s)));
+  }
+  json::value data = json::object{{"a", json::array{1, "x\n"}}, {"b", nullptr}};
+  CHECK(envelope_ok(data) == json::serialize(json::object{
+                                 {"version", "1"}, {"errorCode", 0}, {"message", "Success"}, {"data", data}}));
+  CHECK(envelope_ok_text("\"OK!\"") == R"({"version":"1","errorCode":0,"message":"Success","data":"OK!"})");
+
+  TxOutcome t;
+  t.error_code = 7;
+  t.message = "resource \"store\" is locked";
+  t.hash = "0xab";
+  t.block_number = 42;
+  t.result = {"v1", "line\nbreak", ""};
+  t.timestamp = 1700000000123;
+  for (json::value extra : {json::value(nullptr), json::value(json::array{"0x01", "0x02"})}) {
+    t.extra_hashes = extra;
+    json::array result(t.result.begin(), t.result.end());
+    CHECK(tx_outcome_json(t) == json::serialize(json::object{{"errorCode", t.error_code},
+                                                              {"message", t.message},
+                                                              {"hash", t.hash},
+                                                              {"extraHashes", t.extra_hashes},
+                                                              {"blockNumber", t.block_number},
+                                                              {"result", result},
+                                                              {"timestamp", t.timestamp}}));
+  }
+}
+
+TEST_CASE("the access log sums successes up at most once per interval, and the first one at once") {
+  AccessLog log(std::chrono::milliseconds(1000));
+  auto t0 = AccessLog::Clock::now();
+  CHECK(log.count_success(t0) == 1); // the first success is told at once
+  for (int i = 0; i < 99; ++i)
+    CHECK(log.count_success(t0 + std::chrono::milliseconds(i)) == 0);
+  CHECK(log.count_success(t0 + std::chrono::milliseconds(1000)) == 100); // 99 counted and this one
+  CHECK(log.count_success(t0 + std::chrono::milliseconds(1500)) == 0);
+  CHECK(log.count_success(t0 + std::chrono::milliseconds(2000)) == 2);
 }
 
 TEST_CASE("request versions accepted are WeCross's") {
