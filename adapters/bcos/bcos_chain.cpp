@@ -31,6 +31,8 @@ struct BcosChain::Pending {
   uint64_t block_limit = 0;
   // What to answer once its receipt is there; unset: the receipt itself.
   std::function<void(const std::shared_ptr<Op> &, json::object answer)> then;
+  // Where a failed receipt goes, for writes the adapter composed (stub calls): its output is the revert data.
+  evm::StubChain::Refused refused;
 };
 
 namespace {
@@ -184,11 +186,16 @@ void BcosChain::list_resources(const std::shared_ptr<Op> &op, json::object) {
     }
     for (const auto &e : r.abi->events)
       events.push_back(json::string(e.signature()));
-    json::object props{{"contract", "bcos"},
+    json::object props{{"contract", r.kind == "evm" ? "bcos" : r.kind},
                        {"address", evm::lower_address(r.address)},
                        {"methods", std::move(methods)},
                        {"writeMethods", std::move(writes)},
                        {"events", std::move(events)}};
+    if (r.kind == "htlc") {
+      props["asset"] = evm::lower_address(*r.asset);
+      props["escrow"] = evm::lower_address(r.address);
+    }
+    if (r.kind == "evm") props["xa"] = stubs_.xa_capable(r) && stubs_.xa_proxy() != nullptr;
     list.push_back(json::object{{"name", r.name}, {"properties", std::move(props)}});
   }
   succeed(op, json::object{{"resources", std::move(list)}});
@@ -211,6 +218,7 @@ void BcosChain::with_height(const std::shared_ptr<Op> &op, std::function<void(ui
       return fail(op, WEFT_E_UNAVAILABLE,
                   "the FISCO BCOS node at " + node_text() + " answered getBlockNumber with " +
                       json::serialize(a.result));
+    height_ = std::max(height_, *n);
     next(*n);
   });
 }
@@ -326,25 +334,63 @@ void BcosChain::call(const std::shared_ptr<Op> &op, json::object req) {
   if (!fn.ok()) throw Failure(WEFT_E_NOT_FOUND, "resource '" + res.name + "': " + fn.error().message);
   auto data = evm::abi::encode_call(**fn, args);
   if (!data.ok()) throw Failure(WEFT_E_INVALID_ARGUMENT, data.error().message);
-  json::array p;
-  if (cfg_.version == Version::V2) {
-    // 2.x wants a "from" (error -40006 without it); the named account's address when the host has it.
-    Address from{};
-    if (const std::string account = str_of(req, "account"); !account.empty()) {
-      try {
-        from = address_of_account(account);
-      } catch (const Failure &) {
-      }
+  // 2.x wants a "from" (error -40006 without it); the named account's address when the host has it.
+  Address from{};
+  if (const std::string account = str_of(req, "account"); !account.empty()) {
+    try {
+      from = address_of_account(account);
+    } catch (const Failure &) {
     }
-    p = params({json::object{{"from", evm::lower_address(from)},
-                             {"to", evm::lower_address(res.address)},
-                             {"value", "0x0"},
-                             {"data", evm::to_hex(*data)}}});
-  } else {
-    p = params({json::string(evm::lower_address(res.address)), json::string(evm::to_hex(*data))});
   }
   const evm::abi::Function *f = *fn;
-  rpc_.call("call", std::move(p), rpc_timeout(op), [this, op, f, &res](evm::RpcAnswer a) {
+  auto run = [this, op, f, &res, d = std::move(*data), from] {
+    node_call(op, res.address, d, from, [this, op, f, &res](uint64_t status, uint64_t height, Bytes output) {
+      if (status != 0) {
+        std::string message = status_name(cfg_.version, status);
+        if (auto reason = output.empty() ? std::nullopt : evm::abi::decode_revert(output, res.abi.get()))
+          message += ": " + *reason;
+        return succeed(op, json::object{{"errorCode", status},
+                                        {"message", message},
+                                        {"hash", ""},
+                                        {"blockNumber", height},
+                                        {"result", json::array{}}});
+      }
+      if (output.empty() && !f->outputs.empty())
+        return fail(op, WEFT_E_NOT_FOUND,
+                    "resource '" + res.name + "' returned nothing for " + f->signature() + ": is there a contract at " +
+                        evm::lower_address(res.address) + "?");
+      auto values = evm::abi::decode_values(f->outputs, output);
+      if (!values.ok())
+        return fail(op, WEFT_E_INTERNAL, "cannot decode what " + f->signature() + " returned: " + values.error().message);
+      json::array result;
+      for (auto &v : *values)
+        result.push_back(json::string(v));
+      succeed(op, json::object{{"errorCode", 0},
+                               {"message", "Success"},
+                               {"hash", ""},
+                               {"blockNumber", height},
+                               {"result", std::move(result)}});
+    });
+  };
+  if (const auto *o = req.if_contains("options"); o != nullptr && o->is_object())
+    if (const auto *x = o->as_object().if_contains("XA_TRANSACTION_ID")) {
+      if (!x->is_string()) throw Failure(WEFT_E_INVALID_ARGUMENT, "options.XA_TRANSACTION_ID must be a string");
+      return stubs_.call_in_xa(op, res, std::string(x->as_string()), run);
+    }
+  run();
+}
+
+void BcosChain::node_call(const std::shared_ptr<Op> &op, const Address &to, const Bytes &data, const Address &from,
+                          std::function<void(uint64_t, uint64_t, Bytes)> next) {
+  json::array p;
+  if (cfg_.version == Version::V2)
+    p = params({json::object{{"from", evm::lower_address(from)},
+                             {"to", evm::lower_address(to)},
+                             {"value", "0x0"},
+                             {"data", evm::to_hex(data)}}});
+  else
+    p = params({json::string(evm::lower_address(to)), json::string(evm::to_hex(data))});
+  rpc_.call("call", std::move(p), rpc_timeout(op), [this, op, next](evm::RpcAnswer a) {
     if (!live(op)) return;
     if (!a.ok()) return fail_rpc(op, a, "the call");
     if (!a.result.is_object())
@@ -356,40 +402,58 @@ void BcosChain::call(const std::shared_ptr<Op> &op, json::object req) {
     auto output = evm::from_hex(str_of(r, "output"));
     if (!status || !output.ok())
       return fail(op, WEFT_E_UNAVAILABLE, "the FISCO BCOS node answered call with " + json::serialize(a.result));
-    if (*status != 0) {
-      std::string message = status_name(cfg_.version, *status);
-      if (auto reason = output->empty() ? std::nullopt : evm::abi::decode_revert(*output, res.abi.get()))
-        message += ": " + *reason;
-      return succeed(op, json::object{{"errorCode", *status},
-                                      {"message", message},
-                                      {"hash", ""},
-                                      {"blockNumber", height},
-                                      {"result", json::array{}}});
-    }
-    if (output->empty() && !f->outputs.empty())
-      return fail(op, WEFT_E_NOT_FOUND,
-                  "resource '" + res.name + "' returned nothing for " + f->signature() + ": is there a contract at " +
-                      evm::lower_address(res.address) + "?");
-    auto values = evm::abi::decode_values(f->outputs, *output);
-    if (!values.ok())
-      return fail(op, WEFT_E_INTERNAL, "cannot decode what " + f->signature() + " returned: " + values.error().message);
-    json::array result;
-    for (auto &v : *values)
-      result.push_back(json::string(v));
-    succeed(op, json::object{{"errorCode", 0},
-                             {"message", "Success"},
-                             {"hash", ""},
-                             {"blockNumber", height},
-                             {"result", std::move(result)}});
+    height_ = std::max(height_, height);
+    next(*status, height, std::move(*output));
   });
+}
+
+// ---- The stub verbs' chain ----
+
+evm::abi::Hasher BcosChain::stub_hasher() const { return hasher_of(cfg_.crypto); }
+
+void BcosChain::stub_ready(const std::shared_ptr<Op> &, std::function<void()> next) { next(); }
+
+void BcosChain::stub_read(const std::shared_ptr<Op> &op, const Address &at, const evm::abi::Function &fn,
+                          const std::vector<std::string> &args, bool, std::function<void(std::vector<std::string>)> next) {
+  auto data = evm::abi::encode_call(fn, args);
+  if (!data.ok()) return fail(op, WEFT_E_INVALID_ARGUMENT, fn.signature() + ": " + data.error().message);
+  const evm::abi::Function *f = &fn;
+  // PBFT blocks are final once committed: the latest state is final state.
+  node_call(op, at, *data, Address{}, [this, op, f, at, next](uint64_t status, uint64_t, Bytes output) {
+    if (status != 0)
+      return fail(op, WEFT_E_INTERNAL, f->signature() + " failed: " + status_name(cfg_.version, status) +
+                                           (output.empty() ? "" : " " + evm::to_hex(output)));
+    if (output.empty())
+      return fail(op, WEFT_E_UNAVAILABLE, "no answer from " + f->signature() + " at " + evm::lower_address(at) +
+                                              ": is the contract deployed there?");
+    auto values = evm::abi::decode_values(f->outputs, output);
+    if (!values.ok())
+      return fail(op, WEFT_E_UNAVAILABLE, "cannot decode what " + f->signature() + " returned: " + values.error().message);
+    stub_guarded(op, [&] { next(std::move(*values)); });
+  });
+}
+
+void BcosChain::stub_send(const std::shared_ptr<Op> &op, std::optional<Address> to, Bytes calldata,
+                          const std::string &account, std::shared_ptr<const evm::abi::ContractAbi>, Done done,
+                          Refused refused) {
+  if (account.empty()) throw Failure(WEFT_E_ACCOUNT, "no account to sign with");
+  auto p = std::make_shared<Pending>();
+  p->op = op;
+  p->to = to;
+  p->data = std::move(calldata);
+  p->account = account;
+  p->from = address_of_account(account);
+  p->then = [this, done = std::move(done)](const std::shared_ptr<Op> &o, json::object a) {
+    stub_guarded(o, [&] { done(o, std::move(a)); });
+  };
+  p->refused = [this, refused = std::move(refused)](const std::shared_ptr<Op> &o, const Bytes &d, const std::string &m,
+                                                    const std::string &h) { stub_guarded(o, [&] { refused(o, d, m, h); }); };
+  sign_and_send(p);
 }
 
 // ---- Sends ----
 
 void BcosChain::send_transaction(const std::shared_ptr<Op> &op, json::object req) {
-  if (const auto *o = req.if_contains("options");
-      o != nullptr && o->is_object() && o->as_object().contains("XA_TRANSACTION_ID"))
-    throw Failure(WEFT_E_UNSUPPORTED, "XA transactions are not offered on FISCO BCOS chains yet");
   const auto &res = resource(req);
   auto args = string_args(req);
   auto fn = res.abi->find(str_of(req, "method"), args.size());
@@ -403,6 +467,10 @@ void BcosChain::send_transaction(const std::shared_ptr<Op> &op, json::object req
   p->account = str_of(req, "account");
   if (p->account.empty()) throw Failure(WEFT_E_ACCOUNT, "no account to sign with: name one or set the chain's default");
   p->from = address_of_account(p->account);
+  static const json::object no_options;
+  const auto *o = req.if_contains("options");
+  const json::object &opts = o != nullptr && o->is_object() ? o->as_object() : no_options;
+  if (stubs_.through_proxy(res, opts)) return stubs_.send_through_proxy(op, res, **fn, p->data, p->account, opts);
   sign_and_send(p);
 }
 
@@ -530,6 +598,10 @@ void BcosChain::answer_receipt(const std::shared_ptr<Pending> &p, const json::ob
   answer["hash"] = answer["txHash"];
   with_block_time(p->op, answer["blockNumber"].as_uint64(), [this, p, answer](uint64_t ts) mutable {
     answer["timestamp"] = ts;
+    if (p->refused && number_of(answer.if_contains("errorCode")).value_or(0) != 0) {
+      auto output = evm::from_hex(str_of(answer, "output"));
+      return p->refused(p->op, output.ok() ? *output : Bytes{}, str_of(answer, "message"), str_of(answer, "hash"));
+    }
     if (p->then)
       p->then(p->op, std::move(answer));
     else
@@ -569,16 +641,8 @@ void BcosChain::load_registered() {
   for (const auto &e : v.as_array()) {
     try {
       if (!e.is_object()) throw Failure(WEFT_E_INVALID_ARGUMENT, "an entry is not an object");
-      const auto &o = e.as_object();
-      BcosResource rc;
-      rc.name = str_of(o, "name");
-      if (!name_ok(rc.name)) throw Failure(WEFT_E_INVALID_ARGUMENT, "bad name '" + rc.name + "'");
-      auto addr = evm::parse_address(str_of(o, "address"));
-      if (!addr.ok()) throw Failure(WEFT_E_INVALID_ARGUMENT, addr.error().message);
-      rc.address = *addr;
-      rc.abi = load_abi(str_of(o, "abi"), "the ABI of '" + rc.name + "'", cfg_.crypto);
-      registered_.push_back(o);
-      cfg_.resources.push_back(std::move(rc));
+      cfg_.resources.push_back(evm::registered_entry(e.as_object(), path, stub_hasher()));
+      registered_.push_back(e.as_object());
     } catch (const Failure &f) {
       host_.error("skipping a registered resource in " + path + ": " + f.message);
     }
@@ -586,8 +650,7 @@ void BcosChain::load_registered() {
 }
 
 void BcosChain::add_registered(BcosResource rc, const std::string &abi_text) {
-  registered_.push_back(
-      json::object{{"name", rc.name}, {"address", evm::lower_address(rc.address)}, {"abi", abi_text}});
+  registered_.push_back(evm::registered_json(rc, abi_text));
   const std::string path = registry_file();
   if (!path.empty()) {
     try {
@@ -610,6 +673,8 @@ void BcosChain::register_resource(const std::shared_ptr<Op> &op, json::object re
     if (cfg_.resources[i].name == rc.name)
       throw Failure(WEFT_E_INVALID_ARGUMENT,
                     "resource '" + rc.name + "' is configured in the router's config; change it there");
+  if (rc.name == "WeCrossProxy")
+    throw Failure(WEFT_E_INVALID_ARGUMENT, "WeCrossProxy names the chain's XA proxy; deploy it with deployStubs");
   const std::string abi_text = str_of(req, "abi");
   rc.abi = load_abi(abi_text, "the ABI of '" + rc.name + "'", cfg_.crypto);
   const std::string bytecode = str_of(req, "bytecode");

@@ -10,6 +10,7 @@
 #include "bcos_config.h"
 #include "json_rpc.h"
 #include "op_book.h"
+#include "stub_verbs.h"
 
 #include <weft/adapter.hpp>
 
@@ -27,7 +28,7 @@ namespace weft::bcos {
 
 using evm::Op;
 
-class BcosChain {
+class BcosChain : private evm::StubChain {
 public:
   BcosChain(BcosConfig config, plugin::Host host, std::string data_dir);
   ~BcosChain(); // completes every pending operation with WEFT_E_CANCELLED, then stops the loop
@@ -49,6 +50,16 @@ public:
   void chain_info(const std::shared_ptr<Op> &op, boost::json::object req);
   // Registers a deployed contract, or deploys one and registers it; kept in <data_dir>/resources.json.
   void register_resource(const std::shared_ptr<Op> &op, boost::json::object req);
+  // XA and HTLC through the Solidity stubs (adapters/evm/stub_verbs.*), as on EVM chains.
+  void deploy_stubs(const std::shared_ptr<Op> &op, boost::json::object req) { stubs_.deploy_stubs(op, req); }
+  void xa_start(const std::shared_ptr<Op> &op, boost::json::object req) { stubs_.xa_start(op, req); }
+  void xa_commit(const std::shared_ptr<Op> &op, boost::json::object req) { stubs_.xa_commit(op, req); }
+  void xa_rollback(const std::shared_ptr<Op> &op, boost::json::object req) { stubs_.xa_rollback(op, req); }
+  void xa_status(const std::shared_ptr<Op> &op, boost::json::object req) { stubs_.xa_status(op, req); }
+  void htlc_lock(const std::shared_ptr<Op> &op, boost::json::object req) { stubs_.htlc_lock(op, req); }
+  void htlc_unlock(const std::shared_ptr<Op> &op, boost::json::object req) { stubs_.htlc_unlock(op, req); }
+  void htlc_refund(const std::shared_ptr<Op> &op, boost::json::object req) { stubs_.htlc_refund(op, req); }
+  void htlc_status(const std::shared_ptr<Op> &op, boost::json::object req) { stubs_.htlc_status(op, req); }
 
 private:
   struct Pending; // a transaction being signed, sent, and awaited
@@ -78,6 +89,35 @@ private:
   void answer_receipt(const std::shared_ptr<Pending> &p, const boost::json::object &receipt);
   void with_block_time(const std::shared_ptr<Op> &op, uint64_t block, std::function<void(uint64_t)> next);
 
+  // The call RPC of either version: next(status, output) as the node answered, or op failed when it did not.
+  void node_call(const std::shared_ptr<Op> &op, const Address &to, const Bytes &data, const Address &from,
+                 std::function<void(uint64_t status, uint64_t height, Bytes output)> next);
+
+  // StubChain: what the stub verbs need from this chain.
+  void stub_succeed(const std::shared_ptr<Op> &op, const boost::json::value &answer) override { succeed(op, answer); }
+  void stub_fail(const std::shared_ptr<Op> &op, int32_t status, const std::string &message,
+                 const std::string &details) override {
+    fail(op, status, message, details);
+  }
+  void stub_ready(const std::shared_ptr<Op> &op, std::function<void()> next) override;
+  void stub_send(const std::shared_ptr<Op> &op, std::optional<Address> to, Bytes calldata, const std::string &account,
+                 std::shared_ptr<const evm::abi::ContractAbi> abi, Done done, Refused refused) override;
+  void stub_read(const std::shared_ptr<Op> &op, const Address &at, const evm::abi::Function &fn,
+                 const std::vector<std::string> &args, bool final_only,
+                 std::function<void(std::vector<std::string>)> next) override;
+  // FISCO BCOS's JSON-RPC has no log query: step hashes are not known here (xa_status answers them empty).
+  void stub_logs(const std::shared_ptr<Op> &, const Address &, const Hash256 &, const std::string &, uint64_t,
+                 std::function<void(std::vector<boost::json::object>)> next) override {
+    next({});
+  }
+  const std::deque<evm::ResourceConfig> &stub_resources() const override { return cfg_.resources; }
+  void stub_keep(evm::ResourceConfig rc, const std::string &abi_text) override { add_registered(std::move(rc), abi_text); }
+  Address stub_address(const std::string &account) override { return address_of_account(account); }
+  uint64_t stub_head() const override { return height_; }
+  bool stub_guomi() const override { return cfg_.crypto == Crypto::Sm; }
+  bool stub_simulates() const override { return false; } // a FISCO BCOS write is found reverted in its receipt
+  evm::abi::Hasher stub_hasher() const override;
+
   std::string registry_file() const;
   void load_registered();
   // Keeps a resource (written to the registry before it is offered); throws Failure when it cannot be written.
@@ -95,6 +135,8 @@ private:
   // Loop-only state.
   std::map<std::string, Address> account_addresses_;
   bool closing_ = false;
+  uint64_t height_ = 0; // the latest height the node gave
+  evm::StubVerbs stubs_{*this};
 };
 
 } // namespace weft::bcos

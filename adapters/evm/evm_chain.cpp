@@ -594,7 +594,7 @@ void EvmChain::read_call(const std::shared_ptr<Op> &op, const Address &at, const
     auto values = abi::decode_values(f->outputs, *bytes);
     if (!values.ok())
       return fail(op, WEFT_E_UNAVAILABLE, "cannot decode what " + f->signature() + " returned: " + values.error().message);
-    guarded(op, [&] { next(std::move(*values)); });
+    stub_guarded(op, [&] { next(std::move(*values)); });
   });
 }
 
@@ -616,18 +616,8 @@ void EvmChain::stub_logs(const std::shared_ptr<Op> &op, const Address &address, 
         logs.push_back(json::object{{"txHash", str_of(*l, "transactionHash")},
                                     {"blockNumber", parse_qty(l->if_contains("blockNumber")).value_or(0)},
                                     {"data", str_of(*l, "data")}});
-    guarded(op, [&] { next(std::move(logs)); });
+    stub_guarded(op, [&] { next(std::move(logs)); });
   });
-}
-
-void EvmChain::guarded(const std::shared_ptr<Op> &op, const std::function<void()> &body) {
-  try {
-    body();
-  } catch (const Failure &f) {
-    fail(op, f.status, f.message);
-  } catch (const std::exception &e) {
-    fail(op, WEFT_E_INTERNAL, e.what());
-  }
 }
 
 void EvmChain::send_call(const std::shared_ptr<Op> &op, std::optional<Address> to, Bytes calldata,
@@ -643,10 +633,10 @@ void EvmChain::send_call(const std::shared_ptr<Op> &op, std::optional<Address> t
   p->account = account;
   p->from = address_of_account(account);
   p->then = [this, done = std::move(done)](const std::shared_ptr<Op> &o, json::object a) {
-    guarded(o, [&] { done(o, std::move(a)); });
+    stub_guarded(o, [&] { done(o, std::move(a)); });
   };
   p->refused = [this, refused = std::move(refused)](const std::shared_ptr<Op> &o, const Bytes &d, const std::string &m,
-                                                    const std::string &h) { guarded(o, [&] { refused(o, d, m, h); }); };
+                                                    const std::string &h) { stub_guarded(o, [&] { refused(o, d, m, h); }); };
   ready(op, [this, p] { send_prepared(p); });
 }
 
@@ -1186,26 +1176,8 @@ void EvmChain::load_registered() {
   for (const auto &e : v.as_array()) {
     const auto *o = e.if_object();
     if (o == nullptr) continue;
-    ResourceConfig rc;
-    rc.name = str_of(*o, "name");
-    auto addr = parse_address(str_of(*o, "address"));
-    if (rc.name.empty() || !addr.ok()) throw Failure(WEFT_E_INTERNAL, path + " holds an entry without name or address");
-    rc.address = *addr;
-    rc.abi = load_abi(str_of(*o, "abi"), path + ": resource '" + rc.name + "'");
-    json::object entry{{"name", rc.name}, {"address", lower_address(rc.address)}, {"abi", str_of(*o, "abi")}};
-    if (const std::string kind = str_of(*o, "kind"); !kind.empty()) {
-      if (kind != "xa-proxy" && kind != "htlc") throw Failure(WEFT_E_INTERNAL, path + ": unknown kind '" + kind + "'");
-      rc.kind = kind;
-      entry["kind"] = kind;
-    }
-    if (rc.kind == "htlc") {
-      auto asset = parse_address(str_of(*o, "asset"));
-      if (!asset.ok()) throw Failure(WEFT_E_INTERNAL, path + ": HTLC '" + rc.name + "' without its asset's address");
-      rc.asset = *asset;
-      entry["asset"] = lower_address(*asset);
-    }
-    registered_.push_back(std::move(entry));
-    resources_.push_back(std::move(rc));
+    resources_.push_back(registered_entry(*o, path, abi::keccak));
+    registered_.push_back(*o);
   }
 }
 
@@ -1216,10 +1188,7 @@ void EvmChain::save_registered() {
 }
 
 void EvmChain::add_registered(ResourceConfig rc, const std::string &abi_text) {
-  json::object entry{{"name", rc.name}, {"address", lower_address(rc.address)}, {"abi", abi_text}};
-  if (rc.kind != "evm") entry["kind"] = rc.kind;
-  if (rc.asset) entry["asset"] = lower_address(*rc.asset);
-  registered_.push_back(std::move(entry));
+  registered_.push_back(registered_json(rc, abi_text));
   try {
     save_registered();
   } catch (...) {

@@ -109,8 +109,6 @@ class EvmChain : private StubChain {
   void run_call(const std::shared_ptr<Op> &op, const ResourceConfig &res, const abi::Function *f, Bytes data,
                 std::optional<Address> from);
 
-  // Runs body; a Failure it throws (or any exception) fails op instead of escaping into the loop.
-  void guarded(const std::shared_ptr<Op> &op, const std::function<void()> &body);
 
   // StubChain: what the stub verbs need from this chain.
   void stub_succeed(const std::shared_ptr<Op> &op, const boost::json::value &answer) override { succeed(op, answer); }

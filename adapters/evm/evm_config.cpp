@@ -137,6 +137,37 @@ std::shared_ptr<const abi::ContractAbi> load_abi(const std::string &text, const 
   return std::make_shared<const abi::ContractAbi>(std::move(*parsed));
 }
 
+json::object registered_json(const ResourceConfig &rc, const std::string &abi_text) {
+  json::object entry{{"name", rc.name}, {"address", lower_address(rc.address)}, {"abi", abi_text}};
+  if (rc.kind != "evm") entry["kind"] = rc.kind;
+  if (rc.asset) entry["asset"] = lower_address(*rc.asset);
+  return entry;
+}
+
+ResourceConfig registered_entry(const json::object &o, const std::string &origin, abi::Hasher h) {
+  auto text_of = [&](const char *key) {
+    const auto *v = o.if_contains(key);
+    return v != nullptr && v->is_string() ? std::string(v->as_string()) : std::string();
+  };
+  ResourceConfig rc;
+  rc.name = text_of("name");
+  if (!name_ok(rc.name)) throw Failure(WEFT_E_INTERNAL, origin + " holds an entry with a bad name '" + rc.name + "'");
+  auto addr = parse_address(text_of("address"));
+  if (!addr.ok()) throw Failure(WEFT_E_INTERNAL, origin + ": resource '" + rc.name + "' has no valid address");
+  rc.address = *addr;
+  rc.abi = load_abi(text_of("abi"), origin + ": resource '" + rc.name + "'", h);
+  if (const std::string kind = text_of("kind"); !kind.empty()) {
+    if (kind != "xa-proxy" && kind != "htlc") throw Failure(WEFT_E_INTERNAL, origin + ": unknown kind '" + kind + "'");
+    rc.kind = kind;
+  }
+  if (rc.kind == "htlc") {
+    auto asset = parse_address(text_of("asset"));
+    if (!asset.ok()) throw Failure(WEFT_E_INTERNAL, origin + ": HTLC '" + rc.name + "' without its asset's address");
+    rc.asset = *asset;
+  }
+  return rc;
+}
+
 void replace_file_durably(const std::string &path, const std::string &text) {
   const std::string tmp = path + ".tmp";
   bool ok = false;

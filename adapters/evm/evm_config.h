@@ -51,6 +51,11 @@ EvmConfig parse_evm_config(const std::string &json);
 std::shared_ptr<const abi::ContractAbi> load_abi(const std::string &text, const std::string &origin,
                                                  abi::Hasher h = abi::keccak);
 
+// One entry of a chain's registered resources (<data_dir>/resources.json): {name, address, abi, kind?, asset?}.
+// registered_entry throws plugin::Failure naming `origin` for a malformed entry.
+boost::json::object registered_json(const ResourceConfig &rc, const std::string &abi_text);
+ResourceConfig registered_entry(const boost::json::object &entry, const std::string &origin, abi::Hasher h);
+
 // Replaces the file at path with text so that a crash leaves the old content or the new, never part of either: a
 // temporary file beside it, synced, renamed over it, and the directory synced. Throws plugin::Failure naming the path.
 void replace_file_durably(const std::string &path, const std::string &text);

@@ -85,22 +85,41 @@ struct Refusal {
 };
 
 Refusal refusal_of(const std::optional<StubError> &e) {
-  static const std::map<std::string, Refusal> table = {
-      {"NotCoordinator", {WEFT_E_ACCOUNT, 11}},        {"Locked", {WEFT_E_BUSY, 7}},
-      {"Finished", {WEFT_E_REJECTED, 9}},              {"OtherTargets", {WEFT_E_REJECTED, 10}},
-      {"UnknownTransaction", {WEFT_E_NOT_FOUND, 8}},   {"NotProcessing", {WEFT_E_REJECTED, 9}},
-      {"NotInTransaction", {WEFT_E_REJECTED, 10}},     {"SeqReused", {WEFT_E_REJECTED, 10}},
-      {"NoContract", {WEFT_E_NOT_FOUND, 1}},           {"BadTransactionId", {WEFT_E_INVALID_ARGUMENT, 3}},
-      {"BadTargets", {WEFT_E_INVALID_ARGUMENT, 3}},    {"TooManySteps", {WEFT_E_REJECTED, 3}},
-      {"NotXACapable", {WEFT_E_INVALID_ARGUMENT, 2}},  {"NoCompensation", {WEFT_E_INVALID_ARGUMENT, 2}},
-      {"CompensationFailed", {WEFT_E_REJECTED, 10}},   {"BadArguments", {WEFT_E_INVALID_ARGUMENT, 3}},
-      {"InsufficientBalance", {WEFT_E_REJECTED, 4}},   {"TransferFailed", {WEFT_E_REJECTED, 4}},
-      {"Duplicate", {WEFT_E_REJECTED, 12}},            {"WrongSecret", {WEFT_E_REJECTED, 13}},
-      {"Expired", {WEFT_E_REJECTED, 14}},              {"NotExpired", {WEFT_E_REJECTED, 15}},
-      {"NotLocked", {WEFT_E_REJECTED, 16}}};
+  static const std::map<std::string, Refusal> table = {{"NotCoordinator", {WEFT_E_ACCOUNT, 11}},
+                                                       {"Locked", {WEFT_E_BUSY, 7}},
+                                                       {"Finished", {WEFT_E_REJECTED, 9}},
+                                                       {"OtherTargets", {WEFT_E_REJECTED, 10}},
+                                                       {"UnknownTransaction", {WEFT_E_NOT_FOUND, 8}},
+                                                       {"NotProcessing", {WEFT_E_REJECTED, 9}},
+                                                       {"NotInTransaction", {WEFT_E_REJECTED, 10}},
+                                                       {"SeqReused", {WEFT_E_REJECTED, 10}},
+                                                       {"NoContract", {WEFT_E_NOT_FOUND, 1}},
+                                                       {"BadTransactionId", {WEFT_E_INVALID_ARGUMENT, 3}},
+                                                       {"BadTargets", {WEFT_E_INVALID_ARGUMENT, 3}},
+                                                       {"TooManySteps", {WEFT_E_REJECTED, 3}},
+                                                       {"NotXACapable", {WEFT_E_INVALID_ARGUMENT, 2}},
+                                                       {"NoCompensation", {WEFT_E_INVALID_ARGUMENT, 2}},
+                                                       {"CompensationFailed", {WEFT_E_REJECTED, 10}},
+                                                       {"BadArguments", {WEFT_E_INVALID_ARGUMENT, 3}},
+                                                       {"InsufficientBalance", {WEFT_E_REJECTED, 4}},
+                                                       {"TransferFailed", {WEFT_E_REJECTED, 4}},
+                                                       {"Duplicate", {WEFT_E_REJECTED, 12}},
+                                                       {"WrongSecret", {WEFT_E_REJECTED, 13}},
+                                                       {"Expired", {WEFT_E_REJECTED, 14}},
+                                                       {"NotExpired", {WEFT_E_REJECTED, 15}},
+                                                       {"NotLocked", {WEFT_E_REJECTED, 16}}};
   if (!e) return {WEFT_E_REJECTED, 1};
   auto it = table.find(e->name);
   return it == table.end() ? Refusal{WEFT_E_REJECTED, 1} : it->second;
+}
+
+// The node's message with the revert's reason decoded by abi, unless the message already carries it (the EVM adapter
+// decodes while estimating; a FISCO BCOS receipt names only its status).
+std::string with_reason(const std::string &message, const Bytes &data, const abi::ContractAbi *abi) {
+  if (data.empty()) return message;
+  auto reason = abi::decode_revert(data, abi);
+  if (!reason || message.find(*reason) != std::string::npos) return message;
+  return message + ": " + *reason;
 }
 
 std::string holder_of(const std::optional<StubError> &e) {
@@ -131,7 +150,8 @@ std::string hash_key(const std::string &xid, abi::Hasher h) {
 // "0x" and 64 hex digits, either case in, lowercase out.
 std::string word_field(const json::object &req, const char *key) {
   auto b = from_hex(str_of(req, key));
-  if (!b.ok() || b->size() != 32) throw Failure(WEFT_E_INVALID_ARGUMENT, std::string(key) + " must be 0x and 64 hex digits");
+  if (!b.ok() || b->size() != 32)
+    throw Failure(WEFT_E_INVALID_ARGUMENT, std::string(key) + " must be 0x and 64 hex digits");
   return to_hex(*b);
 }
 
@@ -165,6 +185,16 @@ bool same_address(const std::string &a, const std::string &b) {
 
 } // namespace
 
+void StubChain::stub_guarded(const std::shared_ptr<Op> &op, const std::function<void()> &body) {
+  try {
+    body();
+  } catch (const Failure &f) {
+    stub_fail(op, f.status, f.message, "");
+  } catch (const std::exception &e) {
+    stub_fail(op, WEFT_E_INTERNAL, e.what(), "");
+  }
+}
+
 // ---- Stub state ----
 
 const ResourceConfig &StubVerbs::named(const std::string &name) const {
@@ -191,7 +221,8 @@ std::shared_ptr<const abi::ContractAbi> StubVerbs::through_proxy_abi(const Resou
   if (cached) return cached;
   auto merged = std::make_shared<abi::ContractAbi>(*business.abi);
   if (const auto *proxy = xa_proxy())
-    for (const auto &e : proxy->abi->errors) merged->errors.push_back(e);
+    for (const auto &e : proxy->abi->errors)
+      merged->errors.push_back(e);
   cached = merged;
   return cached;
 }
@@ -201,7 +232,8 @@ StubChain::Refused StubVerbs::refuse_as(std::shared_ptr<const abi::ContractAbi> 
                            const std::string &hash) {
     auto e = stub_error(*abi, data);
     Refusal r = refusal_of(e);
-    chain_.stub_fail(op, r.status, what + ": " + message + (hash.empty() ? " (nothing was sent)" : ""),
+    chain_.stub_fail(op, r.status,
+                     what + ": " + with_reason(message, data, abi.get()) + (hash.empty() ? " (nothing was sent)" : ""),
                      details(hash, r.code, holder_of(e)));
   };
 }
@@ -224,6 +256,36 @@ bool StubVerbs::through_proxy(const ResourceConfig &business, const json::object
   return true;
 }
 
+void StubVerbs::forward(const std::shared_ptr<Op> &op, const std::string &name,
+                        std::shared_ptr<const abi::ContractAbi> proxy_abi, const std::string &target,
+                        const std::string &data, const std::string &account,
+                        std::shared_ptr<const abi::ContractAbi> abi) {
+  const ResourceConfig *proxy = xa_proxy();
+  chain_.stub_send(
+      op, proxy->address, encode(*proxy_abi, "forward", {target, data}), account, abi,
+      [this, name](const std::shared_ptr<Op> &op, json::object answer) {
+        answer["resource"] = name;
+        chain_.stub_succeed(op, answer);
+      },
+      [this, proxy_abi, name, abi](const std::shared_ptr<Op> &op, const Bytes &rd, const std::string &message,
+                                   const std::string &hash) {
+        auto e = stub_error(*proxy_abi, rd);
+        if (e && e->name == "Locked" && hash.empty())
+          return chain_.stub_fail(op, WEFT_E_BUSY,
+                                  "resource '" + name + "' is locked by XA transaction " + holder_of(e) +
+                                      "; nothing was sent",
+                                  json::serialize(json::object{{"holder", holder_of(e)}}));
+        chain_.stub_succeed(op, json::object{{"errorCode", e ? refusal_of(e).code : 1},
+                                             {"message", with_reason(message, rd, abi.get()) +
+                                                             (hash.empty() ? " (found while estimating gas; "
+                                                                             "nothing was sent)"
+                                                                           : "")},
+                                             {"hash", hash},
+                                             {"blockNumber", chain_.stub_head()},
+                                             {"result", json::array{}}});
+      });
+}
+
 void StubVerbs::send_through_proxy(const std::shared_ptr<Op> &op, const ResourceConfig &business,
                                    const abi::Function &fn, const Bytes &calldata, const std::string &account,
                                    const json::object &opts) {
@@ -233,29 +295,20 @@ void StubVerbs::send_through_proxy(const std::shared_ptr<Op> &op, const Resource
   const auto proxy_abi = proxy->abi;
   auto abi = through_proxy_abi(business);
   if (!step) {
-    chain_.stub_send(
-        op, proxy->address, encode(*proxy_abi, "forward", {target, data}), account, abi,
-        [this, name](const std::shared_ptr<Op> &op, json::object answer) {
-          answer["resource"] = name;
-          chain_.stub_succeed(op, answer);
-        },
-        [this, proxy_abi, name](const std::shared_ptr<Op> &op, const Bytes &rd, const std::string &message,
-                                const std::string &hash) {
-          auto e = stub_error(*proxy_abi, rd);
-          if (e && e->name == "Locked" && hash.empty())
-            return chain_.stub_fail(op, WEFT_E_BUSY,
-                                    "resource '" + name + "' is locked by XA transaction " + holder_of(e) +
-                                        "; nothing was sent",
-                                    json::serialize(json::object{{"holder", holder_of(e)}}));
-          chain_.stub_succeed(op, json::object{{"errorCode", e ? refusal_of(e).code : 1},
-                                               {"message", message + (hash.empty() ? " (found while estimating gas; "
-                                                                                     "nothing was sent)"
-                                                                                   : "")},
-                                               {"hash", hash},
-                                               {"blockNumber", chain_.stub_head()},
-                                               {"result", json::array{}}});
-        });
-    return;
+    if (!chain_.stub_simulates()) {
+      // Without a gas estimate to find the lock before signing, the adapter reads it.
+      chain_.stub_read(op, proxy->address, fn_of(*proxy_abi, "holderOf", 1), {target}, false,
+                       [this, op, name, proxy_abi, target, data, account, abi](std::vector<std::string> h) {
+                         if (!h.at(0).empty())
+                           return chain_.stub_fail(op, WEFT_E_BUSY,
+                                                   "resource '" + name + "' is locked by XA transaction " + h[0] +
+                                                       "; nothing was sent",
+                                                   json::serialize(json::object{{"holder", h[0]}}));
+                         forward(op, name, proxy_abi, target, data, account, abi);
+                       });
+      return;
+    }
+    return forward(op, name, proxy_abi, target, data, account, abi);
   }
   const std::string xid = xid_of(opts.if_contains("XA_TRANSACTION_ID"), "options.XA_TRANSACTION_ID");
   const auto *sv = opts.if_contains("XA_TRANSACTION_SEQ");
@@ -273,7 +326,8 @@ void StubVerbs::send_through_proxy(const std::shared_ptr<Op> &op, const Resource
       if (!values.ok())
         return chain_.stub_fail(op, WEFT_E_INTERNAL,
                                 "cannot decode what " + bfn->signature() + " returned: " + values.error().message, "");
-      for (auto &v : *values) result.push_back(json::string(v));
+      for (auto &v : *values)
+        result.push_back(json::string(v));
     }
     answer["result"] = std::move(result);
     answer["resource"] = name;
@@ -295,13 +349,14 @@ void StubVerbs::send_through_proxy(const std::shared_ptr<Op> &op, const Resource
                            answer_with(op, std::move(answer), s.at(4));
                          });
       },
-      [this, proxy_abi](const std::shared_ptr<Op> &op, const Bytes &rd, const std::string &message,
-                        const std::string &hash) {
+      [this, proxy_abi, abi](const std::shared_ptr<Op> &op, const Bytes &rd, const std::string &message,
+                             const std::string &hash) {
         auto e = stub_error(*proxy_abi, rd);
         chain_.stub_succeed(op, json::object{{"errorCode", e ? refusal_of(e).code : 1},
-                                             {"message", message + (hash.empty() ? " (found while estimating gas; "
-                                                                                   "nothing was sent)"
-                                                                                 : "")},
+                                             {"message", with_reason(message, rd, abi.get()) +
+                                                             (hash.empty() ? " (found while estimating gas; "
+                                                                             "nothing was sent)"
+                                                                           : "")},
                                              {"hash", hash},
                                              {"blockNumber", chain_.stub_head()},
                                              {"result", json::array{}}});
@@ -313,7 +368,8 @@ void StubVerbs::call_in_xa(const std::shared_ptr<Op> &op, const ResourceConfig &
   json::value idv(xid_text);
   const std::string xid = xid_of(&idv, "options.XA_TRANSACTION_ID");
   const ResourceConfig *proxy = xa_proxy();
-  if (proxy == nullptr) throw Failure(WEFT_E_INVALID_ARGUMENT, "this chain has no XA proxy, so no XA transaction " + xid);
+  if (proxy == nullptr)
+    throw Failure(WEFT_E_INVALID_ARGUMENT, "this chain has no XA proxy, so no XA transaction " + xid);
   const std::string target = lower_address(res.address), name = res.name;
   chain_.stub_ready(op, [this, op, proxy, xid, target, name, next] {
     chain_.stub_read(op, proxy->address, fn_of(*proxy->abi, "branch", 1), {xid}, false,
@@ -342,35 +398,41 @@ void StubVerbs::xa_start(const std::shared_ptr<Op> &op, const json::object &req)
     if (!v.is_string()) throw Failure(WEFT_E_INVALID_ARGUMENT, "resources must be resource names");
     const auto &r = named(std::string(v.as_string()));
     if (!xa_capable(r))
-      throw Failure(WEFT_E_INVALID_ARGUMENT, "resource '" + r.name + "' cannot take part in XA transactions: its "
-                                                                     "contract declares no xaCompensation");
+      throw Failure(WEFT_E_INVALID_ARGUMENT, "resource '" + r.name +
+                                                 "' cannot take part in XA transactions: its "
+                                                 "contract declares no xaCompensation");
     targets.push_back(r.address);
   }
   const ResourceConfig *proxy = xa_proxy();
-  if (proxy == nullptr) throw Failure(WEFT_E_UNSUPPORTED, "this chain has no XA proxy yet: deploy one with deployStubs");
+  if (proxy == nullptr)
+    throw Failure(WEFT_E_UNSUPPORTED, "this chain has no XA proxy yet: deploy one with deployStubs");
   std::sort(targets.begin(), targets.end());
   targets.erase(std::unique(targets.begin(), targets.end()), targets.end());
   json::array list;
-  for (const auto &t : targets) list.push_back(json::string(lower_address(t)));
-  chain_.stub_send(op, proxy->address, encode(*proxy->abi, "start", {xid, json::serialize(list)}),
-                   str_of(req, "account"), proxy->abi,
-                   [this, xid](const std::shared_ptr<Op> &op, json::object) {
-                     chain_.stub_succeed(op, json::object{{"xaTransactionID", xid}, {"status", "processing"}});
-                   },
-                   refuse_as(proxy->abi, "xa_start of " + xid));
+  for (const auto &t : targets)
+    list.push_back(json::string(lower_address(t)));
+  chain_.stub_send(
+      op, proxy->address, encode(*proxy->abi, "start", {xid, json::serialize(list)}), str_of(req, "account"),
+      proxy->abi,
+      [this, xid](const std::shared_ptr<Op> &op, json::object) {
+        chain_.stub_succeed(op, json::object{{"xaTransactionID", xid}, {"status", "processing"}});
+      },
+      refuse_as(proxy->abi, "xa_start of " + xid));
 }
 
 void StubVerbs::decide(const std::shared_ptr<Op> &op, const json::object &req, bool commit) {
   const std::string xid = xid_of(req.if_contains("xaTransactionID"), "xaTransactionID");
   const ResourceConfig *proxy = xa_proxy();
-  if (proxy == nullptr) throw Failure(WEFT_E_UNSUPPORTED, "this chain has no XA proxy yet: deploy one with deployStubs");
+  if (proxy == nullptr)
+    throw Failure(WEFT_E_UNSUPPORTED, "this chain has no XA proxy yet: deploy one with deployStubs");
   const char *status = commit ? "committed" : "rolledback";
-  chain_.stub_send(op, proxy->address, encode(*proxy->abi, commit ? "commit" : "rollback", {xid}),
-                   str_of(req, "account"), proxy->abi,
-                   [this, xid, status](const std::shared_ptr<Op> &op, json::object) {
-                     chain_.stub_succeed(op, json::object{{"xaTransactionID", xid}, {"status", status}});
-                   },
-                   refuse_as(proxy->abi, std::string(commit ? "xa_commit" : "xa_rollback") + " of " + xid));
+  chain_.stub_send(
+      op, proxy->address, encode(*proxy->abi, commit ? "commit" : "rollback", {xid}), str_of(req, "account"),
+      proxy->abi,
+      [this, xid, status](const std::shared_ptr<Op> &op, json::object) {
+        chain_.stub_succeed(op, json::object{{"xaTransactionID", xid}, {"status", status}});
+      },
+      refuse_as(proxy->abi, std::string(commit ? "xa_commit" : "xa_rollback") + " of " + xid));
 }
 
 void StubVerbs::step_hashes(const std::shared_ptr<Op> &op, const std::string &xid, uint64_t from_block,
@@ -399,77 +461,85 @@ void StubVerbs::xa_status(const std::shared_ptr<Op> &op, const json::object &req
   const std::string xid = xid_of(req.if_contains("xaTransactionID"), "xaTransactionID");
   const ResourceConfig *proxy = xa_proxy();
   if (proxy == nullptr)
-    return chain_.stub_succeed(op, json::object{{"xaTransactionID", xid}, {"status", "none"},
-                                                {"resources", json::array{}}, {"steps", json::array{}}});
+    return chain_.stub_succeed(
+        op, json::object{
+                {"xaTransactionID", xid}, {"status", "none"}, {"resources", json::array{}}, {"steps", json::array{}}});
   chain_.stub_ready(op, [this, op, xid, proxy] {
-    chain_.stub_read(op, proxy->address, fn_of(*proxy->abi, "branch", 1), {xid}, false, [this, op, xid, proxy](std::vector<std::string> b) {
-      static const char *names[] = {"none", "processing", "committed", "rolledback"};
-      const int st = b.at(0).size() == 1 && b[0][0] >= '0' && b[0][0] <= '3' ? b[0][0] - '0' : 0;
-      const json::value targets = json::parse(b.at(1)), seqs = json::parse(b.at(2));
-      json::array resources;
-      for (const auto &t : targets.as_array()) {
-        const std::string addr(t.as_string());
-        const ResourceConfig *r = nullptr;
-        for (const auto &x : chain_.stub_resources())
-          if (same_address(lower_address(x.address), addr)) r = &x;
-        resources.push_back(json::string(r != nullptr ? r->name : addr));
-      }
-      auto answer = std::make_shared<json::object>(json::object{
-          {"xaTransactionID", xid}, {"status", names[st]}, {"resources", std::move(resources)}, {"steps", json::array{}}});
-      if (st == 0) return chain_.stub_succeed(op, *answer);
-      // Each step from the proxy's record, one read each, in the order they ran; then their hashes from the logs.
-      auto order = std::make_shared<std::vector<uint64_t>>();
-      for (const auto &s : seqs.as_array())
-        order->push_back(s.is_string() ? std::stoull(std::string(s.as_string())) : s.to_number<uint64_t>());
-      auto steps = std::make_shared<std::vector<json::object>>(order->size());
-      auto left = std::make_shared<size_t>(order->size());
-      const uint64_t start_block = std::stoull(b.at(3));
-      auto finish = [this, op, xid, answer, steps, order, start_block] {
-        step_hashes(op, xid, start_block, [this, op, answer, steps](std::map<uint64_t, std::string> hashes) {
-          json::array list;
-          for (auto &s : *steps) {
-            auto it = hashes.find(s["seq"].as_uint64());
-            s["hash"] = it != hashes.end() ? it->second : "";
-            list.push_back(std::move(s));
+    chain_.stub_read(
+        op, proxy->address, fn_of(*proxy->abi, "branch", 1), {xid}, false,
+        [this, op, xid, proxy](std::vector<std::string> b) {
+          static const char *names[] = {"none", "processing", "committed", "rolledback"};
+          const int st = b.at(0).size() == 1 && b[0][0] >= '0' && b[0][0] <= '3' ? b[0][0] - '0' : 0;
+          const json::value targets = json::parse(b.at(1)), seqs = json::parse(b.at(2));
+          json::array resources;
+          for (const auto &t : targets.as_array()) {
+            const std::string addr(t.as_string());
+            const ResourceConfig *r = nullptr;
+            for (const auto &x : chain_.stub_resources())
+              if (same_address(lower_address(x.address), addr)) r = &x;
+            resources.push_back(json::string(r != nullptr ? r->name : addr));
           }
-          (*answer)["steps"] = std::move(list);
-          chain_.stub_succeed(op, *answer);
+          auto answer = std::make_shared<json::object>(json::object{{"xaTransactionID", xid},
+                                                                    {"status", names[st]},
+                                                                    {"resources", std::move(resources)},
+                                                                    {"steps", json::array{}}});
+          if (st == 0) return chain_.stub_succeed(op, *answer);
+          // Each step from the proxy's record, one read each, in the order they ran; then their hashes from the logs.
+          auto order = std::make_shared<std::vector<uint64_t>>();
+          for (const auto &s : seqs.as_array())
+            order->push_back(s.is_string() ? std::stoull(std::string(s.as_string())) : s.to_number<uint64_t>());
+          auto steps = std::make_shared<std::vector<json::object>>(order->size());
+          auto left = std::make_shared<size_t>(order->size());
+          const uint64_t start_block = std::stoull(b.at(3));
+          auto finish = [this, op, xid, answer, steps, order, start_block] {
+            step_hashes(op, xid, start_block, [this, op, answer, steps](std::map<uint64_t, std::string> hashes) {
+              json::array list;
+              for (auto &s : *steps) {
+                auto it = hashes.find(s["seq"].as_uint64());
+                s["hash"] = it != hashes.end() ? it->second : "";
+                list.push_back(std::move(s));
+              }
+              (*answer)["steps"] = std::move(list);
+              chain_.stub_succeed(op, *answer);
+            });
+          };
+          if (order->empty()) return finish();
+          for (size_t i = 0; i < order->size(); ++i) {
+            const uint64_t seq = (*order)[i];
+            chain_.stub_read(op, proxy->address, fn_of(*proxy->abi, "stepOf", 2), {xid, std::to_string(seq)}, false,
+                             [this, i, seq, steps, left, finish](std::vector<std::string> s) {
+                               json::object step{{"seq", seq}, {"signer", s.at(2)}};
+                               const ResourceConfig *r = nullptr;
+                               for (const auto &x : chain_.stub_resources())
+                                 if (same_address(lower_address(x.address), s.at(1))) r = &x;
+                               step["resource"] = r != nullptr ? r->name : s.at(1);
+                               auto input = from_hex(s.at(3));
+                               if (r != nullptr && input.ok() && input->size() >= 4)
+                                 for (const auto &fn : r->abi->functions)
+                                   if (std::equal(fn.selector.begin(), fn.selector.end(), input->begin())) {
+                                     step["method"] = fn.name;
+                                     json::array args, result;
+                                     auto a =
+                                         abi::decode_values(fn.inputs, std::span<const uint8_t>(*input).subspan(4));
+                                     if (a.ok())
+                                       for (auto &v : *a)
+                                         args.push_back(json::string(v));
+                                     auto out = from_hex(s.at(4));
+                                     if (out.ok() && !out->empty()) {
+                                       auto rv = abi::decode_values(fn.outputs, *out);
+                                       if (rv.ok())
+                                         for (auto &v : *rv)
+                                           result.push_back(json::string(v));
+                                     }
+                                     step["args"] = std::move(args);
+                                     step["result"] = std::move(result);
+                                     break;
+                                   }
+                               (*steps)[i] = std::move(step);
+                               if (--*left == 0) finish();
+                             });
+          }
         });
-      };
-      if (order->empty()) return finish();
-      for (size_t i = 0; i < order->size(); ++i) {
-        const uint64_t seq = (*order)[i];
-        chain_.stub_read(op, proxy->address, fn_of(*proxy->abi, "stepOf", 2), {xid, std::to_string(seq)}, false,
-                         [this, i, seq, steps, left, finish](std::vector<std::string> s) {
-                           json::object step{{"seq", seq}, {"signer", s.at(2)}};
-                           const ResourceConfig *r = nullptr;
-                           for (const auto &x : chain_.stub_resources())
-                             if (same_address(lower_address(x.address), s.at(1))) r = &x;
-                           step["resource"] = r != nullptr ? r->name : s.at(1);
-                           auto input = from_hex(s.at(3));
-                           if (r != nullptr && input.ok() && input->size() >= 4)
-                             for (const auto &fn : r->abi->functions)
-                               if (std::equal(fn.selector.begin(), fn.selector.end(), input->begin())) {
-                                 step["method"] = fn.name;
-                                 json::array args, result;
-                                 auto a = abi::decode_values(fn.inputs, std::span<const uint8_t>(*input).subspan(4));
-                                 if (a.ok())
-                                   for (auto &v : *a) args.push_back(json::string(v));
-                                 auto out = from_hex(s.at(4));
-                                 if (out.ok() && !out->empty()) {
-                                   auto rv = abi::decode_values(fn.outputs, *out);
-                                   if (rv.ok())
-                                     for (auto &v : *rv) result.push_back(json::string(v));
-                                 }
-                                 step["args"] = std::move(args);
-                                 step["result"] = std::move(result);
-                                 break;
-                               }
-                           (*steps)[i] = std::move(step);
-                           if (--*left == 0) finish();
-                         });
-      }
-    });
   });
 }
 
@@ -492,15 +562,19 @@ void StubVerbs::htlc_lock(const std::shared_ptr<Op> &op, const json::object &req
   if (account.empty()) throw Failure(WEFT_E_ACCOUNT, "no account to lock with");
   const Address from = chain_.stub_address(account);
   const std::string sender = lower_address(from);
-  const std::vector<std::string> args{id, lower_address(receiver), std::to_string(amount), hash, std::to_string(timelock)};
+  const std::vector<std::string> args{id, lower_address(receiver), std::to_string(amount), hash,
+                                      std::to_string(timelock)};
   // The lock itself. A duplicate of a lock with exactly these terms is this lock sent again (after a restart, say):
   // answered as locked, so the engine does not fail a swap over its own repeat.
   auto lock = [this, op, h, args, account, sender, id, receiver, amount, hash, timelock] {
     chain_.stub_send(
         op, h->address, encode(*h->abi, "lock", args), account, h->abi,
         [this, sender, id](const std::shared_ptr<Op> &op, json::object a) {
-          chain_.stub_succeed(op, json::object{{"sender", sender}, {"id", id}, {"txHash", a["hash"]},
-                                               {"blockNumber", a["blockNumber"]}, {"blockTime", a["timestamp"]},
+          chain_.stub_succeed(op, json::object{{"sender", sender},
+                                               {"id", id},
+                                               {"txHash", a["hash"]},
+                                               {"blockNumber", a["blockNumber"]},
+                                               {"blockTime", a["timestamp"]},
                                                {"state", "locked"}});
         },
         [this, h, sender, id, receiver, amount, hash, timelock](const std::shared_ptr<Op> &op, const Bytes &data,
@@ -514,9 +588,12 @@ void StubVerbs::htlc_lock(const std::shared_ptr<Op> &op, const json::object &req
                                                s.at(1) == std::to_string(amount) && s.at(2) == hash &&
                                                s.at(3) == std::to_string(timelock) && s.at(4) != "0";
                              if (!same) return refuse_as(h->abi, "htlc_lock")(op, data, message, tx);
-                             chain_.stub_succeed(op, json::object{{"sender", sender}, {"id", id}, {"txHash", tx},
+                             chain_.stub_succeed(op, json::object{{"sender", sender},
+                                                                  {"id", id},
+                                                                  {"txHash", tx},
                                                                   {"blockNumber", std::stoull(s.at(6))},
-                                                                  {"blockTime", 0}, {"state", "locked"},
+                                                                  {"blockTime", 0},
+                                                                  {"state", "locked"},
                                                                   {"repeated", true}});
                            });
         });
@@ -528,10 +605,11 @@ void StubVerbs::htlc_lock(const std::shared_ptr<Op> &op, const json::object &req
                        auto allowed = U256::parse(v.at(0));
                        if (allowed.ok() && !(*allowed < U256::from_u64(amount))) return lock();
                        const auto &art = artifact("IERC20");
-                       chain_.stub_send(op, *h->asset,
-                                        encode(*art.abi, "approve", {lower_address(h->address), std::to_string(amount)}),
-                                        account, art.abi, [lock](const std::shared_ptr<Op> &, json::object) { lock(); },
-                                        refuse_as(art.abi, "approving the HTLC to take the amount"));
+                       chain_.stub_send(
+                           op, *h->asset,
+                           encode(*art.abi, "approve", {lower_address(h->address), std::to_string(amount)}), account,
+                           art.abi, [lock](const std::shared_ptr<Op> &, json::object) { lock(); },
+                           refuse_as(art.abi, "approving the HTLC to take the amount"));
                      });
   });
 }
@@ -540,13 +618,17 @@ void StubVerbs::htlc_write(const std::shared_ptr<Op> &op, const ResourceConfig &
                            std::vector<std::string> args, const std::string &account, const std::string &sender,
                            const std::string &id, const char *state) {
   if (account.empty()) throw Failure(WEFT_E_ACCOUNT, "no account to send with");
-  chain_.stub_send(op, h.address, encode(*h.abi, method, args), account, h.abi,
-                   [this, sender, id, state](const std::shared_ptr<Op> &op, json::object a) {
-                     chain_.stub_succeed(op, json::object{{"sender", sender}, {"id", id}, {"txHash", a["hash"]},
-                                                          {"blockNumber", a["blockNumber"]},
-                                                          {"blockTime", a["timestamp"]}, {"state", state}});
-                   },
-                   refuse_as(h.abi, std::string("htlc ") + method));
+  chain_.stub_send(
+      op, h.address, encode(*h.abi, method, args), account, h.abi,
+      [this, sender, id, state](const std::shared_ptr<Op> &op, json::object a) {
+        chain_.stub_succeed(op, json::object{{"sender", sender},
+                                             {"id", id},
+                                             {"txHash", a["hash"]},
+                                             {"blockNumber", a["blockNumber"]},
+                                             {"blockTime", a["timestamp"]},
+                                             {"state", state}});
+      },
+      refuse_as(h.abi, std::string("htlc ") + method));
 }
 
 void StubVerbs::htlc_unlock(const std::shared_ptr<Op> &op, const json::object &req) {
@@ -589,6 +671,11 @@ void StubVerbs::htlc_status(const std::shared_ptr<Op> &op, const json::object &r
 // ---- deploy_stubs ----
 
 void StubVerbs::deploy_stubs(const std::shared_ptr<Op> &op, const json::object &req) {
+  if (chain_.stub_guomi() && !req.contains("artifacts"))
+    throw Failure(WEFT_E_UNSUPPORTED,
+                  "a guomi (SM) chain needs the stubs compiled with SM3 selectors, which the built-in ones (compiled "
+                  "by solc for Keccak-256) are not: give them as \"artifacts\": {\"WeftXAProxy\": {\"abi\", "
+                  "\"bytecode\"}, \"WeftHTLC\": {...}}, compiled from stubs/evm/ by a guomi Solidity compiler");
   const std::string account = str_of(req, "account");
   if (account.empty()) throw Failure(WEFT_E_ACCOUNT, "no account to deploy with");
   const auto *sv = req.if_contains("stubs");
@@ -616,7 +703,8 @@ void StubVerbs::deploy_stubs(const std::shared_ptr<Op> &op, const json::object &
         if (r.name == name) throw Failure(WEFT_E_INVALID_ARGUMENT, "this chain has a resource '" + name + "' already");
       const std::string asset = str_of(ho, "asset");
       if (asset.empty())
-        throw Failure(WEFT_E_INVALID_ARGUMENT, "htlc.asset must name the ERC-20 token to escrow: a resource or an address");
+        throw Failure(WEFT_E_INVALID_ARGUMENT,
+                      "htlc.asset must name the ERC-20 token to escrow: a resource or an address");
       auto a = parse_address(asset);
       const std::string asset_address = a.ok() ? lower_address(*a) : lower_address(named(asset).address);
       (*plan)["htlc"] = json::object{{"name", name}, {"asset", asset_address}};
@@ -624,11 +712,6 @@ void StubVerbs::deploy_stubs(const std::shared_ptr<Op> &op, const json::object &
       throw Failure(WEFT_E_INVALID_ARGUMENT, "stubs may name \"xa\" and \"htlc\", not " + json::serialize(s));
     }
   }
-  if (chain_.stub_guomi() && !plan->contains("artifacts"))
-    throw Failure(WEFT_E_UNSUPPORTED,
-                  "a guomi (SM) chain needs the stubs compiled with SM3 selectors, which the built-in ones (compiled "
-                  "by solc for Keccak-256) are not: give them as \"artifacts\": {\"WeftXAProxy\": {\"abi\", "
-                  "\"bytecode\"}, \"WeftHTLC\": {...}}, compiled from stubs/evm/ by a guomi Solidity compiler");
   chain_.stub_ready(op, [this, op, plan] { deploy_next(op, plan, json::array{}); });
 }
 
@@ -651,7 +734,8 @@ void StubVerbs::deploy_next(const std::shared_ptr<Op> &op, std::shared_ptr<json:
     abi = load_abi(abi_text, std::string("artifacts.") + contract, chain_.stub_hasher());
     auto b = from_hex(str_of(co, "bytecode"));
     if (!b.ok() || b->empty())
-      return chain_.stub_fail(op, WEFT_E_INVALID_ARGUMENT, std::string("artifacts.") + contract + ".bytecode must be 0x hex", "");
+      return chain_.stub_fail(op, WEFT_E_INVALID_ARGUMENT,
+                              std::string("artifacts.") + contract + ".bytecode must be 0x hex", "");
     code = std::move(*b);
   } else {
     const Artifact &art = artifact(contract);
@@ -674,31 +758,35 @@ void StubVerbs::deploy_next(const std::shared_ptr<Op> &op, std::shared_ptr<json:
     ctor_arg = str_of(ho, "asset");
   }
   if (!abi->constructor)
-    return chain_.stub_fail(op, WEFT_E_INVALID_ARGUMENT, std::string("the ABI of ") + contract + " has no constructor", "");
+    return chain_.stub_fail(op, WEFT_E_INVALID_ARGUMENT, std::string("the ABI of ") + contract + " has no constructor",
+                            "");
   auto encoded = abi::encode_args(abi->constructor->inputs, {ctor_arg});
   if (!encoded.ok()) return chain_.stub_fail(op, WEFT_E_INVALID_ARGUMENT, "constructor " + encoded.error().message, "");
   code.insert(code.end(), encoded->begin(), encoded->end());
   auto pending = std::make_shared<ResourceConfig>(std::move(rc));
-  chain_.stub_send(op, std::nullopt, std::move(code), account, abi,
-                   [this, plan, done, pending, abi_text, xa](const std::shared_ptr<Op> &op, json::object answer) mutable {
-                     auto addr = parse_address(str_of(answer, "contractAddress"));
-                     if (!addr.ok())
-                       return chain_.stub_fail(op, WEFT_E_INTERNAL, "the deployment's receipt has no contract address", "");
-                     pending->address = *addr;
-                     json::object entry{{"name", pending->name}, {"address", checksum_address(*addr)},
-                                        {"contract", pending->kind}, {"hash", answer["hash"]}};
-                     if (pending->asset) entry["asset"] = checksum_address(*pending->asset);
-                     try {
-                       chain_.stub_keep(*pending, abi_text);
-                     } catch (const Failure &f) {
-                       return chain_.stub_fail(op, f.status,
-                                               "deployed at " + checksum_address(*addr) + " but not kept: " + f.message, "");
-                     }
-                     done.push_back(std::move(entry));
-                     plan->erase(xa ? "xa" : "htlc");
-                     deploy_next(op, plan, std::move(done));
-                   },
-                   refuse_as(abi, std::string("deploying the ") + (xa ? "XA proxy" : "HTLC")));
+  chain_.stub_send(
+      op, std::nullopt, std::move(code), account, abi,
+      [this, plan, done, pending, abi_text, xa](const std::shared_ptr<Op> &op, json::object answer) mutable {
+        auto addr = parse_address(str_of(answer, "contractAddress"));
+        if (!addr.ok())
+          return chain_.stub_fail(op, WEFT_E_INTERNAL, "the deployment's receipt has no contract address", "");
+        pending->address = *addr;
+        json::object entry{{"name", pending->name},
+                           {"address", checksum_address(*addr)},
+                           {"contract", pending->kind},
+                           {"hash", answer["hash"]}};
+        if (pending->asset) entry["asset"] = checksum_address(*pending->asset);
+        try {
+          chain_.stub_keep(*pending, abi_text);
+        } catch (const Failure &f) {
+          return chain_.stub_fail(op, f.status,
+                                  "deployed at " + checksum_address(*addr) + " but not kept: " + f.message, "");
+        }
+        done.push_back(std::move(entry));
+        plan->erase(xa ? "xa" : "htlc");
+        deploy_next(op, plan, std::move(done));
+      },
+      refuse_as(abi, std::string("deploying the ") + (xa ? "XA proxy" : "HTLC")));
 }
 
 } // namespace weft::evm

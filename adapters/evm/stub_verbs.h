@@ -20,7 +20,7 @@
 namespace weft::evm {
 
 class StubChain {
- public:
+public:
   virtual ~StubChain() = default;
   // Once final and successful: the sent shape (`hash`, `blockNumber`, `timestamp`, decoded `events` with `name` and
   // `data`, `contractAddress` for a deployment).
@@ -53,13 +53,17 @@ class StubChain {
   virtual void stub_keep(ResourceConfig rc, const std::string &abi_text) = 0;
   virtual Address stub_address(const std::string &account) = 0;
   virtual uint64_t stub_head() const = 0;
+  // Runs body; a Failure it throws (or any other exception) fails op instead of escaping into the chain's loop.
+  void stub_guarded(const std::shared_ptr<Op> &op, const std::function<void()> &body);
   // Guomi chains hash selectors with SM3: the built-in stubs (Keccak selectors) cannot serve them.
   virtual bool stub_guomi() const { return false; }
+  // Whether stub_send runs a write before signing it (an EVM gas estimate), so a revert is refused unsent.
+  virtual bool stub_simulates() const { return true; }
   virtual abi::Hasher stub_hasher() const { return abi::keccak; }
 };
 
 class StubVerbs {
- public:
+public:
   explicit StubVerbs(StubChain &chain) : chain_(chain) {}
 
   // The verbs (on the chain's loop; they may throw plugin::Failure before anything is sent).
@@ -88,11 +92,15 @@ class StubVerbs {
   // The business ABI with the proxy's errors added, to decode what a write through the proxy reverts with.
   std::shared_ptr<const abi::ContractAbi> through_proxy_abi(const ResourceConfig &business);
 
- private:
+private:
   const ResourceConfig &named(const std::string &name) const;
   const ResourceConfig &htlc_of(const boost::json::object &req) const;
   StubChain::Refused refuse_as(std::shared_ptr<const abi::ContractAbi> abi, std::string what);
   void decide(const std::shared_ptr<Op> &op, const boost::json::object &req, bool commit);
+  // A plain write to an XA-capable contract, through the proxy's forward().
+  void forward(const std::shared_ptr<Op> &op, const std::string &name,
+               std::shared_ptr<const abi::ContractAbi> proxy_abi, const std::string &target, const std::string &data,
+               const std::string &account, std::shared_ptr<const abi::ContractAbi> abi);
   void htlc_write(const std::shared_ptr<Op> &op, const ResourceConfig &h, const char *method,
                   std::vector<std::string> args, const std::string &account, const std::string &sender,
                   const std::string &id, const char *state);

@@ -325,6 +325,7 @@ class FiscoNode:
         self.receipts = {}   # hash -> receipt (JSON), once mined
         self.txs = {}        # hash -> transaction (JSON), as getTransactionByHash / getTransaction give it
         self.pending = {}    # 2.x: hash -> receipt, mined at the next getTransactionReceipt that asks for it
+        self.block_times = {}  # backed onto an EVM node: each block's EVM time (ms) when it was made
         self.blocks = {0: [], 1: []}
         self.senders = []    # addresses of every valid transaction's signer
         self.requests = []   # (method, params) of every request
@@ -394,6 +395,19 @@ class FiscoNode:
             raise RpcError(-32005, "group does not exist")
         return params[2:]
 
+    def evm_time(self):
+        """The EVM node's latest block time in ms: the chain time its contracts see."""
+        return int(self.evm.rpc("eth_getBlockByNumber", "latest", False)["timestamp"], 16) * 1000
+
+    def block_time(self, number):
+        """A block's timestamp (ms). Backed onto an EVM node, a block has the EVM's time when it was made, and the
+        head moves on with the EVM's blocks, so the chain's time is the one its contracts compare timelocks with."""
+        if self.evm is None:
+            return 1700000000000 + number * 1000
+        if number == self.height:
+            return max(self.block_times.get(number, 0), self.evm_time())
+        return self.block_times.get(number, 0)
+
     def rpc_getBlockNumber(self, rest):
         return self.n(self.height)
 
@@ -407,7 +421,7 @@ class FiscoNode:
                 raise RpcError(-40004, "BlockNumber does not exist")
             raise RpcError(-32004, "block not found")
         block = {"number": self.n(number), "hash": "0x%064x" % (number + 1),
-                 "timestamp": self.n(1700000000000 + number * 1000), "sealer": self.n(0),
+                 "timestamp": self.n(self.block_time(number)), "sealer": self.n(0),
                  "sealerList": ["11" * 64], "receiptsRoot": "0x" + "00" * 32, "stateRoot": "0x" + "00" * 32,
                  "transactions": list(self.blocks[number])}
         if self.version == 2:
@@ -542,6 +556,8 @@ class FiscoNode:
             status, out = self.execute(to_hex, bytes(data), True)
         self.height += 1
         self.blocks[self.height] = [tx_hash]
+        if self.evm is not None:
+            self.block_times[self.height] = self.evm_time()
         if self.evm is None and to_hex in self.values and status == 0 and bytes(data[:4]) == self.selector("set(string)"):
             # event Stored(string v): topic 0 is the hash of its signature (SM3 on a guomi chain).
             logs.append({"address": to_hex, "topics": ["0x" + self.hash(b"Stored(string)").hex()],

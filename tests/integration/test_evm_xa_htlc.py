@@ -33,7 +33,8 @@ REFCHAIN = """
         - { name: htlc, contract: htlc, asset: token }
 """
 HTLC_CONF = "htlc:\n  min_window_ms: 3000\n  margin_ms: 500\n  poll_ms: 100\n"
-LEDGER, STORE, TOKEN, EHTLC = "payment.eth.ledger", "payment.eth.kv", "payment.eth.token", "payment.eth.htlc"
+CHAIN = "payment.contracts"  # the chain that runs the Solidity stubs
+LEDGER, STORE, TOKEN, EHTLC = (CHAIN + ".ledger", CHAIN + ".kv", CHAIN + ".token", CHAIN + ".htlc")
 RTOKEN, RSTORE, RHTLC = "payment.ledger1.token", "payment.ledger1.store", "payment.ledger1.htlc"
 EVM_SUPPLY, REF_MINTED = 1000, 100000
 CONTRACTS = ("TestToken", "XaLedger", "XaStore")
@@ -75,10 +76,16 @@ class Harness:
     anvil = None
 
     @classmethod
+    def contract_chain(cls):
+        """The chains: entry of the chain that runs the stubs, named as CHAIN's last part: here an EVM chain on anvil
+        itself; the FISCO BCOS tests give one whose node runs its contracts on anvil."""
+        return evm_chain("contracts", cls.anvil.url, [])
+
+    @classmethod
     def start_world(cls, block_time=None):
         cls.anvil = Anvil(block_time=block_time).start()
         cls.work = tempfile.mkdtemp(prefix="weft-evm-xa-")
-        r = Router(chains=evm_chain("eth", cls.anvil.url, []) + REFCHAIN, accounts=("alice", "bob"))
+        r = Router(chains=cls.contract_chain() + REFCHAIN, accounts=("alice", "bob"))
         for name, key in zip(("alice", "bob"), DEV_KEYS[1:]):
             write_key(r.data_dir, name, key)
         with open(r.config) as f:
@@ -87,13 +94,13 @@ class Harness:
             f.write(text.replace("auth:\n", HTLC_CONF + "auth:\n"))
         cls.router = r.start()
         c = compiled()
-        stubs = cls.router.ok("POST", "/weft/chain/deployStubs", {"path": "payment.eth", "stubs": ["xa"]})
+        stubs = cls.router.ok("POST", "/weft/chain/deployStubs", {"path": CHAIN, "stubs": ["xa"]})
         cls.proxy = stubs["resources"][0]["address"]
         cls.deploy(LEDGER, c["XaLedger"], cls.proxy, ALICE, str(EVM_SUPPLY))
         cls.deploy(STORE, c["XaStore"], cls.proxy)
         cls.deploy(TOKEN, c["TestToken"], "test token", str(EVM_SUPPLY))
         h = cls.router.ok("POST", "/weft/chain/deployStubs",
-                          {"path": "payment.eth", "stubs": ["htlc"], "htlc": {"asset": "token"}})
+                          {"path": CHAIN, "stubs": ["htlc"], "htlc": {"asset": "token"}})
         cls.escrow = h["resources"][0]["address"]
 
     @classmethod
@@ -193,17 +200,17 @@ class EvmXa(Harness, unittest.TestCase):
         self.assert_supply()
 
     def test_stubs_are_listed_and_the_proxy_is_hidden(self):
-        listed = self.router.ok("GET", "/sys/listResources?path=payment.eth&offset=0&size=50")
+        listed = self.router.ok("GET", "/sys/listResources?path=%s&offset=0&size=50" % CHAIN)
         names = [r["path"] for r in listed["resourceDetails"]]
         self.assertIn(LEDGER, names)
         self.assertIn(EHTLC, names)
-        self.assertNotIn("payment.eth.WeCrossProxy", names)
+        self.assertNotIn(CHAIN + ".WeCrossProxy", names)
         detail = self.router.ok("POST", uri(EHTLC, "detail"))["properties"]
         self.assertEqual(detail["contract"], "htlc")
         self.assertEqual(detail["escrow"].lower(), self.escrow.lower())
         self.assertTrue(self.router.ok("POST", uri(LEDGER, "detail"))["properties"]["xa"])
         # A second proxy is refused; the first stays.
-        status, env = self.router.request("POST", "/weft/chain/deployStubs", {"path": "payment.eth", "stubs": ["xa"]},
+        status, env = self.router.request("POST", "/weft/chain/deployStubs", {"path": CHAIN, "stubs": ["xa"]},
                                           timeout=60)
         self.assertNotEqual(env["errorCode"], 0, env)
         self.assertIn("deployed already", env["message"])
@@ -228,8 +235,8 @@ class EvmXa(Harness, unittest.TestCase):
         # The chain's own view agrees with the log.
         got = self.get(x)
         self.assertEqual(got["differences"], [], got)
-        eth = [c for c in got["chains"] if c["path"] == "payment.eth"][0]
-        self.assertEqual(eth["onChain"], "processing", eth)
+        mine = [c for c in got["chains"] if c["path"] == CHAIN][0]
+        self.assertEqual(mine["onChain"], "processing", mine)
         self.xa("commitXATransaction", x, [LEDGER], expect_status=0)
         self.assertEqual(self.balance(LEDGER, BOB), before_evm + 10)
         self.assertEqual(self.balance(RTOKEN, a["bob"]), before_ref + 7)
