@@ -68,19 +68,21 @@ net::NodeClient &Runtime::node() {
 }
 
 void Runtime::submit_remote(uint64_t op_id, const Transaction &tx, Transform transform) {
+  // The signed bytes are encoded once: hashed here, written as hex into the request, kept only there.
+  Bytes signed_bytes = tx.encode();
   std::chrono::milliseconds wait{0};
   {
     std::lock_guard lock(mu_);
     auto it = ops_.find(op_id);
     if (it == ops_.end()) throw Error(WEFT_E_CANCELLED, "the operation was cancelled before its transaction was sent");
-    it->second.tx = tx.hash(); // a deadline that passes first names the hash
+    it->second.tx = sha256(signed_bytes); // a deadline that passes first names the hash
     it->second.transform = std::move(transform);
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(it->second.deadline - Clock::now());
     wait = std::max(left, std::chrono::milliseconds(0));
   }
   // The node answers at commit, or names the hash when wait_ms runs out; the op's own deadline passes first, so
   // the extra second only bounds a node that stopped answering.
-  boost::json::object req{{"tx", to_hex(tx.encode())}, {"wait_ms", static_cast<uint64_t>(wait.count())}};
+  boost::json::object req{{"tx", to_hex(signed_bytes)}, {"wait_ms", static_cast<uint64_t>(wait.count())}};
   auto done = [this, op_id](net::NodeAnswer a) {
     if (a.status == WEFT_OK) {
       if (auto op = take(op_id)) complete_sent(*op, a.result);

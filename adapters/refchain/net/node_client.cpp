@@ -35,9 +35,12 @@ int ms_until(std::chrono::steady_clock::time_point t) {
   return left <= 0 ? 0 : static_cast<int>(std::min<int64_t>(left, 1 << 30));
 }
 
-std::string hash_of(const std::string &tx_hex) {
+// The hash of a submit's transaction, read back from the request as sent (only when its connection broke, so the
+// signed bytes are kept once, in the request).
+std::string hash_of_submit(const std::string &body) {
   try {
-    return to_hex(sha256(from_hex(tx_hex)));
+    auto v = json::parse(body);
+    return to_hex(sha256(from_hex(v.at("tx").as_string())));
   } catch (const std::exception &) {
     return "(unreadable)";
   }
@@ -98,8 +101,6 @@ void NodeClient::call_async(const std::string &op, json::object fields, std::chr
       uint64_t id = next_id_++;
       Call c;
       c.op = op;
-      if (op == "submit")
-        if (auto *t = fields.if_contains("tx"); t && t->is_string()) c.tx = t->as_string();
       fields["id"] = id;
       fields["op"] = op;
       c.body = json::serialize(fields);
@@ -250,7 +251,7 @@ void NodeClient::on_broken_locked(const std::string &why, Ready &ready) {
       if (c.op == "submit")
         finish_locked(it,
                       {WEFT_E_UNAVAILABLE,
-                       "the connection to " + node + " broke after transaction " + hash_of(c.tx) + " was sent (" + why +
+                       "the connection to " + node + " broke after transaction " + hash_of_submit(c.body) + " was sent (" + why +
                            "); it may have been admitted, look its hash up with get_receipt",
                        {}},
                       ready);

@@ -70,7 +70,6 @@ private:
   struct Call {
     std::string op;
     std::string body; // the request as sent, id included: sent again unchanged after a failover
-    std::string tx;   // a submit's transaction hex, to name its hash if the connection breaks
     NodeCallback done;
     Clock::time_point deadline;
     std::chrono::milliseconds timeout;
