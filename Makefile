@@ -36,8 +36,8 @@ test: asan
 
 # The benchmarks (docs/performance.md), release build: the reference chain against etcd, then the router's RPC against
 # nginx and direct chain access, XA transfers against plain ones, HTLC swaps, the EVM adapter against anvil
-# itself, and the Fabric adapter against Fabric's Node client (with WEFT_FABRIC_ARCHIVE, as for make test). etcd,
-# nginx and the npm test tools are installed if missing.
+# itself, XA and HTLC across anvil and the reference chain, and the Fabric adapter against Fabric's Node client (with
+# WEFT_FABRIC_ARCHIVE, as for make test). etcd, nginx and the npm test tools are installed if missing.
 bench: deps
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release -j $(JOBS) --target weft_node weft_bench_refchain weft_router weft_refchain \
@@ -48,6 +48,7 @@ bench: deps
 	@./bench/run-xa.sh build/release
 	@./bench/run-htlc.sh build/release
 	@./bench/run-evm.sh build/release
+	@./bench/run-evm-xa.sh build/release
 	@WEFT_FABRIC_ARCHIVE="$(WEFT_FABRIC_ARCHIVE)" ./bench/run-fabric.sh build/release
 
 clean:

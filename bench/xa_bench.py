@@ -71,11 +71,13 @@ class Client:
         self.ok("/xa/commitXATransaction", {"xaTransactionID": x, "paths": paths})
 
 
-def run(router, kind, clients, per_client):
+def run(router, kind, clients, per_client, client=None):
+    """kind "xa" or "plain", on `clients` threads, each client i on its own resources; `client` makes the client
+    (default Client: kv sets on two reference chains)."""
     lat, errors, lock = [], [], threading.Lock()
 
     def worker(i):
-        c = Client(router)
+        c = (client or Client)(router)
         fn = c.xa if kind == "xa" else c.plain
         mine = []
         for n in range(per_client):
