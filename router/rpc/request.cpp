@@ -114,7 +114,8 @@ Result<RpcRequest> parse_request(const HttpRequest &http, const std::string &url
     }
     r.has_body = true;
     r.body = std::move(v.as_object());
-    if (const auto *d = r.body.if_contains("data")) r.data = *d;
+    // Moved, not copied: routes read data; of the envelope only "version" is read again.
+    if (auto *d = r.body.if_contains("data")) r.data = std::move(*d);
   }
   return r;
 }

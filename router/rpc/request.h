@@ -27,8 +27,8 @@ struct RpcRequest {
   std::vector<std::string> parts;
   std::map<std::string, std::string> query;
   bool has_body = false;
-  boost::json::object body; // the whole envelope when has_body
-  boost::json::value data;  // body["data"], or null
+  boost::json::object body; // the envelope when has_body, its "data" moved out into `data`
+  boost::json::value data;  // the envelope's data, or null
   std::string authorization;
   std::string remote;
   std::optional<Error> body_error; // a body that is not a JSON object; answered once the route is known
