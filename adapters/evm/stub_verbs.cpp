@@ -26,6 +26,9 @@ using namespace util;
 namespace {
 
 constexpr const char *kProxyName = "WeCrossProxy";
+// The allowance an account gives an escrow once: the escrow takes tokens only from the signer of a lock, so an
+// unlimited allowance lets nobody else take anything, and it saves every later lock an approval (a block).
+constexpr const char *kUnlimited = "115792089237316195423570985008687907853269984665640564039457584007913129639935";
 
 struct Artifact {
   std::string abi_text;
@@ -607,7 +610,7 @@ void StubVerbs::htlc_lock(const std::shared_ptr<Op> &op, const json::object &req
                        const auto &art = artifact("IERC20");
                        chain_.stub_send(
                            op, *h->asset,
-                           encode(*art.abi, "approve", {lower_address(h->address), std::to_string(amount)}), account,
+                           encode(*art.abi, "approve", {lower_address(h->address), kUnlimited}), account,
                            art.abi, [lock](const std::shared_ptr<Op> &, json::object) { lock(); },
                            refuse_as(art.abi, "approving the HTLC to take the amount"));
                      });

@@ -267,7 +267,8 @@ asio::awaitable<void> Coordinator::sweep_loop() {
       spdlog::warn("XA {}: open longer than {} s; rolling it back", tx->rec.id,
                    std::chrono::duration_cast<std::chrono::seconds>(options_.open_timeout).count());
       Actor system{"router", 0, true};
-      auto r = co_await decide(system, tx->rec.id, {}, false);
+      std::vector<std::string> every_path; // named: see start()
+      auto r = co_await decide(system, tx->rec.id, std::move(every_path), false);
       if (!r.ok()) spdlog::warn("XA {}: timeout rollback: {}", tx->rec.id, r.error().message);
     }
   }
@@ -527,7 +528,10 @@ asio::awaitable<Result<XaAnswer>> Coordinator::start(Actor who, std::string xid,
     std::lock_guard lock(mu_);
     tx->rec.note = "rolled back: the start failed on " + std::to_string(out.chain_errors.size()) + " chain(s)";
   }
-  auto r = co_await decide(Actor{who.name, who.user_id, true}, xid, {}, false);
+  // Named before the co_await: GCC 12 destroys braced temporaries of a co_await expression twice.
+  Actor as_admin{who.name, who.user_id, true};
+  std::vector<std::string> every_path;
+  auto r = co_await decide(std::move(as_admin), xid, std::move(every_path), false);
   if (!r.ok()) out.chain_errors.push_back(chain_error("", "rollback after the failed start: " + r.error().message));
   co_return out;
 }

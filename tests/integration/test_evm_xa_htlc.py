@@ -303,6 +303,28 @@ class EvmXa(Harness, unittest.TestCase):
         self.assertEqual(self.evm_state(), evm_before)
 
 
+    def test_refusals_name_their_reason(self):
+        # A contract that declares no compensation cannot be in a transaction; nothing is left locked.
+        x = xid()
+        env = self.xa("startXATransaction", x, [TOKEN, LEDGER])
+        self.assertTrue(env["errorCode"] != 0 or env["data"]["status"] != 0, env)
+        self.assertIn("xaCompensation", json.dumps(env))
+        self.assertEqual(self.send(LEDGER, "transfer", ALICE, "0")["data"]["errorCode"], 0)
+        # A step on a resource the transaction does not hold, and a read naming an unknown transaction.
+        x = xid()
+        self.xa("startXATransaction", x, [LEDGER], expect_status=0)
+        env = self.step(x, 1, STORE, "set", "a", "nope")
+        self.assertTrue(env["errorCode"] != 0 or env["data"]["errorCode"] != 0, env)
+        status, env = self.router.request("POST", uri(STORE, "call"), call_data("get", "a", XA_TRANSACTION_ID="unknown-id"))
+        self.assertNotEqual(env["errorCode"], 0, env)
+        self.xa("rollbackXATransaction", x, [], expect_status=0)
+        # Hostile HTLC requests: an escrow path that is not an HTLC, a malformed proposal.
+        status, env = self.router.request("POST", "/weft/htlc/newProposal", {
+            "initiator": {"path": LEDGER, "account": "alice", "amount": "1", "timelock": 1},
+            "participant": {"path": RHTLC, "account": "bob", "amount": "1", "timelock": 1}, "hash": "0x12"})
+        self.assertNotEqual(env["errorCode"], 0, env)
+
+
 class EvmXaCrashRecovery(Harness, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
