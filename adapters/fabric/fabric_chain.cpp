@@ -57,7 +57,7 @@ bool has(const std::string &text, std::string_view needle) {
 json::array strings(const std::vector<std::string> &v) {
   json::array a;
   for (const auto &s : v)
-    a.emplace_back(s);
+    a.emplace_back(as_text(s));
   return a;
 }
 
@@ -315,10 +315,10 @@ void FabricChain::call(const std::shared_ptr<Op> &op, json::object req) {
     const auto e = check_endorsements(answers);
     const bool ok = e.status < 400;
     book_.succeed(op, json::object{{"errorCode", ok ? 0 : e.status},
-                                   {"message", ok ? "Success" : e.message},
+                                   {"message", ok ? "Success" : as_text(e.message)},
                                    {"hash", ""},
                                    {"blockNumber", 0},
-                                   {"result", ok ? json::array{json::string(e.result)} : json::array{}},
+                                   {"result", ok ? json::array{json::string(as_text(e.result))} : json::array{}},
                                    {"timestamp", 0}});
   });
 }
@@ -334,7 +334,7 @@ void FabricChain::send_transaction(const std::shared_ptr<Op> &op, json::object r
     const auto e = check_endorsements(answers);
     if (e.status >= 400) // the chaincode refused: nothing is ordered
       return book_.succeed(op, json::object{{"errorCode", e.status},
-                                            {"message", e.message},
+                                            {"message", as_text(e.message)},
                                             {"hash", p->tx_id},
                                             {"blockNumber", 0},
                                             {"result", json::array{}},
@@ -374,13 +374,14 @@ void FabricChain::on_commit_block(const protos::FilteredBlock &block) {
     waiters_.erase(it);
     if (!book_.live(w->op)) continue;
     const int code = tx.tx_validation_code();
-    book_.succeed(w->op, json::object{{"errorCode", code},
-                                      {"message", code == 0 ? std::string("Success") : validation_code_name(code)},
-                                      {"hash", w->tx_id},
-                                      {"blockNumber", block.number()},
-                                      {"result", code == 0 ? json::array{json::string(w->result)} : json::array{}},
-                                      {"timestamp", w->timestamp_ms},
-                                      {"validationCode", validation_code_name(code)}});
+    book_.succeed(w->op,
+                  json::object{{"errorCode", code},
+                               {"message", code == 0 ? std::string("Success") : validation_code_name(code)},
+                               {"hash", w->tx_id},
+                               {"blockNumber", block.number()},
+                               {"result", code == 0 ? json::array{json::string(as_text(w->result))} : json::array{}},
+                               {"timestamp", w->timestamp_ms},
+                               {"validationCode", validation_code_name(code)}});
   }
   // Sends whose caller stopped waiting (deadline, cancel) leave no waiter behind.
   std::erase_if(waiters_, [this](const auto &kv) { return !book_.live(kv.second->op); });
@@ -429,10 +430,10 @@ void FabricChain::get_receipt(const std::shared_ptr<Op> &op, json::object req) {
                                      {"errorCode", code},
                                      {"message", code == 0 ? std::string("Success") : validation_code_name(code)},
                                      {"validationCode", validation_code_name(code)},
-                                     {"result", json::array{json::string(s->result)}},
+                                     {"result", json::array{json::string(as_text(s->result))}},
                                      {"resource", resource},
                                      {"chaincode", s->chaincode},
-                                     {"method", s->method},
+                                     {"method", as_text(s->method)},
                                      {"args", strings(s->args)},
                                      {"status", s->status},
                                      {"timestamp", s->timestamp_ms}});

@@ -179,7 +179,7 @@ void FabricChain::on_sub_block(const std::shared_ptr<Sub> &sub, const protos::Fi
                         {"block", n},
                         {"txHash", tx.txid()},
                         {"resource", sub->res->name},
-                        {"name", ev.event_name()},
+                        {"name", as_text(ev.event_name())},
                         {"data", json::object{{"chaincode", ev.chaincode_id()}}}},
            std::to_string(n) + ":" + std::to_string(index));
     }

@@ -91,6 +91,39 @@ std::string to_hex(const std::string &bytes) {
   return out;
 }
 
+std::string as_text(const std::string &bytes) {
+  size_t i = 0;
+  const size_t n = bytes.size();
+  auto cont = [&](size_t k) { return k < n && (static_cast<unsigned char>(bytes[k]) & 0xc0) == 0x80; };
+  while (i < n) {
+    const unsigned char c = static_cast<unsigned char>(bytes[i]);
+    size_t len = 0;
+    uint32_t cp = 0;
+    if (c < 0x80) {
+      if (c == 0) break; // NUL: not text a client can take
+      ++i;
+      continue;
+    } else if (c >= 0xc2 && c <= 0xdf) {
+      len = 2, cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      len = 3, cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      len = 4, cp = c & 0x07;
+    } else {
+      break;
+    }
+    size_t k = 1;
+    for (; k < len && cont(i + k); ++k)
+      cp = (cp << 6) | (static_cast<unsigned char>(bytes[i + k]) & 0x3f);
+    // Truncated, overlong, a surrogate or beyond U+10FFFF: not UTF-8.
+    if (k != len || (len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+      break;
+    i += len;
+  }
+  return i == n ? bytes : "0x" + to_hex(bytes);
+}
+
 std::string serialized_identity(const std::string &msp_id, const std::string &cert_pem) {
   msp::SerializedIdentity id;
   id.set_mspid(msp_id);

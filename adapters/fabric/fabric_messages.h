@@ -30,6 +30,9 @@ std::string transaction_id(const std::string &nonce, const std::string &creator)
 std::string der_signature(const std::vector<std::uint8_t> &rs);
 std::string to_hex(const std::string &bytes);
 std::string sha256(const std::string &bytes); // the 32-byte digest
+// Chaincode bytes as a WeCross string: the bytes themselves when they are UTF-8 text, else "0x" and their hex (JSON
+// carries no raw bytes).
+std::string as_text(const std::string &bytes);
 
 // A proposal for one chaincode invocation (ENDORSER_TRANSACTION), signed.
 struct Proposal {

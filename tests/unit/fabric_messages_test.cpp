@@ -223,6 +223,17 @@ TEST_CASE("block hashes are SHA-256 over the header's ASN.1 DER, and names of va
   CHECK(validation_code_name(77) == "VALIDATION_CODE_77");
 }
 
+TEST_CASE("chaincode bytes become text, or hex when they are not UTF-8") {
+  CHECK(as_text("blue") == "blue");
+  CHECK(as_text("") == "");
+  CHECK(as_text("gr\xc3\xbcn \xe2\x82\xac \xf0\x9f\x98\x80") == "gr\xc3\xbcn \xe2\x82\xac \xf0\x9f\x98\x80");
+  CHECK(as_text(std::string("\x00\x01", 2)) == "0x0001");
+  CHECK(as_text("\xff") == "0xff");
+  CHECK(as_text("\xc3") == "0xc3");             // truncated
+  CHECK(as_text("\xc0\xaf") == "0xc0af");       // overlong
+  CHECK(as_text("\xed\xa0\x80") == "0xeda080"); // a surrogate
+}
+
 TEST_CASE("bytes from a peer that do not decode are an error, not a crash") {
   common::Envelope env;
   env.set_payload("\xff\xff\xff garbage");
