@@ -8,27 +8,38 @@
 
 namespace weft::fabric {
 
-// Every call in flight registers its context here, so shutdown can cancel it and wait for its completion.
+// Every call in flight registers its context here, so shutdown can cancel it and wait until it is gone. A call's
+// context holds a reference to its channel, and the last reference to a channel must not be dropped on one of
+// gRPC's callback threads (the channel's destructor tears down the completion queue that thread runs, a double free
+// under load); so a call is "gone" only once its context is destroyed, and the Link's own channel references outlive
+// every call.
 struct Link::Tracker {
-  // Recursive: cancelling a call may complete it on the cancelling thread, whose completion removes it here.
+  // Recursive: cancelling a call may complete it on the cancelling thread, whose completion comes back here.
   std::recursive_mutex mu;
   std::condition_variable_any cv;
-  std::set<grpc::ClientContext *> live;
+  std::set<grpc::ClientContext *> live;              // contexts that may still be cancelled
   std::map<uint64_t, grpc::ClientContext *> streams; // Deliver streams by token
   uint64_t next_token = 1;
+  size_t calls = 0; // calls whose context still exists
   bool closed = false;
 
   bool add(grpc::ClientContext *ctx) {
     std::lock_guard<std::recursive_mutex> lock(mu);
     if (closed) return false;
     live.insert(ctx);
+    ++calls;
     return true;
   }
-  void remove(grpc::ClientContext *ctx) {
+  // The call completed: its context may no longer be cancelled (it is about to be destroyed).
+  void finishing(grpc::ClientContext *ctx) {
     std::lock_guard<std::recursive_mutex> lock(mu);
     live.erase(ctx);
     std::erase_if(streams, [ctx](const auto &kv) { return kv.second == ctx; });
-    if (live.empty()) cv.notify_all();
+  }
+  // Its context was destroyed.
+  void gone() {
+    std::lock_guard<std::recursive_mutex> lock(mu);
+    if (--calls == 0) cv.notify_all();
   }
 };
 
@@ -65,10 +76,17 @@ public:
     if (ok) StartWritesDone();
   }
   void OnReadDone(bool ok) override { answered_ = ok; }
+  // A call the closed Link never started: answered at once, never counted.
+  void refuse(const grpc::Status &s) {
+    done_(s, false, answer_);
+    delete this;
+  }
   void OnDone(const grpc::Status &s) override {
     done_(s, answered_, answer_);
-    tracker_->remove(&ctx);
+    auto tracker = tracker_;
+    tracker->finishing(&ctx);
     delete this;
+    tracker->gone();
   }
 
 private:
@@ -94,6 +112,10 @@ public:
     StartRead(&answer_);
     StartCall();
   }
+  void refuse(const grpc::Status &s) {
+    ended_(s);
+    delete this;
+  }
   void OnReadDone(bool ok) override {
     if (!ok) return;
     on_message_(answer_);
@@ -102,8 +124,10 @@ public:
   }
   void OnDone(const grpc::Status &s) override {
     ended_(s);
-    tracker_->remove(&ctx);
+    auto tracker = tracker_;
+    tracker->finishing(&ctx);
     delete this;
+    tracker->gone();
   }
 
 private:
@@ -153,6 +177,10 @@ Link::Link(const FabricConfig &config) : tracker_(std::make_shared<Tracker>()) {
 
 Link::~Link() {
   shutdown();
+  // The channels go here, on the closing thread, never on one of gRPC's.
+  endorsers_.clear();
+  deliverers_.clear();
+  broadcasters_.clear();
 }
 
 void Link::endorse(size_t peer, const protos::SignedProposal &proposal, std::chrono::milliseconds timeout,
@@ -165,10 +193,13 @@ void Link::endorse(size_t peer, const protos::SignedProposal &proposal, std::chr
     call->done(closed_status(), call->response);
     return;
   }
-  endorsers_.at(peer)->async()->ProcessProposal(&call->ctx, &call->request, &call->response,
-                                                [call, tracker = tracker_](grpc::Status s) {
+  UnaryEndorse *c = call.get();
+  endorsers_.at(peer)->async()->ProcessProposal(&c->ctx, &c->request, &c->response,
+                                                [call = std::move(call), tracker = tracker_](grpc::Status s) mutable {
                                                   call->done(s, call->response);
-                                                  tracker->remove(&call->ctx);
+                                                  tracker->finishing(&call->ctx);
+                                                  call.reset();
+                                                  tracker->gone();
                                                 });
 }
 
@@ -177,7 +208,7 @@ void Link::broadcast(size_t orderer, const common::Envelope &envelope, std::chro
   auto *call = new BroadcastCall(tracker_, envelope, std::move(done));
   call->ctx.set_deadline(after(timeout));
   if (!tracker_->add(&call->ctx)) {
-    call->OnDone(closed_status());
+    call->refuse(closed_status());
     return;
   }
   call->start(*broadcasters_.at(orderer));
@@ -190,12 +221,13 @@ uint64_t Link::deliver(size_t peer, const common::Envelope &seek, DeliverMessage
     std::lock_guard<std::recursive_mutex> lock(tracker_->mu);
     if (!tracker_->closed) {
       tracker_->live.insert(&call->ctx);
+      ++tracker_->calls;
       token = tracker_->next_token++;
       tracker_->streams[token] = &call->ctx;
     }
   }
   if (token == 0) {
-    call->OnDone(closed_status());
+    call->refuse(closed_status());
     return 0;
   }
   call->start(*deliverers_.at(peer));
@@ -214,7 +246,7 @@ void Link::shutdown() {
   const std::vector<grpc::ClientContext *> live(tracker_->live.begin(), tracker_->live.end());
   for (auto *ctx : live)
     if (tracker_->live.contains(ctx)) ctx->TryCancel();
-  tracker_->cv.wait(lock, [&] { return tracker_->live.empty(); });
+  tracker_->cv.wait(lock, [&] { return tracker_->calls == 0; });
 }
 
 } // namespace weft::fabric

@@ -51,7 +51,9 @@ public:
   // Ends a Deliver stream early (its `ended` still runs); an unknown or finished token is ignored.
   void cancel_deliver(uint64_t token);
 
-  // Cancels every call in flight and waits until the last completion has returned; later calls fail at once.
+  // Cancels every call in flight and waits until every call's context is destroyed; later calls fail at once. The
+  // channels are released by ~Link, on the closing thread: the last reference to a channel must never be dropped on
+  // one of gRPC's callback threads.
   void shutdown();
 
   struct Tracker; // the calls in flight

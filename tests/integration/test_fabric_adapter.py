@@ -20,6 +20,13 @@ from weftlib import Router, call_data, scaled, wait_for
 NET = None
 ROUTER = None
 GARBAGE = None
+# The processes that load libgrpc run with LeakSanitizer's suppressions for gRPC's own threads (tests/fabric/lsan.supp,
+# which says why), and with full stacks so that those suppressions can match.
+SANITIZER_ENV = {
+    "ASAN_OPTIONS": ":".join(o for o in (os.environ.get("ASAN_OPTIONS", ""), "fast_unwind_on_malloc=0") if o),
+    "LSAN_OPTIONS": ":".join(o for o in (os.environ.get("LSAN_OPTIONS", ""), "suppressions=" + os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "fabric", "lsan.supp"), "print_suppressions=0") if o),
+}
 PROBE = os.path.join(os.path.dirname(os.environ.get("WEFT_BIN", "build/asan/bin").rstrip("/")), "tests", "fabric-probe")
 FABRIC_LIB = os.path.join(os.environ.get("WEFT_PLUGINS", "build/asan/plugins"), "libweft_fabric.so")
 
@@ -86,7 +93,7 @@ def setUpModule():
         chains += NET.chain_yaml("fabgarbage", options=options)
         chains += NET.example_yaml()  # payment.fabric1, from conf/chains/fabric.yaml
         ROUTER = Router(chains=chains)
-        ROUTER.start()
+        ROUTER.start(env=SANITIZER_ENV)
         # Until the service account exists the chain is down, and says what to do.
         wait_for(lambda: "service account" in chain_status("fab").get("reason", ""), 30, "fab down for its account")
         # The admin's first chain account (ua:1:1) is the chains' service account: Org1's User1.
@@ -101,16 +108,17 @@ def setUpModule():
 
 
 def tearDownModule():
-    code = None
+    code, log = None, ""
     if ROUTER is not None:
         # A clean stop: the adapter closes its streams and calls, and the sanitizers find nothing at exit.
         code = ROUTER.stop()
+        log = ROUTER.log_text()
         ROUTER.cleanup()
     if NET is not None:
         NET.cleanup()
     if GARBAGE is not None:
         GARBAGE.stop()
-    assert code in (None, 0), "the router exited with %s" % code
+    assert code in (None, 0), "the router exited with %s:\n%s" % (code, log)
 
 
 def add_account(org, stub_type, default=False):
@@ -261,7 +269,8 @@ class FabricAdapterTest(unittest.TestCase):
         config = json.dumps(NET.chain_options(service_account="probe"))
         return subprocess.Popen([PROBE, FABRIC_LIB, "Fabric2.0", config, "probe", key, cert, "Org1MSP",
                                  json.dumps(request), str(count), str(int(scaled(seconds)))],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=dict(os.environ, **SANITIZER_ENV))
 
     def records(self, proc):
         out, err = proc.communicate(timeout=scaled(60))
