@@ -22,3 +22,10 @@ endif()
 add_executable(weft_fabric_probe ${CMAKE_SOURCE_DIR}/tests/fabric/fabric_probe.cpp)
 target_link_libraries(weft_fabric_probe PRIVATE weft_plugin_host OpenSSL::Crypto)
 set_target_properties(weft_fabric_probe PROPERTIES OUTPUT_NAME fabric-probe RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+
+# The chaincode stubs (stubs/fabric/, XA and HTLC) on a network of their own: the same Fabric binaries and fabric-shim.
+if(TEST it_test_fabric_xa_htlc)
+  set_tests_properties(it_test_fabric_xa_htlc PROPERTIES
+    ENVIRONMENT "${WEFT_IT_ENV};WEFT_FABRIC_DIR=${CMAKE_BINARY_DIR}/fabric;WEFT_FABRIC_CHAINCODE_MODULES=${WEFT_FABRIC_NODE_MODULES}"
+    FIXTURES_REQUIRED "fabric_npm;fabric_bin" TIMEOUT 600)
+endif()
