@@ -220,11 +220,12 @@ uint64_t FabricChain::subscribe(const std::string &request, weft_record_fn on_re
     }
   }
   std::promise<uint64_t> done;
-  loop_.post([this, sub, from, &done] {
+  loop_.post([this, sub, from, &done]() mutable {
     sub->id = next_sub_++;
     subs_[sub->id] = sub;
-    // Without a cursor: from the next block committed after the call. The newest block is delivered first, so it
-    // is skipped.
+    // Without a cursor: from the next block committed after the call, which is the commit watch's next block once it
+    // has seen one. Before that, from the peer's newest block, which comes first and is skipped.
+    if (!from && commit_watch_placed()) from = watches_.at(commit_watch_)->next;
     auto first = std::make_shared<bool>(!from.has_value());
     sub->watch = open_watch(
         from,
