@@ -51,15 +51,9 @@ public:
   // Registers a deployed contract, or deploys one and registers it; kept in <data_dir>/resources.json.
   void register_resource(const std::shared_ptr<Op> &op, boost::json::object req);
   // XA and HTLC through the Solidity stubs (adapters/evm/stub_verbs.*), as on EVM chains.
-  void deploy_stubs(const std::shared_ptr<Op> &op, boost::json::object req) { stubs_.deploy_stubs(op, req); }
-  void xa_start(const std::shared_ptr<Op> &op, boost::json::object req) { stubs_.xa_start(op, req); }
-  void xa_commit(const std::shared_ptr<Op> &op, boost::json::object req) { stubs_.xa_commit(op, req); }
-  void xa_rollback(const std::shared_ptr<Op> &op, boost::json::object req) { stubs_.xa_rollback(op, req); }
-  void xa_status(const std::shared_ptr<Op> &op, boost::json::object req) { stubs_.xa_status(op, req); }
-  void htlc_lock(const std::shared_ptr<Op> &op, boost::json::object req) { stubs_.htlc_lock(op, req); }
-  void htlc_unlock(const std::shared_ptr<Op> &op, boost::json::object req) { stubs_.htlc_unlock(op, req); }
-  void htlc_refund(const std::shared_ptr<Op> &op, boost::json::object req) { stubs_.htlc_refund(op, req); }
-  void htlc_status(const std::shared_ptr<Op> &op, boost::json::object req) { stubs_.htlc_status(op, req); }
+  // deploy_stubs, xa_* and htlc_*: Body is the StubVerbs verb (the plugin's table names each).
+  template <void (evm::StubVerbs::*Body)(const std::shared_ptr<Op> &, const boost::json::object &)>
+  void stub(const std::shared_ptr<Op> &op, boost::json::object req) { (stubs_.*Body)(op, req); }
 
 private:
   struct Pending; // a transaction being signed, sent, and awaited

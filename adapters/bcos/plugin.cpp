@@ -41,15 +41,15 @@ const weft_adapter_v1 kTable = [] {
   t.account_info = verb<&BcosChain::account_info>;
   t.chain_info = verb<&BcosChain::chain_info>;
   t.register_resource = verb<&BcosChain::register_resource>;
-  t.deploy_stubs = verb<&BcosChain::deploy_stubs>;
-  t.xa_start = verb<&BcosChain::xa_start>;
-  t.xa_commit = verb<&BcosChain::xa_commit>;
-  t.xa_rollback = verb<&BcosChain::xa_rollback>;
-  t.xa_status = verb<&BcosChain::xa_status>;
-  t.htlc_lock = verb<&BcosChain::htlc_lock>;
-  t.htlc_unlock = verb<&BcosChain::htlc_unlock>;
-  t.htlc_refund = verb<&BcosChain::htlc_refund>;
-  t.htlc_status = verb<&BcosChain::htlc_status>;
+  t.deploy_stubs = verb<&BcosChain::stub<&weft::evm::StubVerbs::deploy_stubs>>;
+  t.xa_start = verb<&BcosChain::stub<&weft::evm::StubVerbs::xa_start>>;
+  t.xa_commit = verb<&BcosChain::stub<&weft::evm::StubVerbs::xa_commit>>;
+  t.xa_rollback = verb<&BcosChain::stub<&weft::evm::StubVerbs::xa_rollback>>;
+  t.xa_status = verb<&BcosChain::stub<&weft::evm::StubVerbs::xa_status>>;
+  t.htlc_lock = verb<&BcosChain::stub<&weft::evm::StubVerbs::htlc_lock>>;
+  t.htlc_unlock = verb<&BcosChain::stub<&weft::evm::StubVerbs::htlc_unlock>>;
+  t.htlc_refund = verb<&BcosChain::stub<&weft::evm::StubVerbs::htlc_refund>>;
+  t.htlc_status = verb<&BcosChain::stub<&weft::evm::StubVerbs::htlc_status>>;
   // No inclusion proofs or subscriptions yet: NULL verbs the router answers with 44003.
   return t;
 }();

@@ -632,11 +632,8 @@ void EvmChain::send_call(const std::shared_ptr<Op> &op, std::optional<Address> t
   if (account.empty()) throw Failure(WEFT_E_ACCOUNT, "no account to sign with");
   p->account = account;
   p->from = address_of_account(account);
-  p->then = [this, done = std::move(done)](const std::shared_ptr<Op> &o, json::object a) {
-    stub_guarded(o, [&] { done(o, std::move(a)); });
-  };
-  p->refused = [this, refused = std::move(refused)](const std::shared_ptr<Op> &o, const Bytes &d, const std::string &m,
-                                                    const std::string &h) { stub_guarded(o, [&] { refused(o, d, m, h); }); };
+  p->then = guarded(std::move(done));
+  p->refused = guarded(std::move(refused));
   ready(op, [this, p] { send_prepared(p); });
 }
 

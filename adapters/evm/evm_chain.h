@@ -55,15 +55,9 @@ class EvmChain : private StubChain {
   void chain_info(const std::shared_ptr<Op> &op, boost::json::object req);
   void register_resource(const std::shared_ptr<Op> &op, boost::json::object req);
   // The Solidity stubs (stub_verbs.*): deployment, XA branches through the chain's WeftXAProxy, HTLC escrows.
-  void deploy_stubs(const std::shared_ptr<Op> &op, boost::json::object req) { stubs_.deploy_stubs(op, req); }
-  void xa_start(const std::shared_ptr<Op> &op, boost::json::object req) { stubs_.xa_start(op, req); }
-  void xa_commit(const std::shared_ptr<Op> &op, boost::json::object req) { stubs_.xa_commit(op, req); }
-  void xa_rollback(const std::shared_ptr<Op> &op, boost::json::object req) { stubs_.xa_rollback(op, req); }
-  void xa_status(const std::shared_ptr<Op> &op, boost::json::object req) { stubs_.xa_status(op, req); }
-  void htlc_lock(const std::shared_ptr<Op> &op, boost::json::object req) { stubs_.htlc_lock(op, req); }
-  void htlc_unlock(const std::shared_ptr<Op> &op, boost::json::object req) { stubs_.htlc_unlock(op, req); }
-  void htlc_refund(const std::shared_ptr<Op> &op, boost::json::object req) { stubs_.htlc_refund(op, req); }
-  void htlc_status(const std::shared_ptr<Op> &op, boost::json::object req) { stubs_.htlc_status(op, req); }
+  // deploy_stubs, xa_* and htlc_*: Body is the StubVerbs verb (the plugin's table names each).
+  template <void (evm::StubVerbs::*Body)(const std::shared_ptr<Op> &, const boost::json::object &)>
+  void stub(const std::shared_ptr<Op> &op, boost::json::object req) { (stubs_.*Body)(op, req); }
 
   // subscribe_v2 (evm_subscriptions.cpp): returns the id, or throws plugin::Failure. unsubscribe returns once no
   // record of that subscription can follow.

@@ -67,12 +67,6 @@ Bytes encode(const abi::ContractAbi &abi, const char *name, const std::vector<st
   return std::move(*data);
 }
 
-// A stub's custom error, decoded: its name and arguments.
-struct StubError {
-  std::string name;
-  std::vector<std::string> args;
-};
-
 std::optional<StubError> stub_error(const abi::ContractAbi &abi, const Bytes &data) {
   if (data.size() < 4) return std::nullopt;
   const auto *e = abi.error_by_selector(std::span<const uint8_t, 4>(data.data(), 4));
@@ -198,6 +192,17 @@ void StubChain::stub_guarded(const std::shared_ptr<Op> &op, const std::function<
   }
 }
 
+StubChain::Done StubChain::guarded(Done done) {
+  return [this, done = std::move(done)](const std::shared_ptr<Op> &o, json::object a) {
+    stub_guarded(o, [&] { done(o, std::move(a)); });
+  };
+}
+
+StubChain::Refused StubChain::guarded(Refused refused) {
+  return [this, refused = std::move(refused)](const std::shared_ptr<Op> &o, const Bytes &d, const std::string &m,
+                                              const std::string &h) { stub_guarded(o, [&] { refused(o, d, m, h); }); };
+}
+
 // ---- Stub state ----
 
 const ResourceConfig &StubVerbs::named(const std::string &name) const {
@@ -259,6 +264,15 @@ bool StubVerbs::through_proxy(const ResourceConfig &business, const json::object
   return true;
 }
 
+json::object StubVerbs::failed_send(const std::optional<StubError> &e, const std::string &message,
+                                    const std::string &hash) const {
+  return json::object{{"errorCode", e ? refusal_of(e).code : 1},
+                      {"message", message + (hash.empty() ? " (found while estimating gas; nothing was sent)" : "")},
+                      {"hash", hash},
+                      {"blockNumber", chain_.stub_head()},
+                      {"result", json::array{}}};
+}
+
 void StubVerbs::forward(const std::shared_ptr<Op> &op, const std::string &name,
                         std::shared_ptr<const abi::ContractAbi> proxy_abi, const std::string &target,
                         const std::string &data, const std::string &account,
@@ -278,14 +292,7 @@ void StubVerbs::forward(const std::shared_ptr<Op> &op, const std::string &name,
                                   "resource '" + name + "' is locked by XA transaction " + holder_of(e) +
                                       "; nothing was sent",
                                   json::serialize(json::object{{"holder", holder_of(e)}}));
-        chain_.stub_succeed(op, json::object{{"errorCode", e ? refusal_of(e).code : 1},
-                                             {"message", with_reason(message, rd, abi.get()) +
-                                                             (hash.empty() ? " (found while estimating gas; "
-                                                                             "nothing was sent)"
-                                                                           : "")},
-                                             {"hash", hash},
-                                             {"blockNumber", chain_.stub_head()},
-                                             {"result", json::array{}}});
+        chain_.stub_succeed(op, failed_send(e, with_reason(message, rd, abi.get()), hash));
       });
 }
 
@@ -355,14 +362,7 @@ void StubVerbs::send_through_proxy(const std::shared_ptr<Op> &op, const Resource
       [this, proxy_abi, abi](const std::shared_ptr<Op> &op, const Bytes &rd, const std::string &message,
                              const std::string &hash) {
         auto e = stub_error(*proxy_abi, rd);
-        chain_.stub_succeed(op, json::object{{"errorCode", e ? refusal_of(e).code : 1},
-                                             {"message", with_reason(message, rd, abi.get()) +
-                                                             (hash.empty() ? " (found while estimating gas; "
-                                                                             "nothing was sent)"
-                                                                           : "")},
-                                             {"hash", hash},
-                                             {"blockNumber", chain_.stub_head()},
-                                             {"result", json::array{}}});
+        chain_.stub_succeed(op, failed_send(e, with_reason(message, rd, abi.get()), hash));
       });
 }
 

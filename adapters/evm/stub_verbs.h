@@ -55,11 +55,20 @@ public:
   virtual uint64_t stub_head() const = 0;
   // Runs body; a Failure it throws (or any other exception) fails op instead of escaping into the chain's loop.
   void stub_guarded(const std::shared_ptr<Op> &op, const std::function<void()> &body);
+  // done and refused, each run through stub_guarded: what a chain's stub_send keeps until the write ends.
+  Done guarded(Done done);
+  Refused guarded(Refused refused);
   // Guomi chains hash selectors with SM3: the built-in stubs (Keccak selectors) cannot serve them.
   virtual bool stub_guomi() const { return false; }
   // Whether stub_send runs a write before signing it (an EVM gas estimate), so a revert is refused unsent.
   virtual bool stub_simulates() const { return true; }
   virtual abi::Hasher stub_hasher() const { return abi::keccak; }
+};
+
+// A stub's custom error, decoded: its name and arguments.
+struct StubError {
+  std::string name;
+  std::vector<std::string> args;
 };
 
 class StubVerbs {
@@ -96,6 +105,10 @@ private:
   const ResourceConfig &named(const std::string &name) const;
   const ResourceConfig &htlc_of(const boost::json::object &req) const;
   StubChain::Refused refuse_as(std::shared_ptr<const abi::ContractAbi> abi, std::string what);
+  // A send_transaction's answer for a write that reverted (through the proxy): the sent shape with the reference
+  // chain's code of the stub's error (1 for a business contract's own) in errorCode.
+  boost::json::object failed_send(const std::optional<StubError> &e, const std::string &message,
+                                  const std::string &hash) const;
   void decide(const std::shared_ptr<Op> &op, const boost::json::object &req, bool commit);
   // A plain write to an XA-capable contract, through the proxy's forward().
   void forward(const std::shared_ptr<Op> &op, const std::string &name,

@@ -62,6 +62,20 @@ asio::awaitable<Reply> chain_info(RpcContext &ctx, const RpcRequest &r) {
                                   {"blockIntervalMs", info->block_interval_ms}});
 }
 
+// The routes that change a chain's resources are for admins.
+std::optional<Error> admins_only(const RpcRequest &r) {
+  if (r.session && !r.session->admin())
+    return Error{code::kPermissionDenied, "Permission denied: " + r.session->name + " is not an admin"};
+  return std::nullopt;
+}
+
+// data.options.account: the router account a deployment is signed with ("" for the chain's default).
+std::string options_account(const json::object &d) {
+  if (const auto *o = d.if_contains("options"); o && o->is_object())
+    if (const auto *a = o->as_object().if_contains("account"); a && a->is_string()) return std::string(a->as_string());
+  return "";
+}
+
 // A verb that adds resources to a chain (a registration, a deployment of stubs): it waits for its block, so it gets the
 // deadline of a transaction; then the chain's resources are listed again, so the new ones are routed at once.
 asio::awaitable<Reply> change_resources(RpcContext &ctx, std::shared_ptr<Chain> chain, Verb verb, json::object req,
@@ -85,8 +99,7 @@ asio::awaitable<Reply> change_resources(RpcContext &ctx, std::shared_ptr<Chain> 
 // "args" for its constructor) instead of "address" the chain deploys it first, signed by the chain's default account
 // or options.account. Admins only; the adapter keeps the resource across restarts.
 asio::awaitable<Reply> register_resource(RpcContext &ctx, const RpcRequest &r) {
-  if (r.session && !r.session->admin())
-    co_return reply_error({code::kPermissionDenied, "Permission denied: " + r.session->name + " is not an admin"});
+  if (auto denied = admins_only(r)) co_return reply_error(*denied);
   const json::object *d = r.data.if_object();
   const json::value *path = d ? d->if_contains("path") : nullptr;
   const json::value *abi = d ? d->if_contains("abi") : nullptr;
@@ -104,10 +117,7 @@ asio::awaitable<Reply> register_resource(RpcContext &ctx, const RpcRequest &r) {
   for (const char *key : {"address", "bytecode", "args"})
     if (const auto *v = d->if_contains(key)) req[key] = *v;
   if (req.contains("bytecode")) {
-    std::string named;
-    if (const auto *o = d->if_contains("options"); o && o->is_object())
-      if (const auto *a = o->as_object().if_contains("account"); a && a->is_string()) named = std::string(a->as_string());
-    auto account = signer(ctx, r, **chain, named, true);
+    auto account = signer(ctx, r, **chain, options_account(*d), true);
     if (!account.ok()) co_return reply_error(account.error());
     req["account"] = *account;
   }
@@ -118,8 +128,7 @@ asio::awaitable<Reply> register_resource(RpcContext &ctx, const RpcRequest &r) {
 // and HTLC escrows (docs/xa.md, docs/htlc.md), signed by the chain's default account or options.account; the proxy's
 // coordinator is that account unless "coordinator" names another router account. Admins only.
 asio::awaitable<Reply> deploy_stubs(RpcContext &ctx, const RpcRequest &r) {
-  if (r.session && !r.session->admin())
-    co_return reply_error({code::kPermissionDenied, "Permission denied: " + r.session->name + " is not an admin"});
+  if (auto denied = admins_only(r)) co_return reply_error(*denied);
   const json::object *d = r.data.if_object();
   const json::value *path = d ? d->if_contains("path") : nullptr;
   const json::value *stubs = d ? d->if_contains("stubs") : nullptr;
@@ -131,10 +140,7 @@ asio::awaitable<Reply> deploy_stubs(RpcContext &ctx, const RpcRequest &r) {
   json::object req{{"stubs", *stubs}};
   for (const char *key : {"htlc", "coordinator"})
     if (const auto *v = d->if_contains(key)) req[key] = *v;
-  std::string named;
-  if (const auto *o = d->if_contains("options"); o && o->is_object())
-    if (const auto *a = o->as_object().if_contains("account"); a && a->is_string()) named = std::string(a->as_string());
-  auto account = signer(ctx, r, **chain, named, true);
+  auto account = signer(ctx, r, **chain, options_account(*d), true);
   if (!account.ok()) co_return reply_error(account.error());
   req["account"] = *account;
   co_return co_await change_resources(ctx, *chain, Verb::DeployStubs, std::move(req), (*chain)->path);

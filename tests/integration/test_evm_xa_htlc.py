@@ -15,6 +15,7 @@ import tempfile
 import unittest
 import uuid
 
+from test_xa import CRASH_POINTS  # every XA failpoint, with what recovery must make of it
 from weftlib import Router, call_data, scaled, wait_for
 from evmlib import Anvil, DEV_ADDRESSES, DEV_KEYS, compile_contracts, evm_chain, write_key
 
@@ -39,17 +40,6 @@ RTOKEN, RSTORE, RHTLC = "payment.ledger1.token", "payment.ledger1.store", "payme
 EVM_SUPPLY, REF_MINTED = 1000, 100000
 CONTRACTS = ("TestToken", "XaLedger", "XaStore")
 
-CRASH_POINTS = [
-    ("xa.after_start_log", "start", "rolledback"),
-    ("xa.after_start_chain", "start", "rolledback"),
-    ("xa.after_step_log", "step", "rolledback"),
-    ("xa.after_step_chain", "step", "rolledback"),
-    ("xa.after_decision", "commit", "committed"),
-    ("xa.after_commit_chain", "commit", "committed"),
-    ("xa.after_decision", "rollback", "rolledback"),
-    ("xa.after_rollback_chain", "rollback", "rolledback"),
-    ("xa.after_done", "commit", "committed"),
-]
 
 
 def xid():
@@ -81,9 +71,19 @@ class Harness:
         itself; the FISCO BCOS tests give one whose node runs its contracts on anvil."""
         return evm_chain("contracts", cls.anvil.url, [])
 
+    BLOCK_TIME = None  # anvil's: None mines each transaction at once
+
     @classmethod
-    def start_world(cls, block_time=None):
-        cls.anvil = Anvil(block_time=block_time).start()
+    def setUpClass(cls):
+        cls.start_world()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.stop_world()
+
+    @classmethod
+    def start_world(cls):
+        cls.anvil = Anvil(block_time=cls.BLOCK_TIME).start()
         cls.work = tempfile.mkdtemp(prefix="weft-evm-xa-")
         r = Router(chains=cls.contract_chain() + REFCHAIN, accounts=("alice", "bob"))
         for name, key in zip(("alice", "bob"), DEV_KEYS[1:]):
@@ -185,14 +185,6 @@ class Harness:
 
 
 class EvmXa(Harness, unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.start_world()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.stop_world()
-
     def setUp(self):
         self.mint_ref()
 
@@ -326,14 +318,6 @@ class EvmXa(Harness, unittest.TestCase):
 
 
 class EvmXaCrashRecovery(Harness, unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.start_world()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.stop_world()
-
     def test_crash_at_every_failpoint(self):
         self.mint_ref()
         for point, phase, expected in CRASH_POINTS:
@@ -380,15 +364,9 @@ class EvmXaCrashRecovery(Harness, unittest.TestCase):
 
 
 class EvmHtlc(Harness, unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        # A block a second, as a real chain makes them: chain time moves on between transactions, which HTLC
-        # timelocks and the engine's view of the chain's clock need (a node that mines only on demand stands still).
-        cls.start_world(block_time=1)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.stop_world()
+    # A block a second, as a real chain makes them: chain time moves on between transactions, which HTLC timelocks
+    # and the engine's view of the chain's clock need (a node that mines only on demand stands still).
+    BLOCK_TIME = 1
 
     def setUp(self):
         self.mint_ref()
