@@ -143,9 +143,10 @@ private:
 std::shared_ptr<grpc::Channel> Link::channel(const Endpoint &e, const FabricConfig &c) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(128 << 20);
-  // A restarted peer is found again within about a second or two, not after gRPC's default back-off of minutes.
+  // A restarted peer is found again within about two seconds, not after gRPC's back-off of up to two minutes. (Not
+  // GRPC_ARG_MIN_RECONNECT_BACKOFF_MS: gRPC also takes it as the time a connection attempt, TLS handshake included,
+  // may last, 20 s by default; a small value fails handshakes on a loaded machine.)
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 300);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 300);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
