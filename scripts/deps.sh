@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Weft needs to build and test. Idempotent: does nothing when all are present.
+# Installs the Debian packages Weft needs to build and test. Idempotent: does nothing when all are present. Node.js and
+# npm are among them: the build runs them (solc for the EVM stubs, Fabric's .proto files), and two build steps must
+# not race to install them.
 set -euo pipefail
 pkgs=(
   cmake ninja-build ccache pkg-config g++ make
@@ -8,6 +10,7 @@ pkgs=(
   doctest-dev libsecp256k1-dev libcli11-dev libedit-dev
   curl procps python3 python3-prometheus-client openssl
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  nodejs npm
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -9,12 +9,19 @@ src="$(cd "$(dirname "$0")/.." && pwd)/tests/evm"
 [ -n "${2:-}" ] && src="$(cd "$2" && pwd)"
 
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  echo "weft: installing nodejs npm"
-  SUDO=""
-  [ "$(id -u)" -ne 0 ] && SUDO=sudo
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+  # scripts/deps.sh installs them before any build; this is for a tree set up otherwise. One apt at a time: the build
+  # may run several of these steps at once.
+  (
+    flock 8
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+      echo "weft: installing nodejs npm"
+      SUDO=""
+      [ "$(id -u)" -ne 0 ] && SUDO=sudo
+      export DEBIAN_FRONTEND=noninteractive
+      $SUDO apt-get update -qq
+      $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+    fi
+  ) 8>"${TMPDIR:-/tmp}/weft-apt.lock"
 fi
 
 mkdir -p "$dir"
