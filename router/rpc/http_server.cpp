@@ -36,9 +36,10 @@ constexpr std::chrono::milliseconds kDrainTime{1000};
 constexpr size_t kDrainBytes = 64 * 1024;
 
 // One connection: its socket (inside a TLS stream when the door speaks TLS), whether it waits between requests (so
-// stop() may close it), its strand, and its one deadline. A deadline is two stores, not a timer: the server's
-// sweeper (one timer for every connection) cancels the socket's pending I/O once it has passed, on the strand; the
-// coroutine then sees operation_aborted. At most one limit runs at a time on a connection.
+// stop() may close it), its strand, and its one deadline. A deadline is a store, not a timer: the server's sweeper
+// (one timer for every connection) sees it has passed and asks the strand, which checks it again there (a limit is
+// armed and disarmed on the strand only) and cancels the socket's pending I/O; the coroutine then sees
+// operation_aborted. At most one limit runs at a time on a connection.
 struct Connection {
   using Clock = std::chrono::steady_clock;
   static constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
@@ -46,8 +47,7 @@ struct Connection {
   std::unique_ptr<asio::ssl::stream<tcp::socket>> tls; // owns the socket once set; touched on the strand only
   asio::any_io_executor strand;
   bool idle = true;
-  std::atomic<int64_t> deadline{kNever}; // steady clock ticks; kNever when no limit runs
-  std::atomic<uint64_t> generation{0};   // which limit `deadline` belongs to
+  std::atomic<int64_t> deadline{kNever}; // steady clock ticks; kNever when no limit runs; written on the strand
   bool fired = false;                    // the current limit cancelled the socket; on the strand only
   explicit Connection(tcp::socket s) : socket(std::move(s)), strand(socket.get_executor()) {}
   tcp::socket &lowest() { return tls ? tls->next_layer() : socket; }
@@ -58,13 +58,12 @@ class Limit {
  public:
   Limit(Connection &c, std::chrono::milliseconds after) : c_(c) {
     c_.fired = false;
-    c_.generation.fetch_add(1, std::memory_order_relaxed);
-    c_.deadline.store((Connection::Clock::now() + after).time_since_epoch().count(), std::memory_order_release);
+    c_.deadline.store((Connection::Clock::now() + after).time_since_epoch().count(), std::memory_order_relaxed);
   }
   ~Limit() { disarm(); }
   Limit(const Limit &) = delete;
   Limit &operator=(const Limit &) = delete;
-  void disarm() { c_.deadline.store(Connection::kNever, std::memory_order_release); }
+  void disarm() { c_.deadline.store(Connection::kNever, std::memory_order_relaxed); }
   bool expired() const { return c_.fired; }
 
  private:
@@ -99,20 +98,20 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     return std::clamp(shortest / 8, std::chrono::milliseconds(5), std::chrono::milliseconds(250));
   }
 
-  // Cancels the pending I/O of every connection whose deadline has passed, on its strand, unless the connection
-  // moved on to another limit meanwhile.
-  // Runs until the server stops and its last connection has closed.
+  // Cancels the pending I/O of every connection whose deadline has passed: checked here, then again on its strand
+  // (the connection may have moved on to another limit meanwhile). Runs until the server stops and its last
+  // connection has closed.
   void sweep() {
     int64_t now = Connection::Clock::now().time_since_epoch().count();
     {
       std::lock_guard lock(mu);
       if (stopping && conns.empty()) return;
       for (const auto &conn : conns) {
-        if (conn->deadline.load(std::memory_order_acquire) > now) continue;
-        uint64_t gen = conn->generation.load(std::memory_order_relaxed);
-        conn->deadline.store(Connection::kNever, std::memory_order_relaxed);
-        asio::post(conn->strand, [conn, gen] {
-          if (conn->generation.load(std::memory_order_relaxed) != gen) return;
+        if (conn->deadline.load(std::memory_order_relaxed) > now) continue;
+        asio::post(conn->strand, [conn] {
+          if (conn->deadline.load(std::memory_order_relaxed) > Connection::Clock::now().time_since_epoch().count())
+            return;
+          conn->deadline.store(Connection::kNever, std::memory_order_relaxed);
           conn->fired = true;
           error_code ignored;
           conn->lowest().cancel(ignored);
