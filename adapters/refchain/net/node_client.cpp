@@ -309,10 +309,13 @@ void NodeClient::run() {
   Ready ready;
   std::unique_lock lock(mu_);
   for (;;) {
-    char drain[64];
-    while (::read(wake_[0], drain, sizeof drain) > 0) {
+    // A byte is in the pipe exactly when woken_ is set (both under mu_): drain only then, not a read per turn.
+    if (woken_) {
+      char drain[64];
+      while (::read(wake_[0], drain, sizeof drain) > 0) {
+      }
+      woken_ = false;
     }
-    woken_ = false;
     if (stopping_) break;
     if (!broken_.empty()) on_broken_locked(std::exchange(broken_, {}), ready);
     expire_locked(ready);
