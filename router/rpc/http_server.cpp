@@ -181,14 +181,23 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     return head;
   }
 
-  // Writes head and body in one gather write, within header_timeout.
+  // Writes the answers held back (see serve), then this one's head and body, in one gather write, within
+  // header_timeout.
   template <class Stream>
   asio::awaitable<bool> write(Stream &stream, Connection &conn, const HttpResponse &r, unsigned version,
-                              bool keep_alive) {
+                              bool keep_alive, std::string &held) {
     std::string head = response_head(r, version, keep_alive);
-    std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(r.body)};
+    std::array<asio::const_buffer, 3> buffers{asio::buffer(held), asio::buffer(head), asio::buffer(r.body)};
     Limit d(conn, limits.header_timeout);
     auto [ec, n] = co_await asio::async_write(stream, buffers, kAwait);
+    held.clear();
+    co_return !ec;
+  }
+
+  // Writes the answers held back, under whatever limit runs (the request's being read).
+  template <class Stream> asio::awaitable<bool> flush_held(Stream &stream, std::string &held) {
+    auto [ec, n] = co_await asio::async_write(stream, asio::buffer(held), kAwait);
+    held.clear();
     co_return !ec;
   }
 
@@ -210,13 +219,13 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   // client still sends (up to kDrainBytes or kDrainTime), so it sees the answer rather than a reset.
   template <class Stream>
   asio::awaitable<void> refuse(Stream &stream, const std::shared_ptr<Connection> &conn,
-                               boost::beast::flat_buffer &buffer, int status, const Error &err,
+                               boost::beast::flat_buffer &buffer, std::string &held, int status, const Error &err,
                                const std::string &remote) {
     spdlog::info("rpc {} refused with {}: {}", remote, status, err.message);
     if (on_refusal) on_refusal(status);
     HttpResponse r{status, "application/json", render_error(err), true, {}};
     if (status == 503) r.headers.emplace_back("Retry-After", "1");
-    if (!co_await write(stream, *conn, r, 11, false)) co_return;
+    if (!co_await write(stream, *conn, r, 11, false, held)) co_return;
     error_code ignored;
     conn->lowest().shutdown(tcp::socket::shutdown_send, ignored);
     Limit d(*conn, kDrainTime);
@@ -263,12 +272,12 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
 
   // Reads one request into `parser`: the request line first, by hand (Beast's header limit covers the whole section,
   // and a line that alone is too long is a 414, not a 431), then whatever the buffer holds is parsed at once and
-  // the socket read only while the parser needs more. Returns a refusal, or sets ec (end_of_stream: closed
-  // between requests).
+  // the socket read only while the parser needs more — and never while answers are held back: they go first.
+  // Returns a refusal, or sets ec (end_of_stream: closed between requests).
   template <class Stream>
   asio::awaitable<std::optional<std::pair<int, Error>>> read_request(Stream &stream, boost::beast::flat_buffer &buffer,
                                                                     http::request_parser<http::string_body> &parser,
-                                                                    error_code &ec) {
+                                                                    std::string &held, error_code &ec) {
     constexpr size_t kReadSize = 16 * 1024;
     size_t n = 0;
     for (;;) {
@@ -278,6 +287,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       if ((eol == std::string_view::npos ? seen.size() : eol) > limits.max_request_line)
         co_return std::pair<int, Error>{
             414, {code::kPostData, "request line is longer than " + std::to_string(limits.max_request_line) + " bytes"}};
+      if (!held.empty() && !co_await flush_held(stream, held)) {
+        ec = asio::error::connection_reset;
+        co_return std::nullopt;
+      }
       std::tie(ec, n) = co_await stream.async_read_some(buffer.prepare(kReadSize), kAwait);
       if (ec) co_return std::nullopt;
       buffer.commit(n);
@@ -301,6 +314,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         continue; // the body may be in the buffer already
       }
       if (parser.is_done()) co_return std::nullopt;
+      if (!held.empty() && !co_await flush_held(stream, held)) {
+        ec = asio::error::connection_reset;
+        co_return std::nullopt;
+      }
       std::tie(ec, n) = co_await stream.async_read_some(buffer.prepare(kReadSize), kAwait);
       if (ec == asio::error::eof) {
         if (!parser.got_some()) {
@@ -322,6 +339,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
                               bool loopback, bool secure) {
     Connection &c = *conn;
     boost::beast::flat_buffer buffer;
+    // Answers held back while the next request is already buffered (pipelined): requests are still handled one at a
+    // time and in order, but their answers leave together, in one write, once no whole request is left to handle.
+    std::string held;
+    constexpr size_t kHoldBytes = 64 * 1024;
     for (bool first = true;; first = false) {
       if (stopping) break;
       // Wait for the first byte of the next request: the idle limit applies here.
@@ -340,7 +361,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       parser.body_limit(limits.max_body_bytes);
       Limit d(c, limits.header_timeout);
       error_code ec;
-      std::optional<std::pair<int, Error>> refusal = co_await read_request(stream, buffer, parser, ec);
+      std::optional<std::pair<int, Error>> refusal = co_await read_request(stream, buffer, parser, held, ec);
       bool timed_out = d.expired();
       d.disarm();
       if (ec && !refusal) {
@@ -360,7 +381,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
           refusal = {{400, {code::kPostData, "bad request: " + ec.message()}}};
       }
       if (refusal) {
-        co_await refuse(stream, conn, buffer, refusal->first, refusal->second, remote);
+        co_await refuse(stream, conn, buffer, held, refusal->first, refusal->second, remote);
         break;
       }
       auto &req = parser.get();
@@ -377,7 +398,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         // Built before the co_await: GCC 12 destroys a braced temporary inside a co_await expression twice.
         Error overloaded{code::kOverloaded, "router has " + std::to_string(limits.max_in_flight) +
                                                 " requests in flight (rpc.max_in_flight); retry later"};
-        co_await refuse(stream, conn, buffer, 503, overloaded, remote);
+        co_await refuse(stream, conn, buffer, held, 503, overloaded, remote);
         break;
       }
       HttpResponse out;
@@ -389,7 +410,16 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       }
       in_flight.fetch_sub(1);
       bool keep = req.keep_alive() && !out.close && !stopping;
-      if (!co_await write(stream, c, out, req.version(), keep) || !keep) break;
+      if (keep && buffer.size() > 0 && held.size() < kHoldBytes) {
+        held += response_head(out, req.version(), keep);
+        held += out.body;
+        continue;
+      }
+      if (!co_await write(stream, c, out, req.version(), keep, held) || !keep) break;
+    }
+    if (!held.empty()) { // stopping with answers held back
+      Limit d(c, limits.header_timeout);
+      co_await flush_held(stream, held);
     }
   }
 };
