@@ -23,6 +23,7 @@ struct FabricChain::Waiter {
   std::string tx_id;
   std::string result;
   std::uint64_t timestamp_ms = 0;
+  std::function<void(json::object)> then; // a stub's write: gets the answer instead of the op
 };
 
 std::string str_of(const json::object &o, const char *key) {
@@ -273,12 +274,21 @@ void FabricChain::list_resources(const std::shared_ptr<Op> &op, json::object) {
     json::array peers;
     for (const auto &p : r.peers)
       peers.emplace_back(p);
-    list.push_back(json::object{{"name", r.name},
-                                {"properties", json::object{{"contract", "fabric"},
-                                                            {"channel", cfg_.channel},
-                                                            {"chaincode", r.chaincode},
-                                                            {"peers", peers}}}});
+    json::object props{{"contract", r.htlc ? "htlc" : "fabric"},
+                       {"channel", cfg_.channel},
+                       {"chaincode", r.chaincode},
+                       {"peers", peers}};
+    if (r.xa) props["xa"] = true;
+    if (r.htlc) {
+      props["asset"] = r.name; // the HTLC chaincode keeps its own balances
+      props["escrow"] = r.chaincode;
+    }
+    list.push_back(json::object{{"name", r.name}, {"properties", std::move(props)}});
   }
+  if (!cfg_.xa_proxy.empty()) // routed to, never shown to clients
+    list.push_back(json::object{
+        {"name", "WeCrossProxy"},
+        {"properties", json::object{{"contract", "xa-proxy"}, {"channel", cfg_.channel}, {"chaincode", cfg_.xa_proxy}}}});
   book_.succeed(op, json::object{{"resources", std::move(list)}});
 }
 
@@ -325,6 +335,7 @@ void FabricChain::call(const std::shared_ptr<Op> &op, json::object req) {
 
 void FabricChain::send_transaction(const std::shared_ptr<Op> &op, json::object req) {
   const auto &res = resource(req);
+  if (send_through_proxy(op, res, req)) return; // an XA-capable chaincode (fabric_stubs.cpp)
   auto args = invocation(req);
   const Signing who = signing(str_of(req, "account"));
   std::vector<size_t> peers;
@@ -364,6 +375,26 @@ void FabricChain::send_transaction(const std::shared_ptr<Op> &op, json::object r
   });
 }
 
+void FabricChain::order(const std::shared_ptr<Op> &op, std::shared_ptr<common::Envelope> env,
+                        const std::string &tx_id, const std::string &result, Sent then) {
+  auto w = std::make_shared<Waiter>();
+  w->op = op;
+  w->tx_id = tx_id;
+  w->result = result;
+  w->timestamp_ms = now_ms();
+  w->then = std::move(then);
+  waiters_[tx_id] = w;
+  auto go = [this, op, env, tx_id] {
+    if (!book_.live(op)) return;
+    op->hash = tx_id;
+    broadcast(op, env, 0, "");
+  };
+  if (commit_watch_placed())
+    go();
+  else
+    until_watching_.push_back(go);
+}
+
 void FabricChain::on_commit_block(const protos::FilteredBlock &block) {
   for (auto &go : std::exchange(until_watching_, {}))
     go();
@@ -374,6 +405,17 @@ void FabricChain::on_commit_block(const protos::FilteredBlock &block) {
     waiters_.erase(it);
     if (!book_.live(w->op)) continue;
     const int code = tx.tx_validation_code();
+    if (w->then) {
+      guarded(w->op, [&] {
+        w->then(json::object{{"errorCode", code},
+                             {"message", code == 0 ? std::string("Success") : validation_code_name(code)},
+                             {"hash", w->tx_id},
+                             {"blockNumber", block.number()},
+                             {"result", code == 0 ? json::array{json::string(as_text(w->result))} : json::array{}},
+                             {"timestamp", w->timestamp_ms}});
+      });
+      continue;
+    }
     book_.succeed(w->op,
                   json::object{{"errorCode", code},
                                {"message", code == 0 ? std::string("Success") : validation_code_name(code)},
@@ -474,8 +516,15 @@ void FabricChain::chain_info(const std::shared_ptr<Op> &op, json::object) {
         return book_.fail(op, WEFT_E_UNAVAILABLE, "the peer answered GetBlockByNumber with bytes that are not a block");
       auto b = block_json(block);
       // Fabric's blocks are final once committed (no forks); blocks are cut by the orderer's BatchTimeout or size.
+      // Chain time, the time chaincode compares (an HTLC's timelock), is a transaction's timestamp, which this adapter
+      // writes from its own clock: that is blockTime. A block is only made when there are transactions, so the last
+      // block's time (lastBlockTime) may be long past and would make the chain's clock look behind.
       book_.succeed(op, json::object{{"height", head},
-                                     {"blockTime", b["timestamp"]},
+                                     {"blockTime", now_ms()},
+                                     {"lastBlockTime", b["timestamp"]},
+                                     // A client chooses its transaction's timestamp: Weft's chaincode stubs take one
+                                     // up to 30 s from the endorser's clock, so the swap margin includes that.
+                                     {"timestampLeadMs", 30000},
                                      {"finalityBlocks", 0},
                                      {"blockIntervalMs", cfg_.block_interval_ms}});
     });

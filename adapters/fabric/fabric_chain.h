@@ -57,6 +57,16 @@ public:
   void account_info(const std::shared_ptr<Op> &op, boost::json::object req);
   void chain_info(const std::shared_ptr<Op> &op, boost::json::object req);
 
+  // XA and HTLC over Weft's chaincode stubs (fabric_stubs.cpp; docs/adapters.md, "XA and HTLC on Fabric chains").
+  void xa_start(const std::shared_ptr<Op> &op, boost::json::object req);
+  void xa_commit(const std::shared_ptr<Op> &op, boost::json::object req);
+  void xa_rollback(const std::shared_ptr<Op> &op, boost::json::object req);
+  void xa_status(const std::shared_ptr<Op> &op, boost::json::object req);
+  void htlc_lock(const std::shared_ptr<Op> &op, boost::json::object req);
+  void htlc_unlock(const std::shared_ptr<Op> &op, boost::json::object req);
+  void htlc_refund(const std::shared_ptr<Op> &op, boost::json::object req);
+  void htlc_status(const std::shared_ptr<Op> &op, boost::json::object req);
+
   // subscribe_v2: kind "blocks" or "events" (one resource's chaincode events), each on a Deliver stream of its own.
   uint64_t subscribe(const std::string &request, weft_record_fn on_record, void *ctx);
   void unsubscribe(uint64_t id);
@@ -91,6 +101,25 @@ private:
                  std::string errors);
   void fail_grpc(const std::shared_ptr<Op> &op, const grpc::Status &s, const std::string &who);
 
+  // Stubs (fabric_stubs.cpp). A write composed by the adapter, endorsed by every configured peer: then gets the
+  // sent shape (errorCode the chaincode's status when it refused, nothing ordered; else the validation code).
+  using Sent = std::function<void(boost::json::object)>;
+  void submit(const std::shared_ptr<Op> &op, const std::string &chaincode, const std::vector<std::string> &args,
+              const Signing &who, Sent then);
+  // Orders an endorsed envelope and waits for its validation code (fabric_chain.cpp): then gets the sent shape.
+  void order(const std::shared_ptr<Op> &op, std::shared_ptr<common::Envelope> env, const std::string &tx_id,
+             const std::string &result, Sent then);
+  // A read on the first peer, signed by the service account: then gets the chaincode's answer; a refusal fails op.
+  void query(const std::shared_ptr<Op> &op, const std::string &chaincode, const std::vector<std::string> &args,
+             std::function<void(std::string)> then);
+  // send_transaction to an XA-capable chaincode (a step, or a plain write through the proxy's forward): true when it
+  // took the request.
+  bool send_through_proxy(const std::shared_ptr<Op> &op, const ChaincodeResource &res, const boost::json::object &req);
+  Signing coordinator(const std::string &account) const;
+  void stub_decide(const std::shared_ptr<Op> &op, const boost::json::object &req, const std::string &verb);
+  void htlc_write(const std::shared_ptr<Op> &op, const boost::json::object &req, const std::string &fn,
+                  std::vector<std::string> args);
+
   // Deliver streams (fabric_deliver.cpp).
   bool commit_watch_placed() const;  // the commit watch has seen a block, so it knows where it resumes
   std::string deliver_state() const; // "streaming", "connecting", or why its last stream ended
@@ -115,7 +144,7 @@ private:
   std::map<uint64_t, std::shared_ptr<Watch>> watches_;
   uint64_t next_watch_ = 1;
   uint64_t commit_watch_ = 0;
-  std::map<std::string, std::shared_ptr<Waiter>> waiters_; // by transaction id
+  std::map<std::string, std::shared_ptr<Waiter>> waiters_; // by transaction id (a Waiter with `then` is a stub's)
   std::vector<std::function<void()>> until_watching_;      // broadcasts held until the commit watch has a block
   std::map<uint64_t, std::shared_ptr<Sub>> subs_;
   uint64_t next_sub_ = 1;

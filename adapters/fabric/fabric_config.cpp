@@ -97,7 +97,7 @@ FabricConfig parse_fabric_config(const std::string &text) {
   const auto &o = root.as_object();
   opt::only_keys(o,
                  {"channel", "peers", "orderers", "tls", "service_account", "request_timeout_ms", "block_interval_ms",
-                  "resources"},
+                  "resources", "xa_proxy"},
                  "options");
   FabricConfig c;
   c.channel = opt::text(o, "channel", "options");
@@ -157,7 +157,7 @@ FabricConfig parse_fabric_config(const std::string &text) {
       const auto &rv = r->as_array()[i];
       if (!rv.is_object()) opt::bad(where + " must be a mapping");
       const auto &ro = rv.as_object();
-      opt::only_keys(ro, {"name", "chaincode", "peers"}, where);
+      opt::only_keys(ro, {"name", "chaincode", "peers", "xa", "htlc"}, where);
       ChaincodeResource cr;
       cr.name = opt::text(ro, "name", where);
       if (!opt::name_ok(cr.name))
@@ -177,9 +177,22 @@ FabricConfig parse_fabric_config(const std::string &text) {
       } else {
         cr.peers.push_back(c.peers.front().name);
       }
+      for (const char *flag : {"xa", "htlc"})
+        if (const auto *f = ro.if_contains(flag)) {
+          if (!f->is_bool()) opt::bad(where + "." + flag + " must be true or false");
+          (std::string(flag) == "xa" ? cr.xa : cr.htlc) = f->as_bool();
+        }
+      if (cr.xa && cr.htlc) opt::bad(where + " cannot be both xa and htlc");
       c.resources.push_back(std::move(cr));
     }
   }
+  if (o.contains("xa_proxy")) {
+    c.xa_proxy = opt::text(o, "xa_proxy", "options");
+    if (c.xa_proxy.empty() || c.xa_proxy.size() > 128) opt::bad("options.xa_proxy must be 1-128 characters");
+  }
+  for (const auto &r : c.resources)
+    if (r.xa && c.xa_proxy.empty())
+      opt::bad("options.resources: '" + r.name + "' is xa but options.xa_proxy names no XA proxy chaincode");
   return c;
 }
 

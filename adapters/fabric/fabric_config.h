@@ -21,6 +21,8 @@ struct ChaincodeResource {
   std::string name;               // the resource: zone.chain.<name>
   std::string chaincode;          // the chaincode's name on the channel
   std::vector<std::string> peers; // endorsing peers (names from options.peers)
+  bool xa = false;                 // XA-capable business chaincode: its writes go through options.xa_proxy
+  bool htlc = false;               // Weft's HTLC chaincode (stubs/fabric/weft-htlc.js)
 };
 
 struct FabricConfig {
@@ -37,6 +39,9 @@ struct FabricConfig {
   std::uint64_t request_timeout_ms = 10000;
   std::uint64_t block_interval_ms = 2000; // what chain_info reports: the orderer's BatchTimeout, typically
   std::vector<ChaincodeResource> resources;
+  // The chaincode name of Weft's XA proxy on the channel (stubs/fabric/weft-xa-proxy.js), "" when there is none. The
+  // channel's admins install it; the router does not deploy chaincode.
+  std::string xa_proxy;
 };
 
 // Throws plugin::Failure(WEFT_E_INVALID_ARGUMENT, message naming the key or file) on anything wrong.

@@ -45,8 +45,17 @@ const weft_adapter_v1 kTable = [] {
   t.chain_info = verb<&FabricChain::chain_info>;
   t.subscribe_v2 = glue::subscribe_v2<FabricChain>;
   t.unsubscribe = glue::unsubscribe<FabricChain>;
-  // No inclusion proofs, resource registration, XA or HTLC (the chaincode stubs are a later issue): NULL verbs the
-  // router answers with 44003.
+  // XA and HTLC over the chaincode stubs the channel's admins install (fabric_stubs.cpp). No deploy_stubs (Fabric
+  // chaincode is installed by the network's admins, not deployed by a client), inclusion proofs or resource
+  // registration: NULL verbs the router answers with 44003.
+  t.xa_start = verb<&FabricChain::xa_start>;
+  t.xa_commit = verb<&FabricChain::xa_commit>;
+  t.xa_rollback = verb<&FabricChain::xa_rollback>;
+  t.xa_status = verb<&FabricChain::xa_status>;
+  t.htlc_lock = verb<&FabricChain::htlc_lock>;
+  t.htlc_unlock = verb<&FabricChain::htlc_unlock>;
+  t.htlc_refund = verb<&FabricChain::htlc_refund>;
+  t.htlc_status = verb<&FabricChain::htlc_status>;
   return t;
 }();
 

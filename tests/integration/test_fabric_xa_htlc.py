@@ -1,9 +1,15 @@
 """XA transactions and HTLC locks on a real Fabric 2.5 network (fabricstubs.py: fabriclib's network with Weft's chaincode
-stubs, stubs/fabric/, and two XA-capable business chaincodes). The stubs' own semantics, driven through the Fabric
-adapter's plain sends and calls: the XA proxy's locks, steps, repeats, refusals, commit, rollback to the exact prior
-state and tombstones; the HTLC's lock, claim and refund with every refusal in docs/htlc.md's order, a claim after the
-timelock refused, and the supply unchanged. Skipped, with the reason, where Fabric's binaries are absent."""
+stubs, stubs/fabric/, and two XA-capable business chaincodes) next to an embedded reference chain, one network and one
+router for the module. The stubs' own semantics, driven through the Fabric adapter's plain sends and calls (chain
+`fab`, whose resources are plain chaincode): the XA proxy's locks, steps, repeats, refusals, commit, rollback to the
+exact prior state and tombstones; the HTLC's lock, claim and refund with every refusal in docs/htlc.md's order, a claim
+after the timelock refused, and the supply unchanged. Then the adapter's XA and HTLC verbs (chain `fabx`, the same
+chaincodes configured as the XA proxy, XA-capable resources and an HTLC): XA transactions spanning Fabric and the
+reference chain, committed, rolled back with the business state compared, and the router killed at every XA
+failpoint; HTLC swaps through the engine between two chain entries of the network, including the router killed after
+the reveal. Skipped, with the reason, where Fabric's binaries are absent."""
 import hashlib
+import http.client
 import json
 import os
 import secrets
@@ -19,6 +25,24 @@ NET = None
 ROUTER = None
 ADDR = {}
 CHAIN = "fab"
+XCHAIN = "fabx"  # the same network, its chaincodes configured as Weft's stubs
+XCHAIN2 = "fabx2"  # the same again: the other side of a swap whose parties both have Fabric identities
+REFCHAIN = """
+  - name: ledger1
+    type: RefChain
+    default_account: alice
+    options:
+      chain_id: 1
+      block_interval_ms: 20
+      empty_block_interval_ms: 200
+      resources:
+        - { name: token, contract: asset }
+        - { name: htlc, contract: htlc, asset: token }
+"""
+RTOKEN = "payment.ledger1.token"
+RHTLC = "payment.ledger1.htlc"
+HTLC_CONF = "htlc:\n  min_window_ms: 3000\n  margin_ms: 500\n  poll_ms: 100\n"
+REF_MINTED = 100000
 SUPPLY = 1000
 SANITIZER_ENV = {
     "ASAN_OPTIONS": ":".join(o for o in (os.environ.get("ASAN_OPTIONS", ""), "fast_unwind_on_malloc=0") if o),
@@ -55,13 +79,26 @@ def start_world(extra_chains=""):
         NET.start()
         for name, org in USERS.items():
             ADDR[name] = fabricstubs.identity_address(org, NET.user(org)[0])
-        ROUTER = Router(chains=NET.chain_yaml(CHAIN, options=NET.stub_chain_options(service_account="ua:1:1")) + extra_chains)
+        plain = NET.stub_chain_options(service_account="ua:1:1")
+        stubs = NET.stub_chain_options(service_account="ua:1:1")
+        stubs["xa_proxy"] = "weftxa"
+        stubs["resources"] = [dict(r, **({"xa": True} if r["name"] in ("ledger", "store") else
+                                         {"htlc": True} if r["name"] == "htlc" else {}))
+                              for r in stubs["resources"] if r["name"] != "weftxa"]
+        ROUTER = Router(chains=NET.chain_yaml(CHAIN, options=plain) + NET.chain_yaml(XCHAIN, options=stubs) +
+                        NET.chain_yaml(XCHAIN2, options=stubs) + extra_chains)
+        with open(ROUTER.config) as f:  # the HTLC engine's short windows, as in the other HTLC tests
+            text = f.read()
+        text = text.replace("auth:\n", HTLC_CONF + "auth:\n", 1)
+        with open(ROUTER.config, "w") as f:
+            f.write(text)
         ROUTER.start(env=SANITIZER_ENV)
         add_accounts()
         try:
-            wait_for(lambda: chain_status()["status"] == "up", 60, "the Fabric chain up")
+            for c in (CHAIN, XCHAIN):
+                wait_for(lambda: chain_status(c)["status"] == "up", 60, "the Fabric chain %s up" % c)
         except AssertionError as e:
-            raise AssertionError("%s: %s" % (e, chain_status())) from None
+            raise AssertionError("%s: %s" % (e, chain_status(c))) from None
     except Exception:
         stop_world()
         raise
@@ -81,19 +118,19 @@ def stop_world():
     assert code in (None, 0), "the router exited with %s:\n%s" % (code, log)
 
 
-def chain_status():
-    return {c["path"]: c for c in ROUTER.ok("GET", "/sys/status")["chains"]}["payment." + CHAIN]
+def chain_status(chain=CHAIN):
+    return {c["path"]: c for c in ROUTER.ok("GET", "/sys/status")["chains"]}["payment." + chain]
 
 
-def send(resource, method, *args, account="alice"):
-    status, env = ROUTER.request("POST", "/resource/payment/%s/%s/sendTransaction" % (CHAIN, resource),
-                                 call_data(method, *args, account=str(KEY[account])), timeout=60)
+def send(resource, method, *args, account="alice", chain=CHAIN, **options):
+    status, env = ROUTER.request("POST", "/resource/payment/%s/%s/sendTransaction" % (chain, resource),
+                                 call_data(method, *args, account=str(KEY[account]), **options), timeout=60)
     assert status == 200 and env["errorCode"] == 0, (status, env)
     return env["data"]
 
 
-def call(resource, method, *args):
-    status, env = ROUTER.request("POST", "/resource/payment/%s/%s/call" % (CHAIN, resource), call_data(method, *args))
+def call(resource, method, *args, chain=CHAIN):
+    status, env = ROUTER.request("POST", "/resource/payment/%s/%s/call" % (chain, resource), call_data(method, *args))
     assert status == 200 and env["errorCode"] == 0 and env["data"]["errorCode"] == 0, (status, env)
     return env["data"]["result"][0]
 
@@ -107,29 +144,50 @@ def xid():
     return "fx-" + uuid.uuid4().hex
 
 
-class StubsOnFabric(unittest.TestCase):
-    """The chaincode stubs themselves, through plain sends and calls."""
-
-    @classmethod
-    def setUpClass(cls):
-        start_world()
+def setUpModule():
+    start_world(REFCHAIN)
+    try:
         ok = send("ledger", "initSupply", str(SUPPLY))  # directly: refused, writes go through the proxy
         assert ok["errorCode"] != 0 and "OnlyThroughXAProxy" in ok["message"], ok
         assert send("weftxa", "forward", "ledger", "initSupply", json.dumps([str(SUPPLY)]))["errorCode"] == 0
         assert send("htlc", "initSupply", str(SUPPLY))["errorCode"] == 0
         assert send("htlc", "transfer", ADDR["bob"], str(SUPPLY // 2))["errorCode"] == 0
-
-    @classmethod
-    def tearDownClass(cls):
+        ref = ref_addr()
+        for who in USERS:
+            env = ROUTER.request("POST", "/resource/payment/ledger1/token/sendTransaction",
+                                 call_data("mint", ref[who], str(REF_MINTED // 2)), timeout=60)[1]
+            assert env["errorCode"] == 0 and env["data"]["errorCode"] == 0, env
+    except Exception:
         stop_world()
+        raise
+
+
+def ref_addr():
+    accounts = ROUTER.ok("GET", "/weft/accounts?path=payment.ledger1")["accounts"]
+    return {a["name"]: a["address"] for a in accounts}
+
+
+def ref_balance(who):
+    return int(ROUTER.ok("POST", "/resource/payment/ledger1/token/call", call_data("balanceOf", who))["result"][0])
+
+
+def tearDownModule():
+    stop_world()
+
+
+def assert_supply(test):
+    """Nothing created or destroyed: the ledger's supply is alice's and bob's; the HTLC's theirs plus its locks."""
+    test.assertEqual(int(call("ledger", "totalSupply")), SUPPLY)
+    test.assertEqual(sum(int(call("ledger", "balanceOf", ADDR[w])) for w in USERS), SUPPLY)
+    test.assertEqual(int(call("htlc", "totalSupply")), SUPPLY)
+    test.assertEqual(sum(int(call("htlc", "balanceOf", ADDR[w])) for w in USERS) + int(call("htlc", "escrow")), SUPPLY)
+
+
+class StubsOnFabric(unittest.TestCase):
+    """The chaincode stubs themselves, through plain sends and calls."""
 
     def tearDown(self):
-        # Nothing created or destroyed: the ledger's supply is alice's and bob's; the HTLC's theirs plus its locks.
-        self.assertEqual(int(call("ledger", "totalSupply")), SUPPLY)
-        self.assertEqual(sum(int(call("ledger", "balanceOf", ADDR[w])) for w in USERS), SUPPLY)
-        self.assertEqual(int(call("htlc", "totalSupply")), SUPPLY)
-        self.assertEqual(sum(int(call("htlc", "balanceOf", ADDR[w])) for w in USERS) + int(call("htlc", "escrow")),
-                         SUPPLY)
+        assert_supply(self)
 
     def refused(self, tx, name):
         self.assertNotEqual(tx["errorCode"], 0, tx)
@@ -276,6 +334,233 @@ class StubsOnFabric(unittest.TestCase):
         self.assertEqual(r["errorCode"], 0, r)
         self.assertEqual(json.loads(call("htlc", "status", ADDR["alice"], lock_id))["state"], "refunded")
         self.assertEqual(int(call("htlc", "balanceOf", ADDR["alice"])), a0)
+
+
+CRASH_POINTS = [
+    ("xa.after_start_log", "start", "rolledback"),
+    ("xa.after_start_chain", "start", "rolledback"),
+    ("xa.after_step_log", "step", "rolledback"),
+    ("xa.after_step_chain", "step", "rolledback"),
+    ("xa.after_decision", "commit", "committed"),
+    ("xa.after_commit_chain", "commit", "committed"),
+    ("xa.after_decision", "rollback", "rolledback"),
+    ("xa.after_rollback_chain", "rollback", "rolledback"),
+    ("xa.after_done", "commit", "committed"),
+]
+LEDGER, STORE = "payment.%s.ledger" % XCHAIN, "payment.%s.store" % XCHAIN
+
+
+class XaAcrossFabricAndReferenceChain(unittest.TestCase):
+    """The adapter's XA verbs (chain fabx) under the router's coordinator, with the reference chain's token."""
+
+    def tearDown(self):
+        assert_supply(self)
+        ref = ref_addr()
+        self.assertEqual(sum(ref_balance(ref[w]) for w in USERS), REF_MINTED)
+
+    def xa(self, verb, x, paths=None, expect_status=None):
+        data = {"xaTransactionID": x}
+        if paths is not None:
+            data["paths"] = paths
+        status, env = ROUTER.request("POST", "/xa/" + verb, data, timeout=120)
+        self.assertEqual(status, 200, env)
+        if expect_status is not None:
+            self.assertEqual(env["errorCode"], 0, env)
+            self.assertEqual(env["data"]["status"], expect_status, env)
+        return env
+
+    def step(self, x, seq, path, method, *args):
+        status, env = ROUTER.request("POST", "/resource/" + path.replace(".", "/") + "/sendTransaction",
+                                     call_data(method, *args, XA_TRANSACTION_ID=x, XA_TRANSACTION_SEQ=seq), timeout=60)
+        self.assertEqual(status, 200, env)
+        return env
+
+    def get(self, x):
+        env = self.xa("getXATransaction", x)
+        self.assertEqual(env["errorCode"], 0, env)
+        return env["data"]
+
+    def state(self):
+        ref = ref_addr()
+        return (tuple(int(call("ledger", "balanceOf", ADDR[w])) for w in USERS),
+                tuple((call("store", "has", k), call("store", "get", k)) for k in ("a", "b")),
+                tuple(ref_balance(ref[w]) for w in USERS))
+
+    def test_resources_are_marked(self):
+        listed = ROUTER.ok("GET", "/sys/listResources?path=payment.%s&offset=0&size=50" % XCHAIN)
+        names = [r["path"] for r in listed["resourceDetails"]]
+        self.assertIn(LEDGER, names)
+        self.assertNotIn("payment.%s.WeCrossProxy" % XCHAIN, names)
+        self.assertTrue(ROUTER.ok("POST", "/resource/payment/%s/ledger/detail" % XCHAIN)["properties"]["xa"])
+        self.assertEqual(ROUTER.ok("POST", "/resource/payment/%s/htlc/detail" % XCHAIN)["properties"]["contract"], "htlc")
+
+    def test_commit_across_fabric_and_the_reference_chain(self):
+        ref = ref_addr()
+        before = self.state()
+        x = xid()
+        self.xa("startXATransaction", x, [LEDGER, STORE, RTOKEN], expect_status=0)
+        r1 = self.step(x, 1, LEDGER, "transfer", ADDR["bob"], "10")
+        self.assertEqual(r1["data"]["errorCode"], 0, r1)
+        self.assertEqual(r1["data"]["result"], [str(before[0][0] - 10)], r1)
+        r2 = self.step(x, 2, RTOKEN, "transfer", ref["bob"], "7")
+        self.assertEqual(r2["data"]["errorCode"], 0, r2)
+        r3 = self.step(x, 3, STORE, "set", "a", "hello")
+        self.assertEqual(r3["data"]["result"], ["hello"], r3)
+        # A plain write to a locked chaincode is refused and names the holder.
+        status, plain = ROUTER.request("POST", "/resource/payment/%s/ledger/sendTransaction" % XCHAIN,
+                                       call_data("transfer", ADDR["bob"], "1"), timeout=60)
+        self.assertTrue(plain["errorCode"] != 0 or plain["data"]["errorCode"] != 0, plain)
+        self.assertIn(x, json.dumps(plain))
+        got = self.get(x)
+        self.assertEqual(got["differences"], [], got)
+        self.xa("commitXATransaction", x, [LEDGER], expect_status=0)
+        after = self.state()
+        self.assertEqual(after[0], (before[0][0] - 10, before[0][1] + 10))
+        self.assertEqual(after[1][0], ("true", "hello"))
+        self.assertEqual(after[2], (before[2][0] - 7, before[2][1] + 7))
+        got = self.get(x)
+        self.assertEqual(got["xaTransaction"]["status"], "committed", got)
+        self.assertEqual(got["differences"], [], got)
+        # Unlocked: bob gives both back outside any transaction.
+        self.assertEqual(send("ledger", "transfer", ADDR["alice"], "10", account="bob", chain=XCHAIN)["errorCode"], 0)
+        env = ROUTER.request("POST", "/resource/payment/ledger1/token/sendTransaction",
+                             call_data("transfer", ref["alice"], "7", account="bob"), timeout=60)[1]
+        self.assertEqual(env["data"]["errorCode"], 0, env)
+
+    def test_rollback_restores_the_exact_state_on_both_chains(self):
+        ref = ref_addr()
+        before = self.state()
+        x = xid()
+        self.xa("startXATransaction", x, [LEDGER, STORE, RTOKEN], expect_status=0)
+        seq = 0
+        for key, value in (("a", "one"), ("a", "two"), ("b", "new")):
+            seq += 1
+            self.assertEqual(self.step(x, seq, STORE, "set", key, value)["data"]["errorCode"], 0)
+        for amount in ("3", "4"):
+            seq += 1
+            self.assertEqual(self.step(x, seq, LEDGER, "transfer", ADDR["bob"], amount)["data"]["errorCode"], 0)
+        seq += 1
+        self.assertEqual(self.step(x, seq, RTOKEN, "transfer", ref["bob"], "9")["data"]["errorCode"], 0)
+        failed = self.step(x, seq + 1, LEDGER, "transfer", ADDR["bob"], str(SUPPLY * 10))
+        self.assertNotEqual(failed["data"]["errorCode"], 0, failed)
+        self.assertIn("InsufficientBalance", failed["data"]["message"])
+        again = self.step(x, 1, STORE, "set", "a", "one")  # a repeat answers the recorded result
+        self.assertEqual(again["data"]["result"], ["one"], again)
+        self.assertNotEqual(self.state(), before)
+        self.xa("rollbackXATransaction", x, [], expect_status=0)
+        self.assertEqual(self.state(), before)
+        got = self.get(x)
+        self.assertEqual(got["xaTransaction"]["status"], "rolledback", got)
+        self.assertEqual(got["differences"], [], got)
+
+    def test_router_killed_at_every_xa_failpoint(self):
+        for point, phase, expected in CRASH_POINTS:
+            with self.subTest(point=point, phase=phase):
+                self.crash_case(point, phase, expected)
+
+    def crash_case(self, point, phase, expected):
+        ref = ref_addr()
+        before = self.state()
+        ROUTER.stop()
+        ROUTER.start(env=dict(SANITIZER_ENV, WEFT_FAILPOINTS=point + "=crash"))
+        x = xid()
+        try:
+            self.xa("startXATransaction", x, [LEDGER, STORE, RTOKEN], expect_status=0)
+            self.step(x, 1, LEDGER, "transfer", ADDR["bob"], "2")
+            self.step(x, 2, STORE, "set", "a", point)
+            self.step(x, 3, RTOKEN, "transfer", ref["bob"], "3")
+            if phase in ("commit", "rollback"):
+                self.xa(phase + "XATransaction", x, [])
+            self.fail("the router did not crash at %s" % point)
+        except (ConnectionError, http.client.HTTPException, OSError):
+            pass
+        code = ROUTER.proc.wait(timeout=60)
+        self.assertEqual(code, 137, ROUTER.log_text()[-3000:])
+        ROUTER.proc = None
+        ROUTER.log.close()
+        ROUTER.start(env=SANITIZER_ENV)  # recovery alone ends the transaction
+
+        def reached():
+            st, env = ROUTER.request("POST", "/xa/getXATransaction", {"xaTransactionID": x}, timeout=30)
+            return st == 200 and env["errorCode"] == 0 and env["data"]["xaTransaction"]["status"] == expected
+        wait_for(reached, 120, "XA transaction %s to be %s" % (x, expected))
+        got = self.get(x)
+        self.assertEqual(got["differences"], [], got)
+        if expected == "committed":
+            after = self.state()
+            self.assertEqual(after[0], (before[0][0] - 2, before[0][1] + 2))
+            self.assertEqual(after[1][0], ("true", point))
+            self.assertEqual(after[2], (before[2][0] - 3, before[2][1] + 3))
+            self.assertEqual(send("ledger", "transfer", ADDR["alice"], "2", account="bob", chain=XCHAIN)["errorCode"], 0)
+            env = ROUTER.request("POST", "/resource/payment/ledger1/token/sendTransaction",
+                                 call_data("transfer", ref["alice"], "3", account="bob"), timeout=60)[1]
+            self.assertEqual(env["data"]["errorCode"], 0, env)
+        else:
+            self.assertEqual(self.state(), before, point)
+
+
+FHTLC = "payment.%s.htlc" % XCHAIN
+
+
+class HtlcSwapsOnFabric(unittest.TestCase):
+    """Swaps through the router's HTLC engine and the adapter's HTLC verbs, between two chain entries of the same
+    network (fabx and fabx2: the same HTLC chaincode, locks keyed by sender). alice (the admin's chain account 1,
+    Org1's User1) and bob (account 2, Org2's User1) have Fabric identities only: a swap with the reference chain needs
+    each party's address on both chains, and the router's own accounts cannot hold P-256 keys yet."""
+
+    def tearDown(self):
+        assert_supply(self)
+
+    def timelocks(self, initiator, participant):
+        s = ROUTER.ok("GET", "/weft/htlc/safety?initiator=%s&participant=%s" % (initiator, participant))
+        tp = s["participantNowMs"] + s["minWindowMs"] + 2000
+        return tp + s["deltaMs"] + 1000, tp
+
+    def propose(self, amount_i, amount_p):
+        secret, h = new_secret()
+        hi, hp = "payment.%s.htlc" % XCHAIN, "payment.%s.htlc" % XCHAIN2
+        ti, tp = self.timelocks("payment." + XCHAIN, "payment." + XCHAIN2)
+        data = {"initiator": {"path": hi, "account": "1", "amount": amount_i, "timelock": ti},
+                "participant": {"path": hp, "account": "2", "amount": amount_p, "timelock": tp},
+                "hash": h, "secret": secret}
+        return ROUTER.ok("POST", "/weft/htlc/newProposal", data), secret
+
+    def wait_state(self, swap_id, states, timeout=120):
+        def reached():
+            d = ROUTER.ok("POST", "/weft/htlc/getProposal", {"id": swap_id})
+            return d if d["state"] in states else None
+        return wait_for(reached, timeout, "swap %s to reach %s" % (swap_id, states))
+
+    def balances(self):
+        return tuple(int(call("htlc", "balanceOf", ADDR[w])) for w in USERS)
+
+    def test_swap(self):
+        before = self.balances()
+        swap, secret = self.propose("100", "30")
+        done = self.wait_state(swap["id"], ("completed", "failed", "refunded"))
+        self.assertEqual(done["state"], "completed", done)
+        self.assertEqual(self.balances(), (before[0] - 70, before[1] + 70))
+        st = ROUTER.ok("POST", "/weft/htlc/status", {"id": swap["id"]})
+        self.assertEqual((st["initiator"]["state"], st["participant"]["state"]), ("claimed", "claimed"), st)
+        # The initiator's claim published the secret on chain: the chaincode's own status of bob's lock shows it.
+        on_chain = json.loads(call("htlc", "status", ADDR["bob"], swap["id"]))
+        self.assertEqual((on_chain["state"], on_chain["secret"]), ("claimed", secret), on_chain)
+        send("htlc", "transfer", ADDR["alice"], "70", account="bob")
+
+    def test_killed_after_the_secret_is_revealed(self):
+        before = self.balances()
+        ROUTER.stop()
+        ROUTER.start(env=dict(SANITIZER_ENV, WEFT_FAILPOINTS="htlc.before_counterpart_claim=crash"))
+        swap, _ = self.propose("40", "10")
+        code = ROUTER.proc.wait(timeout=120)
+        self.assertEqual(code, 137, ROUTER.log_text()[-3000:])
+        ROUTER.proc = None
+        ROUTER.log.close()
+        ROUTER.start(env=SANITIZER_ENV)
+        done = self.wait_state(swap["id"], ("completed", "failed", "refunded"))
+        self.assertEqual(done["state"], "completed", done)
+        self.assertEqual(self.balances(), (before[0] - 30, before[1] + 30))
+        send("htlc", "transfer", ADDR["alice"], "30", account="bob")
 
 
 if __name__ == "__main__":
