@@ -309,6 +309,20 @@ TEST_CASE("config errors name the key or the file") {
                    R"(,"peers":[{"name":"p1","address":"127.0.0.1:1"}],"resources":[{"name":"kv","peers":["p9"]}]})")
             .find("'p9' is not a name in options.peers") != std::string::npos);
   CHECK(message_of(R"({"channel":"Bad_Channel"})").find("not a Fabric channel name") != std::string::npos);
+  // Weft's chaincode stubs: the XA proxy's chaincode name, XA-capable and HTLC resources.
+  const std::string p1 = R"(,"peers":[{"name":"p1","address":"127.0.0.1:7051"}])";
+  auto stubs = parse_fabric_config("{" + base + p1 +
+                                   R"(,"xa_proxy":"weftxa","resources":[{"name":"ledger","xa":true},)"
+                                   R"({"name":"swap","chaincode":"htlc","htlc":true}]})");
+  CHECK(stubs.xa_proxy == "weftxa");
+  CHECK((stubs.resources.at(0).xa && !stubs.resources.at(0).htlc));
+  CHECK((stubs.resources.at(1).htlc && !stubs.resources.at(1).xa));
+  CHECK(message_of("{" + base + p1 + R"(,"resources":[{"name":"ledger","xa":true}]})")
+            .find("options.xa_proxy names no XA proxy") != std::string::npos);
+  CHECK(message_of("{" + base + p1 + R"(,"resources":[{"name":"ledger","xa":"yes"}]})")
+            .find("xa must be true or false") != std::string::npos);
+  CHECK(message_of("{" + base + p1 + R"(,"xa_proxy":"p","resources":[{"name":"l","xa":true,"htlc":true}]})")
+            .find("cannot be both xa and htlc") != std::string::npos);
 
   const std::string tls_base = R"({"channel":"c","service_account":"ua:1:1","orderers":[{"address":"127.0.0.1:7050",)"
                                R"("tls_ca_file":"/nonexistent/ca.pem"}],"peers":[{"name":"p","address":"127.0.0.1:1",)";
