@@ -3,7 +3,8 @@ stubs, stubs/fabric/, and two XA-capable business chaincodes) next to an embedde
 router for the module. The stubs' own semantics, driven through the Fabric adapter's plain sends and calls (chain
 `fab`, whose resources are plain chaincode): the XA proxy's locks, steps, repeats, refusals, commit, rollback to the
 exact prior state and tombstones; the HTLC's lock, claim and refund with every refusal in docs/htlc.md's order, a claim
-after the timelock refused, and the supply unchanged. Then the adapter's XA and HTLC verbs (chain `fabx`, the same
+after the timelock refused, a claim endorsed in time but held back and ordered after the refund (invalidated), a
+timestamp far from the endorsers' clocks refused, and the supply unchanged. Then the adapter's XA and HTLC verbs (chain `fabx`, the same
 chaincodes configured as the XA proxy, XA-capable resources and an HTLC): XA transactions spanning Fabric and the
 reference chain, committed, rolled back with the business state compared, and the router killed at every XA
 failpoint; HTLC swaps through the engine between two chain entries of the network, including the router killed after
@@ -13,6 +14,7 @@ import http.client
 import json
 import os
 import secrets
+import subprocess
 import time
 import unittest
 import uuid
@@ -133,6 +135,28 @@ def call(resource, method, *args, chain=CHAIN):
     status, env = ROUTER.request("POST", "/resource/payment/%s/%s/call" % (chain, resource), call_data(method, *args))
     assert status == 200 and env["errorCode"] == 0 and env["data"]["errorCode"] == 0, (status, env)
     return env["data"]["result"][0]
+
+
+CLIENT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fabric", "xa", "client.js")
+
+
+def raw_client(mode, org, args=None, timestamp_ms=None, envelope=""):
+    """tests/fabric/xa/client.js: endorse a transaction of the HTLC chaincode as org's User1 with a chosen timestamp,
+    or order an envelope endorsed earlier."""
+    cert, key, tls_cert, tls_key = NET.user(org)
+    req = {"channel": fabriclib.CHANNEL, "chaincode": "htlc", "args": args or [], "mspId": org + "MSP",
+           "certFile": cert, "keyFile": key, "tlsCertFile": tls_cert, "tlsKeyFile": tls_key,
+           "timestampMs": int(timestamp_ms or time.time() * 1000), "envelope": envelope,
+           "peers": [{"address": "127.0.0.1:%d" % NET.peers[o]["port"], "caFile": NET.peer_tls_ca(o)}
+                     for o in ("Org1", "Org2")],
+           "orderer": {"address": "127.0.0.1:%d" % NET.orderer_port, "caFile": NET.orderer_tls_ca()}}
+    path = os.path.join(NET.dir, "client-%s.json" % uuid.uuid4().hex)
+    with open(path, "w") as f:
+        json.dump(req, f)
+    p = subprocess.run(["node", CLIENT, mode, path], capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, NODE_PATH=NET.modules))
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)
 
 
 def new_secret():
@@ -334,6 +358,43 @@ class StubsOnFabric(unittest.TestCase):
         self.assertEqual(r["errorCode"], 0, r)
         self.assertEqual(json.loads(call("htlc", "status", ADDR["alice"], lock_id))["state"], "refunded")
         self.assertEqual(int(call("htlc", "balanceOf", ADDR["alice"])), a0)
+
+    def test_htlc_claim_endorsed_in_time_but_ordered_after_the_refund_is_invalidated(self):
+        b0 = int(call("htlc", "balanceOf", ADDR["bob"]))
+        secret, h = new_secret()
+        lock_id = "0x" + secrets.token_hex(32)
+        timelock = int(time.time() * 1000) + 4000
+        self.assertEqual(send("htlc", "lock", lock_id, ADDR["bob"], "9", h, str(timelock))["errorCode"], 0)
+        # bob's claim, endorsed before the timelock and held back.
+        held = raw_client("endorse", "Org2", ["claim", ADDR["alice"], lock_id, secret])
+        self.assertEqual(held["status"], 200, held)
+        time.sleep(max(0, timelock / 1000 - time.time()) + 0.2)
+        r = send("htlc", "refund", ADDR["alice"], lock_id)  # at expiry, as the engine does
+        self.assertEqual(r["errorCode"], 0, r)
+        # Ordered now, the claim read the lock before the refund wrote it: Fabric invalidates it (MVCC).
+        self.assertEqual(raw_client("submit", "Org2", envelope=held["envelope"])["status"], 200)
+
+        def validated():
+            st, env = ROUTER.request("GET", "/trans/getTransaction?path=payment.%s&txHash=%s" % (CHAIN, held["txId"]))
+            return env["data"] if env["errorCode"] == 0 else None
+        detail = wait_for(validated, 30, "the held claim's block")
+        native = detail.get("native", detail)
+        self.assertEqual(native.get("validationCode"), "MVCC_READ_CONFLICT", detail)
+        self.assertEqual(json.loads(call("htlc", "status", ADDR["alice"], lock_id))["state"], "refunded")
+        self.assertEqual(int(call("htlc", "balanceOf", ADDR["bob"])), b0)
+
+    def test_htlc_refuses_a_timestamp_far_from_the_endorsers_clock(self):
+        secret, h = new_secret()
+        now = int(time.time() * 1000)
+        # A lock backdated by a minute, and one post-dated: chain time is the client's, within 30 s of the endorsers'.
+        for skew in (-60000, 60000):
+            got = raw_client("endorse", "Org1", ["lock", "0x" + secrets.token_hex(32), ADDR["bob"], "1", h,
+                                                 str(now + 120000)], timestamp_ms=now + skew)
+            self.assertEqual(got["status"], 500, got)
+            self.assertTrue(got["message"].startswith("BadTimestamp:"), got)
+        # Within the bound the same client is served.
+        got = raw_client("endorse", "Org1", ["chainTime"], timestamp_ms=now - 5000)
+        self.assertEqual((got["status"], got["result"]), (200, str(now - 5000)), got)
 
 
 CRASH_POINTS = [
