@@ -68,7 +68,7 @@ def add_accounts():
         assert added["chainAccount"]["keyID"] == KEY[name], added
 
 
-def start_world(extra_chains=""):
+def start_world(extra_chains="", before_start=None):
     global NET, ROUTER
     fabric, why = fabriclib.fabric_dir()
     if fabric is None:
@@ -94,6 +94,8 @@ def start_world(extra_chains=""):
         text = text.replace("auth:\n", HTLC_CONF + "auth:\n", 1)
         with open(ROUTER.config, "w") as f:
             f.write(text)
+        if before_start:
+            before_start(ROUTER)
         ROUTER.start(env=SANITIZER_ENV)
         add_accounts()
         try:

@@ -29,3 +29,9 @@ if(TEST it_test_fabric_xa_htlc)
     ENVIRONMENT "${WEFT_IT_ENV};WEFT_FABRIC_DIR=${CMAKE_BINARY_DIR}/fabric;WEFT_FABRIC_CHAINCODE_MODULES=${WEFT_FABRIC_NODE_MODULES}"
     FIXTURES_REQUIRED "fabric_npm;fabric_bin" TIMEOUT 600)
 endif()
+# XA across anvil, Fabric and the reference chain at once: anvil and solc from the EVM tests' npm packages too.
+if(TEST it_test_fabric_evm_xa)
+  set_tests_properties(it_test_fabric_evm_xa PROPERTIES
+    ENVIRONMENT "${WEFT_IT_ENV};WEFT_FABRIC_DIR=${CMAKE_BINARY_DIR}/fabric;WEFT_FABRIC_CHAINCODE_MODULES=${WEFT_FABRIC_NODE_MODULES}"
+    FIXTURES_REQUIRED "evm_npm;fabric_npm;fabric_bin" TIMEOUT 600)
+endif()
