@@ -312,6 +312,7 @@ std::vector<std::string> invocation(const json::object &req) {
 void FabricChain::call(const std::shared_ptr<Op> &op, json::object req) {
   const auto &res = resource(req);
   auto args = invocation(req);
+  if (call_in_xa(op, res, req)) return; // a read inside an XA transaction (fabric_stubs.cpp)
   // A call signs its proposal too: with the caller's Fabric identity, or the service account's when the caller has
   // none (a router account of another chain type).
   Signing who;

@@ -115,6 +115,9 @@ private:
   // send_transaction to an XA-capable chaincode (a step, or a plain write through the proxy's forward): true when it
   // took the request.
   bool send_through_proxy(const std::shared_ptr<Op> &op, const ChaincodeResource &res, const boost::json::object &req);
+  // A call with options.XA_TRANSACTION_ID: reads (call again without the option) only while that transaction is
+  // processing and holds the resource; true when it took the request.
+  bool call_in_xa(const std::shared_ptr<Op> &op, const ChaincodeResource &res, const boost::json::object &req);
   Signing coordinator(const std::string &account) const;
   void stub_decide(const std::shared_ptr<Op> &op, const boost::json::object &req, const std::string &verb);
   void htlc_write(const std::shared_ptr<Op> &op, const boost::json::object &req, const std::string &fn,

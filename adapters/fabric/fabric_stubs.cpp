@@ -232,6 +232,25 @@ bool FabricChain::send_through_proxy(const std::shared_ptr<Op> &op, const Chainc
   return true;
 }
 
+bool FabricChain::call_in_xa(const std::shared_ptr<Op> &op, const ChaincodeResource &res, const json::object &req) {
+  const auto *o = req.if_contains("options");
+  if (o == nullptr || !o->is_object()) return false;
+  std::string xid = str_of(o->as_object(), "XA_TRANSACTION_ID");
+  if (xid.empty() || xid == "0") return false;
+  if (!res.xa || cfg_.xa_proxy.empty())
+    throw Failure(WEFT_E_INVALID_ARGUMENT, "resource '" + res.name + "' is not XA-capable, so not in transaction " + xid);
+  query(op, cfg_.xa_proxy, {"holderOf", res.chaincode}, [this, op, res, req, xid](std::string holder) {
+    if (holder != xid)
+      return book_.fail(op, WEFT_E_INVALID_ARGUMENT,
+                        "transaction " + xid + " does not hold resource '" + res.name + "'" +
+                            (holder.empty() ? std::string(" (it is not locked)") : " (transaction " + holder + " does)"));
+    json::object plain = req;
+    plain.erase("options");
+    call(op, std::move(plain));
+  });
+  return true;
+}
+
 void FabricChain::xa_start(const std::shared_ptr<Op> &op, json::object req) {
   if (cfg_.xa_proxy.empty()) throw Failure(WEFT_E_UNSUPPORTED, "this chain has no XA proxy (options.xa_proxy)");
   const std::string xid = xid_of(req);

@@ -474,6 +474,13 @@ class XaAcrossFabricAndReferenceChain(unittest.TestCase):
                                        call_data("transfer", ADDR["bob"], "1"), timeout=60)
         self.assertTrue(plain["errorCode"] != 0 or plain["data"]["errorCode"] != 0, plain)
         self.assertIn(x, json.dumps(plain))
+        # A read inside the transaction, and one naming a transaction that does not hold the resource.
+        st, env = ROUTER.request("POST", "/resource/payment/%s/store/call" % XCHAIN,
+                                 call_data("get", "a", XA_TRANSACTION_ID=x))
+        self.assertEqual(env["data"]["result"], ["hello"], env)
+        st, env = ROUTER.request("POST", "/resource/payment/%s/store/call" % XCHAIN,
+                                 call_data("get", "a", XA_TRANSACTION_ID="unknown-id"))
+        self.assertNotEqual(env["errorCode"], 0, env)
         got = self.get(x)
         self.assertEqual(got["differences"], [], got)
         self.xa("commitXATransaction", x, [LEDGER], expect_status=0)
