@@ -76,38 +76,10 @@ std::optional<StubError> stub_error(const abi::ContractAbi &abi, const Bytes &da
   return StubError{e->name, std::move(*v)};
 }
 
-struct Refusal {
-  int32_t status;
-  int code; // the reference chain's receipt status for the same refusal
-};
+using Refusal = StubRefusal;
 
 Refusal refusal_of(const std::optional<StubError> &e) {
-  static const std::map<std::string, Refusal> table = {{"NotCoordinator", {WEFT_E_ACCOUNT, 11}},
-                                                       {"Locked", {WEFT_E_BUSY, 7}},
-                                                       {"Finished", {WEFT_E_REJECTED, 9}},
-                                                       {"OtherTargets", {WEFT_E_REJECTED, 10}},
-                                                       {"UnknownTransaction", {WEFT_E_NOT_FOUND, 8}},
-                                                       {"NotProcessing", {WEFT_E_REJECTED, 9}},
-                                                       {"NotInTransaction", {WEFT_E_REJECTED, 10}},
-                                                       {"SeqReused", {WEFT_E_REJECTED, 10}},
-                                                       {"NoContract", {WEFT_E_NOT_FOUND, 1}},
-                                                       {"BadTransactionId", {WEFT_E_INVALID_ARGUMENT, 3}},
-                                                       {"BadTargets", {WEFT_E_INVALID_ARGUMENT, 3}},
-                                                       {"TooManySteps", {WEFT_E_REJECTED, 3}},
-                                                       {"NotXACapable", {WEFT_E_INVALID_ARGUMENT, 2}},
-                                                       {"NoCompensation", {WEFT_E_INVALID_ARGUMENT, 2}},
-                                                       {"CompensationFailed", {WEFT_E_REJECTED, 10}},
-                                                       {"BadArguments", {WEFT_E_INVALID_ARGUMENT, 3}},
-                                                       {"InsufficientBalance", {WEFT_E_REJECTED, 4}},
-                                                       {"TransferFailed", {WEFT_E_REJECTED, 4}},
-                                                       {"Duplicate", {WEFT_E_REJECTED, 12}},
-                                                       {"WrongSecret", {WEFT_E_REJECTED, 13}},
-                                                       {"Expired", {WEFT_E_REJECTED, 14}},
-                                                       {"NotExpired", {WEFT_E_REJECTED, 15}},
-                                                       {"NotLocked", {WEFT_E_REJECTED, 16}}};
-  if (!e) return {WEFT_E_REJECTED, 1};
-  auto it = table.find(e->name);
-  return it == table.end() ? Refusal{WEFT_E_REJECTED, 1} : it->second;
+  return stub_refusal(e ? e->name : "");
 }
 
 // The node's message with the revert's reason decoded by abi, unless the message already carries it (the EVM adapter
@@ -181,6 +153,35 @@ bool same_address(const std::string &a, const std::string &b) {
 }
 
 } // namespace
+
+StubRefusal stub_refusal(const std::string &name) {
+  static const std::map<std::string, StubRefusal> table = {{"NotCoordinator", {WEFT_E_ACCOUNT, 11}},
+                                                           {"Locked", {WEFT_E_BUSY, 7}},
+                                                           {"Finished", {WEFT_E_REJECTED, 9}},
+                                                           {"OtherTargets", {WEFT_E_REJECTED, 10}},
+                                                           {"UnknownTransaction", {WEFT_E_NOT_FOUND, 8}},
+                                                           {"NotProcessing", {WEFT_E_REJECTED, 9}},
+                                                           {"NotInTransaction", {WEFT_E_REJECTED, 10}},
+                                                           {"SeqReused", {WEFT_E_REJECTED, 10}},
+                                                           {"NoContract", {WEFT_E_NOT_FOUND, 1}},
+                                                           {"BadTransactionId", {WEFT_E_INVALID_ARGUMENT, 3}},
+                                                           {"BadTargets", {WEFT_E_INVALID_ARGUMENT, 3}},
+                                                           {"TooManySteps", {WEFT_E_REJECTED, 3}},
+                                                           {"NotXACapable", {WEFT_E_INVALID_ARGUMENT, 2}},
+                                                           {"NoCompensation", {WEFT_E_INVALID_ARGUMENT, 2}},
+                                                           {"CompensationFailed", {WEFT_E_REJECTED, 10}},
+                                                           {"BadArguments", {WEFT_E_INVALID_ARGUMENT, 3}},
+                                                           {"BadTimestamp", {WEFT_E_REJECTED, 3}},
+                                                           {"InsufficientBalance", {WEFT_E_REJECTED, 4}},
+                                                           {"TransferFailed", {WEFT_E_REJECTED, 4}},
+                                                           {"Duplicate", {WEFT_E_REJECTED, 12}},
+                                                           {"WrongSecret", {WEFT_E_REJECTED, 13}},
+                                                           {"Expired", {WEFT_E_REJECTED, 14}},
+                                                           {"NotExpired", {WEFT_E_REJECTED, 15}},
+                                                           {"NotLocked", {WEFT_E_REJECTED, 16}}};
+  auto it = table.find(name);
+  return it == table.end() ? StubRefusal{WEFT_E_REJECTED, 1} : it->second;
+}
 
 void StubChain::stub_guarded(const std::shared_ptr<Op> &op, const std::function<void()> &body) {
   try {
@@ -609,8 +610,7 @@ void StubVerbs::htlc_lock(const std::shared_ptr<Op> &op, const json::object &req
                        if (allowed.ok() && !(*allowed < U256::from_u64(amount))) return lock();
                        const auto &art = artifact("IERC20");
                        chain_.stub_send(
-                           op, *h->asset,
-                           encode(*art.abi, "approve", {lower_address(h->address), kUnlimited}), account,
+                           op, *h->asset, encode(*art.abi, "approve", {lower_address(h->address), kUnlimited}), account,
                            art.abi, [lock](const std::shared_ptr<Op> &, json::object) { lock(); },
                            refuse_as(art.abi, "approving the HTLC to take the amount"));
                      });

@@ -65,6 +65,14 @@ public:
   virtual abi::Hasher stub_hasher() const { return abi::keccak; }
 };
 
+// What a stub's refusal stands for, on every chain kind (the EVM stubs' custom errors, the Fabric chaincode's named
+// refusals): a status, and the reference chain's receipt code for details.code. An unknown name: {WEFT_E_REJECTED, 1}.
+struct StubRefusal {
+  int32_t status;
+  int code;
+};
+StubRefusal stub_refusal(const std::string &name);
+
 // A stub's custom error, decoded: its name and arguments.
 struct StubError {
   std::string name;

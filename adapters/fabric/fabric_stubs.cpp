@@ -4,6 +4,7 @@
 // (their writes go through the proxy), resources marked `htlc` are HTLC chaincodes. A stub refuses with "Name: text";
 // the name maps to a status and the reference chain's receipt code exactly as for the EVM stubs (docs/adapters.md).
 #include "fabric_chain.h"
+#include "stub_verbs.h"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -18,10 +19,7 @@ using plugin::Failure;
 
 namespace {
 
-struct Refusal {
-  int32_t status;
-  int code;
-};
+using Refusal = evm::StubRefusal;
 
 // "Name: text" -> Name, or "" when the message is not a stub's refusal.
 std::string refusal_name(const std::string &message) {
@@ -34,31 +32,7 @@ std::string refusal_name(const std::string &message) {
 }
 
 Refusal refusal_of(const std::string &name) {
-  static const std::map<std::string, Refusal> table = {{"NotCoordinator", {WEFT_E_ACCOUNT, 11}},
-                                                       {"Locked", {WEFT_E_BUSY, 7}},
-                                                       {"Finished", {WEFT_E_REJECTED, 9}},
-                                                       {"OtherTargets", {WEFT_E_REJECTED, 10}},
-                                                       {"UnknownTransaction", {WEFT_E_NOT_FOUND, 8}},
-                                                       {"NotProcessing", {WEFT_E_REJECTED, 9}},
-                                                       {"NotInTransaction", {WEFT_E_REJECTED, 10}},
-                                                       {"SeqReused", {WEFT_E_REJECTED, 10}},
-                                                       {"NoContract", {WEFT_E_NOT_FOUND, 1}},
-                                                       {"BadTransactionId", {WEFT_E_INVALID_ARGUMENT, 3}},
-                                                       {"BadTargets", {WEFT_E_INVALID_ARGUMENT, 3}},
-                                                       {"TooManySteps", {WEFT_E_REJECTED, 3}},
-                                                       {"NotXACapable", {WEFT_E_INVALID_ARGUMENT, 2}},
-                                                       {"NoCompensation", {WEFT_E_INVALID_ARGUMENT, 2}},
-                                                       {"CompensationFailed", {WEFT_E_REJECTED, 10}},
-                                                       {"BadArguments", {WEFT_E_INVALID_ARGUMENT, 3}},
-                                                       {"BadTimestamp", {WEFT_E_REJECTED, 3}},
-                                                       {"InsufficientBalance", {WEFT_E_REJECTED, 4}},
-                                                       {"Duplicate", {WEFT_E_REJECTED, 12}},
-                                                       {"WrongSecret", {WEFT_E_REJECTED, 13}},
-                                                       {"Expired", {WEFT_E_REJECTED, 14}},
-                                                       {"NotExpired", {WEFT_E_REJECTED, 15}},
-                                                       {"NotLocked", {WEFT_E_REJECTED, 16}}};
-  auto it = table.find(name);
-  return it == table.end() ? Refusal{WEFT_E_REJECTED, 1} : it->second;
+  return evm::stub_refusal(name);
 }
 
 // The holder in a Locked refusal: "... locked by XA transaction 'ID'".
@@ -98,7 +72,8 @@ std::string xid_of(const json::object &req) {
 json::object parse_object(const std::string &text) {
   boost::system::error_code ec;
   auto v = json::parse(text, ec);
-  if (ec || !v.is_object()) throw Failure(WEFT_E_UNAVAILABLE, "a Weft stub answered something that is not a JSON object");
+  if (ec || !v.is_object())
+    throw Failure(WEFT_E_UNAVAILABLE, "a Weft stub answered something that is not a JSON object");
   return v.as_object();
 }
 
@@ -173,7 +148,6 @@ void fail_sent(evm::OpBook &book, const std::shared_ptr<Op> &op, const json::obj
 
 // ---- XA ----
 
-
 // The coordinator's identity: the request's account when it can sign for Fabric, else the chain's service account
 // (router config accounts hold no P-256 keys yet, so the chain's default_account, which the coordinator names, has
 // none; the proxy's WEFT_XA_COORDINATOR must then name the service account's identity).
@@ -238,12 +212,14 @@ bool FabricChain::call_in_xa(const std::shared_ptr<Op> &op, const ChaincodeResou
   std::string xid = str_of(o->as_object(), "XA_TRANSACTION_ID");
   if (xid.empty() || xid == "0") return false;
   if (!res.xa || cfg_.xa_proxy.empty())
-    throw Failure(WEFT_E_INVALID_ARGUMENT, "resource '" + res.name + "' is not XA-capable, so not in transaction " + xid);
+    throw Failure(WEFT_E_INVALID_ARGUMENT,
+                  "resource '" + res.name + "' is not XA-capable, so not in transaction " + xid);
   query(op, cfg_.xa_proxy, {"holderOf", res.chaincode}, [this, op, res, req, xid](std::string holder) {
     if (holder != xid)
-      return book_.fail(op, WEFT_E_INVALID_ARGUMENT,
-                        "transaction " + xid + " does not hold resource '" + res.name + "'" +
-                            (holder.empty() ? std::string(" (it is not locked)") : " (transaction " + holder + " does)"));
+      return book_.fail(
+          op, WEFT_E_INVALID_ARGUMENT,
+          "transaction " + xid + " does not hold resource '" + res.name + "'" +
+              (holder.empty() ? std::string(" (it is not locked)") : " (transaction " + holder + " does)"));
     json::object plain = req;
     plain.erase("options");
     call(op, std::move(plain));
@@ -391,11 +367,11 @@ void FabricChain::htlc_write(const std::shared_ptr<Op> &op, const json::object &
             std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
             return v;
           };
-          const bool same = lower(str_of(s, "receiver")) == lower(text_of(req, "receiver")).substr(
-                                                                lower(text_of(req, "receiver")).starts_with("0x") ? 2 : 0) &&
-                            str_of(s, "amount") == text_of(req, "amount") &&
-                            str_of(s, "hash") == lower(text_of(req, "hash")) &&
-                            std::to_string(int_of(s, "timelock")) == text_of(req, "timelock");
+          const bool same =
+              lower(str_of(s, "receiver")) ==
+                  lower(text_of(req, "receiver")).substr(lower(text_of(req, "receiver")).starts_with("0x") ? 2 : 0) &&
+              str_of(s, "amount") == text_of(req, "amount") && str_of(s, "hash") == lower(text_of(req, "hash")) &&
+              std::to_string(int_of(s, "timelock")) == text_of(req, "timelock");
           if (!same) return fail_sent(book_, op, sent, "HTLC lock");
           book_.succeed(op, json::object{{"sender", s["sender"]},
                                          {"id", s["id"]},

@@ -21,6 +21,7 @@ import uuid
 
 import fabriclib
 import fabricstubs
+from test_xa import CRASH_POINTS  # every XA failpoint, with what recovery must make of it
 from weftlib import Router, call_data, wait_for
 
 NET = None
@@ -399,17 +400,6 @@ class StubsOnFabric(unittest.TestCase):
         self.assertEqual((got["status"], got["result"]), (200, str(now - 5000)), got)
 
 
-CRASH_POINTS = [
-    ("xa.after_start_log", "start", "rolledback"),
-    ("xa.after_start_chain", "start", "rolledback"),
-    ("xa.after_step_log", "step", "rolledback"),
-    ("xa.after_step_chain", "step", "rolledback"),
-    ("xa.after_decision", "commit", "committed"),
-    ("xa.after_commit_chain", "commit", "committed"),
-    ("xa.after_decision", "rollback", "rolledback"),
-    ("xa.after_rollback_chain", "rollback", "rolledback"),
-    ("xa.after_done", "commit", "committed"),
-]
 LEDGER, STORE = "payment.%s.ledger" % XCHAIN, "payment.%s.store" % XCHAIN
 
 
