@@ -1,5 +1,6 @@
 // weft-router: reads its config, opens its store, loads adapter plugins, brings chains up (in parallel, retrying
 // those that fail), and serves the RPC and the metrics listener until SIGINT/SIGTERM.
+#include <openssl/crypto.h>
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -211,6 +212,9 @@ int run_key_command(const RouterConfig &cfg, const CLI::App &key) {
 } // namespace
 
 int main(int argc, char **argv) {
+  // OpenSSL must not tear its state down at exit: adapters' library threads (gRPC's, in the Fabric adapter) may still
+  // be using it while the process ends, and its atexit clean-up then crashes them. The system reclaims it anyway.
+  OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, nullptr);
   CLI::App app{"weft-router: the Weft cross-chain router"};
   std::string config_path = "conf/router.yaml";
   app.add_option("-c,--config", config_path, "router configuration file")->capture_default_str();
