@@ -214,6 +214,13 @@ const ResourceConfig &StubVerbs::named(const std::string &name) const {
   throw Failure(WEFT_E_NOT_FOUND, "no resource '" + name + "' on this chain");
 }
 
+const ResourceConfig *StubVerbs::at_address(const std::string &address) const {
+  const ResourceConfig *r = nullptr;
+  for (const auto &x : chain_.stub_resources())
+    if (same_address(lower_address(x.address), address)) r = &x; // the latest registration wins
+  return r;
+}
+
 const ResourceConfig *StubVerbs::xa_proxy() const {
   const auto &all = chain_.stub_resources();
   for (auto it = all.rbegin(); it != all.rend(); ++it)
@@ -478,9 +485,7 @@ void StubVerbs::xa_status(const std::shared_ptr<Op> &op, const json::object &req
           json::array resources;
           for (const auto &t : targets.as_array()) {
             const std::string addr(t.as_string());
-            const ResourceConfig *r = nullptr;
-            for (const auto &x : chain_.stub_resources())
-              if (same_address(lower_address(x.address), addr)) r = &x;
+            const ResourceConfig *r = at_address(addr);
             resources.push_back(json::string(r != nullptr ? r->name : addr));
           }
           auto answer = std::make_shared<json::object>(json::object{{"xaTransactionID", xid},
@@ -513,9 +518,7 @@ void StubVerbs::xa_status(const std::shared_ptr<Op> &op, const json::object &req
             chain_.stub_read(op, proxy->address, fn_of(*proxy->abi, "stepOf", 2), {xid, std::to_string(seq)}, false,
                              [this, i, seq, steps, left, finish](std::vector<std::string> s) {
                                json::object step{{"seq", seq}, {"signer", s.at(2)}};
-                               const ResourceConfig *r = nullptr;
-                               for (const auto &x : chain_.stub_resources())
-                                 if (same_address(lower_address(x.address), s.at(1))) r = &x;
+                               const ResourceConfig *r = at_address(s.at(1));
                                step["resource"] = r != nullptr ? r->name : s.at(1);
                                auto input = from_hex(s.at(3));
                                if (r != nullptr && input.ok() && input->size() >= 4)

@@ -111,6 +111,7 @@ public:
 
 private:
   const ResourceConfig &named(const std::string &name) const;
+  const ResourceConfig *at_address(const std::string &address) const; // the resource there, or null
   const ResourceConfig &htlc_of(const boost::json::object &req) const;
   StubChain::Refused refuse_as(std::shared_ptr<const abi::ContractAbi> abi, std::string what);
   // A send_transaction's answer for a write that reverted (through the proxy): the sent shape with the reference
