@@ -10,12 +10,17 @@ pkgs=(
   doctest-dev libsecp256k1-dev libcli11-dev libedit-dev
   curl procps python3 python3-prometheus-client openssl
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
-  nodejs npm
 )
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js and npm count as present when their commands run, whoever packaged them: a machine whose Node.js comes
+# from another repository (with npm inside it) cannot take Debian's npm package beside it, so asking apt for it would
+# fail. Debian's packages are the fallback when either command is missing.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "weft: installing ${missing[*]}"
 SUDO=""
