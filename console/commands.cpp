@@ -289,8 +289,8 @@ constexpr Command kCommands[] = {
     {"xa", "xa resolve ID [NOTE...]", "Admin: clear a heuristic XA transaction after looking at the chains.",
      PathArg::kNone, false, nullptr, nullptr, nullptr, run_xa_admin},
     {"newHTLCProposal",
-     "newHTLCProposal INIT_PATH INIT_ACCOUNT INIT_AMOUNT INIT_TIMELOCK PART_PATH PART_ACCOUNT PART_AMOUNT "
-     "PART_TIMELOCK HASH [SECRET]",
+     "newHTLCProposal INIT_PATH INIT_ACCOUNT[/RECEIVE] INIT_AMOUNT INIT_TIMELOCK PART_PATH PART_ACCOUNT[/RECEIVE] "
+     "PART_AMOUNT PART_TIMELOCK HASH [SECRET]",
      "Propose an HTLC swap; with SECRET the router claims for the initiator once both locks are final.",
      PathArg::kResource, false, nullptr, nullptr, nullptr, run_new_htlc_proposal},
     {"genSecretAndHash", "genSecretAndHash", "A 32-byte secret from the system's CSPRNG and its sha256.",

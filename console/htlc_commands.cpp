@@ -11,6 +11,7 @@
 #include <openssl/sha.h>
 
 #include <charconv>
+#include <optional>
 #include <variant>
 
 namespace weft::console {
@@ -41,11 +42,15 @@ Outcome usage_error(const char *command, const std::string &why, const char *usa
   return failed(kExitUsage, "error: " + std::string(command) + ": " + why + " (usage: " + usage + ")\n");
 }
 
+Outcome malformed_answer(const std::string &what, const json::value &d) {
+  return failed(kExitFailure, "error: malformed answer from the router: " + what + ", got " + json::serialize(d) + "\n");
+}
+
 std::string swap_text(const json::value &d) {
   std::string out = "swap " + field_text(d, "id") + "\n  state: " + field_text(d, "state") + "\n";
   if (field_text(d, "note") != "-" && !field_text(d, "note").empty()) out += "  note:  " + field_text(d, "note") + "\n";
   for (const char *side : {"initiator", "participant"})
-    if (const auto *o = d.as_object().if_contains(side))
+    if (const auto *o = d.as_object().if_contains(side); o && o->is_object())
       out += "  " + std::string(side) + ": " + field_text(*o, "path") + " " + field_text(*o, "amount") + " from " +
              field_text(*o, "sender") + " to " + field_text(*o, "receiver") + ", timelock " +
              field_text(*o, "timelock") + (o->as_object().contains("state") ? ", lock " + field_text(*o, "state") : "") +
@@ -70,22 +75,32 @@ std::string swap_text(const json::value &d) {
 } // namespace
 
 Outcome run_new_htlc_proposal(Args args, const Transport &transport, const Options &options) {
-  const char *use = "newHTLCProposal INIT_PATH INIT_ACCOUNT INIT_AMOUNT INIT_TIMELOCK PART_PATH PART_ACCOUNT "
-                    "PART_AMOUNT PART_TIMELOCK HASH [SECRET]";
+  const char *use = "newHTLCProposal INIT_PATH INIT_ACCOUNT[/RECEIVE] INIT_AMOUNT INIT_TIMELOCK PART_PATH "
+                    "PART_ACCOUNT[/RECEIVE] PART_AMOUNT PART_TIMELOCK HASH [SECRET]";
   if (args.size() != 9 && args.size() != 10) return usage_error("newHTLCProposal", "expects 9 or 10 arguments", use);
   long long ti = 0, tp = 0;
   if (!is_resource_path(args[0]) || !is_resource_path(args[4]))
     return usage_error("newHTLCProposal", "the paths must be zone.chain.resource", use);
   if (!integer(args[3], ti) || !integer(args[7], tp))
     return usage_error("newHTLCProposal", "timelocks are Unix milliseconds of chain time", use);
-  json::object data{{"initiator", json::object{{"path", args[0]}, {"account", args[1]}, {"amount", args[2]}, {"timelock", ti}}},
-                    {"participant", json::object{{"path", args[4]}, {"account", args[5]}, {"amount", args[6]}, {"timelock", tp}}},
+  // ACCOUNT or ACCOUNT/RECEIVE_ACCOUNT: the party's account on its own chain, and the one it receives with on the
+  // other side's chain when that differs (a Fabric identity and a secp256k1 account, say).
+  auto side = [](const std::string &path, const std::string &account, const std::string &amount, long long t) {
+    json::object o{{"path", path}, {"amount", amount}, {"timelock", t}};
+    auto slash = account.find('/');
+    o["account"] = account.substr(0, slash);
+    if (slash != std::string::npos) o["receiveAccount"] = account.substr(slash + 1);
+    return o;
+  };
+  json::object data{{"initiator", side(args[0], args[1], args[2], ti)},
+                    {"participant", side(args[4], args[5], args[6], tp)},
                     {"hash", args[8]}};
   if (args.size() == 10) data["secret"] = args[9];
   auto answer = ask_router(transport, RpcRequest{"POST", "/weft/htlc/newProposal", std::move(data)});
   if (auto *o = std::get_if<Outcome>(&answer)) return std::move(*o);
   const json::value &d = std::get<json::value>(answer);
   if (options.json) return printed(json::serialize(d) + "\n");
+  if (!d.is_object()) return malformed_answer("data is not a swap", d);
   return printed("proposal accepted: " + swap_text(d));
 }
 
@@ -113,12 +128,20 @@ Outcome run_gen_timelock(Args args, const Transport &transport, const Options &o
   if (auto *o = std::get_if<Outcome>(&answer)) return std::move(*o);
   const json::value &d = std::get<json::value>(answer);
   if (options.json) return printed(json::serialize(d) + "\n");
-  const auto &o = d.as_object();
-  long long now_p = o.at("participantNowMs").to_number<long long>(), window = o.at("minWindowMs").to_number<long long>();
-  long long delta = o.at("deltaMs").to_number<long long>();
+  const json::object *o = d.if_object();
+  auto number = [o](const char *key) -> std::optional<long long> {
+    const json::value *v = o ? o->if_contains(key) : nullptr;
+    if (v == nullptr || !v->is_number()) return std::nullopt;
+    boost::system::error_code ec;
+    long long n = v->to_number<long long>(ec);
+    return ec ? std::nullopt : std::optional<long long>(n);
+  };
+  auto now = number("participantNowMs"), wide = number("minWindowMs"), gap = number("deltaMs");
+  if (!now || !wide || !gap) return malformed_answer("no participantNowMs, minWindowMs and deltaMs", d);
+  long long now_p = *now, window = *wide, delta = *gap;
   long long tp = now_p + window + extra_s * 1000, ti = tp + delta + extra_s * 1000;
   return printed("participant timelock: " + std::to_string(tp) + "\ninitiator timelock:   " + std::to_string(ti) +
-                 "\n(delta " + std::to_string(delta) + " ms: " + json::serialize(o.at("parts")) + ")\n");
+                 "\n(delta " + std::to_string(delta) + " ms: " + (o->contains("parts") ? json::serialize(o->at("parts")) : std::string("-")) + ")\n");
 }
 
 Outcome run_check_transfer_status(Args args, const Transport &transport, const Options &options) {
@@ -127,6 +150,7 @@ Outcome run_check_transfer_status(Args args, const Transport &transport, const O
   if (auto *o = std::get_if<Outcome>(&answer)) return std::move(*o);
   const json::value &d = std::get<json::value>(answer);
   if (options.json) return printed(json::serialize(d) + "\n");
+  if (!d.is_object()) return malformed_answer("data is not a swap", d);
   return printed(swap_text(d));
 }
 

@@ -296,6 +296,15 @@ asio::awaitable<json::object> Engine::lock_status(std::shared_ptr<Chain> chain, 
   co_return v.as_object();
 }
 
+namespace {
+// Who signs a party's claim on the other side's chain: its account there (swaps proposed before receiveAccount
+// existed have only the one account).
+std::string claimer(const json::object &side) {
+  const auto *r = side.if_contains("receiveAccount");
+  return r && r->is_string() ? std::string(r->get_string()) : str(side, "account");
+}
+} // namespace
+
 // One look at both chains and at most one action; true once the swap has ended.
 asio::awaitable<bool> Engine::step(SwapPtr s) {
   json::object I, P;
@@ -360,7 +369,7 @@ asio::awaitable<bool> Engine::step(SwapPtr s) {
       if (state != "claiming_initiator" && !(co_await save(s, "claiming_initiator")).ok()) co_return false;
       failpoint::hit("htlc.before_counterpart_claim");
       json::object body{{"resource", str(I, "resource")}, {"sender", str(I, "sender")}, {"id", id},
-                             {"secret", secret}, {"account", str(P, "account")}};
+                             {"secret", secret}, {"account", claimer(P)}};
       auto r = co_await act(chain_i, Verb::HtlcUnlock, std::move(body));
       record("initiatorClaim", r);
       co_return false; // the next look sees it claimed
@@ -368,7 +377,7 @@ asio::awaitable<bool> Engine::step(SwapPtr s) {
     if (a == "claimed" && b == "locked") {
       if (now_p >= num(P, "timelock")) co_return co_await finish("failed", "the participant's lock expired first");
       json::object body{{"resource", str(P, "resource")}, {"sender", str(P, "sender")}, {"id", id},
-                             {"secret", secret}, {"account", str(I, "account")}};
+                             {"secret", secret}, {"account", claimer(I)}};
       auto r = co_await act(chain_p, Verb::HtlcUnlock, std::move(body));
       record("participantClaim", r);
       co_return false;
@@ -451,7 +460,7 @@ asio::awaitable<bool> Engine::step(SwapPtr s) {
       std::string secret = hex(bytes.data(), bytes.size());
       if (state != "claiming_participant" && !(co_await save(s, "claiming_participant")).ok()) co_return false;
       json::object body{{"resource", str(P, "resource")}, {"sender", str(P, "sender")}, {"id", id},
-                             {"secret", secret}, {"account", str(I, "account")}};
+                             {"secret", secret}, {"account", claimer(I)}};
       auto r = co_await act(chain_p, Verb::HtlcUnlock, std::move(body));
       record("participantClaim", r);
       co_return false;
@@ -484,10 +493,15 @@ asio::awaitable<Result<json::object>> Engine::propose(Actor who, json::object re
     const auto *t = o.if_contains("timelock");
     if (!t || !t->is_number() || t->to_number<std::int64_t>() <= 0)
       return Error{kBadProposal, std::string(name) + ".timelock must be Unix milliseconds of chain time"};
+    const auto *r = o.if_contains("receiveAccount");
+    if (r && !r->is_string())
+      return Error{kBadProposal, std::string(name) + ".receiveAccount must name an account (keyID or router account)"};
     auto handle = resolve(res->chain_path, account);
     if (!handle.ok()) return handle.error();
-    return json::object{{"path", path}, {"chain", res->chain_path}, {"resource", res->name}, {"account", *handle},
-                        {"named", account}, {"amount", amount}, {"timelock", t->to_number<std::int64_t>()}};
+    return json::object{{"path", path},       {"chain", res->chain_path},
+                        {"resource", res->name}, {"account", *handle},
+                        {"named", account},   {"receiveNamed", r ? std::string(r->get_string()) : account},
+                        {"amount", amount},   {"timelock", t->to_number<std::int64_t>()}};
   };
   auto I = side_of("initiator");
   if (!I.ok()) co_return I.error();
@@ -495,6 +509,18 @@ asio::awaitable<Result<json::object>> Engine::propose(Actor who, json::object re
   if (!P.ok()) co_return P.error();
   if (str(*I, "chain") == str(*P, "chain"))
     co_return Error{kBadProposal, "the two sides must be on different chains"};
+  // Each party also has an account on the other side's chain: the one it receives with there, and which signs its
+  // claim there. `receiveAccount` names it; without it, `account` is resolved again for that chain (a user's default
+  // for the other chain's type, or the same router account). Chains of different key types (a Fabric identity and a
+  // secp256k1 address) need it named.
+  for (auto [side, other, name] : {std::tuple{&*I, &*P, "initiator"}, std::tuple{&*P, &*I, "participant"}}) {
+    std::string named = str(*side, "receiveNamed");
+    auto handle = resolve(str(*other, "chain"), named);
+    if (!handle.ok())
+      co_return Error{handle.error().code, std::string(name) + "'s account on " + str(*other, "chain") + ": " +
+                                               handle.error().message + "; name it with " + name + ".receiveAccount"};
+    (*side)["receiveAccount"] = *handle;
+  }
   std::string hash = lower(str(req, "hash"));
   if (!is_hex32(hash)) co_return Error{kBadProposal, "hash must be 0x and 64 hex digits: sha256 of the secret"};
   std::string secret = lower(str(req, "secret"));
@@ -510,14 +536,17 @@ asio::awaitable<Result<json::object>> Engine::propose(Actor who, json::object re
     auto r = co_await chains_.address(c, std::move(account));
     co_return r;
   };
+  auto named_error = [](const Error &e, const char *side, const std::string &chain, const char *field) {
+    return Error{e.code, std::string(side) + "'s " + field + " has no address on " + chain + ": " + e.message};
+  };
   auto sender_i = co_await addr(chain_i, str(*I, "account"));
-  if (!sender_i.ok()) co_return sender_i.error();
-  auto receiver_i = co_await addr(chain_i, str(*P, "account"));
-  if (!receiver_i.ok()) co_return receiver_i.error();
+  if (!sender_i.ok()) co_return named_error(sender_i.error(), "initiator", chain_i->path, "account");
+  auto receiver_i = co_await addr(chain_i, str(*P, "receiveAccount"));
+  if (!receiver_i.ok()) co_return named_error(receiver_i.error(), "participant", chain_i->path, "receiveAccount");
   auto sender_p = co_await addr(chain_p, str(*P, "account"));
-  if (!sender_p.ok()) co_return sender_p.error();
-  auto receiver_p = co_await addr(chain_p, str(*I, "account"));
-  if (!receiver_p.ok()) co_return receiver_p.error();
+  if (!sender_p.ok()) co_return named_error(sender_p.error(), "participant", chain_p->path, "account");
+  auto receiver_p = co_await addr(chain_p, str(*I, "receiveAccount"));
+  if (!receiver_p.ok()) co_return named_error(receiver_p.error(), "initiator", chain_p->path, "receiveAccount");
   (*I)["sender"] = lower(*sender_i);
   (*I)["receiver"] = lower(*receiver_i);
   (*P)["sender"] = lower(*sender_p);
@@ -582,7 +611,9 @@ asio::awaitable<Result<json::object>> Engine::propose(Actor who, json::object re
 
 json::object Engine::swap_json(const Swap &s) const {
   auto side = [](const json::object &o) {
-    return json::object{{"path", o.at("path")},         {"account", o.at("named")}, {"sender", o.at("sender")},
+    const auto *r = o.if_contains("receiveNamed");
+    return json::object{{"path", o.at("path")},         {"account", o.at("named")},
+                        {"receiveAccount", r ? *r : o.at("named")}, {"sender", o.at("sender")},
                         {"receiver", o.at("receiver")}, {"amount", o.at("amount")}, {"timelock", o.at("timelock")}};
   };
   return json::object{{"id", s.rec.id},

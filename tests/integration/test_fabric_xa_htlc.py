@@ -563,10 +563,12 @@ FHTLC = "payment.%s.htlc" % XCHAIN
 
 
 class HtlcSwapsOnFabric(unittest.TestCase):
-    """Swaps through the router's HTLC engine and the adapter's HTLC verbs, between two chain entries of the same
-    network (fabx and fabx2: the same HTLC chaincode, locks keyed by sender). alice (the admin's chain account 1,
-    Org1's User1) and bob (account 2, Org2's User1) have Fabric identities only: a swap with the reference chain needs
-    each party's address on both chains, and the router's own accounts cannot hold P-256 keys yet."""
+    """Swaps through the router's HTLC engine and the adapter's HTLC verbs: between Fabric and the reference chain, in
+    both directions, and between two chain entries of the same network (fabx and fabx2: the same HTLC chaincode, locks
+    keyed by sender). alice and bob are the admin's Fabric chain accounts 1 and 2 (Org1's and Org2's User1) and the
+    router accounts alice and bob on the reference chain: a party names its account on its own chain (`account`) and the
+    one it receives with on the other side's chain (`receiveAccount`), since a P-256 Fabric identity has no address on a
+    secp256k1 chain."""
 
     def tearDown(self):
         assert_supply(self)
@@ -576,13 +578,23 @@ class HtlcSwapsOnFabric(unittest.TestCase):
         tp = s["participantNowMs"] + s["minWindowMs"] + 2000
         return tp + s["deltaMs"] + 1000, tp
 
-    def propose(self, amount_i, amount_p):
+    @staticmethod
+    def party(chain, who, amount, timelock):
+        """A side of a proposal: who's account on chain and, where the other side's chain takes the other kind of
+        key, the one it receives with there."""
+        side = {"amount": amount, "timelock": timelock}
+        if chain == "ledger1":
+            return dict(side, path=RHTLC, account=who, receiveAccount=str(KEY[who]))
+        return dict(side, path="payment.%s.htlc" % chain, account=str(KEY[who]), receiveAccount=who)
+
+    def propose(self, amount_i, amount_p, chains=(XCHAIN, XCHAIN2)):
         secret, h = new_secret()
-        hi, hp = "payment.%s.htlc" % XCHAIN, "payment.%s.htlc" % XCHAIN2
-        ti, tp = self.timelocks("payment." + XCHAIN, "payment." + XCHAIN2)
-        data = {"initiator": {"path": hi, "account": "1", "amount": amount_i, "timelock": ti},
-                "participant": {"path": hp, "account": "2", "amount": amount_p, "timelock": tp},
-                "hash": h, "secret": secret}
+        ti, tp = self.timelocks("payment." + chains[0], "payment." + chains[1])
+        initiator = self.party(chains[0], "alice", amount_i, ti)
+        participant = self.party(chains[1], "bob", amount_p, tp)
+        if "ledger1" not in chains:  # Fabric on both sides: the one account serves both
+            del initiator["receiveAccount"], participant["receiveAccount"]
+        data = {"initiator": initiator, "participant": participant, "hash": h, "secret": secret}
         return ROUTER.ok("POST", "/weft/htlc/newProposal", data), secret
 
     def wait_state(self, swap_id, states, timeout=120):
@@ -592,26 +604,79 @@ class HtlcSwapsOnFabric(unittest.TestCase):
         return wait_for(reached, timeout, "swap %s to reach %s" % (swap_id, states))
 
     def balances(self):
-        return tuple(int(call("htlc", "balanceOf", ADDR[w])) for w in USERS)
+        """alice's and bob's HTLC balances on Fabric, then their token balances on the reference chain."""
+        ref = ref_addr()
+        return tuple(int(call("htlc", "balanceOf", ADDR[w])) for w in USERS) + tuple(ref_balance(ref[w]) for w in USERS)
+
+    def give_back(self, fabric_to_alice, ref_to_bob):
+        if fabric_to_alice:
+            send("htlc", "transfer", ADDR["alice"], str(fabric_to_alice), account="bob")
+        if ref_to_bob:
+            env = ROUTER.request("POST", "/resource/payment/ledger1/token/sendTransaction",
+                                 call_data("transfer", ref_addr()["bob"], str(ref_to_bob), account="alice"),
+                                 timeout=60)[1]
+            self.assertEqual(env["data"]["errorCode"], 0, env)
 
     def test_swap(self):
         before = self.balances()
         swap, secret = self.propose("100", "30")
         done = self.wait_state(swap["id"], ("completed", "failed", "refunded"))
         self.assertEqual(done["state"], "completed", done)
-        self.assertEqual(self.balances(), (before[0] - 70, before[1] + 70))
+        self.assertEqual(self.balances(), (before[0] - 70, before[1] + 70) + before[2:])
         st = ROUTER.ok("POST", "/weft/htlc/status", {"id": swap["id"]})
         self.assertEqual((st["initiator"]["state"], st["participant"]["state"]), ("claimed", "claimed"), st)
         # The initiator's claim published the secret on chain: the chaincode's own status of bob's lock shows it.
         on_chain = json.loads(call("htlc", "status", ADDR["bob"], swap["id"]))
         self.assertEqual((on_chain["state"], on_chain["secret"]), ("claimed", secret), on_chain)
-        send("htlc", "transfer", ADDR["alice"], "70", account="bob")
+        self.give_back(70, 0)
 
-    def test_killed_after_the_secret_is_revealed(self):
+    def test_swap_fabric_for_the_reference_chain(self):
+        """alice gives 100 on Fabric for bob's 30 tokens on the reference chain."""
+        before = self.balances()
+        swap, secret = self.propose("100", "30", chains=(XCHAIN, "ledger1"))
+        ref = ref_addr()
+        self.assertEqual((swap["initiator"]["receiver"], swap["participant"]["receiver"]),
+                         (ADDR["bob"], ref["alice"].lower()), swap)
+        self.assertEqual((swap["initiator"]["receiveAccount"], swap["participant"]["receiveAccount"]), ("alice", "2"))
+        done = self.wait_state(swap["id"], ("completed", "failed", "refunded"))
+        self.assertEqual(done["state"], "completed", done)
+        self.assertEqual(self.balances(), (before[0] - 100, before[1] + 100, before[2] + 30, before[3] - 30))
+        on_chain = json.loads(call("htlc", "status", ADDR["alice"], swap["id"]))
+        self.assertEqual((on_chain["state"], on_chain["secret"]), ("claimed", secret), on_chain)
+        self.give_back(100, 30)
+
+    def test_swap_the_reference_chain_for_fabric(self):
+        """alice gives 40 tokens on the reference chain for bob's 15 on Fabric: the Fabric lock is the participant's,
+        whose timelock comes first."""
+        before = self.balances()
+        swap, _ = self.propose("40", "15", chains=("ledger1", XCHAIN))
+        done = self.wait_state(swap["id"], ("completed", "failed", "refunded"))
+        self.assertEqual(done["state"], "completed", done)
+        self.assertEqual(self.balances(), (before[0] + 15, before[1] - 15, before[2] - 40, before[3] + 40))
+        send("htlc", "transfer", ADDR["bob"], "15", account="alice")
+        env = ROUTER.request("POST", "/resource/payment/ledger1/token/sendTransaction",
+                             call_data("transfer", ref_addr()["alice"], "40", account="bob"), timeout=60)[1]
+        self.assertEqual(env["data"]["errorCode"], 0, env)
+
+    def test_a_party_without_an_account_on_the_other_chain_is_refused(self):
+        secret, h = new_secret()
+        ti, tp = self.timelocks("payment." + XCHAIN, "payment.ledger1")
+        data = {"initiator": {"path": FHTLC, "account": "1", "amount": "5", "timelock": ti},
+                "participant": {"path": RHTLC, "account": "bob", "receiveAccount": "2", "amount": "5", "timelock": tp},
+                "hash": h, "secret": secret}
+        status, env = ROUTER.request("POST", "/weft/htlc/newProposal", data)
+        self.assertNotEqual(env["errorCode"], 0, env)
+        self.assertIn("initiator", env["message"])
+        self.assertIn("payment.ledger1", env["message"])
+        self.assertIn("receiveAccount", env["message"])
+        listed = ROUTER.ok("POST", "/weft/htlc/listProposals", {"offset": 0, "size": 100})["proposals"]
+        self.assertNotIn(h, [p["hash"] for p in listed])  # nothing was stored
+
+    def killed_after_the_reveal(self, chains, amount_i, amount_p):
         before = self.balances()
         ROUTER.stop()
         ROUTER.start(env=dict(SANITIZER_ENV, WEFT_FAILPOINTS="htlc.before_counterpart_claim=crash"))
-        swap, _ = self.propose("40", "10")
+        swap, _ = self.propose(str(amount_i), str(amount_p), chains=chains)
         code = ROUTER.proc.wait(timeout=120)
         self.assertEqual(code, 137, ROUTER.log_text()[-3000:])
         ROUTER.proc = None
@@ -619,8 +684,17 @@ class HtlcSwapsOnFabric(unittest.TestCase):
         ROUTER.start(env=SANITIZER_ENV)
         done = self.wait_state(swap["id"], ("completed", "failed", "refunded"))
         self.assertEqual(done["state"], "completed", done)
-        self.assertEqual(self.balances(), (before[0] - 30, before[1] + 30))
-        send("htlc", "transfer", ADDR["alice"], "30", account="bob")
+        return before
+
+    def test_killed_after_the_secret_is_revealed(self):
+        before = self.killed_after_the_reveal((XCHAIN, XCHAIN2), 40, 10)
+        self.assertEqual(self.balances(), (before[0] - 30, before[1] + 30) + before[2:])
+        self.give_back(30, 0)
+
+    def test_killed_after_the_secret_is_revealed_with_the_reference_chain(self):
+        before = self.killed_after_the_reveal((XCHAIN, "ledger1"), 20, 8)
+        self.assertEqual(self.balances(), (before[0] - 20, before[1] + 20, before[2] + 8, before[3] - 8))
+        self.give_back(20, 8)
 
 
 if __name__ == "__main__":

@@ -79,6 +79,18 @@ TEST_CASE("console sends each command to its route with the version envelope") {
       {{"getBlock", "payment.ledger1", "17"}, "GET", "/trans/getBlock?path=payment.ledger1&blockNumber=17", "null"},
       {{"accounts"}, "GET", "/weft/accounts", "null"},
       {{"accounts", "payment.ledger1"}, "GET", "/weft/accounts?path=payment.ledger1", "null"},
+      {{"newHTLCProposal", "a.b.htlc", "alice", "100", "2000", "a.c.htlc", "bob", "50", "1000", "0xh"},
+       "POST",
+       "/weft/htlc/newProposal",
+       R"({"initiator":{"path":"a.b.htlc","amount":"100","timelock":2000,"account":"alice"},
+           "participant":{"path":"a.c.htlc","amount":"50","timelock":1000,"account":"bob"},"hash":"0xh"})"},
+      // ACCOUNT/RECEIVE: a party whose account on the other side's chain differs (a Fabric identity, say).
+      {{"newHTLCProposal", "a.fab.htlc", "1/alice", "100", "2000", "a.ref.htlc", "bob/2", "50", "1000", "0xh", "0xs"},
+       "POST",
+       "/weft/htlc/newProposal",
+       R"({"initiator":{"path":"a.fab.htlc","amount":"100","timelock":2000,"account":"1","receiveAccount":"alice"},
+           "participant":{"path":"a.ref.htlc","amount":"50","timelock":1000,"account":"bob","receiveAccount":"2"},
+           "hash":"0xh","secret":"0xs"})"},
   };
   for (const Case &c : cases) {
     CAPTURE(c.words[0]);
@@ -188,6 +200,26 @@ TEST_CASE("console rejects a malformed answer without crashing") {
     const Outcome outcome = run(router, {"status"});
     CHECK(outcome.exit_code == kExitFailure);
     CHECK(outcome.err.starts_with("error: malformed answer from the router"));
+  }
+}
+
+TEST_CASE("console HTLC commands reject data of the wrong shape without crashing") {
+  const Words commands[] = {
+      {"newHTLCProposal", "a.b.htlc", "alice", "100", "2000", "a.c.htlc", "bob", "50", "1000", "0xh"},
+      {"checkTransferStatus", "0xid"},
+      {"genTimelock", "a.b", "a.c"},
+  };
+  for (const char *data : {"null", "[1]", R"("text")", R"({"deltaMs":"x","participantNowMs":1,"minWindowMs":2})"}) {
+    for (const Words &words : commands) {
+      CAPTURE(words[0]);
+      CAPTURE(data);
+      FakeRouter router;
+      router.answer_data(data);
+      const Outcome outcome = run(router, words);
+      if (words[0] != "genTimelock" && data[0] == '{') continue; // an object is a (thin) swap
+      CHECK(outcome.exit_code == kExitFailure);
+      CHECK(outcome.err.starts_with("error: malformed answer from the router"));
+    }
   }
 }
 
