@@ -7,8 +7,9 @@ after the timelock refused, a claim endorsed in time but held back and ordered a
 timestamp far from the endorsers' clocks refused, and the supply unchanged. Then the adapter's XA and HTLC verbs (chain `fabx`, the same
 chaincodes configured as the XA proxy, XA-capable resources and an HTLC): XA transactions spanning Fabric and the
 reference chain, committed, rolled back with the business state compared, and the router killed at every XA
-failpoint; HTLC swaps through the engine between two chain entries of the network, including the router killed after
-the reveal. Skipped, with the reason, where Fabric's binaries are absent."""
+failpoint; HTLC swaps through the engine between Fabric and the reference chain in both directions and between two
+chain entries of the network, including the router killed after the reveal, and a proposal whose party has no account
+on the other chain refused. Skipped, with the reason, where Fabric's binaries are absent."""
 import hashlib
 import http.client
 import json
