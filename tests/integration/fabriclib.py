@@ -15,6 +15,7 @@ import hashlib
 import io
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 from weftlib import scaled, wait_for, _STARTED
@@ -364,15 +365,24 @@ class Network:
         self.wait_healthy(self.orderer_ops, self.procs["orderer"])
 
     def wait_healthy(self, ops_port, proc):
+        last = ["no answer yet"]
+
         def ok():
             if not proc.running():
                 raise AssertionError("%s exited:\n%s" % (proc.name, proc.tail()))
             try:
                 with urllib.request.urlopen("http://127.0.0.1:%d/healthz" % ops_port, timeout=2) as r:
                     return r.status == 200
-            except OSError:
-                return False
-        wait_for(ok, 60, proc.name + " health")
+            except urllib.error.HTTPError as e:  # 503 names the failing checks
+                last[0] = "HTTP %d %s" % (e.code, e.read()[:500].decode(errors="replace"))
+            except OSError as e:
+                last[0] = str(e)
+            return False
+        try:
+            wait_for(ok, 120, proc.name + " health")
+        except AssertionError as e:
+            raise AssertionError("%s on 127.0.0.1:%d (last: %s); its log ends:\n%s"
+                                 % (e, ops_port, last[0], proc.tail())) from None
 
     def peer_env(self, org):
         p = self.peers[org]
