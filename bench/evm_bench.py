@@ -41,6 +41,13 @@ class Client:
         return json.loads(resp.read())
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of a process so far, from /proc/PID/stat (fields 14 and 15, in clock ticks)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run(clients, jobs, make, work):
     """Runs len(jobs) operations on `clients` threads; returns (ops/s, latencies in ms)."""
     lat, lock = [], threading.Lock()
@@ -148,9 +155,11 @@ def main():
         def row(name, clients, n, direct, routed, presigned=False):
             d_jobs = presign(n) if presigned else [None] * n
             d_rate, d_lat = run(clients, d_jobs, lambda: Client("127.0.0.1", anvil_port), direct)
+            cpu0 = cpu_seconds(r.proc.pid)
             r_rate, r_lat = run(clients, [None] * n, lambda: Client(router_host, router_port), routed)
+            router_us = (cpu_seconds(r.proc.pid) - cpu0) * 1e6 / n
             rows.append((name, clients, d_rate, percentile(d_lat, 50), percentile(d_lat, 99), r_rate,
-                         percentile(r_lat, 50), percentile(r_lat, 99)))
+                         percentile(r_lat, 50), percentile(r_lat, 99), router_us))
 
         row("sendTransaction", 1, args.sends // 3, direct_send, router_send, presigned=True)
         row("sendTransaction", args.clients, args.sends, direct_send, router_send, presigned=True)
@@ -158,12 +167,13 @@ def main():
         row("call", args.clients, args.calls, direct_call, router_call)
 
         print("EVM adapter vs direct anvil (poll %d ms; same run)" % POLL_MS)
-        print("%-16s %7s | %10s %8s %8s | %10s %8s %8s | %11s %9s" % (
-            "path", "clients", "direct/s", "p50 ms", "p99 ms", "router/s", "p50 ms", "p99 ms", "thru ratio",
-            "p50 ratio"))
-        for name, c, dr, dp50, dp99, rr, rp50, rp99 in rows:
-            print("%-16s %7d | %10.0f %8.2f %8.2f | %10.0f %8.2f %8.2f | %11.2f %9.2f" % (
-                name, c, dr, dp50, dp99, rr, rp50, rp99, rr / dr, rp50 / dp50 if dp50 else 0))
+        print("%-16s %7s | %10s %8s %8s | %10s %8s %8s %9s | %11s %9s" % (
+            "path", "clients", "direct/s", "p50 ms", "p99 ms", "router/s", "p50 ms", "p99 ms", "router µs",
+            "thru ratio", "p50 ratio"))
+        for name, c, dr, dp50, dp99, rr, rp50, rp99, rus in rows:
+            print("%-16s %7d | %10.0f %8.2f %8.2f | %10.0f %8.2f %8.2f %9.1f | %11.2f %9.2f" % (
+                name, c, dr, dp50, dp99, rr, rp50, rp99, rus, rr / dr, rp50 / dp50 if dp50 else 0))
+        print("router µs: the router process's CPU (user + system) per request, from /proc")
         print("target: router throughput >= 1/1.1 = 0.91 of direct")
     finally:
         if r is not None:
