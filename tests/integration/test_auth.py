@@ -55,20 +55,23 @@ class Login(unittest.TestCase):
     def test_every_bad_login_gets_the_same_answer_in_about_the_same_time(self):
         pub = self.router.ok("GET", "/auth/pub", token=None)["pub"]
         key_len = len(base64.b64decode(pub)) > 300 and 384
-        cases = {
-            "wrong password": (self.creds("ivy", "nope"), False),
-            "unknown user": (self.creds("nobody", "carol-pw-1"), False),
-            "not JSON": ("this is not json", False),
-            "bad ciphertext": (base64.b64encode(os.urandom(key_len)).decode(), True),
-            "not base64": ("%%%not base64%%%", True),
-            "short block": (base64.b64encode(b"\x00\x02" + os.urandom(40)).decode(), True),
-        }
+        def cases():  # made afresh for each try: an auth code inside a payload is single-use
+            return {
+                "wrong password": (self.creds("ivy", "nope"), False),
+                "unknown user": (self.creds("nobody", "carol-pw-1"), False),
+                "not JSON": ("this is not json", False),
+                "bad ciphertext": (base64.b64encode(os.urandom(key_len)).decode(), True),
+                "not base64": ("%%%not base64%%%", True),
+                "short block": (base64.b64encode(b"\x00\x02" + os.urandom(40)).decode(), True),
+            }
         times = {}
-        # Each case from its own loopback address, so each is a first failure with the same brute-force delay.
-        for i, (name, (payload, raw)) in enumerate(cases.items()):
-            data, took = self.send_login(payload, raw, source="127.0.%d.%d" % (7, 10 + i))
-            self.assertEqual(data, WRONG, name)
-            times[name] = took
+        # Each try from its own loopback address, so each is a first failure with the same brute-force delay. Each
+        # case is tried three times and keeps its fastest: a loaded machine can only make a try slower, never faster.
+        for attempt in range(3):
+            for i, (name, (payload, raw)) in enumerate(cases().items()):
+                data, took = self.send_login(payload, raw, source="127.0.%d.%d" % (7 + attempt, 10 + i))
+                self.assertEqual(data, WRONG, name)
+                times[name] = min(took, times.get(name, took))
         print("bad-login times (s):", {k: round(v, 3) for k, v in times.items()})
         # The same KDF work whatever failed: no case answers in much less time than another.
         self.assertLess(max(times.values()) / min(times.values()), 2.5, times)
@@ -136,8 +139,10 @@ class Login(unittest.TestCase):
             t0 = time.monotonic()
             self.assertEqual(r.login_answer("frank", "guess"), WRONG)
             took.append(time.monotonic() - t0)
-        # 100 ms, 200 ms, 400 ms, 800 ms of delay on top of the same work.
-        self.assertGreater(took[3] - took[0], 0.5, took)
+        # 100 ms, 200 ms, 400 ms, 800 ms of delay on top of the same work: lower bounds, which a loaded machine can
+        # only lengthen.
+        for i, delay in enumerate((0.1, 0.2, 0.4, 0.8)):
+            self.assertGreaterEqual(took[i], delay, took)
         # Slowed, never locked out: the right password still works.
         self.assertEqual(r.login_answer("frank", "frank-pw-1")["errorCode"], 0)
         db = sqlite3.connect("file:%s?mode=ro" % os.path.join(r.data_dir, "router.db"), uri=True)
