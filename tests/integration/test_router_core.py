@@ -332,9 +332,11 @@ class Lifecycle(unittest.TestCase):
     default_account: alice
     options: { fail_open_times: 4 }
 """
+        # Four failed attempts 1 + 2 + 2 + 2 s apart: the router's own start on a loaded machine (a few seconds under
+        # the sanitizers) must not outlast them, or the first look finds the chain up already.
         r = Router(plugin_dir=TEST_PLUGINS, chains=chains,
                    router="  chain_retry_initial_ms: %d\n  chain_retry_max_ms: %d\n"
-                   % (scaled(0.3) * 1000, scaled(0.6) * 1000)).start()
+                   % (scaled(1.0) * 1000, scaled(2.0) * 1000)).start()
         try:
             status = {c["path"]: c for c in r.ok("GET", "/sys/status")["chains"]}
             self.assertEqual(status["payment.flaky"]["status"], "down")
