@@ -516,9 +516,12 @@ asio::awaitable<Result<json::object>> Engine::propose(Actor who, json::object re
   for (auto [side, other, name] : {std::tuple{&*I, &*P, "initiator"}, std::tuple{&*P, &*I, "participant"}}) {
     std::string named = str(*side, "receiveNamed");
     auto handle = resolve(str(*other, "chain"), named);
-    if (!handle.ok())
+    if (!handle.ok()) {
+      bool named_it = req.at(name).as_object().contains("receiveAccount");
       co_return Error{handle.error().code, std::string(name) + "'s account on " + str(*other, "chain") + ": " +
-                                               handle.error().message + "; name it with " + name + ".receiveAccount"};
+                                               handle.error().message +
+                                               (named_it ? "" : std::string("; name it with ") + name + ".receiveAccount")};
+    }
     (*side)["receiveAccount"] = *handle;
   }
   std::string hash = lower(str(req, "hash"));
