@@ -46,6 +46,22 @@ def chaincode_modules():
     return None, "WEFT_FABRIC_CHAINCODE_MODULES does not hold fabric-shim (scripts/npm-deps.sh DIR tests/fabric/chaincode)"
 
 
+def clean_exit(code, log):
+    """Whether a router that loaded the Fabric adapter stopped cleanly: exit status 0, or status 1 where the only
+    complaint is LeakSanitizer's own tracer failing ("Tracer caught signal", "LeakSanitizer has encountered a fatal
+    error"). GCC 12's LeakSanitizer crashes now and then while it stops gRPC's threads for the check at exit; the
+    check then never ran, which is not a finding about the router. A leak report or any AddressSanitizer error still
+    fails."""
+    if code in (None, 0):
+        return True
+    findings = ("ERROR: LeakSanitizer: detected memory leaks", "ERROR: AddressSanitizer", "runtime error:")
+    tool_failed = "LeakSanitizer has encountered a fatal error" in log and "Tracer caught signal" in log
+    if code == 1 and tool_failed and not any(f in log for f in findings):
+        print("note: LeakSanitizer's tracer failed at the router's exit; its leak check did not run")
+        return True
+    return False
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -311,8 +327,13 @@ class Network:
         with open(os.path.join(self.fabric, "config", "core.yaml")) as f:
             core = f.read()
         assert "/opt/hyperledger/ccaas_builder" in core, "core.yaml has no ccaas external builder entry to point"
+        # No Docker: chaincode runs as a service. With vm.endpoint set, the peer registers a Docker health check,
+        # and /healthz answers 503 once it runs (an empty CORE_VM_ENDPOINT does not clear it: the peer's config
+        # reader ignores empty environment values), so the file itself must leave the endpoint empty.
+        docker = "    endpoint: unix:///var/run/docker.sock\n"
+        assert docker in core, "core.yaml has no vm.endpoint line to clear"
         with open(os.path.join(cfg, "core.yaml"), "w") as f:
-            f.write(core.replace("/opt/hyperledger/ccaas_builder", builder))
+            f.write(core.replace("/opt/hyperledger/ccaas_builder", builder).replace(docker, '    endpoint: ""\n', 1))
         otls = os.path.join(self.crypto, "ordererOrganizations", DOMAIN, "orderers", "orderer." + DOMAIN, "tls")
         orgs = "".join(ORG.format(name=o, domain="%s.%s" % (o.lower(), DOMAIN), crypto=self.crypto)
                        for o in ("Org1", "Org2"))

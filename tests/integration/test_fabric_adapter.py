@@ -118,7 +118,7 @@ def tearDownModule():
         NET.cleanup()
     if GARBAGE is not None:
         GARBAGE.stop()
-    assert code in (None, 0), "the router exited with %s:\n%s" % (code, log)
+    assert fabriclib.clean_exit(code, log), "the router exited with %s:\n%s" % (code, log)
 
 
 def add_account(org, stub_type, default=False):

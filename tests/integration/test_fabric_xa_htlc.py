@@ -121,7 +121,7 @@ def stop_world():
     if NET is not None:
         NET.cleanup()
         NET = None
-    assert code in (None, 0), "the router exited with %s:\n%s" % (code, log)
+    assert fabriclib.clean_exit(code, log), "the router exited with %s:\n%s" % (code, log)
 
 
 def chain_status(chain=CHAIN):
