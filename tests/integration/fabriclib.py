@@ -47,11 +47,11 @@ def chaincode_modules():
 
 
 def clean_exit(code, log):
-    """Whether a router that loaded the Fabric adapter stopped cleanly: exit status 0, or status 1 where the only
-    complaint is LeakSanitizer's own tracer failing ("Tracer caught signal", "LeakSanitizer has encountered a fatal
-    error"). GCC 12's LeakSanitizer crashes now and then while it stops gRPC's threads for the check at exit; the
-    check then never ran, which is not a finding about the router. A leak report or any AddressSanitizer error still
-    fails."""
+    """Whether a process that loaded the Fabric adapter (the router, the probe) ended cleanly: status 0, or 1
+    where the only complaint is LeakSanitizer's own tracer failing ("Tracer caught signal", "LeakSanitizer has
+    encountered a fatal error"). GCC 12's LeakSanitizer crashes now and then while it stops gRPC's threads for the
+    check at exit; the check then never ran, which is not a finding about the process. A leak report or any
+    AddressSanitizer or UndefinedBehaviorSanitizer error still fails."""
     if code in (None, 0):
         return True
     findings = ("ERROR: LeakSanitizer: detected memory leaks", "ERROR: AddressSanitizer", "runtime error:")

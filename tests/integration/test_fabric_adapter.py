@@ -274,7 +274,7 @@ class FabricAdapterTest(unittest.TestCase):
 
     def records(self, proc):
         out, err = proc.communicate(timeout=scaled(60))
-        self.assertEqual(proc.returncode, 0, (out, err[-3000:]))
+        self.assertTrue(fabriclib.clean_exit(proc.returncode, err), (proc.returncode, out, err[-3000:]))
         return [json.loads(l) for l in out.splitlines() if l.startswith("{")]
 
     def test_events_and_blocks_stream_and_resume_from_a_cursor(self):
