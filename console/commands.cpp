@@ -319,11 +319,11 @@ bool equal_ignoring_case(std::string_view a, std::string_view b) {
          });
 }
 
+} // namespace
+
 Outcome malformed(const std::string &why) {
   return failed(kExitFailure, "error: malformed answer from the router: " + one_line(why) + "\n");
 }
-
-} // namespace
 
 HttpRequest to_http(const RpcRequest &request) {
   return HttpRequest{request.method, request.target,

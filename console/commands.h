@@ -53,6 +53,9 @@ inline Outcome failed(int exit_code, std::string err) {
   return outcome;
 }
 
+// "error: malformed answer from the router: <why>" (on one line), exit code 1.
+Outcome malformed(const std::string &why);
+
 // An RPC request before it is wrapped in the {"version":"1","data":…} envelope.
 struct RpcRequest {
   std::string method; // "GET" or "POST"

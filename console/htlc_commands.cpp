@@ -42,10 +42,6 @@ Outcome usage_error(const char *command, const std::string &why, const char *usa
   return failed(kExitUsage, "error: " + std::string(command) + ": " + why + " (usage: " + usage + ")\n");
 }
 
-Outcome malformed_answer(const std::string &what, const json::value &d) {
-  return failed(kExitFailure, "error: malformed answer from the router: " + what + ", got " + json::serialize(d) + "\n");
-}
-
 std::string swap_text(const json::value &d) {
   std::string out = "swap " + field_text(d, "id") + "\n  state: " + field_text(d, "state") + "\n";
   if (field_text(d, "note") != "-" && !field_text(d, "note").empty()) out += "  note:  " + field_text(d, "note") + "\n";
@@ -100,7 +96,7 @@ Outcome run_new_htlc_proposal(Args args, const Transport &transport, const Optio
   if (auto *o = std::get_if<Outcome>(&answer)) return std::move(*o);
   const json::value &d = std::get<json::value>(answer);
   if (options.json) return printed(json::serialize(d) + "\n");
-  if (!d.is_object()) return malformed_answer("data is not a swap", d);
+  if (!d.is_object()) return malformed("data is not a swap, got " + json::serialize(d));
   return printed("proposal accepted: " + swap_text(d));
 }
 
@@ -136,12 +132,12 @@ Outcome run_gen_timelock(Args args, const Transport &transport, const Options &o
     long long n = v->to_number<long long>(ec);
     return ec ? std::nullopt : std::optional<long long>(n);
   };
-  auto now = number("participantNowMs"), wide = number("minWindowMs"), gap = number("deltaMs");
-  if (!now || !wide || !gap) return malformed_answer("no participantNowMs, minWindowMs and deltaMs", d);
-  long long now_p = *now, window = *wide, delta = *gap;
-  long long tp = now_p + window + extra_s * 1000, ti = tp + delta + extra_s * 1000;
+  auto now_p = number("participantNowMs"), window = number("minWindowMs"), delta = number("deltaMs");
+  if (!now_p || !window || !delta)
+    return malformed("no participantNowMs, minWindowMs and deltaMs, got " + json::serialize(d));
+  long long tp = *now_p + *window + extra_s * 1000, ti = tp + *delta + extra_s * 1000;
   return printed("participant timelock: " + std::to_string(tp) + "\ninitiator timelock:   " + std::to_string(ti) +
-                 "\n(delta " + std::to_string(delta) + " ms: " + (o->contains("parts") ? json::serialize(o->at("parts")) : std::string("-")) + ")\n");
+                 "\n(delta " + std::to_string(*delta) + " ms: " + field_text(d, "parts") + ")\n");
 }
 
 Outcome run_check_transfer_status(Args args, const Transport &transport, const Options &options) {
@@ -150,7 +146,7 @@ Outcome run_check_transfer_status(Args args, const Transport &transport, const O
   if (auto *o = std::get_if<Outcome>(&answer)) return std::move(*o);
   const json::value &d = std::get<json::value>(answer);
   if (options.json) return printed(json::serialize(d) + "\n");
-  if (!d.is_object()) return malformed_answer("data is not a swap", d);
+  if (!d.is_object()) return malformed("data is not a swap, got " + json::serialize(d));
   return printed(swap_text(d));
 }
 
