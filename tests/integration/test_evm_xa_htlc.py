@@ -16,7 +16,7 @@ import unittest
 import uuid
 
 from test_xa import CRASH_POINTS  # every XA failpoint, with what recovery must make of it
-from weftlib import Router, call_data, scaled, wait_for
+from weftlib import Router, call_data, wait_for
 from evmlib import Anvil, DEV_ADDRESSES, DEV_KEYS, compile_contracts, evm_chain, write_key
 
 ALICE, BOB = DEV_ADDRESSES[1], DEV_ADDRESSES[2]
@@ -343,10 +343,7 @@ class EvmXaCrashRecovery(Harness, unittest.TestCase):
             self.fail("the router did not crash at %s" % point)
         except (ConnectionError, http.client.HTTPException, OSError):
             pass
-        code = r.proc.wait(timeout=scaled(30))
-        self.assertEqual(code, 137, r.log_text())
-        r.proc = None
-        r.log.close()
+        self.assertEqual(r.wait_exit(30), 137, r.log_text())
         r.start()  # recovery alone ends the transaction
         self.wait_status(x, expected)
         got = self.get(x)
@@ -426,10 +423,7 @@ class EvmHtlc(Harness, unittest.TestCase):
         self.router.start(env={"WEFT_FAILPOINTS": "htlc.before_counterpart_claim=crash"})
         secret, h = new_secret()
         swap = self.propose(EHTLC, RHTLC, "40", "10", secret, h)
-        code = self.router.proc.wait(timeout=scaled(90))
-        self.assertEqual(code, 137, self.router.log_text())
-        self.router.proc = None
-        self.router.log.close()
+        self.assertEqual(self.router.wait_exit(90), 137, self.router.log_text())
         self.router.start()
         done = self.wait_state(swap["id"], ("completed", "failed", "refunded"))
         self.assertEqual(done["state"], "completed", done)

@@ -151,10 +151,7 @@ class XaAcrossAnvilFabricAndReferenceChain(unittest.TestCase):
             self.fail("the router did not crash at %s" % point)
         except (ConnectionError, http.client.HTTPException, OSError):
             pass
-        code = r.proc.wait(timeout=60)
-        self.assertEqual(code, 137, r.log_text()[-3000:])
-        r.proc = None
-        r.log.close()
+        self.assertEqual(r.wait_exit(60), 137, r.log_text()[-3000:])
         r.start(env=fx.SANITIZER_ENV)  # recovery alone ends the transaction
 
         def reached():

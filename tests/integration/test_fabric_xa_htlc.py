@@ -535,10 +535,7 @@ class XaAcrossFabricAndReferenceChain(unittest.TestCase):
             self.fail("the router did not crash at %s" % point)
         except (ConnectionError, http.client.HTTPException, OSError):
             pass
-        code = ROUTER.proc.wait(timeout=60)
-        self.assertEqual(code, 137, ROUTER.log_text()[-3000:])
-        ROUTER.proc = None
-        ROUTER.log.close()
+        self.assertEqual(ROUTER.wait_exit(60), 137, ROUTER.log_text()[-3000:])
         ROUTER.start(env=SANITIZER_ENV)  # recovery alone ends the transaction
 
         def reached():
@@ -678,10 +675,7 @@ class HtlcSwapsOnFabric(unittest.TestCase):
         ROUTER.stop()
         ROUTER.start(env=dict(SANITIZER_ENV, WEFT_FAILPOINTS="htlc.before_counterpart_claim=crash"))
         swap, _ = self.propose(str(amount_i), str(amount_p), chains=chains)
-        code = ROUTER.proc.wait(timeout=120)
-        self.assertEqual(code, 137, ROUTER.log_text()[-3000:])
-        ROUTER.proc = None
-        ROUTER.log.close()
+        self.assertEqual(ROUTER.wait_exit(120), 137, ROUTER.log_text()[-3000:])
         ROUTER.start(env=SANITIZER_ENV)
         done = self.wait_state(swap["id"], ("completed", "failed", "refunded"))
         self.assertEqual(done["state"], "completed", done)

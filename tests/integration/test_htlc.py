@@ -296,10 +296,7 @@ class HtlcRecovery(HtlcHarness, unittest.TestCase):
         self.router.start(env={"WEFT_FAILPOINTS": "htlc.before_counterpart_claim=crash"})
         secret, h = new_secret()
         swap = self.propose(secret=secret, hash_=h)
-        code = self.router.proc.wait(timeout=scaled(60))
-        self.assertEqual(code, 137, self.router.log_text())
-        self.router.proc = None
-        self.router.log.close()
+        self.assertEqual(self.router.wait_exit(60), 137, self.router.log_text())
         self.router.start()
         done = self.wait_state(swap["id"], ("completed", "failed", "refunded"))
         self.assertEqual(done["state"], "completed", done)

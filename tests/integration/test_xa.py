@@ -454,11 +454,8 @@ class XaCrashRecovery(XaHarness, unittest.TestCase):
             self.fail("the router did not crash at %s" % point)
         except (ConnectionError, http.client.HTTPException, OSError):
             pass
-        code = r.proc.wait(timeout=scaled(20))
-        self.assertEqual(code, 137, r.log_text())
+        self.assertEqual(r.wait_exit(20), 137, r.log_text())
         self.assertIn("failpoint %s reached" % point, r.log_text())
-        r.proc = None
-        r.log.close()
         r.start()  # no failpoints, no action: recovery alone ends the transaction
         self.wait_status(x, expected)
         got = self.get(x)

@@ -253,6 +253,13 @@ class Router:
     def kill(self):
         return self.stop(signal.SIGKILL)
 
+    def wait_exit(self, timeout):
+        """Waits (scaled) for the router to end by itself, e.g. at a crash failpoint; its exit status."""
+        code = self.proc.wait(timeout=scaled(timeout))
+        self.log.close()
+        self.proc = None
+        return code
+
     def cleanup(self):
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
