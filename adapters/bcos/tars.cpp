@@ -110,14 +110,16 @@ struct Reader {
     }
     case kStructBegin: {
       const std::size_t start = pos;
+      std::size_t end = pos; // where the end marker's head starts: one byte, or two for a tag of 15 or more
       for (;;) {
+        end = pos;
         auto h = head();
         if (!h) return h.error();
         if (h->second == kStructEnd) break;
         Field skip;
         if (auto s = value(h->second, skip, depth + 1); !s) return s;
       }
-      f.bytes.assign(d.begin() + start, d.begin() + pos - 1);
+      f.bytes.assign(d.begin() + start, d.begin() + end);
       return Ok{};
     }
     default:

@@ -338,6 +338,16 @@ TEST_CASE("TARS: integers take the smallest width, long strings a 4-byte length,
     CHECK_FALSE(tars::read_struct(unhex(bad)).ok());
     CHECK_FALSE(decode_tx(unhex(bad)).ok());
   }
+  // A nested struct's bytes stop where its end marker starts, whether that marker's head is one byte (tag 0, as
+  // writers emit it) or two (a tag of 15 or more, which readers must accept too).
+  for (const char *end : {"0b", "fb0f", "fbff"}) {
+    CAPTURE(end);
+    auto nested = tars::read_struct(unhex(std::string("1a") + "1001" + end + "2002"));
+    REQUIRE(nested.ok());
+    REQUIRE(nested->size() == 2);
+    CHECK(hex((*nested)[0].bytes) == "1001");
+    CHECK((*nested)[1].integer == 2);
+  }
   // Every truncation of a real transaction is an error or a value, never a crash.
   const Bytes raw = unhex(bcos_vectors::kHelloworldSetTx);
   for (size_t n = 0; n < raw.size(); ++n)
