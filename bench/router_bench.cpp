@@ -26,6 +26,7 @@ struct Options {
   size_t conns = 16, write_conns = 128, depth = 1;
   double rate = 0, read_rate = 0, write_rate = 0;
   unsigned router_threads = 2, remote_connections = 4, nginx_workers = 2, sign_threads = 2;
+  std::string remote_io = "host";
   uint64_t block_txs = 1000, block_interval_ms = 20, wait_ms = 120000;
   std::string router_binary, plugin_dir, node_binary, nginx_binary = "nginx";
   bool keep_dirs = false;
@@ -123,6 +124,10 @@ int main(int argc, char **argv) {
   app.add_option("--router-threads", o.router_threads, "the router's rpc.threads")->default_val(o.router_threads);
   app.add_option("--remote-connections", o.remote_connections, "the chain's remote_connections (router to nodes)")
       ->default_val(o.remote_connections);
+  app.add_option("--remote-io", o.remote_io,
+                 "the chain's remote_io: answers read on the router's I/O threads (host) or the plugin's (thread)")
+      ->check(CLI::IsMember({"host", "thread"}))
+      ->default_val(o.remote_io);
   app.add_option("--nginx-workers", o.nginx_workers, "nginx worker processes")->default_val(o.nginx_workers);
   app.add_option("--block-txs", o.block_txs, "max_block_txs of the nodes")->default_val(o.block_txs);
   app.add_option("--block-interval-ms", o.block_interval_ms, "block_interval_ms of the nodes")
@@ -166,6 +171,7 @@ int main(int argc, char **argv) {
     rp.nodes = net.clients();
     rp.threads = o.router_threads;
     rp.remote_connections = o.remote_connections;
+    rp.remote_io = o.remote_io;
     rp.request_timeout_ms = o.wait_ms;
     rp.keep_dir = o.keep_dirs;
     RouterProcess router(rp);
@@ -245,7 +251,8 @@ int main(int argc, char **argv) {
             << "1. GET /sys/test x" << o.requests << ", " << loop(o.rate, o.conns) << "; router rpc.threads "
             << o.router_threads << " vs nginx " << nginx_version << " (" << o.nginx_workers << " workers)\n"
             << "2. kv get x" << o.reads << ", " << loop(o.read_rate, o.conns)
-            << "; router (remote mode, remote_connections " << o.remote_connections << ") vs the nodes' client API\n"
+            << "; router (remote mode, remote_connections " << o.remote_connections << ", remote_io " << o.remote_io
+            << ") vs the nodes' client API\n"
             << "3. kv set x" << o.writes << ", " << loop(o.write_rate, o.write_conns)
             << "; answered at commit; 4 validators, max_block_txs " << o.block_txs << ", block_interval_ms "
             << o.block_interval_ms << "\n\n";

@@ -82,7 +82,8 @@ void RouterProcess::start() {
                        "/ready\nmetrics:\n  listen: 127.0.0.1:0\nauth:\n  login: false\nlog:\n  level: warn\naccounts:\n  - name: alice\nchains:\n  - name: ledger1\n"
                        "    type: RefChain\n    default_account: alice\n    options:\n      chain_id: " +
                        std::to_string(p_.chain_id) + "\n      nodes: [" + nodes +
-                       "]\n      remote_connections: " + std::to_string(p_.remote_connections) + "\n";
+                       "]\n      remote_connections: " + std::to_string(p_.remote_connections) +
+                       "\n      remote_io: " + p_.remote_io + "\n";
   write_file(dir_ + "/router.yaml", config);
   child_ = spawn({p_.router_binary, "-c", dir_ + "/router.yaml"}, dir_ + "/router.log", "weft-router");
   std::string ready = dir_ + "/ready";

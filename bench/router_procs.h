@@ -18,6 +18,7 @@ struct RouterParams {
   uint64_t chain_id = 7;
   unsigned threads = 2;
   unsigned remote_connections = 4;
+  std::string remote_io = "host"; // the chain's remote_io: "host" (the router's I/O threads) or "thread
   uint64_t request_timeout_ms = 120000;
   bool keep_dir = false;
 };

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "accounts/key_vault.h"
+#include "io_watches.h"
 #include "weft/adapter.hpp"
 
 namespace weft {
@@ -157,7 +158,50 @@ int32_t host_identity(void *ctx, const char *account, char *cert, size_t *cert_l
   }
 }
 
+IoWatches *io_of(void *ctx) { return static_cast<const HostServices *>(ctx)->io(); }
+
+int32_t host_io_watch(void *ctx, int fd, void (*on_ready)(void *, uint32_t), void *fn_ctx, uint64_t *watch_id,
+                      char *err, size_t err_cap) noexcept {
+  try {
+    if (watch_id == nullptr) {
+      plugin::write_error(err, err_cap, "io_watch needs somewhere to put the watch id");
+      return WEFT_E_INVALID_ARGUMENT;
+    }
+    std::string why;
+    *watch_id = io_of(ctx)->watch(fd, on_ready, fn_ctx, why);
+    if (*watch_id != 0) return WEFT_OK;
+    plugin::write_error(err, err_cap, why);
+    return WEFT_E_INVALID_ARGUMENT;
+  } catch (const std::exception &e) {
+    plugin::write_error(err, err_cap, e.what());
+    return WEFT_E_INTERNAL;
+  }
+}
+
+void host_io_arm(void *ctx, uint64_t watch_id, uint32_t events) noexcept {
+  try {
+    io_of(ctx)->arm(watch_id, events);
+  } catch (const std::exception &e) {
+    spdlog::error("io_arm of watch {}: {}", watch_id, e.what());
+  }
+}
+
+void host_io_unwatch(void *ctx, uint64_t watch_id) noexcept {
+  try {
+    io_of(ctx)->unwatch(watch_id);
+  } catch (const std::exception &e) {
+    spdlog::error("io_unwatch of watch {}: {}", watch_id, e.what());
+  }
+}
+
 } // namespace
+
+void HostServices::set_io(IoWatches *io) {
+  io_ = io;
+  table_.io_watch = io ? host_io_watch : nullptr;
+  table_.io_arm = io ? host_io_arm : nullptr;
+  table_.io_unwatch = io ? host_io_unwatch : nullptr;
+}
 
 HostServices::HostServices(const Keystore &keystore) : keystore_(keystore) {
   table_.struct_size = sizeof table_;

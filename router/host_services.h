@@ -1,5 +1,6 @@
 // The services the router hands every adapter at open (weft_host_v1): logging into the router's log, signing with
-// the router's keystore (keys never enter a plugin), and an account's certificate identity for Fabric.
+// the router's keystore (keys never enter a plugin), an account's certificate identity for Fabric, and the router's
+// event loop for the adapters' sockets.
 #pragma once
 
 #include <weft/adapter.h>
@@ -17,6 +18,7 @@ namespace weft {
 namespace accounts {
 class KeyVault;
 }
+class IoWatches;
 
 // An account's certificate identity, read from its configured PEM file at start.
 struct Identity {
@@ -34,12 +36,17 @@ class HostServices {
   // Users' chain accounts ("ua:<user>:<key>" handles) sign through the vault; without one only router accounts sign.
   void set_vault(accounts::KeyVault *vault) { vault_ = vault; }
   accounts::KeyVault *vault() const { return vault_; }
+  // Lends the router's event loop to adapters (io_watch, io_arm, io_unwatch); without it those services are NULL and
+  // adapters wait on their own threads. Set before any chain opens; `io` outlives every chain.
+  void set_io(IoWatches *io);
+  IoWatches *io() const { return io_; }
 
  private:
   explicit HostServices(const Keystore &keystore);
   const Keystore &keystore_;
   std::map<std::string, Identity, std::less<>> identities_;
   accounts::KeyVault *vault_ = nullptr;
+  IoWatches *io_ = nullptr;
   weft_host_v1 table_{};
 };
 

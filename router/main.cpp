@@ -2,6 +2,7 @@
 // those that fail), and serves the RPC and the metrics listener until SIGINT/SIGTERM.
 #include <openssl/crypto.h>
 #include <CLI/CLI.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/json/serialize.hpp>
@@ -20,6 +21,7 @@
 #include "chains/supervisor.h"
 #include "config.h"
 #include "host_services.h"
+#include "io_watches.h"
 #include "keystore.h"
 #include "loader.h"
 #include "accounts/key_vault.h"
@@ -44,6 +46,26 @@ namespace json = boost::json;
 using namespace weft;
 
 namespace {
+
+// The router's I/O threads: they run the loop until stop(), which every way out of main calls (the destructor too).
+class IoThreads {
+ public:
+  IoThreads(boost::asio::io_context &io, int n) : io_(io), work_(io.get_executor()) {
+    for (int i = 0; i < n; ++i) threads_.emplace_back([&io] { io.run(); });
+  }
+  ~IoThreads() { stop(); }
+  void stop() {
+    work_.reset();
+    io_.stop();
+    for (auto &t : threads_)
+      if (t.joinable()) t.join();
+  }
+
+ private:
+  boost::asio::io_context &io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  std::vector<std::thread> threads_;
+};
 
 constexpr std::chrono::seconds kDrainTimeout{5};
 // How long start-up waits for every chain's first attempt to open before it serves anyway.
@@ -310,6 +332,13 @@ int main(int argc, char **argv) {
   }
   if (vault) (*host)->set_vault(vault.get());
 
+  // The I/O threads run from before the first chain opens: adapters wait on their sockets in this loop (io_watch), an
+  // open that asks its chain something included. Every return from here on stops them first (io_threads.stop()).
+  boost::asio::io_context io(cfg->rpc.threads);
+  IoWatches io_watches(io);
+  (*host)->set_io(&io_watches);
+  IoThreads io_threads(io, cfg->rpc.threads);
+
   LoadReport adapters;
   if (auto report = load_adapters(cfg->plugin_dir.string()); report.ok()) {
     adapters = std::move(*report);
@@ -369,7 +398,6 @@ int main(int argc, char **argv) {
     return out;
   });
 
-  boost::asio::io_context io(cfg->rpc.threads);
   HttpLimits limits;
   limits.max_body_bytes = cfg->rpc.max_body_bytes;
   limits.header_timeout = std::chrono::milliseconds(cfg->rpc.header_timeout_ms);
@@ -397,6 +425,7 @@ int main(int argc, char **argv) {
     if (!created.ok()) {
       spdlog::critical("accounts: {}", created.error().message);
       supervisor.stop();
+      io_threads.stop();
       db.close();
       return 1;
     }
@@ -413,6 +442,7 @@ int main(int argc, char **argv) {
   if (auto s = coordinator.recover(); !s.ok()) {
     spdlog::critical("XA log: {}", s.error().message);
     supervisor.stop();
+    io_threads.stop();
     db.close();
     return 1;
   }
@@ -427,6 +457,7 @@ int main(int argc, char **argv) {
   if (auto s = htlc_engine.recover(); !s.ok()) {
     spdlog::critical("HTLC store: {}", s.error().message);
     supervisor.stop();
+    io_threads.stop();
     db.close();
     return 1;
   }
@@ -459,6 +490,7 @@ int main(int argc, char **argv) {
     if (auto s = server.enable_tls(tls); !s.ok()) {
       spdlog::critical("{}", s.error().message);
       supervisor.stop();
+      io_threads.stop();
       db.close();
       return 1;
     }
@@ -482,6 +514,7 @@ int main(int argc, char **argv) {
   auto fail_start = [&](const std::string &what) {
     spdlog::critical("{}", what);
     supervisor.stop();
+    io_threads.stop();
     db.close();
     return 1;
   };
@@ -522,8 +555,6 @@ int main(int argc, char **argv) {
   signals.async_wait([&](const boost::system::error_code &e, int sig) {
     if (!e) stop_signal.set_value(sig);
   });
-  std::vector<std::thread> threads;
-  for (int i = 0; i < cfg->rpc.threads; ++i) threads.emplace_back([&io] { io.run(); });
 
   int sig = stop_signal.get_future().get();
   spdlog::info("signal {}: shutting down", sig);
@@ -543,8 +574,7 @@ int main(int argc, char **argv) {
   while (server.connections() > 0 && std::chrono::steady_clock::now() < until)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   if (metrics_server) metrics_server->stop();
-  io.stop();
-  for (auto &t : threads) t.join();
+  io_threads.stop();
   db.close();
   spdlog::info("stopped");
   return 0;

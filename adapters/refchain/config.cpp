@@ -117,12 +117,19 @@ ChainConfig parse_chain_config(std::string_view text) {
         bad("block_time_offset_ms must be between -" + std::to_string(kMaxBlockTimeOffsetMs) + " and " +
             std::to_string(kMaxBlockTimeOffsetMs) + ", got " + std::to_string(n));
       c.block_time_offset_ms = n;
-    } else if (k == "remote_connections")
+    } else if (k == "remote_connections") {
       c.remote_connections = static_cast<uint32_t>(read_uint(v, "remote_connections", 1, 256));
-    else
+    } else if (k == "remote_io") {
+      if (!v.is_string() || (v.as_string() != "host" && v.as_string() != "thread"))
+        bad("remote_io must be \"host\" (answers read on the router's I/O threads) or \"thread\" (on the "
+            "plugin's own thread per connection)");
+      c.remote_io_thread = v.as_string() == "thread";
+    } else {
       bad("unknown key \"" + std::string(k) +
           "\" (known: chain_id, validators, block_interval_ms, empty_block_interval_ms, round_timeout_ms, "
-          "max_block_txs, pool_limit, resources, nodes, remote_connections, xa_coordinator, block_time_offset_ms)");
+          "max_block_txs, pool_limit, resources, nodes, remote_connections, remote_io, xa_coordinator, "
+          "block_time_offset_ms)");
+    }
   }
   if (c.empty_block_interval_ms < c.block_interval_ms)
     bad("empty_block_interval_ms must not be below block_interval_ms");

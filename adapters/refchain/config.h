@@ -19,6 +19,10 @@ struct ChainConfig {
   std::vector<std::string> nodes;
   // Pipelined connections to the network, each starting at another node; each carries up to 1024 calls in flight.
   uint32_t remote_connections = 4;
+  // Remote mode: read the network's answers on the plugin's own thread per connection ("remote_io: thread") instead
+  // of on the router's I/O threads, which the host lends (the default, "host"; a host without the service gets the
+  // thread anyway).
+  bool remote_io_thread = false;
   // Every validator of this chain acts as if its clock read now + offset: proposal timestamps and the check that a
   // proposal is at most 5 s ahead both use that clock, so the chain's block times lead (or, negative, lag) real time
   // by about this much while consensus works as usual. For testing timelocks across chains.

@@ -130,6 +130,7 @@ private:
   ChainConfig config_;
   plugin::Host host_;
   std::unique_ptr<EmbeddedNetwork> network_;
+  std::unique_ptr<net::IoLoop> host_loop_; // remote mode: the host's event loop, when it lends one; outlives links_
   std::vector<std::unique_ptr<net::NodeClient>> links_; // remote mode: remote_connections, each from another node
   std::atomic<size_t> next_link_{0};
   Contracts contracts_; // the configured resources and the XA proxy

@@ -22,7 +22,7 @@ weft_add_unit_test(refchain_net_tests
     ${CMAKE_CURRENT_LIST_DIR}/refchain_net_mesh_test.cpp
     ${CMAKE_CURRENT_LIST_DIR}/refchain_net_client_test.cpp
     ${CMAKE_CURRENT_LIST_DIR}/refchain_node_client_test.cpp
-  LIBS weft_refchain_net)
+  LIBS weft_refchain_net weft_plugin_host)
 
 # The BFT engine: wire encoding, certificates, named fault scenarios and seeded schedules in a deterministic simulator.
 weft_add_unit_test(refchain_bft_tests

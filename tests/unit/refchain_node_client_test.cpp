@@ -1,9 +1,16 @@
 // NodeClient's pipelined calls against a real client API: many in flight on one connection answered out of order,
 // a call that times out alone, a connection that breaks under calls in flight (submits fail naming their hashes,
-// reads go to the next node), close with calls pending, the in-flight cap, and calls from many threads.
+// reads go to the next node), close with calls pending, the in-flight cap, and calls from many threads. Each case
+// runs twice: answers read on the client's own I/O thread, and on an event loop lent as the router lends its own
+// (IoWatches over an io_context run by two threads).
 #include "refchain_client_fixture.h"
 
+#include "io_watches.h"
+
 #include <doctest/doctest.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 
 #include <atomic>
 #include <condition_variable>
@@ -48,11 +55,54 @@ struct Answers {
   }
 };
 
+// Answers read on the client's own I/O thread.
+struct OwnThread {
+  NodeClientOptions options(std::vector<std::string> nodes, size_t max_in_flight = 1024) {
+    return {.nodes = std::move(nodes), .max_in_flight = max_in_flight};
+  }
+};
+
+// Answers read on a lent event loop: the router's io_watch services, on two threads.
+struct RouterLoop : net::IoLoop {
+  boost::asio::io_context io{2};
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{io.get_executor()};
+  weft::IoWatches watches{io};
+  std::vector<std::thread> threads;
+  RouterLoop() {
+    for (int i = 0; i < 2; ++i)
+      threads.emplace_back([this] { io.run(); });
+  }
+  ~RouterLoop() override {
+    work.reset();
+    io.stop();
+    for (auto &t : threads)
+      t.join();
+  }
+  uint64_t watch(int fd, void (*on_ready)(void *, uint32_t), void *ctx) override {
+    std::string err;
+    uint64_t id = watches.watch(fd, on_ready, ctx, err);
+    if (id == 0) throw std::runtime_error(err);
+    return id;
+  }
+  void arm(uint64_t id, uint32_t events) override { watches.arm(id, events); }
+  void unwatch(uint64_t id) override { watches.unwatch(id); }
+  NodeClientOptions options(std::vector<std::string> nodes, size_t max_in_flight = 1024) {
+    return {.nodes = std::move(nodes), .max_in_flight = max_in_flight, .loop = this};
+  }
+  bool is_loop_thread() const {
+    for (const auto &t : threads)
+      if (t.get_id() == std::this_thread::get_id()) return true;
+    return false;
+  }
+};
+
 } // namespace
 
-TEST_CASE("node client: many calls in flight on one connection, answered out of order") {
+TEST_CASE_TEMPLATE("node client: many calls in flight on one connection, answered out of order", Mode, OwnThread,
+                   RouterLoop) {
+  Mode mode;
   Node n;
-  NodeClient c({.nodes = {n.address()}});
+  NodeClient c(mode.options({n.address()}));
   Answers submits, reads;
   TestAccount alice(1);
   std::vector<Transaction> txs;
@@ -80,9 +130,10 @@ TEST_CASE("node client: many calls in flight on one connection, answered out of 
   CHECK(c.in_flight() == 0);
 }
 
-TEST_CASE("node client: an async call times out alone; the connection goes on") {
+TEST_CASE_TEMPLATE("node client: an async call times out alone; the connection goes on", Mode, OwnThread, RouterLoop) {
+  Mode mode;
   Node n;
-  NodeClient c({.nodes = {n.address()}});
+  NodeClient c(mode.options({n.address()}));
   Answers a;
   Transaction slow = n.tx(TestAccount(1), {"k", "v"});
   auto start = Clock::now();
@@ -100,10 +151,12 @@ TEST_CASE("node client: an async call times out alone; the connection goes on") 
   CHECK(a.calls == 2);
 }
 
-TEST_CASE("node client: a connection that breaks fails its submits, sends its reads again, and fails over") {
+TEST_CASE_TEMPLATE("node client: a connection that breaks fails its submits, sends its reads again, and fails over",
+                   Mode, OwnThread, RouterLoop) {
+  Mode mode;
   SilentNode silent;
   Node live;
-  NodeClient c({.nodes = {silent.address(), live.address()}});
+  NodeClient c(mode.options({silent.address(), live.address()}));
   Answers a;
   TestAccount alice(1);
   std::vector<Transaction> txs;
@@ -133,10 +186,12 @@ TEST_CASE("node client: a connection that breaks fails its submits, sends its re
   CHECK(a.calls == 21);
 }
 
-TEST_CASE("node client: close completes every pending call as cancelled before it returns") {
+TEST_CASE_TEMPLATE("node client: close completes every pending call as cancelled before it returns", Mode, OwnThread,
+                   RouterLoop) {
+  Mode mode;
   Node n;
   Answers a;
-  auto c = std::make_unique<NodeClient>(NodeClientOptions{.nodes = {n.address()}});
+  auto c = std::make_unique<NodeClient>(mode.options({n.address()}));
   TestAccount alice(1);
   for (int i = 0; i < 50; ++i)
     c->call_async("submit", submit_fields(n.tx(alice, {"k" + std::to_string(i), "v"}), 10000), kCall, a.slot(i));
@@ -160,9 +215,10 @@ TEST_CASE("node client: close completes every pending call as cancelled before i
   CHECK(a.calls == int(a.got.size())); // once each
 }
 
-TEST_CASE("node client: beyond max_in_flight a call is rejected at once") {
+TEST_CASE_TEMPLATE("node client: beyond max_in_flight a call is rejected at once", Mode, OwnThread, RouterLoop) {
+  Mode mode;
   Node n;
-  NodeClient c({.nodes = {n.address()}, .max_in_flight = 10});
+  NodeClient c(mode.options({n.address()}, 10));
   Answers a;
   TestAccount alice(1);
   for (int i = 0; i < 10; ++i)
@@ -177,9 +233,10 @@ TEST_CASE("node client: beyond max_in_flight a call is rejected at once") {
   CHECK(c.call("block_height", {}, kCall).at("height").as_int64() == 1); // room again
 }
 
-TEST_CASE("node client: calls from many threads share the connection") {
+TEST_CASE_TEMPLATE("node client: calls from many threads share the connection", Mode, OwnThread, RouterLoop) {
+  Mode mode;
   Node n;
-  NodeClient c({.nodes = {n.address()}});
+  NodeClient c(mode.options({n.address()}));
   std::vector<std::thread> threads;
   std::atomic<int> ok{0};
   for (int t = 0; t < 8; ++t)
@@ -190,4 +247,25 @@ TEST_CASE("node client: calls from many threads share the connection") {
   for (auto &t : threads)
     t.join();
   CHECK(ok == 400);
+}
+
+TEST_CASE(
+    "node client: with a lent loop, answers complete on the loop's threads and the watch ends with the connection") {
+  RouterLoop loop;
+  Node n;
+  std::atomic<int> on_loop{0}, elsewhere{0};
+  {
+    Answers a;
+    NodeClient c(loop.options({n.address()}));
+    for (int i = 0; i < 20; ++i)
+      c.call_async("block_height", {}, kCall, [&, slot = a.slot(i)](net::NodeAnswer ans) {
+        (loop.is_loop_thread() ? on_loop : elsewhere)++;
+        slot(std::move(ans));
+      });
+    REQUIRE(a.wait_for(20));
+    CHECK(on_loop == 20);
+    CHECK(elsewhere == 0);
+    CHECK(loop.watches.size() == 1); // the connection's
+  }
+  CHECK(loop.watches.size() == 0); // closed with the client
 }

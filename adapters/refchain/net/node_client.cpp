@@ -169,7 +169,8 @@ void NodeClient::close() {
   if (thread_.joinable() && std::this_thread::get_id() != io_thread_) thread_.join();
   Ready ready;
   {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
+    drop_watch(lock);
     while (!calls_.empty()) {
       auto it = calls_.begin();
       std::string m = "the node client was closed before " + it->second.op + " was answered";
@@ -219,6 +220,42 @@ void NodeClient::on_connected_locked(Ready &) {
   for (auto id : std::vector<uint64_t>(unsent_.begin(), unsent_.end()))
     send_locked(id, calls_.at(id));
   link_.flush();
+  if (options_.loop == nullptr) return;
+  try {
+    watch_ = options_.loop->watch(link_.fd(), &NodeClient::on_ready, this);
+    options_.loop->arm(watch_, WEFT_IO_READ);
+  } catch (const std::exception &) {
+    watch_ = 0; // the loop refused the descriptor: this thread reads it, as without a loop
+  }
+}
+
+void NodeClient::on_ready(void *self, uint32_t) {
+  static_cast<NodeClient *>(self)->on_readable();
+}
+
+void NodeClient::on_readable() {
+  Ready ready;
+  {
+    std::lock_guard lock(mu_);
+    // Being dropped by the I/O thread (a broken connection, close): leave the watch unarmed.
+    if (watch_ == 0 || stopping_ || !broken_.empty() || !link_.up()) return;
+    try {
+      link_.receive([&](std::string_view f) { on_frame_locked(f, ready); });
+      options_.loop->arm(watch_, WEFT_IO_READ);
+    } catch (const LinkError &e) {
+      broken_ = said_.empty() ? std::string(e.what()) : said_ + " (" + e.what() + ")";
+      wake();
+    }
+  }
+  run_callbacks(ready);
+}
+
+void NodeClient::drop_watch(std::unique_lock<std::mutex> &lock) {
+  if (watch_ == 0) return;
+  uint64_t id = std::exchange(watch_, 0);
+  lock.unlock();
+  options_.loop->unwatch(id);
+  lock.lock();
 }
 
 void NodeClient::on_connect_failed_locked(const std::string &why, Ready &ready) {
@@ -317,7 +354,11 @@ void NodeClient::run() {
       woken_ = false;
     }
     if (stopping_) break;
-    if (!broken_.empty()) on_broken_locked(std::exchange(broken_, {}), ready);
+    if (!broken_.empty()) {
+      drop_watch(lock);
+      if (stopping_) break;
+      on_broken_locked(std::exchange(broken_, {}), ready);
+    }
     expire_locked(ready);
     if (link_.connecting() && Clock::now() >= connect_by_)
       on_connect_failed_locked("no connection within " + std::to_string(options_.connect_timeout.count()) + " ms",
@@ -328,8 +369,9 @@ void NodeClient::run() {
     if (link_.connecting())
       fds[1].events = POLLOUT;
     else if (link_.up())
-      fds[1].events = short(POLLIN | (link_.wants_write() ? POLLOUT : 0));
-    nfds_t n = link_.fd() >= 0 ? 2 : 1;
+      fds[1].events = short((watch_ != 0 ? 0 : POLLIN) | (link_.wants_write() ? POLLOUT : 0));
+    // With a loop reading the connection, this thread polls it only for room to write.
+    nfds_t n = link_.fd() >= 0 && fds[1].events != 0 ? 2 : 1;
     Clock::time_point until = Clock::now() + kIdlePoll;
     if (!deadlines_.empty() && deadlines_.begin()->first < until) until = deadlines_.begin()->first;
     if (link_.connecting() && connect_by_ < until) until = connect_by_;
@@ -354,8 +396,9 @@ void NodeClient::run() {
       if (was_connecting && link_.fd() < 0) {
         on_connect_failed_locked(e.what(), ready);
       } else {
-        std::string why = said_.empty() ? std::string(e.what()) : said_ + " (" + e.what() + ")";
-        on_broken_locked(why, ready);
+        // Handled at the top of the loop, once the loop's watch of the connection is gone.
+        if (broken_.empty()) broken_ = said_.empty() ? std::string(e.what()) : said_ + " (" + e.what() + ")";
+        continue;
       }
     }
     if (link_.fd() < 0) said_.clear();

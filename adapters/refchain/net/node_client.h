@@ -1,7 +1,7 @@
 // A client of weft-node's client API: one connection to one of several nodes, failing over to the next node when
 // the connection breaks. Calls are pipelined on that connection — sent at once, answered in any order, matched by
-// id — and completed by an I/O thread, so one client carries thousands of waiting submits. The refchain plugin's
-// remote mode, `weft-node send` and the benchmark use it.
+// id — and completed by its I/O thread or by a lent event loop's threads, so one client carries thousands of waiting
+// submits. The refchain plugin's remote mode, `weft-node send` and the benchmark use it.
 #pragma once
 
 #include "node_link.h"
@@ -20,6 +20,19 @@
 
 namespace weft::refchain::net {
 
+// An event loop that NodeClient waits on for its connection's answers instead of its own thread's poll: the router's,
+// lent through the adapter ABI (weft_host_v1's io_watch), so an answer is read and completed on the thread that
+// writes the router's response. The semantics are io_watch's: one-shot arming of WEFT_IO_READ, readiness before the
+// arm counts, unwatch waits for a running on_ready. The loop outlives the client.
+class IoLoop {
+public:
+  virtual ~IoLoop() = default;
+  // Throws on refusal; the client then reads on its own thread.
+  virtual uint64_t watch(int fd, void (*on_ready)(void *ctx, uint32_t ready), void *ctx) = 0;
+  virtual void arm(uint64_t watch_id, uint32_t events) = 0;
+  virtual void unwatch(uint64_t watch_id) = 0;
+};
+
 struct NodeClientOptions {
   std::vector<std::string> nodes; // "host:port" of nodes' client ports, tried in order
   std::chrono::milliseconds connect_timeout{2000};
@@ -27,6 +40,9 @@ struct NodeClientOptions {
   // Calls sent or waiting to be; beyond it a call fails with WEFT_E_REJECTED. A node refuses more than 1024
   // requests in flight on one connection with an answer that names no id, so stay at or below that.
   size_t max_in_flight = 1024;
+  // Where answers are read: null, on the client's I/O thread; otherwise on this loop's threads while the connection
+  // is up. The I/O thread stays for connecting, deadlines, reconnecting and writes the socket cannot take at once.
+  IoLoop *loop = nullptr;
 };
 
 // How a call ended: status WEFT_OK and the answer's result, or an error status and its message.
@@ -50,7 +66,7 @@ public:
   // calls move on to the next node and are sent again there — except a submit already sent, which fails with
   // WEFT_E_UNAVAILABLE naming its hash (it may have been admitted: look it up). `done` runs on the client's I/O
   // thread, or on the calling thread before call_async returns if the call fails at once; it must not block long
-  // nor call call() or close() on this client.
+  // nor call call() or close() on this client. With options.loop, answers complete on the loop's threads instead.
   void call_async(const std::string &op, boost::json::object fields, std::chrono::milliseconds timeout,
                   NodeCallback done);
 
@@ -81,6 +97,12 @@ private:
 
   void run();
   void wake();
+  // The loop's side: the connection is readable.
+  static void on_ready(void *self, uint32_t ready);
+  void on_readable();
+  // Before the I/O thread closes the connection: ends the loop's watch of it, without mu_ held (unwatch waits for a
+  // running on_readable, which takes mu_).
+  void drop_watch(std::unique_lock<std::mutex> &lock);
   void send_locked(uint64_t id, Call &call);
   void connect_locked(Ready &ready);
   void on_connected_locked(Ready &ready);
@@ -113,6 +135,7 @@ private:
   std::mutex close_mu_;
   std::thread thread_;
   std::thread::id io_thread_; // thread_'s id, read without racing its join
+  uint64_t watch_ = 0;        // the loop's watch of the connection while it is up (options_.loop only)
 };
 
 } // namespace weft::refchain::net

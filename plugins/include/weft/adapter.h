@@ -80,7 +80,29 @@ typedef struct weft_host_v1 {
    * with *cert_len set to the size needed when cert is too small (8 KiB always suffices). */
   int32_t (*identity)(void *host_ctx, const char *account, char *cert, size_t *cert_len, char *msp_id,
                       size_t msp_cap, char *err, size_t err_cap);
+
+  /* The host's event loop, lent to the adapter (appended after identity; NULL when the host has none, and an adapter
+   * then waits on its sockets with a thread of its own). An adapter that waits for a socket's readiness here needs no
+   * thread for it, and the completions it runs from on_ready start on the host thread that answers the request.
+   *
+   * io_watch registers a file descriptor the adapter owns (non-blocking) and sets *watch_id; nothing is waited for
+   * until io_arm. io_arm(events) arms the watch once: on_ready(ctx, ready) runs once, on one of the host's I/O threads,
+   * when the descriptor is ready for one of `events` (WEFT_IO_READ, WEFT_IO_WRITE; an error or a hang-up counts as
+   * ready for both), and the watch is then disarmed until it is armed again. Readiness that came before io_arm counts
+   * (level, not edge). on_ready may run when the descriptor turns out not to be ready after all: read and write
+   * without blocking. io_arm may be called from any thread, on_ready included; arming an armed watch adds events.
+   * io_unwatch ends the watch: when it returns, on_ready is not running and never runs again, except that called from
+   * on_ready itself it returns at once and that call is the last. The descriptor stays open: the adapter closes it
+   * after io_unwatch. on_ready must not block: every chain's I/O shares these threads. */
+  int32_t (*io_watch)(void *host_ctx, int fd, void (*on_ready)(void *ctx, uint32_t ready), void *ctx,
+                      uint64_t *watch_id, char *err, size_t err_cap);
+  void (*io_arm)(void *host_ctx, uint64_t watch_id, uint32_t events);
+  void (*io_unwatch)(void *host_ctx, uint64_t watch_id);
 } weft_host_v1;
+
+/* Events of io_arm and on_ready. */
+#define WEFT_IO_READ 1u
+#define WEFT_IO_WRITE 2u
 
 /* What the host passes to open. Strings are NUL-terminated and borrowed for the duration of the call. */
 typedef struct weft_open_args_v1 {

@@ -170,6 +170,23 @@ class Host {
     return {cert, msp};
   }
 
+  // The host's event loop (io_watch, io_arm, io_unwatch in adapter.h), or false when the host lends none.
+  bool has_io() const noexcept {
+    return host_ != nullptr && host_->struct_size >= offsetof(weft_host_v1, io_unwatch) + sizeof(host_->io_unwatch) &&
+           host_->io_watch != nullptr && host_->io_arm != nullptr && host_->io_unwatch != nullptr;
+  }
+  // Registers fd; throws Failure when the host lends no loop or refuses the descriptor.
+  uint64_t io_watch(int fd, void (*on_ready)(void *ctx, uint32_t ready), void *ctx) const {
+    if (!has_io()) throw Failure(WEFT_E_UNSUPPORTED, "host lends no event loop");
+    uint64_t id = 0;
+    char err[256] = {0};
+    int32_t rc = host_->io_watch(host_->host_ctx, fd, on_ready, ctx, &id, err, sizeof err);
+    if (rc != WEFT_OK) throw Failure(rc, err[0] ? err : "the host refused to watch the descriptor");
+    return id;
+  }
+  void io_arm(uint64_t watch_id, uint32_t events) const noexcept { host_->io_arm(host_->host_ctx, watch_id, events); }
+  void io_unwatch(uint64_t watch_id) const noexcept { host_->io_unwatch(host_->host_ctx, watch_id); }
+
   const std::string &chain() const { return chain_; }
 
  private:
