@@ -569,6 +569,9 @@ int main(int argc, char **argv) {
   coordinator.stop();
   htlc_engine.stop();
   supervisor.stop();
+  // Every chain is closed: an adapter that left a descriptor in the loop broke the io_watch contract.
+  if (size_t left = io_watches.size(); left > 0)
+    spdlog::warn("{} descriptor watch(es) of closed chains still registered: an adapter did not call io_unwatch", left);
   auth_service.reset(); // its pool finishes the logins in progress first
   until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   while (server.connections() > 0 && std::chrono::steady_clock::now() < until)

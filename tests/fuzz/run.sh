@@ -35,6 +35,7 @@ TABLE=(
   "rpc_request|router router/rpc|router/rpc/request.cpp router/rpc/envelope.cpp|-lboost_json"
   "rpc_chain_answers|router|router/chains/chain_answers.cpp router/rpc/envelope.cpp|-lboost_json"
   "auth_base64|router/auth|router/auth/encoding.cpp|"
+  "bcos_tx|adapters/bcos $EVM|adapters/bcos/bcos_tx.cpp adapters/bcos/tars.cpp adapters/bcos/sm3.cpp $EVM/abi.cpp $EVM/abi_codec.cpp $EVM/hex.cpp $EVM/keccak.cpp $EVM/u256.cpp $EVM/rlp.cpp|-lboost_json -lcrypto"
 )
 
 WANTED=("$@")
