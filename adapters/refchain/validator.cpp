@@ -1,5 +1,6 @@
 #include "validator.h"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 
@@ -15,7 +16,9 @@ namespace {
 constexpr uint64_t kMaxClockDriftMs = 5000;
 // Consensus frames waiting for the validator's thread beyond this are dropped (round changes recover them).
 constexpr size_t kInboxLimit = 20000;
-constexpr auto kTick = std::chrono::milliseconds(2);
+// The validator's thread sleeps until the engine's next deadline, a message or a transaction into an empty pool;
+// never longer than this, so a deadline the engine did not announce costs at most this much.
+constexpr uint64_t kMaxSleepMs = 50;
 
 uint64_t wall_ms() {
   return static_cast<uint64_t>(
@@ -280,8 +283,15 @@ void Validator::run() {
     return;
   }
   std::unique_lock lock(mu_);
+  uint64_t next = engine_->next_tick_ms();
+  uint64_t ticked_at = 0;
   while (!stopping_) {
-    cv_.wait_for(lock, kTick, [this] { return stopping_ || wake_ || !inbox_.empty(); });
+    uint64_t now = chain_ms();
+    // Due again at a time the last tick already covered (a pool whose transactions cannot go into a block yet):
+    // wait a millisecond rather than spin.
+    uint64_t wait_ms = next > now ? std::min(next - now, kMaxSleepMs) : next <= ticked_at ? 1 : 0;
+    auto sleep = std::chrono::milliseconds(wait_ms);
+    cv_.wait_for(lock, sleep, [this] { return stopping_ || wake_ || !inbox_.empty(); });
     if (stopping_) break;
     wake_ = false;
     std::deque<Bytes> batch;
@@ -290,7 +300,8 @@ void Validator::run() {
     try {
       for (const auto &m : batch)
         engine_->on_message(m, chain_ms());
-      engine_->on_tick(chain_ms());
+      ticked_at = chain_ms();
+      engine_->on_tick(ticked_at);
     } catch (const std::exception &e) {
       // The store failed under the engine (disk full, I/O error): stop rather than diverge from the others.
       if (log_) log_(3, std::string("validator stops: ") + e.what());
@@ -299,6 +310,7 @@ void Validator::run() {
       break;
     }
     auto st = engine_->status();
+    next = engine_->next_tick_ms();
     lock.lock();
     status_ = st;
   }

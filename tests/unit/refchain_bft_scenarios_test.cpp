@@ -289,3 +289,66 @@ TEST_CASE("a peer announcing a height it does not have does not stop a lagging v
   CHECK(height_of(sim, 3) >= others + 2);
   CHECK(sim.check_safety(true) == "");
 }
+
+TEST_CASE("driven only by its deadlines and its messages, as a validator's thread is, the engine does what a tick every "
+          "step does") {
+  // A validator's thread sleeps until next_tick_ms(), a message or a transaction into an empty pool. Any deadline the
+  // engine failed to announce would show here as a stall: no block, no round change, no catch-up.
+  auto deadline_options = [](size_t n, uint64_t seed) {
+    Options o = options(n, seed);
+    o.tick_on_deadline = true;
+    return o;
+  };
+  SUBCASE("every pending transaction commits, without round changes, on a fraction of the ticks") {
+    uint64_t ticks[2] = {0, 0};
+    for (bool deadline : {false, true}) {
+      CAPTURE(deadline);
+      Sim sim(deadline ? deadline_options(4, 2) : options(4, 2));
+      for (uint64_t i = 0; i < 12; ++i)
+        sim.add_tx(i);
+      sim.run_until(2000);
+      CHECK(sim.min_height() >= 5);
+      for (auto &node : sim.nodes) {
+        CHECK(node.app->pending.empty());
+        CHECK(node.engine->status().round_changes == 0);
+        ticks[deadline] += node.ticks;
+      }
+      CHECK(sim.check_safety(true) == "");
+    }
+    MESSAGE("on_tick calls: " << ticks[0] << " ticked every step, " << ticks[1] << " driven by deadlines");
+    CHECK(ticks[1] * 3 < ticks[0]);
+  }
+  SUBCASE("a crashed leader is replaced by a round change") {
+    Sim sim(deadline_options(4, 3));
+    sim.run_until(500, [&] { return sim.min_height() >= 2; });
+    uint32_t leader = static_cast<uint32_t>((sim.max_height() + 1) % 4);
+    sim.crash(leader);
+    uint64_t before = min_up_height(sim);
+    sim.run_until(sim.now() + 4000);
+    CHECK(min_up_height(sim) >= before + 4);
+    uint64_t changes = 0;
+    for (uint32_t v = 0; v < 4; ++v)
+      if (v != leader) changes += sim.nodes[v].engine->status().round_changes;
+    CHECK(changes > 0);
+    CHECK(sim.check_safety(true) == "");
+  }
+  SUBCASE("a validator that was down catches up by block sync") {
+    Sim sim(deadline_options(4, 4));
+    uint64_t others = fall_behind(sim, 3);
+    sim.restart(3);
+    sim.run_until(sim.now() + 3000, [&] { return height_of(sim, 3) >= others + 2; });
+    CHECK(height_of(sim, 3) >= others + 2);
+    CHECK(sim.nodes[3].engine->status().synced_blocks > 0);
+    CHECK(sim.check_safety(true) == "");
+  }
+  SUBCASE("lossy links: resends and round changes still come") {
+    Options o = deadline_options(4, 5);
+    o.loss = 0.2;
+    Sim sim(o);
+    for (uint64_t i = 0; i < 8; ++i)
+      sim.add_tx(i);
+    sim.run_until(8000);
+    CHECK(sim.min_height() >= 4);
+    CHECK(sim.check_safety(true) == "");
+  }
+}

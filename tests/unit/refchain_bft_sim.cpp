@@ -231,16 +231,20 @@ void Sim::observe(uint32_t from, ByteView bytes) {
 void Sim::run_until(uint64_t until, const std::function<bool()> &stop) {
   while (now_ < until) {
     now_ += opt.tick_ms;
+    std::vector<bool> got(n(), false);
     while (!queue_.empty() && queue_.top().time <= now_) {
       Event e = queue_.top();
       queue_.pop();
       if (!up(e.to)) continue;
       nodes[e.to].engine->on_message(e.bytes, now_);
+      got[e.to] = true;
       after_call(e.to);
     }
     for (uint32_t v = 0; v < n(); ++v) {
       if (!up(v)) continue;
+      if (opt.tick_on_deadline && !got[v] && nodes[v].engine->next_tick_ms() > now_) continue;
       nodes[v].engine->on_tick(now_);
+      ++nodes[v].ticks;
       after_call(v);
     }
     if (stop && now_ % 50 == 0 && stop()) return;

@@ -100,6 +100,9 @@ struct Options {
   uint64_t max_delay_ms = 20;
   double loss = 0;
   double duplicate = 0;
+  // Tick a validator only when a message reached it this step or its engine's next_tick_ms() has come, as a
+  // validator's thread does; otherwise every validator is ticked every step.
+  bool tick_on_deadline = false;
   EngineConfig engine; // timing; chain id, validators and self are filled in
 };
 
@@ -126,6 +129,7 @@ public:
     std::unique_ptr<Engine> engine; // null while crashed
     bool byzantine = false;         // excluded from the safety and double-vote checks
     uint64_t sends = 0;
+    uint64_t ticks = 0; // on_tick calls
     std::optional<uint64_t> kill_at_send; // crash right after this many sends (a SIGKILL mid-broadcast)
     bool killed = false;                  // the current engine call happens after its crash: its sends vanish
   };

@@ -368,6 +368,14 @@ void Engine::on_tick(uint64_t now_ms) {
   }
 }
 
+uint64_t Engine::next_tick_ms() const {
+  try {
+    return impl_->next_tick();
+  } catch (const std::exception &) {
+    return impl_->clock; // the application failed to answer: tick now, where the failure is reported
+  }
+}
+
 EngineStatus Engine::status() const {
   EngineStatus s = impl_->st;
   s.round = impl_->round;

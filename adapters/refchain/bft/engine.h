@@ -53,8 +53,12 @@ class Engine {
   // One message from the network. Malformed, oversized, badly signed, from a non-member, for another chain or a
   // conflicting vote: dropped (counted and logged), returns false. Never throws.
   bool on_message(ByteView message, uint64_t now_ms);
-  // Drives timeouts, proposing and status announcements; call every few milliseconds.
+  // Drives timeouts, proposing and status announcements: call it when next_tick_ms() comes, and after messages.
   void on_tick(uint64_t now_ms);
+  // The earliest clock reading at which on_tick has work to do if no message and no new transaction arrives before
+  // then (a new transaction into an empty pool must wake the caller, as must a message): a round's timeout, a block
+  // that is due, a status announcement, a resend. At most the current clock when something is due now.
+  uint64_t next_tick_ms() const;
   EngineStatus status() const;
 
  private:

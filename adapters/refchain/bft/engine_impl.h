@@ -48,6 +48,7 @@ struct Engine::Impl {
 
   // round_change.cpp
   void tick(uint64_t now);
+  uint64_t next_tick() const;
   uint64_t round_deadline() const;
   void enter_round(uint32_t round, uint64_t now);
   void send_round_change(uint32_t round, uint64_t now);

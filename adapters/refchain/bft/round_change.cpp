@@ -10,6 +10,11 @@
 
 namespace weft::refchain::bft {
 
+namespace {
+// How soon a later round's proposer looks at its round changes again while it waits for a quorum of them.
+constexpr uint64_t kRoundChangeRecheckMs = 2;
+} // namespace
+
 uint64_t Engine::Impl::round_deadline() const {
   uint64_t timeout = cfg.round_timeout_ms << std::min<uint32_t>(round, 6);
   if (round > 0) return round_started + timeout;
@@ -49,6 +54,22 @@ void Engine::Impl::tick(uint64_t now) {
     for (const auto &m : sent)
       net.broadcast(m);
   }
+}
+
+uint64_t Engine::Impl::next_tick() const {
+  // Mirrors tick(): each of its branches that waits for the clock contributes the time it waits for.
+  if (!started) return clock;
+  const bool pending = app.has_pending();
+  if (pending && !pending_since) return clock; // tick records when transactions started to wait
+  uint64_t t = std::min(last_status + cfg.status_interval_ms, round_deadline());
+  if (round == 0 && !mute && proposer(0) == cfg.self && !proposal && !votes.prepare) {
+    t = std::min(t, last_commit + cfg.empty_block_interval_ms);
+    if (pending) t = std::min(t, backlog ? pace_from + cfg.block_interval_ms : clock);
+  }
+  // A later round's proposer looks at the round changes it holds; they come by message, but look again soon.
+  if (round > 0 && proposer(round) == cfg.self && !proposal) t = std::min(t, clock + kRoundChangeRecheckMs);
+  if (!sent.empty()) t = std::min(t, last_resend + cfg.round_timeout_ms);
+  return t;
 }
 
 void Engine::Impl::enter_round(uint32_t r, uint64_t now) {
