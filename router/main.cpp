@@ -480,6 +480,8 @@ int main(int argc, char **argv) {
       io, limits, [&rpc](HttpRequest r) { return rpc.handle(std::move(r)); },
       [](const Error &e) { return envelope_error(e); });
   server.set_refusal_observer([&metrics](int status) { metrics.refused(status); });
+  // Pipelined reads of one connection that wait on chains run alongside each other; writes keep their place in line.
+  server.set_parallel_filter([&rpc](const HttpRequest &r) { return rpc.parallel(r); });
   if (cfg->rpc.tls.mode != "plain") {
     TlsOptions tls;
     tls.mode = cfg->rpc.tls.mode == "mutual" ? TlsMode::Mutual : TlsMode::Tls;

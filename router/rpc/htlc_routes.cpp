@@ -119,7 +119,7 @@ void add_htlc_routes(RouteTable &t) {
   t.add({kPost, "/weft/htlc/newProposal", new_proposal, true, "htlc"});
   t.add({kPost, "/weft/htlc/getProposal", get_proposal, true, "htlc"});
   t.add({kPost | kGet, "/weft/htlc/listProposals", list_proposals, true, "htlc"});
-  t.add({kPost, "/weft/htlc/status", status, true, "htlc"});
+  t.add({kPost, "/weft/htlc/status", status, true, "htlc", PathMatch::Exact, true});
   t.add({kPost, "/weft/htlc/cancel", cancel, true, "htlc"});
   t.add({kGet, "/weft/htlc/safety", safety, true, "htlc"});
 }

@@ -3,6 +3,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -13,6 +14,7 @@
 
 #include <algorithm>
 #include <array>
+#include <deque>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -61,6 +63,11 @@ class Limit {
     c_.deadline.store((Connection::Clock::now() + after).time_since_epoch().count(), std::memory_order_relaxed);
   }
   ~Limit() { disarm(); }
+  // Counts the limit again from now (after a wait that was not the client's to answer for).
+  void restart(std::chrono::milliseconds after) {
+    c_.fired = false;
+    c_.deadline.store((Connection::Clock::now() + after).time_since_epoch().count(), std::memory_order_relaxed);
+  }
   Limit(const Limit &) = delete;
   Limit &operator=(const Limit &) = delete;
   void disarm() { c_.deadline.store(Connection::kNever, std::memory_order_relaxed); }
@@ -70,6 +77,20 @@ class Limit {
   Connection &c_;
 };
 
+// A pipelined request that runs alongside others of its connection: its answer once there, and a timer the
+// connection waits on, cancelled when the answer comes. Touched on the connection's strand only.
+struct Pending {
+  explicit Pending(const asio::any_io_executor &ex) : done(ex, asio::steady_timer::time_point::max()) {}
+  asio::steady_timer done;
+  std::optional<HttpResponse> out;
+  unsigned version = 11;
+  bool keep = true;
+};
+using PendingList = std::deque<std::shared_ptr<Pending>>;
+
+// Pipelined reads running at once on one connection, at most.
+constexpr size_t kMaxParallel = 32;
+
 } // namespace
 
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
@@ -78,6 +99,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   HttpHandler handler;
   ErrorRenderer render_error;
   RefusalObserver on_refusal;
+  ParallelFilter parallel_ok; // set before start
   tcp::acceptor acceptor;
   asio::steady_timer sweeper;
   std::chrono::milliseconds sweep_every;
@@ -201,6 +223,47 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     co_return !ec;
   }
 
+  // Runs one pipelined read alongside the others of its connection.
+  static asio::awaitable<void> run_pending(std::shared_ptr<Impl> self, std::shared_ptr<Pending> p, HttpRequest req) {
+    HttpResponse out;
+    std::string remote = req.remote;
+    try {
+      out = co_await self->handler(std::move(req));
+    } catch (const std::exception &e) {
+      spdlog::error("rpc {} handler failed: {}", remote, e.what());
+      out = HttpResponse{200, "application/json", self->render_error({code::kInternal, e.what()}), false, {}};
+    }
+    self->in_flight.fetch_sub(1);
+    p->out = std::move(out);
+    p->done.cancel();
+  }
+
+  // Waits for the answers of the reads running alongside, in the order of their requests, and adds them to `held`.
+  // False when one of them closes the connection: the answers after it are dropped (those requests only read).
+  asio::awaitable<bool> collect(PendingList &pending, std::string &held) {
+    bool open = true;
+    while (!pending.empty()) {
+      std::shared_ptr<Pending> p = pending.front();
+      if (!p->out) co_await p->done.async_wait(kAwait);
+      pending.pop_front();
+      if (!open) continue;
+      bool keep = p->keep && !p->out->close && !stopping;
+      held += response_head(*p->out, p->version, keep);
+      held += p->out->body;
+      open = keep;
+    }
+    co_return open;
+  }
+
+  // Before the socket is read again: every answer so far leaves, those of reads still running included (waited for,
+  // in order). False when the connection ends (a write failed, or an answer closes it).
+  template <class Stream> asio::awaitable<bool> settle(Stream &stream, PendingList &pending, std::string &held) {
+    bool open = true;
+    if (!pending.empty()) open = co_await collect(pending, held);
+    if (!held.empty() && !co_await flush_held(stream, held)) co_return false;
+    co_return open;
+  }
+
   // A header that parsed but breaks a limit Beast does not check: the field count (and the request line's length,
   // checked again here for a target that arrived whole in the first read).
   std::optional<std::pair<int, Error>> check_header(const http::request<http::string_body> &req) const {
@@ -277,7 +340,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   template <class Stream>
   asio::awaitable<std::optional<std::pair<int, Error>>> read_request(Stream &stream, boost::beast::flat_buffer &buffer,
                                                                     http::request_parser<http::string_body> &parser,
-                                                                    std::string &held, error_code &ec) {
+                                                                    std::string &held, PendingList &pending, Limit &d,
+                                                                    error_code &ec) {
     constexpr size_t kReadSize = 16 * 1024;
     size_t n = 0;
     for (;;) {
@@ -287,9 +351,13 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       if ((eol == std::string_view::npos ? seen.size() : eol) > limits.max_request_line)
         co_return std::pair<int, Error>{
             414, {code::kPostData, "request line is longer than " + std::to_string(limits.max_request_line) + " bytes"}};
-      if (!held.empty() && !co_await flush_held(stream, held)) {
-        ec = asio::error::connection_reset;
-        co_return std::nullopt;
+      if (!held.empty() || !pending.empty()) {
+        bool waited = !pending.empty();
+        if (!co_await settle(stream, pending, held)) {
+          ec = asio::error::connection_reset;
+          co_return std::nullopt;
+        }
+        if (waited) d.restart(limits.header_timeout); // the wait was for the router, not the client
       }
       std::tie(ec, n) = co_await stream.async_read_some(buffer.prepare(kReadSize), kAwait);
       if (ec) co_return std::nullopt;
@@ -314,9 +382,13 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         continue; // the body may be in the buffer already
       }
       if (parser.is_done()) co_return std::nullopt;
-      if (!held.empty() && !co_await flush_held(stream, held)) {
-        ec = asio::error::connection_reset;
-        co_return std::nullopt;
+      if (!held.empty() || !pending.empty()) {
+        bool waited = !pending.empty();
+        if (!co_await settle(stream, pending, held)) {
+          ec = asio::error::connection_reset;
+          co_return std::nullopt;
+        }
+        if (waited) d.restart(limits.header_timeout); // the wait was for the router, not the client
       }
       std::tie(ec, n) = co_await stream.async_read_some(buffer.prepare(kReadSize), kAwait);
       if (ec == asio::error::eof) {
@@ -343,10 +415,13 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     // time and in order, but their answers leave together, in one write, once no whole request is left to handle.
     std::string held;
     constexpr size_t kHoldBytes = 64 * 1024;
+    // Pipelined reads running alongside each other (set_parallel_filter), oldest first.
+    PendingList pending;
     for (bool first = true;; first = false) {
       if (stopping) break;
-      // Wait for the first byte of the next request: the idle limit applies here.
+      // Wait for the first byte of the next request: the idle limit applies here. Every answer leaves first.
       if (buffer.size() == 0) {
+        if ((!pending.empty() || !held.empty()) && !co_await settle(stream, pending, held)) break;
         c.idle = true;
         Limit idle(c, first ? limits.header_timeout : limits.idle_timeout);
         auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), kAwait);
@@ -361,7 +436,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       parser.body_limit(limits.max_body_bytes);
       Limit d(c, limits.header_timeout);
       error_code ec;
-      std::optional<std::pair<int, Error>> refusal = co_await read_request(stream, buffer, parser, held, ec);
+      std::optional<std::pair<int, Error>> refusal =
+          co_await read_request(stream, buffer, parser, held, pending, d, ec);
       bool timed_out = d.expired();
       d.disarm();
       if (ec && !refusal) {
@@ -381,6 +457,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
           refusal = {{400, {code::kPostData, "bad request: " + ec.message()}}};
       }
       if (refusal) {
+        if (!pending.empty()) co_await collect(pending, held); // the answers before the refusal go first
         co_await refuse(stream, conn, buffer, held, refusal->first, refusal->second, remote);
         break;
       }
@@ -398,7 +475,24 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         // Built before the co_await: GCC 12 destroys a braced temporary inside a co_await expression twice.
         Error overloaded{code::kOverloaded, "router has " + std::to_string(limits.max_in_flight) +
                                                 " requests in flight (rpc.max_in_flight); retry later"};
+        if (!pending.empty()) co_await collect(pending, held);
         co_await refuse(stream, conn, buffer, held, 503, overloaded, remote);
+        break;
+      }
+      // A read while more requests are pipelined behind it (or reads run already) runs alongside them; anything
+      // else waits for what came before it, then runs alone.
+      const bool keep_req = req.keep_alive();
+      if (parallel_ok && keep_req && !stopping && pending.size() < kMaxParallel &&
+          (buffer.size() > 0 || !pending.empty()) && parallel_ok(hreq)) {
+        auto p = std::make_shared<Pending>(c.strand);
+        p->version = req.version();
+        p->keep = keep_req;
+        pending.push_back(p);
+        asio::co_spawn(c.strand, run_pending(shared_from_this(), p, std::move(hreq)), asio::detached);
+        continue;
+      }
+      if (!pending.empty() && !co_await collect(pending, held)) {
+        in_flight.fetch_sub(1); // an answer before it closed the connection: this request is not run
         break;
       }
       HttpResponse out;
@@ -417,6 +511,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       }
       if (!co_await write(stream, c, out, req.version(), keep, held) || !keep) break;
     }
+    if (!pending.empty()) co_await collect(pending, held); // reads still running finish; their answers go if they can
     if (!held.empty()) { // stopping with answers held back
       Limit d(c, limits.header_timeout);
       co_await flush_held(stream, held);
@@ -444,6 +539,8 @@ Result<tcp::endpoint> HttpServer::listen(const std::string &host, uint16_t port)
 }
 
 void HttpServer::set_refusal_observer(RefusalObserver fn) { impl_->on_refusal = std::move(fn); }
+
+void HttpServer::set_parallel_filter(ParallelFilter fn) { impl_->parallel_ok = std::move(fn); }
 
 Status HttpServer::enable_tls(const TlsOptions &o) {
   if (o.mode == TlsMode::Plain) return Ok{};

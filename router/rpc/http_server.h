@@ -1,5 +1,5 @@
-// An HTTP/1.1 server with one coroutine per connection, timeouts on every read, a body limit before parsing and
-// an in-flight cap. Refusals get HTTP statuses as nginx gives them (400, 408, 413, 414, 431, 503), then the
+// An HTTP/1.1 server with one coroutine per connection (pipelined reads may run alongside each other), timeouts on
+// every read, a body limit before parsing and an in-flight cap. Refusals get HTTP statuses as nginx gives them (400, 408, 413, 414, 431, 503), then the
 // connection half-closes and drains what the client still sends, so the client reads the status instead of a
 // reset. It knows nothing of routes: a handler answers requests. Serves the RPC and the metrics listener.
 #pragma once
@@ -63,6 +63,8 @@ using HttpHandler = std::function<boost::asio::awaitable<HttpResponse>(HttpReque
 using ErrorRenderer = std::function<std::string(const Error &)>;
 // Sees every refusal at the HTTP level (400, 408, 413, 414, 431, 503).
 using RefusalObserver = std::function<void(int status)>;
+// Whether a request may run alongside the others pipelined on its connection: it only reads (and is worth it).
+using ParallelFilter = std::function<bool(const HttpRequest &)>;
 
 class HttpServer {
  public:
@@ -73,6 +75,10 @@ class HttpServer {
   Result<boost::asio::ip::tcp::endpoint> listen(const std::string &host, uint16_t port);
   void start();
   void set_refusal_observer(RefusalObserver fn);
+  // Pipelined requests the filter passes run alongside each other (up to 32 per connection), their answers still
+  // written in the order of the requests; any other request waits for those before it and runs alone, so a client
+  // sees what it would see one request at a time. Without a filter, requests run one at a time. Call before start.
+  void set_parallel_filter(ParallelFilter fn);
   // Makes the door speak TLS (call before start). Errors name the file or option at fault.
   Status enable_tls(const TlsOptions &options);
   // Stops accepting and closes connections that are idle; busy ones close after their response.

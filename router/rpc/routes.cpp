@@ -1,5 +1,8 @@
 #include "routes.h"
 
+#include <algorithm>
+#include <cctype>
+
 #include "auth/auth_service.h"
 #include "xa/coordinator.h"
 
@@ -62,6 +65,15 @@ RouteTable::Found RouteTable::find(std::string_view method, const RpcRequest &r)
   }
   if (allowed == 0 || is_wecross_family(family)) return Found{nullptr, 404, "", family};
   return Found{nullptr, 405, allow_list(allowed), family};
+}
+
+bool RouteTable::parallel(std::string_view method, const RpcRequest &r) const {
+  auto found = find(method, r);
+  if (found.status != 200) return false;
+  if (found.route->match != PathMatch::ResourcePath) return found.route->parallel;
+  std::string verb = r.parts.back();
+  std::transform(verb.begin(), verb.end(), verb.begin(), [](unsigned char c) { return std::tolower(c); });
+  return verb == "call";
 }
 
 Result<std::shared_ptr<Chain>> chain_param(RpcContext &ctx, const RpcRequest &r) {

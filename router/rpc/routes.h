@@ -85,6 +85,10 @@ struct Route {
   bool login;            // WeCross's shouldLogin for this path
   std::string_view family;
   PathMatch match = PathMatch::Exact;
+  // Only reads, and waits on chains to answer: pipelined requests of one connection that do so may run alongside
+  // each other (a route that answers from memory gains nothing from it). ResourcePath routes decide by verb instead:
+  // call.
+  bool parallel = false;
 };
 
 // Families WeCross routes: a method they do not route gets WeCross's 404, not 405.
@@ -103,6 +107,9 @@ class RouteTable {
     std::string_view family = "other";
   };
   Found find(std::string_view method, const RpcRequest &r) const;
+  // Whether the request may run alongside other pipelined requests of its connection: its route is `parallel` (on
+  // /resource, its verb is call).
+  bool parallel(std::string_view method, const RpcRequest &r) const;
   const std::vector<Route> &routes() const { return routes_; }
 
  private:

@@ -21,6 +21,14 @@ asio::awaitable<HttpResponse> RpcService::handle(HttpRequest req) {
   co_return std::move(reply.http);
 }
 
+bool RpcService::parallel(const HttpRequest &req) const {
+  HttpRequest head; // the body does not matter to the route
+  head.method = req.method;
+  head.target = req.target;
+  auto parsed = parse_request(head, url_prefix_);
+  return parsed.ok() && routes_.parallel(req.method, *parsed);
+}
+
 asio::awaitable<Reply> RpcService::dispatch(const HttpRequest &http, std::string_view &family) {
   auto parsed = parse_request(http, url_prefix_);
   if (!parsed.ok()) co_return reply_not_found(); // outside the url prefix

@@ -29,6 +29,9 @@ class RpcService {
 
   // Answers one request; never throws. Logs it in the access log and tells the observer.
   boost::asio::awaitable<HttpResponse> handle(HttpRequest req);
+  // Whether the request may run alongside the other pipelined requests of its connection (RouteTable::parallel),
+  // from its method and target alone.
+  bool parallel(const HttpRequest &req) const;
 
  private:
   boost::asio::awaitable<Reply> dispatch(const HttpRequest &req, std::string_view &family);

@@ -182,9 +182,9 @@ asio::awaitable<Reply> list_transactions(RpcContext &ctx, const RpcRequest &r) {
 } // namespace
 
 void add_trans_routes(RouteTable &t) {
-  t.add({kGet | kPost, "/trans/getTransaction", get_transaction, true, "trans"});
-  t.add({kGet | kPost, "/trans/getBlock", get_block, true, "trans"});
-  t.add({kGet | kPost, "/trans/listTransactions", list_transactions, true, "trans"});
+  t.add({kGet | kPost, "/trans/getTransaction", get_transaction, true, "trans", PathMatch::Exact, true});
+  t.add({kGet | kPost, "/trans/getBlock", get_block, true, "trans", PathMatch::Exact, true});
+  t.add({kGet | kPost, "/trans/listTransactions", list_transactions, true, "trans", PathMatch::Exact, true});
 }
 
 } // namespace weft

@@ -150,8 +150,8 @@ asio::awaitable<Reply> deploy_stubs(RpcContext &ctx, const RpcRequest &r) {
 
 void add_weft_routes(RouteTable &t) {
   t.add({kGet, "/weft/accounts", router_accounts, true, "weft"});
-  t.add({kGet, "/weft/proof", proof, true, "weft"});
-  t.add({kGet, "/weft/chainInfo", chain_info, true, "weft"});
+  t.add({kGet, "/weft/proof", proof, true, "weft", PathMatch::Exact, true});
+  t.add({kGet, "/weft/chainInfo", chain_info, true, "weft", PathMatch::Exact, true});
   t.add({kPost, "/weft/resource/add", register_resource, true, "weft"});
   t.add({kPost, "/weft/chain/deployStubs", deploy_stubs, true, "weft"});
 }

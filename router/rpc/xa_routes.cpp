@@ -145,8 +145,8 @@ void add_xa_routes(RouteTable &t) {
   t.add({kPost, "/xa/startXATransaction", start, true, "xa"});
   t.add({kPost, "/xa/commitXATransaction", commit, true, "xa"});
   t.add({kPost, "/xa/rollbackXATransaction", rollback, true, "xa"});
-  t.add({kPost, "/xa/getXATransaction", get, true, "xa"});
-  t.add({kPost, "/xa/listXATransactions", list, true, "xa"});
+  t.add({kPost, "/xa/getXATransaction", get, true, "xa", PathMatch::Exact, true});
+  t.add({kPost, "/xa/listXATransactions", list, true, "xa", PathMatch::Exact, true});
   t.add({kPost, "/weft/xa/resolve", resolve, true, "weft"});
 }
 

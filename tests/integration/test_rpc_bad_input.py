@@ -53,6 +53,51 @@ class BadInput(unittest.TestCase):
     def assert_alive(self):
         self.assertEqual(self.router.ok("GET", "/sys/test"), "OK!")
 
+    def read_answers(self, s, n):
+        """Reads exactly n HTTP answers from the socket: [(head, envelope)], in the order they came."""
+        answers = []
+        data = b""
+        while len(answers) < n:
+            chunk = s.recv(65536)
+            self.assertTrue(chunk, "connection closed after %d answers" % len(answers))
+            data += chunk
+            while b"\r\n\r\n" in data:
+                head, rest = data.split(b"\r\n\r\n", 1)
+                length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+                if len(rest) < length:
+                    break
+                answers.append((head, json.loads(rest[:length])))
+                data = rest[length:]
+        self.assertEqual(data, b"")
+        return answers
+
+    def test_pipelined_reads_run_alongside_each_other_and_writes_keep_their_place(self):
+        # The test chain's "gate N" answers only once N gate calls are inside it at once. Pipelined calls on one
+        # connection run alongside each other, so four gates of 4 all pass; one at a time, the first would wait alone
+        # until its deadline. A write is a barrier: the calls before it finish first and those after it start after
+        # it, so two gates of 2 on either side of a write never meet.
+        def post(verb, method, arg):
+            body = json.dumps({"version": "1", "data": {"method": method, "args": [arg]}}).encode()
+            return (b"POST /resource/payment/test/echo/%s HTTP/1.1\r\nHost: x\r\nAuthorization: %s\r\n"
+                    b"Content-Length: %d\r\n\r\n" % (verb.encode(), self.router.token.encode(), len(body))) + body
+
+        s = self.router.connect()
+        s.settimeout(scaled(20))
+        s.sendall(b"".join([post("call", "gate", "4")] * 4 + [post("call", "echo", "last")]))
+        answers = self.read_answers(s, 5)
+        for head, env in answers[:4]:
+            self.assertEqual(env["errorCode"], 0, env)
+            self.assertEqual(env["data"]["result"], ["4"], env)
+        self.assertEqual(answers[4][1]["data"]["result"], ["last"], answers[4][1])
+
+        s.sendall(post("call", "gate", "2") + post("sendTransaction", "echo", "w") + post("call", "gate", "2"))
+        first, write, second = [env for _, env in self.read_answers(s, 3)]
+        self.assertNotEqual(first["errorCode"], 0, first)  # no second gate ran alongside it
+        self.assertEqual(write["data"]["result"], ["w"], write)
+        self.assertNotEqual(second["errorCode"], 0, second)
+        s.close()
+        self.assert_alive()
+
     def test_malformed_json_is_refused(self):
         r = self.router.request("POST", "/resource/payment/test/echo/call", body='{"version":"1","data":{')
         self.assert_error(r, 20203, "not valid JSON")
@@ -126,20 +171,7 @@ class BadInput(unittest.TestCase):
             s.sendall(post[:cut])
             time.sleep(0.05)
             s.sendall(post[cut:])
-        answers = []
-        data = b""
-        while len(answers) < 4:
-            chunk = s.recv(65536)
-            self.assertTrue(chunk, "connection closed after %d answers" % len(answers))
-            data += chunk
-            while b"\r\n\r\n" in data:
-                head, rest = data.split(b"\r\n\r\n", 1)
-                length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
-                if len(rest) < length:
-                    break
-                answers.append((head, json.loads(rest[:length])))
-                data = rest[length:]
-        self.assertEqual(data, b"")
+        answers = self.read_answers(s, 4)
         self.assertTrue(answers[0][0].startswith(b"HTTP/1.1 200 OK\r\n"), answers[0][0])
         self.assertEqual(answers[0][1]["data"], "OK!")
         for head, env in answers[1:]:

@@ -6,6 +6,8 @@
  *   hang          -> never answers until cancelled or closed; a send_transaction that hangs was "signed", so its
  *                    cancel names the hash 0x77..77
  *   cancels       -> result = [how many operations the host has cancelled so far]
+ *   gate N        -> held until N gate calls are inside the adapter at once, then all of them answer ["N"]; until
+ *                    then like hang (so one the host never joins with others ends only when cancelled)
  * Config knobs: "fail_open_times":N fails the first N opens of this chain name in this process (then opens);
  * "open_delay_ms":N makes open take N ms (a slow node);
  * "fail_open":true always fails; "complete":"thread" answers from a new thread instead of inline on the caller's.
@@ -32,6 +34,7 @@ struct hanging {
   weft_callback cb;
   void *ctx;
   int send; /* a send_transaction: its cancel names a hash */
+  int gate; /* a gate call waiting for the others */
 };
 
 struct weft_chain {
@@ -39,6 +42,7 @@ struct weft_chain {
   pthread_mutex_t mu;
   uint64_t next_id;
   unsigned cancels;
+  unsigned gated; /* gate calls waiting */
   struct hanging hang[TC_MAX_HANGING];
 };
 
@@ -154,6 +158,7 @@ static void tc_cancel(weft_chain *c, uint64_t id) {
       h = c->hang[i];
       c->hang[i].id = 0;
       ++c->cancels;
+      if (h.gate) --c->gated;
       break;
     }
   pthread_mutex_unlock(&c->mu);
@@ -216,11 +221,44 @@ static void run_method(weft_chain *c, const uint8_t *req, size_t n, uint32_t dea
       if (!c->hang[i].id) slot = i;
     if (slot >= 0) {
       c->hang[slot].id = c->next_id++;
-      c->hang[slot].cb = cb, c->hang[slot].ctx = ctx, c->hang[slot].send = send;
+      c->hang[slot].cb = cb, c->hang[slot].ctx = ctx, c->hang[slot].send = send, c->hang[slot].gate = 0;
       if (op) *op = c->hang[slot].id;
     }
     pthread_mutex_unlock(&c->mu);
     if (slot < 0) cb(ctx, WEFT_E_REJECTED, "too many hanging operations", NULL, 0);
+  } else if (method_is(req, n, "gate")) {
+    static const char key[] = "\"args\":[\"";
+    long want = 0;
+    for (size_t i = 0; i + sizeof key - 1 < n; ++i)
+      if (memcmp(req + i, key, sizeof key - 1) == 0) {
+        want = strtol((const char *)req + i + sizeof key - 1, NULL, 10);
+        break;
+      }
+    struct hanging open[TC_MAX_HANGING];
+    int opened = 0, held = 0;
+    pthread_mutex_lock(&c->mu);
+    if ((long)c->gated + 1 >= want) {
+      for (int i = 0; i < TC_MAX_HANGING; ++i)
+        if (c->hang[i].id && c->hang[i].gate) open[opened++] = c->hang[i], c->hang[i].id = 0;
+      c->gated = 0;
+    } else {
+      for (int i = 0; i < TC_MAX_HANGING && !held; ++i)
+        if (!c->hang[i].id) {
+          c->hang[i] = (struct hanging){c->next_id++, cb, ctx, send, 1};
+          if (op) *op = c->hang[i].id;
+          ++c->gated;
+          held = 1;
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (held) return;
+    char buf[160];
+    snprintf(buf, sizeof buf,
+             "{\"errorCode\":0,\"message\":\"Success\",\"hash\":\"\",\"blockNumber\":0,\"result\":[\"%ld\"],"
+             "\"timestamp\":0}",
+             want);
+    for (int i = 0; i < opened; ++i) open[i].cb(open[i].ctx, WEFT_OK, "", (const uint8_t *)buf, strlen(buf));
+    answer(c, cb, ctx, WEFT_OK, "", buf);
   } else if (method_is(req, n, "cancels")) {
     char buf[128];
     pthread_mutex_lock(&c->mu);
