@@ -333,6 +333,17 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     conn->lowest().close(ignored);
   }
 
+  // Before the socket is read in the middle of a request: settle() what is held or running, then count the
+  // request's limit again if that meant waiting for the router. False when the connection ends.
+  template <class Stream>
+  asio::awaitable<bool> before_read(Stream &stream, PendingList &pending, std::string &held, Limit &d) {
+    if (held.empty() && pending.empty()) co_return true;
+    bool waited = !pending.empty();
+    if (!co_await settle(stream, pending, held)) co_return false;
+    if (waited) d.restart(limits.header_timeout); // the wait was for the router, not the client
+    co_return true;
+  }
+
   // Reads one request into `parser`: the request line first, by hand (Beast's header limit covers the whole section,
   // and a line that alone is too long is a 414, not a 431), then whatever the buffer holds is parsed at once and
   // the socket read only while the parser needs more — and never while answers are held back: they go first.
@@ -351,13 +362,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       if ((eol == std::string_view::npos ? seen.size() : eol) > limits.max_request_line)
         co_return std::pair<int, Error>{
             414, {code::kPostData, "request line is longer than " + std::to_string(limits.max_request_line) + " bytes"}};
-      if (!held.empty() || !pending.empty()) {
-        bool waited = !pending.empty();
-        if (!co_await settle(stream, pending, held)) {
-          ec = asio::error::connection_reset;
-          co_return std::nullopt;
-        }
-        if (waited) d.restart(limits.header_timeout); // the wait was for the router, not the client
+      if (!co_await before_read(stream, pending, held, d)) {
+        ec = asio::error::connection_reset;
+        co_return std::nullopt;
       }
       std::tie(ec, n) = co_await stream.async_read_some(buffer.prepare(kReadSize), kAwait);
       if (ec) co_return std::nullopt;
@@ -382,13 +389,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         continue; // the body may be in the buffer already
       }
       if (parser.is_done()) co_return std::nullopt;
-      if (!held.empty() || !pending.empty()) {
-        bool waited = !pending.empty();
-        if (!co_await settle(stream, pending, held)) {
-          ec = asio::error::connection_reset;
-          co_return std::nullopt;
-        }
-        if (waited) d.restart(limits.header_timeout); // the wait was for the router, not the client
+      if (!co_await before_read(stream, pending, held, d)) {
+        ec = asio::error::connection_reset;
+        co_return std::nullopt;
       }
       std::tie(ec, n) = co_await stream.async_read_some(buffer.prepare(kReadSize), kAwait);
       if (ec == asio::error::eof) {

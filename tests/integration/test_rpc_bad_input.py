@@ -38,9 +38,12 @@ class BadInput(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         code = cls.router.stop()
+        log = cls.router.log_text()
         cls.router.cleanup()
         shutil.rmtree(cls.plugins, ignore_errors=True)
         assert code == 0, "router did not shut down cleanly: %s" % code
+        # The test chain unwatched its pipe when it closed.
+        assert "still registered" not in log, "an adapter left a descriptor in the router's loop"
 
     def assert_error(self, reply, code, text=None):
         status, env = reply
@@ -235,6 +238,26 @@ class BadInput(unittest.TestCase):
         self.assertEqual(env["errorCode"], 0)
         self.assertEqual(env["data"]["errorCode"], 1)
         self.assertEqual(env["data"]["message"], "reverted by test chain")
+        self.assert_alive()
+
+    def test_a_plain_c_adapter_answers_from_the_routers_event_loop(self):
+        # "loop X" is answered only from the test chain's io_watch callback on the router's I/O threads: each call
+        # queues itself and wakes the loop through a pipe. Many at once, from many clients, each answered once.
+        results = {}
+
+        def one(i):
+            results[i] = self.router.request("POST", "/resource/payment/test/echo/call", call_data("loop", "x%d" % i))
+
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(24)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for i in range(24):
+            status, env = results[i]
+            self.assertEqual(status, 200, env)
+            self.assertEqual(env["errorCode"], 0, env)
+            self.assertEqual(env["data"]["result"], ["x%d" % i, "loop"], env)
         self.assert_alive()
 
     def test_unavailable_chains_and_refused_plugins_are_reported(self):

@@ -8,14 +8,20 @@
  *   cancels       -> result = [how many operations the host has cancelled so far]
  *   gate N        -> held until N gate calls are inside the adapter at once, then all of them answer ["N"]; until
  *                    then like hang (so one the host never joins with others ends only when cancelled)
+ *   loop X        -> answered ["X","loop"] from the host's event loop: the call queues itself and writes a byte into
+ *                    a pipe the chain watches with io_watch; on_ready answers what is queued (WEFT_E_UNSUPPORTED when
+ *                    the host lends no loop, as the ABI 1.0 build never has one)
  * Config knobs: "fail_open_times":N fails the first N opens of this chain name in this process (then opens);
  * "open_delay_ms":N makes open take N ms (a slow node);
  * "fail_open":true always fails; "complete":"thread" answers from a new thread instead of inline on the caller's.
  * Built twice: against today's adapter.h, and (WEFT_TEST_CHAIN_V1_0, stub type "LegacyTestChain") against the
  * frozen ABI 1.0 header, to prove an old adapter still loads and works. */
+#define _GNU_SOURCE /* pipe2 */
 #include <weft/adapter.h>
 
+#include <fcntl.h>
 #include <pthread.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +50,16 @@ struct weft_chain {
   unsigned cancels;
   unsigned gated; /* gate calls waiting */
   struct hanging hang[TC_MAX_HANGING];
+  /* "loop": the host's event loop watches pipe_r; calls wait in `looped` until on_ready answers them. */
+  const weft_host_v1 *host;
+  int pipe_r, pipe_w;
+  uint64_t watch; /* 0: the host lends no loop */
+  struct looped {
+    weft_callback cb;
+    void *ctx;
+    char arg[64];
+  } looped[TC_MAX_HANGING];
+  int looped_n;
 };
 
 /* Opens that failed so far, by chain name, for "fail_open_times". */
@@ -92,6 +108,67 @@ static void answer(weft_chain *c, weft_callback cb, void *ctx, int32_t status, c
   pthread_detach(t);
 }
 
+#ifndef WEFT_TEST_CHAIN_V1_0
+static const char kLoopAnswer[] =
+    "{\"errorCode\":0,\"message\":\"Success\",\"hash\":\"\",\"blockNumber\":0,\"result\":[\"%s\",\"loop\"],\"timestamp\":0}";
+
+/* On one of the host's I/O threads: the pipe is readable. Drains it, answers every queued call, arms again. */
+static void loop_ready(void *ctx, uint32_t ready) {
+  (void)ready;
+  weft_chain *c = (weft_chain *)ctx;
+  char sink[64];
+  while (read(c->pipe_r, sink, sizeof sink) > 0) {
+  }
+  struct looped done[TC_MAX_HANGING];
+  pthread_mutex_lock(&c->mu);
+  int n = c->looped_n;
+  memcpy(done, c->looped, sizeof done[0] * (size_t)n);
+  c->looped_n = 0;
+  pthread_mutex_unlock(&c->mu);
+  for (int i = 0; i < n; ++i) {
+    char buf[192];
+    snprintf(buf, sizeof buf, kLoopAnswer, done[i].arg);
+    done[i].cb(done[i].ctx, WEFT_OK, "", (const uint8_t *)buf, strlen(buf));
+  }
+  c->host->io_arm(c->host->host_ctx, c->watch, WEFT_IO_READ);
+}
+
+static void watch_pipe(weft_chain *c, const weft_host_v1 *host) {
+  c->host = host;
+  if (host == NULL || host->struct_size < offsetof(weft_host_v1, io_unwatch) + sizeof host->io_unwatch ||
+      host->io_watch == NULL || host->io_arm == NULL || host->io_unwatch == NULL)
+    return;
+  int fds[2];
+  if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return;
+  char err[256];
+  if (host->io_watch(host->host_ctx, fds[0], loop_ready, c, &c->watch, err, sizeof err) != WEFT_OK) {
+    close(fds[0]);
+    close(fds[1]);
+    c->watch = 0;
+    return;
+  }
+  c->pipe_r = fds[0], c->pipe_w = fds[1];
+  host->io_arm(host->host_ctx, c->watch, WEFT_IO_READ);
+}
+
+/* Before close frees the chain: no on_ready after this, then the pipe goes and queued calls are cancelled. */
+static void unwatch_pipe(weft_chain *c) {
+  if (c->watch == 0) return;
+  c->host->io_unwatch(c->host->host_ctx, c->watch);
+  c->watch = 0;
+  close(c->pipe_r);
+  close(c->pipe_w);
+  for (int i = 0; i < c->looped_n; ++i)
+    c->looped[i].cb(c->looped[i].ctx, WEFT_E_CANCELLED, "the chain was closed", NULL, 0);
+  c->looped_n = 0;
+}
+#else
+static void watch_pipe(weft_chain *c, const weft_host_v1 *host) {
+  (void)c, (void)host;
+}
+static void unwatch_pipe(weft_chain *c) { (void)c; }
+#endif
+
 static int32_t tc_open(const weft_open_args_v1 *args, weft_chain **out, char *err, size_t cap) {
   if (strstr(args->config_json, "\"fail_open\":true") != NULL) {
     strncpy(err, "configured to fail at open", cap - 1);
@@ -124,6 +201,8 @@ static int32_t tc_open(const weft_open_args_v1 *args, weft_chain **out, char *er
   c->threaded = strstr(args->config_json, "\"complete\":\"thread\"") != NULL;
   pthread_mutex_init(&c->mu, NULL);
   c->next_id = 1;
+  c->pipe_r = c->pipe_w = -1;
+  watch_pipe(c, args->host);
   *out = c;
   return WEFT_OK;
 }
@@ -146,6 +225,7 @@ static void tc_close(weft_chain *c) {
     if (c->hang[i].id) left[n++] = c->hang[i], c->hang[i].id = 0;
   pthread_mutex_unlock(&c->mu);
   for (int i = 0; i < n; ++i) fail_hanging(&left[i]);
+  unwatch_pipe(c);
   pthread_mutex_destroy(&c->mu);
   free(c);
 }
@@ -259,6 +339,31 @@ static void run_method(weft_chain *c, const uint8_t *req, size_t n, uint32_t dea
              want);
     for (int i = 0; i < opened; ++i) open[i].cb(open[i].ctx, WEFT_OK, "", (const uint8_t *)buf, strlen(buf));
     answer(c, cb, ctx, WEFT_OK, "", buf);
+  } else if (method_is(req, n, "loop")) {
+    static const char key[] = "\"args\":[\"";
+    char arg[64] = "";
+    for (size_t i = 0; i + sizeof key - 1 < n; ++i)
+      if (memcmp(req + i, key, sizeof key - 1) == 0) {
+        size_t k = 0;
+        for (size_t j = i + sizeof key - 1; j < n && req[j] != '"' && k + 1 < sizeof arg; ++j) arg[k++] = (char)req[j];
+        arg[k] = '\0';
+        break;
+      }
+    pthread_mutex_lock(&c->mu);
+    int queued = c->watch != 0 && c->looped_n < TC_MAX_HANGING;
+    if (queued) {
+      struct looped *l = &c->looped[c->looped_n++];
+      l->cb = cb, l->ctx = ctx;
+      snprintf(l->arg, sizeof l->arg, "%s", arg);
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (!queued) {
+      answer(c, cb, ctx, c->watch ? WEFT_E_REJECTED : WEFT_E_UNSUPPORTED,
+             c->watch ? "too many loop calls waiting" : "the host lends no event loop", NULL);
+      return;
+    }
+    char one = 1;
+    (void)!write(c->pipe_w, &one, 1); /* a full pipe already wakes the loop */
   } else if (method_is(req, n, "cancels")) {
     char buf[128];
     pthread_mutex_lock(&c->mu);
