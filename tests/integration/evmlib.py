@@ -3,13 +3,12 @@ pinned solc and deployed from anvil's first (unlocked) development account. anvi
 packages that scripts/npm-deps.sh installs into WEFT_NODE_MODULES."""
 import json
 import os
-import socket
 import subprocess
 import tempfile
 import time
 import urllib.request
 
-from weftlib import scaled, wait_for, _STARTED
+from weftlib import free_port, scaled, wait_for, _STARTED
 
 NODE_MODULES = os.environ.get("WEFT_NODE_MODULES", "build/asan/npm/node_modules")
 ANVIL = os.path.join(NODE_MODULES, "@foundry-rs", "anvil-linux-amd64", "bin", "anvil")
@@ -30,12 +29,6 @@ DEV_ADDRESSES = [
     "0x90f79bf6eb2c4f870365e785982e1f101e93b906",
 ]
 CHAIN_ID = 31337
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class RpcError(Exception):

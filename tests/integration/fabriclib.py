@@ -18,7 +18,7 @@ import time
 import urllib.error
 import urllib.request
 
-from weftlib import scaled, wait_for, _STARTED
+from weftlib import free_port, scaled, wait_for, _STARTED
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CHAINCODE_DIR = os.path.join(HERE, "..", "fabric", "chaincode")
@@ -61,12 +61,6 @@ def clean_exit(code, log):
         print("note: LeakSanitizer's tracer failed at the router's exit; its leak check did not run")
         return True
     return False
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def private_key_hex(pem_file):
@@ -290,13 +284,22 @@ class Network:
                "FABRIC_CFG_PATH": os.path.join(self.dir, "config"), "FABRIC_LOGGING_SPEC": "warn"}
         return env
 
+    # What the orderer answers while its Raft cluster has no leader yet (just started, or electing): try again.
+    NOT_READY = ("no Raft leader", "SERVICE_UNAVAILABLE")
+
     def run(self, args, env=None, what=""):
-        p = subprocess.run([os.path.join(self.bin, args[0])] + args[1:], env=env or self.base_env(),
-                           capture_output=True, text=True, cwd=self.dir, timeout=scaled(60))
-        if p.returncode != 0:
+        deadline = time.monotonic() + scaled(30)
+        while True:
+            p = subprocess.run([os.path.join(self.bin, args[0])] + args[1:], env=env or self.base_env(),
+                               capture_output=True, text=True, cwd=self.dir, timeout=scaled(60))
+            if p.returncode == 0:
+                return p.stdout + p.stderr
+            said = p.stdout + p.stderr
+            if any(t in said for t in self.NOT_READY) and time.monotonic() < deadline:
+                time.sleep(0.5)
+                continue
             raise AssertionError("%s failed (%s): %s%s" % (what or args[0], p.returncode, p.stdout[-2000:],
                                                             p.stderr[-3000:]))
-        return p.stdout + p.stderr
 
     # ---- set-up ----
     def start(self):

@@ -10,7 +10,7 @@ import struct
 import subprocess
 import tempfile
 
-from weftlib import _STARTED, BIN, scaled, wait_for
+from weftlib import _STARTED, BIN, ephemeral_low, scaled, wait_for
 
 NODE = os.path.join(BIN, "weft-node")
 # Short intervals so faults show within seconds; round timeouts scale with the machine.
@@ -18,9 +18,11 @@ TUNING = "block_interval_ms: 20\nempty_block_interval_ms: 300\nround_timeout_ms:
 
 
 def free_base_port():
-    """A base port whose peer ports (base+i) and client ports (base+100+i) are all free right now."""
+    """A base port whose peer ports (base+i) and client ports (base+100+i) are all free right now, below the
+    kernel's ephemeral range."""
+    top = max(12000, ephemeral_low() - 200)
     for _ in range(200):
-        base = random.randrange(20000, 60000)
+        base = random.randrange(10000, top)
         socks = []
         try:
             for p in [base + i for i in range(4)] + [base + 100 + i for i in range(4)]:

@@ -6,6 +6,7 @@ import hashlib
 import http.client
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -21,6 +22,30 @@ TIME_SCALE = float(os.environ.get("WEFT_TEST_TIME_SCALE", "1"))
 
 def scaled(seconds):
     return seconds * TIME_SCALE
+
+
+def ephemeral_low():
+    """The lowest port the kernel hands to outgoing connections. A port at or above it can be taken by any client
+    socket of a test running alongside, between a check that it is free and the bind of what is started on it."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def free_port():
+    """A loopback port that is free now, below the kernel's ephemeral range."""
+    top = max(12000, ephemeral_low())
+    for _ in range(500):
+        port = random.randrange(10000, top)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    raise AssertionError("no free loopback port below %d" % top)
 
 
 def wait_for(predicate, timeout, what):
