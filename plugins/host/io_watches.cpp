@@ -29,8 +29,8 @@ struct Watch {
   uint32_t armed = 0;   // events with a wait outstanding
   uint32_t pending = 0; // readiness not yet handed to fn
   bool dead = false;
-  bool running = false;
-  std::thread::id runner;
+  std::thread::id runner; // the thread delivering to fn; none while fn is idle
+  bool running() const { return runner != std::thread::id(); }
 };
 
 // A wait ended: its event is ready (or, cancelled by arm's check below, was ready already). The thread that finds
@@ -40,8 +40,7 @@ void on_wait(const std::shared_ptr<Watch> &w, uint32_t event) {
   w->armed &= ~event;
   if (w->dead) return;
   w->pending |= event;
-  if (w->running) return;
-  w->running = true;
+  if (w->running()) return;
   w->runner = std::this_thread::get_id();
   while (w->pending != 0 && !w->dead) {
     uint32_t ready = std::exchange(w->pending, 0);
@@ -49,7 +48,6 @@ void on_wait(const std::shared_ptr<Watch> &w, uint32_t event) {
     w->fn(w->ctx, ready);
     l.lock();
   }
-  w->running = false;
   w->runner = {};
   w->idle.notify_all();
 }
@@ -70,7 +68,7 @@ struct IoWatches::Impl {
   }
 };
 
-IoWatches::IoWatches(asio::io_context &io) : impl_(std::make_shared<Impl>(io)) {}
+IoWatches::IoWatches(asio::io_context &io) : impl_(std::make_unique<Impl>(io)) {}
 
 IoWatches::~IoWatches() {
   std::vector<uint64_t> ids;
@@ -138,7 +136,7 @@ void IoWatches::unwatch(uint64_t id) {
   boost::system::error_code ec;
   w->sd.cancel(ec);
   (void)w->sd.release(); // out of the loop; the descriptor stays the adapter's
-  if (w->runner != std::this_thread::get_id()) w->idle.wait(l, [&] { return !w->running; });
+  if (w->runner != std::this_thread::get_id()) w->idle.wait(l, [&] { return !w->running(); });
 }
 
 size_t IoWatches::size() const {

@@ -58,10 +58,7 @@ struct Connection {
 // Arms the connection's deadline for a scope (see Connection). Made and destroyed on the connection's strand.
 class Limit {
  public:
-  Limit(Connection &c, std::chrono::milliseconds after) : c_(c) {
-    c_.fired = false;
-    c_.deadline.store((Connection::Clock::now() + after).time_since_epoch().count(), std::memory_order_relaxed);
-  }
+  Limit(Connection &c, std::chrono::milliseconds after) : c_(c) { restart(after); }
   ~Limit() { disarm(); }
   // Counts the limit again from now (after a wait that was not the client's to answer for).
   void restart(std::chrono::milliseconds after) {
@@ -223,19 +220,30 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     co_return !ec;
   }
 
-  // Runs one pipelined read alongside the others of its connection.
-  static asio::awaitable<void> run_pending(std::shared_ptr<Impl> self, std::shared_ptr<Pending> p, HttpRequest req) {
+  // The handler's answer to one request, in flight until it is there; a handler that throws is an internal error.
+  asio::awaitable<HttpResponse> answer(HttpRequest req) {
     HttpResponse out;
     std::string remote = req.remote;
     try {
-      out = co_await self->handler(std::move(req));
+      out = co_await handler(std::move(req));
     } catch (const std::exception &e) {
       spdlog::error("rpc {} handler failed: {}", remote, e.what());
-      out = HttpResponse{200, "application/json", self->render_error({code::kInternal, e.what()}), false, {}};
+      out = HttpResponse{200, "application/json", render_error({code::kInternal, e.what()}), false, {}};
     }
-    self->in_flight.fetch_sub(1);
-    p->out = std::move(out);
+    in_flight.fetch_sub(1);
+    co_return out;
+  }
+
+  // Runs one pipelined read alongside the others of its connection.
+  static asio::awaitable<void> run_pending(std::shared_ptr<Impl> self, std::shared_ptr<Pending> p, HttpRequest req) {
+    p->out = co_await self->answer(std::move(req));
     p->done.cancel();
+  }
+
+  // Adds an answer to those held back, to leave with them in one write.
+  static void hold(std::string &held, const HttpResponse &r, unsigned version, bool keep_alive) {
+    held += response_head(r, version, keep_alive);
+    held += r.body;
   }
 
   // Waits for the answers of the reads running alongside, in the order of their requests, and adds them to `held`.
@@ -248,8 +256,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       pending.pop_front();
       if (!open) continue;
       bool keep = p->keep && !p->out->close && !stopping;
-      held += response_head(*p->out, p->version, keep);
-      held += p->out->body;
+      hold(held, *p->out, p->version, keep);
       open = keep;
     }
     co_return open;
@@ -498,18 +505,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         in_flight.fetch_sub(1); // an answer before it closed the connection: this request is not run
         break;
       }
-      HttpResponse out;
-      try {
-        out = co_await handler(std::move(hreq));
-      } catch (const std::exception &e) {
-        spdlog::error("rpc {} handler failed: {}", remote, e.what());
-        out = HttpResponse{200, "application/json", render_error({code::kInternal, e.what()}), false, {}};
-      }
-      in_flight.fetch_sub(1);
+      HttpResponse out = co_await answer(std::move(hreq));
       bool keep = req.keep_alive() && !out.close && !stopping;
       if (keep && buffer.size() > 0 && held.size() < kHoldBytes) {
-        held += response_head(out, req.version(), keep);
-        held += out.body;
+        hold(held, out, req.version(), keep);
         continue;
       }
       if (!co_await write(stream, c, out, req.version(), keep, held) || !keep) break;

@@ -5,6 +5,7 @@
 #include <weft/text.hpp>
 
 #include <algorithm>
+#include <cctype>
 
 #include "envelope.h"
 #include "routes.h"
@@ -18,12 +19,13 @@ namespace weft {
 namespace asio = boost::asio;
 namespace json = boost::json;
 
-namespace {
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
+std::string resource_verb_name(const RpcRequest &r) {
+  std::string verb = r.parts.back();
+  std::transform(verb.begin(), verb.end(), verb.begin(), [](unsigned char c) { return std::tolower(c); });
+  return verb;
 }
+
+namespace {
 
 // The request's TransactionRequest, type-checked.
 Result<TxRequest> tx_request(const RpcRequest &r, const ResourceEntry &res) {
@@ -86,7 +88,7 @@ Result<XaOptions> xa_options(const json::object &options) {
 
 asio::awaitable<Reply> resource_verb(RpcContext &ctx, const RpcRequest &r) {
   const auto &p = r.parts;
-  std::string verb = lower(p.back());
+  std::string verb = resource_verb_name(r);
   if (p.size() == 4) {
     if (verb == "customcommand")
       co_return reply_error({code::kChainUnsupported, "customCommand is not offered by chain " + p[1] + "." + p[2]});

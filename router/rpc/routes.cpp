@@ -1,8 +1,5 @@
 #include "routes.h"
 
-#include <algorithm>
-#include <cctype>
-
 #include "auth/auth_service.h"
 #include "xa/coordinator.h"
 
@@ -71,9 +68,7 @@ bool RouteTable::parallel(std::string_view method, const RpcRequest &r) const {
   auto found = find(method, r);
   if (found.status != 200) return false;
   if (found.route->match != PathMatch::ResourcePath) return found.route->parallel;
-  std::string verb = r.parts.back();
-  std::transform(verb.begin(), verb.end(), verb.begin(), [](unsigned char c) { return std::tolower(c); });
-  return verb == "call";
+  return resource_verb_name(r) == "call";
 }
 
 Result<std::shared_ptr<Chain>> chain_param(RpcContext &ctx, const RpcRequest &r) {

@@ -129,6 +129,9 @@ Result<std::string> signer(RpcContext &ctx, const RpcRequest &r, const Chain &ch
 // WeCross's /trans answers), 10001 when unknown, 40100 when not open.
 Result<std::shared_ptr<Chain>> chain_param(RpcContext &ctx, const RpcRequest &r);
 
+// The verb of a /resource path (its last segment), lowercase: WeCross matches verbs case-insensitively.
+std::string resource_verb_name(const RpcRequest &r);
+
 void add_sys_routes(RouteTable &t);
 void add_resource_routes(RouteTable &t);
 void add_trans_routes(RouteTable &t);

@@ -267,13 +267,28 @@ static void *silent_wait(void *p) {
 }
 
 /* Finds "method":"X" in the request; the router always sends compact JSON. */
+/* Where `pattern` starts in the request (which is not NUL-terminated), or NULL. */
+static const char *find_in(const uint8_t *req, size_t n, const char *pattern) {
+  size_t plen = strlen(pattern);
+  for (size_t i = 0; i + plen <= n; ++i)
+    if (memcmp(req + i, pattern, plen) == 0) return (const char *)req + i;
+  return NULL;
+}
+
 static int method_is(const uint8_t *req, size_t n, const char *name) {
   char pattern[64];
-  size_t plen = (size_t)snprintf(pattern, sizeof pattern, "\"method\":\"%s\"", name);
-  if (n < plen) return 0;
-  for (size_t i = 0; i + plen <= n; ++i)
-    if (memcmp(req + i, pattern, plen) == 0) return 1;
-  return 0;
+  snprintf(pattern, sizeof pattern, "\"method\":\"%s\"", name);
+  return find_in(req, n, pattern) != NULL;
+}
+
+/* The request's first argument, a string, into out (cap bytes, cut short if longer); "" when there is none. */
+static void first_arg(const uint8_t *req, size_t n, char *out, size_t cap) {
+  static const char key[] = "\"args\":[\"";
+  size_t k = 0;
+  const char *at = find_in(req, n, key);
+  if (at)
+    for (const char *p = at + sizeof key - 1; p < (const char *)req + n && *p != '"' && k + 1 < cap; ++p) out[k++] = *p;
+  out[k] = '\0';
 }
 
 static void run_method(weft_chain *c, const uint8_t *req, size_t n, uint32_t deadline, weft_callback cb, void *ctx,
@@ -307,13 +322,9 @@ static void run_method(weft_chain *c, const uint8_t *req, size_t n, uint32_t dea
     pthread_mutex_unlock(&c->mu);
     if (slot < 0) cb(ctx, WEFT_E_REJECTED, "too many hanging operations", NULL, 0);
   } else if (method_is(req, n, "gate")) {
-    static const char key[] = "\"args\":[\"";
-    long want = 0;
-    for (size_t i = 0; i + sizeof key - 1 < n; ++i)
-      if (memcmp(req + i, key, sizeof key - 1) == 0) {
-        want = strtol((const char *)req + i + sizeof key - 1, NULL, 10);
-        break;
-      }
+    char arg[32];
+    first_arg(req, n, arg, sizeof arg);
+    long want = strtol(arg, NULL, 10);
     struct hanging open[TC_MAX_HANGING];
     int opened = 0, held = 0;
     pthread_mutex_lock(&c->mu);
@@ -340,15 +351,8 @@ static void run_method(weft_chain *c, const uint8_t *req, size_t n, uint32_t dea
     for (int i = 0; i < opened; ++i) open[i].cb(open[i].ctx, WEFT_OK, "", (const uint8_t *)buf, strlen(buf));
     answer(c, cb, ctx, WEFT_OK, "", buf);
   } else if (method_is(req, n, "loop")) {
-    static const char key[] = "\"args\":[\"";
-    char arg[64] = "";
-    for (size_t i = 0; i + sizeof key - 1 < n; ++i)
-      if (memcmp(req + i, key, sizeof key - 1) == 0) {
-        size_t k = 0;
-        for (size_t j = i + sizeof key - 1; j < n && req[j] != '"' && k + 1 < sizeof arg; ++j) arg[k++] = (char)req[j];
-        arg[k] = '\0';
-        break;
-      }
+    char arg[64];
+    first_arg(req, n, arg, sizeof arg);
     pthread_mutex_lock(&c->mu);
     int queued = c->watch != 0 && c->looped_n < TC_MAX_HANGING;
     if (queued) {
@@ -377,12 +381,8 @@ static void run_method(weft_chain *c, const uint8_t *req, size_t n, uint32_t dea
   } else if (method_is(req, n, "echo")) {
     /* Echo the args array back verbatim. */
     const char *key = "\"args\":";
-    const char *start = NULL;
-    for (size_t i = 0; i + strlen(key) <= n; ++i)
-      if (memcmp(req + i, key, strlen(key)) == 0) {
-        start = (const char *)req + i + strlen(key);
-        break;
-      }
+    const char *start = find_in(req, n, key);
+    if (start) start += strlen(key);
     const char *end = start ? memchr(start, ']', n - (size_t)(start - (const char *)req)) : NULL;
     if (!start || !end) {
       answer(c, cb, ctx, WEFT_E_INVALID_ARGUMENT, "no args", NULL);

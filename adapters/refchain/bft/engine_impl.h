@@ -49,6 +49,10 @@ struct Engine::Impl {
   // round_change.cpp
   void tick(uint64_t now);
   uint64_t next_tick() const;
+  // This validator may propose round 0's block when it is due (its turn, nothing proposed or voted yet).
+  bool may_propose_round0() const;
+  // This validator leads a later round and waits for the round changes that justify its proposal.
+  bool awaits_round_changes() const;
   uint64_t round_deadline() const;
   void enter_round(uint32_t round, uint64_t now);
   void send_round_change(uint32_t round, uint64_t now);

@@ -31,7 +31,7 @@ void Engine::Impl::tick(uint64_t now) {
   if (now >= last_status + cfg.status_interval_ms) send_status(now);
   if (!pending_since && app.has_pending()) pending_since = now;
 
-  if (round == 0 && !mute && proposer(0) == cfg.self && !proposal && !votes.prepare) {
+  if (may_propose_round0()) {
     // Blocks are paced from the previous block's start, not its commit, so consensus time counts towards the
     // interval; and a transaction that finds nothing waiting before it (an idle chain, or the next step of a
     // sequence that waited for the previous commit) is proposed at once.
@@ -41,7 +41,7 @@ void Engine::Impl::tick(uint64_t now) {
       if (auto block = app.propose(now, empty_due)) send_proposal(std::move(*block), {}, now);
     }
   }
-  if (round > 0 && proposer(round) == cfg.self && !proposal) check_round_changes(now);
+  if (awaits_round_changes()) check_round_changes(now);
 
   if (now >= round_deadline()) {
     note(1, "round timed out");
@@ -56,18 +56,26 @@ void Engine::Impl::tick(uint64_t now) {
   }
 }
 
+bool Engine::Impl::may_propose_round0() const {
+  return round == 0 && !mute && proposer(0) == cfg.self && !proposal && !votes.prepare;
+}
+
+bool Engine::Impl::awaits_round_changes() const {
+  return round > 0 && proposer(round) == cfg.self && !proposal;
+}
+
 uint64_t Engine::Impl::next_tick() const {
   // Mirrors tick(): each of its branches that waits for the clock contributes the time it waits for.
   if (!started) return clock;
   const bool pending = app.has_pending();
   if (pending && !pending_since) return clock; // tick records when transactions started to wait
   uint64_t t = std::min(last_status + cfg.status_interval_ms, round_deadline());
-  if (round == 0 && !mute && proposer(0) == cfg.self && !proposal && !votes.prepare) {
+  if (may_propose_round0()) {
     t = std::min(t, last_commit + cfg.empty_block_interval_ms);
     if (pending) t = std::min(t, backlog ? pace_from + cfg.block_interval_ms : clock);
   }
   // A later round's proposer looks at the round changes it holds; they come by message, but look again soon.
-  if (round > 0 && proposer(round) == cfg.self && !proposal) t = std::min(t, clock + kRoundChangeRecheckMs);
+  if (awaits_round_changes()) t = std::min(t, clock + kRoundChangeRecheckMs);
   if (!sent.empty()) t = std::min(t, last_resend + cfg.round_timeout_ms);
   return t;
 }

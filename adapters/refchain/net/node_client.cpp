@@ -243,11 +243,15 @@ void NodeClient::on_readable() {
       link_.receive([&](std::string_view f) { on_frame_locked(f, ready); });
       options_.loop->arm(watch_, WEFT_IO_READ);
     } catch (const LinkError &e) {
-      broken_ = said_.empty() ? std::string(e.what()) : said_ + " (" + e.what() + ")";
+      broken_ = why_broken(e);
       wake();
     }
   }
   run_callbacks(ready);
+}
+
+std::string NodeClient::why_broken(const LinkError &e) const {
+  return said_.empty() ? std::string(e.what()) : said_ + " (" + e.what() + ")";
 }
 
 void NodeClient::drop_watch(std::unique_lock<std::mutex> &lock) {
@@ -397,7 +401,7 @@ void NodeClient::run() {
         on_connect_failed_locked(e.what(), ready);
       } else {
         // Handled at the top of the loop, once the loop's watch of the connection is gone.
-        if (broken_.empty()) broken_ = said_.empty() ? std::string(e.what()) : said_ + " (" + e.what() + ")";
+        if (broken_.empty()) broken_ = why_broken(e);
         continue;
       }
     }

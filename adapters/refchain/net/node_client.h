@@ -103,6 +103,8 @@ private:
   // Before the I/O thread closes the connection: ends the loop's watch of it, without mu_ held (unwatch waits for a
   // running on_readable, which takes mu_).
   void drop_watch(std::unique_lock<std::mutex> &lock);
+  // Why the connection broke: the link's error, after what the node said before it closed, if anything.
+  std::string why_broken(const LinkError &e) const;
   void send_locked(uint64_t id, Call &call);
   void connect_locked(Ready &ready);
   void on_connected_locked(Ready &ready);
