@@ -264,9 +264,10 @@ public:
     if (auto *f = get(top, "auth"); f && is_mapping(d_, *f, "auth"))
       auth(fields(d_, f->value, "auth", {"login", "register", "token_life_s"}));
     if (auto *f = get(top, "xa"); f && is_mapping(d_, *f, "xa")) {
-      auto x = fields(d_, f->value, "xa", {"timeout_s", "retry_max_ms"});
+      auto x = fields(d_, f->value, "xa", {"timeout_s", "retry_max_ms", "start_in_step"});
       integer(get(x, "timeout_s"), "xa.timeout_s", 1, 31'536'000, cfg_.xa.timeout_s);
       integer(get(x, "retry_max_ms"), "xa.retry_max_ms", 10, 3'600'000, cfg_.xa.retry_max_ms);
+      boolean(get(x, "start_in_step"), "xa.start_in_step", cfg_.xa.start_in_step);
     }
     if (auto *f = get(top, "htlc"); f && is_mapping(d_, *f, "htlc")) {
       auto h = fields(d_, f->value, "htlc", {"min_window_ms", "margin_ms", "poll_ms"});

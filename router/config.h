@@ -61,6 +61,7 @@ struct AuthConfig {
 struct XaConfig {
   std::int64_t timeout_s = 600;      // a transaction left open (no commit or rollback) longer is rolled back
   std::int64_t retry_max_ms = 5000;  // a chain that misses a decision is asked again, the wait doubling up to this
+  bool start_in_step = true;         // a chain that can starts its branch in the first step, not at start
 };
 
 // The HTLC engine (docs/htlc.md).

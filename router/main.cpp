@@ -437,6 +437,7 @@ int main(int argc, char **argv) {
   xa::Options xa_opt;
   xa_opt.open_timeout = std::chrono::seconds(cfg->xa.timeout_s);
   xa_opt.retry_max = std::chrono::milliseconds(cfg->xa.retry_max_ms);
+  xa_opt.start_in_step = cfg->xa.start_in_step;
   xa_opt.action_deadline_ms = static_cast<uint32_t>(cfg->rpc.request_timeout_ms);
   xa::Coordinator coordinator(db, registry, chain_service, xa_opt, boost::asio::make_strand(io));
   if (auto s = coordinator.recover(); !s.ok()) {

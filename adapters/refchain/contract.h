@@ -81,6 +81,7 @@ Contracts make_contracts(const std::vector<ResourceConfig> &resources, const std
 struct BlockContext {
   uint64_t number = 0;       // the block being executed (the head's number for a read-only call)
   uint64_t timestamp_ms = 0; // its header's timestamp
+  uint64_t chain_id = 0;     // the chain's id (start tickets of the XA proxy name it)
 };
 
 // One invocation's view of the chain: its block, sender and transaction, its own state namespace, and calls into
@@ -94,6 +95,7 @@ public:
 
   uint64_t block_number() const { return block_.number; }
   uint64_t block_time_ms() const { return block_.timestamp_ms; }
+  uint64_t chain_id() const { return block_.chain_id; }
   const Address &sender() const { return sender_; }
   const Hash &tx_hash() const { return tx_hash_; } // zero in a read-only call
   const std::string &resource() const { return resource_; }
@@ -180,6 +182,11 @@ Address htlc_escrow_address(std::string_view name);
 // The XA proxy. With a pinned coordinator only it may start, commit and roll back; without one the first address
 // to start or roll back becomes the coordinator (trust on first use, recorded in the proxy's state).
 std::unique_ptr<Contract> make_xa_proxy_contract(std::optional<Address> coordinator);
+
+// The digest an XA start ticket signs: SHA-256 over "weft-xa-start" | chain_id u64 | xid str | u32 count | each
+// resource str (the Writer's encoding). The coordinator signs it; a step that carries the ticket starts the
+// transaction's branch in the same transaction as the step (WeCrossProxy.startexec).
+Hash xa_start_ticket_digest(uint64_t chain_id, const std::string &xid, const std::vector<std::string> &resources);
 
 // Whether text is a valid XA transaction id: 1-128 characters of A-Z a-z 0-9 _ . : -
 bool is_xa_id(std::string_view text);

@@ -151,7 +151,8 @@ Result chain_info(Runtime &rt, uint64_t op, const std::string &) {
                  {"blockTime", ts != nullptr ? ts->to_number<int64_t>() : 0},
                  {"finalityBlocks", 0},
                  {"blockIntervalMs", rt.config().block_interval_ms},
-                 {"emptyBlockIntervalMs", rt.config().empty_block_interval_ms}});
+                 {"emptyBlockIntervalMs", rt.config().empty_block_interval_ms},
+                 {"xaStartInStep", true}});
 }
 
 Result get_receipt(Runtime &rt, uint64_t op, const std::string &request) {

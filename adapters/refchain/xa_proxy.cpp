@@ -1,7 +1,9 @@
 // The XA proxy (resource WeCrossProxy): two-phase transactions over a chain's business resources. start locks the
 // resources for an XA transaction id, exec runs a step on a held resource as the step's sender and keeps an undo
 // log of the values the transaction overwrote, commit drops the log, rollback writes it back; both release the
-// locks and leave a tombstone, so a finished id never starts again. State keys in its namespace:
+// locks and leave a tombstone, so a finished id never starts again. startexec is start and exec in one transaction:
+// the step's sender brings a start ticket the coordinator signed (xa_start_ticket_digest), so only the coordinator
+// decides what is locked, and the branch costs no block of its own. State keys in its namespace:
 //   coordinator                      address text (trust on first use when no coordinator is configured)
 //   lock/<resource>                  the xid holding the resource
 //   xa/<xid>/status                  processing | committed | rolledback
@@ -136,8 +138,9 @@ public:
   std::string_view kind() const override { return "xa-proxy"; }
   const std::vector<MethodSpec> &methods() const override {
     static const std::vector<MethodSpec> specs = {
-        {"start", 2, true, true}, {"exec", 4, true, true},   {"commit", 1, true}, {"rollback", 1, true},
-        {"status", 1, false},     {"stateDigest", 1, false}, {"locks", 0, false},
+        {"start", 2, true, true}, {"exec", 4, true, true},   {"startexec", 6, true, true},
+        {"commit", 1, true},      {"rollback", 1, true},     {"status", 1, false},
+        {"stateDigest", 1, false}, {"locks", 0, false},
     };
     return specs;
   }
@@ -150,14 +153,16 @@ public:
     if (method == "status") return {status_json(ctx, args[0])};
     if (method == "start") return start(ctx, args[0], {args.begin() + 1, args.end()});
     if (method == "exec") return exec(ctx, args);
+    if (method == "startexec") return start_exec(ctx, args);
     if (method == "commit") return commit(ctx, args[0]);
     return rollback(ctx, args[0]);
   }
 
 private:
   // The sender must be the coordinator; with none pinned or recorded, `establish` makes the sender it.
-  void require_coordinator(Context &ctx, bool establish) const {
-    std::string me = address_text(ctx.sender());
+  void require_coordinator(Context &ctx, bool establish) const { require_coordinator(ctx, ctx.sender(), establish); }
+  void require_coordinator(Context &ctx, const Address &who, bool establish) const {
+    std::string me = address_text(who);
     std::optional<std::string> coordinator;
     if (pinned_)
       coordinator = address_text(*pinned_);
@@ -177,6 +182,44 @@ private:
 
   std::vector<std::string> start(Context &ctx, const std::string &xid, std::vector<std::string> resources) const {
     require_coordinator(ctx, true);
+    return begin(ctx, xid, resources);
+  }
+
+  // startexec: xid, seq, resource, method, the ticket's resources (comma-separated), the ticket's signature (65
+  // bytes r || s || recovery id, hex), then the step's arguments. The ticket's signer must be the coordinator (or
+  // becomes it, as a first start's sender does); the step runs as this transaction's sender, as exec does.
+  std::vector<std::string> start_exec(Context &ctx, const std::vector<std::string> &args) const {
+    const std::string &xid = args[0];
+    std::vector<std::string> resources;
+    for (size_t at = 0;;) {
+      size_t comma = args[4].find(',', at);
+      resources.push_back(args[4].substr(at, comma == std::string::npos ? std::string::npos : comma - at));
+      if (comma == std::string::npos) break;
+      at = comma + 1;
+    }
+    Signature sig{};
+    Bytes raw;
+    try {
+      raw = from_hex(args[5]);
+    } catch (const std::exception &) {
+    }
+    if (raw.size() != sig.size())
+      throw ContractError(kStatusBadArguments, "the XA start ticket's signature must be 65 bytes of hex");
+    std::copy(raw.begin(), raw.end(), sig.begin());
+    Address signer{};
+    try {
+      signer = address_of(recover_signer(xa_start_ticket_digest(ctx.chain_id(), xid, resources), sig));
+    } catch (const std::exception &) {
+      throw ContractError(kStatusNotCoordinator, "the XA start ticket's signature is not valid");
+    }
+    require_coordinator(ctx, signer, true);
+    begin(ctx, xid, resources);
+    std::vector<std::string> step{args[0], args[1], args[2], args[3]};
+    step.insert(step.end(), args.begin() + 6, args.end());
+    return exec(ctx, step);
+  }
+
+  std::vector<std::string> begin(Context &ctx, const std::string &xid, const std::vector<std::string> &resources) const {
     std::set<std::string> wanted;
     for (const auto &r : resources) {
       if (r == kXaProxyResource) throw ContractError(kStatusBadArguments, "the XA proxy itself cannot be locked");
@@ -317,6 +360,17 @@ private:
 };
 
 } // namespace
+
+Hash xa_start_ticket_digest(uint64_t chain_id, const std::string &xid, const std::vector<std::string> &resources) {
+  Writer w;
+  w.raw(view(std::string_view("weft-xa-start")));
+  w.u64(chain_id);
+  w.str(xid);
+  w.u32(static_cast<uint32_t>(resources.size()));
+  for (const auto &r : resources)
+    w.str(r);
+  return sha256(w.bytes());
+}
 
 std::unique_ptr<Contract> make_xa_proxy_contract(std::optional<Address> coordinator) {
   return std::make_unique<XaProxyContract>(coordinator);

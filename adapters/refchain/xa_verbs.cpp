@@ -135,9 +135,36 @@ bool xa_wrap_step(Runtime &rt, const json::object &request, Transaction &tx) {
     throw Error(WEFT_E_INVALID_ARGUMENT,
                 "method " + tx.method + " only reads; an XA step is a write (use call with the XA options)");
   std::vector<std::string> args{xid, seq, tx.resource, tx.method};
+  tx.method = "exec";
+  // The branch's start rides on this step: the coordinator's account signs the start ticket here, through the host.
+  if (const json::value *start = options->if_contains("XA_START"); start != nullptr) {
+    const json::value *list = start->is_object() ? start->as_object().if_contains("resources") : nullptr;
+    const json::value *account = start->is_object() ? start->as_object().if_contains("account") : nullptr;
+    if (list == nullptr || !list->is_array() || list->as_array().empty() || account == nullptr ||
+        !account->is_string() || account->as_string().empty())
+      throw Error(WEFT_E_INVALID_ARGUMENT,
+                  "options.XA_START must be {\"resources\":[names...],\"account\":coordinator account}");
+    std::vector<std::string> names;
+    std::string joined;
+    for (const auto &r : list->as_array()) {
+      if (!r.is_string() || rt.contract(std::string(r.as_string())) == nullptr || r.as_string() == kXaProxyResource)
+        throw Error(WEFT_E_NOT_FOUND, "options.XA_START names " +
+                                          (r.is_string() ? "\"" + std::string(r.as_string()) + "\"" : "a non-string") +
+                                          ", not a resource of this chain to lock");
+      names.emplace_back(r.as_string());
+      joined += (joined.empty() ? "" : ",") + names.back();
+    }
+    Hash digest = xa_start_ticket_digest(rt.config().ledger.chain_id, xid, names);
+    plugin::Signature ticket = rt.host().sign(std::string(account->as_string()), "secp256k1", digest.data(), digest.size());
+    if (ticket.signature.size() != 65)
+      throw Error(WEFT_E_ACCOUNT, "the host returned a " + std::to_string(ticket.signature.size()) +
+                                      "-byte start ticket signature; secp256k1 needs 65");
+    args.push_back(std::move(joined));
+    args.push_back(to_hex(ByteView(ticket.signature.data(), ticket.signature.size())));
+    tx.method = "startexec";
+  }
   args.insert(args.end(), tx.args.begin(), tx.args.end());
   tx.resource = kXaProxyResource;
-  tx.method = "exec";
   tx.args = std::move(args);
   return true;
 }

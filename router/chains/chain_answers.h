@@ -65,6 +65,7 @@ struct ChainInfo {
   int64_t block_time_ms = 0;
   uint64_t finality_blocks = 0;
   uint64_t block_interval_ms = 0;
+  bool xa_start_in_step = false; // a step's options.XA_START starts the XA branch in the step's own transaction
 };
 
 struct ListedResource {

@@ -128,8 +128,15 @@ asio::awaitable<Reply> resource_verb(RpcContext &ctx, const RpcRequest &r) {
     // Inside a transaction, whose it is and whether it holds the path come before the choice of a signer.
     if (!xa->xid.empty()) {
       if (ctx.xa == nullptr) co_return reply_error({code::kInternal, "the XA coordinator is not running"});
-      if (auto s = ctx.xa->check_call(who, xa->xid, path); !s.ok()) co_return reply_error(s.error());
+      Status ready = co_await ctx.xa->prepare_call(who, xa->xid, path, !send);
+      if (!ready.ok()) co_return reply_error(ready.error());
     }
+    // A plain write to a resource an unfinished transaction of this router holds is refused here, as its chain
+    // would once the transaction's branch started there (a deferred start has not locked it on the chain yet).
+    if (send && xa->xid.empty() && ctx.xa != nullptr)
+      if (std::string held = ctx.xa->holder(path); !held.empty())
+        co_return reply_error({code::kChainBusy, "resource " + path + " is locked by XA transaction " + held +
+                                                     "; retry when it ends"});
     auto account = signer(ctx, r, **chain, req->account, send);
     if (!account.ok()) co_return reply_error(account.error());
     req->account = std::move(*account);

@@ -36,6 +36,7 @@ struct Options {
   std::chrono::milliseconds retry_max{5000};     // ...the wait doubling up to this
   std::chrono::milliseconds answer_wait{10000};  // how long commit/rollback wait for chains before answering
   uint32_t action_deadline_ms = 30000;           // one chain action's deadline
+  bool start_in_step = true; // a chain whose adapter offers it starts its branch in the first step (docs/xa.md)
 };
 
 // Who asks: the logged-in user (or, without login, an anonymous admin).
@@ -87,10 +88,16 @@ public:
                                                            std::string chain_filter);
   // A step: an XA sendTransaction. The answer is the chain's TransactionResponse JSON.
   boost::asio::awaitable<Result<boost::json::object>> step(Actor who, StepRequest req);
-  // A read inside a transaction: Ok when the id is open, the caller may act on it and the path is one of it.
-  Status check_call(const Actor &who, const std::string &xid, const std::string &path);
+  // A call inside a transaction: Ok when the id is open, the caller may act on it and the path is one of it. For a
+  // read (`read`), a branch whose start was deferred to its first step is started here first, so what it reads is
+  // locked, as after an eager start.
+  boost::asio::awaitable<Status> prepare_call(Actor who, std::string xid, std::string path, bool read);
   // An admin clears a heuristic transaction after looking at it.
   boost::asio::awaitable<Result<boost::json::object>> resolve(Actor who, std::string xid, std::string note);
+
+  // The unfinished transaction that holds a resource path, or "" (a plain write to it is refused: its lock on the
+  // chain may still be waiting for the transaction's first step there).
+  std::string holder(const std::string &path) const;
 
   // Transactions by status as the log holds them (for /metrics).
   std::map<std::string, std::int64_t> counts();
@@ -105,6 +112,9 @@ private:
                                                   bool commit);
   boost::asio::awaitable<Status> resolve_unknown_steps(TxPtr tx);
   boost::asio::awaitable<bool> round(TxPtr tx);
+  // Whether the chain's adapter starts a branch inside its first step (chain_info's xaStartInStep); asked once per
+  // chain and kept until the chain comes up again.
+  boost::asio::awaitable<bool> starts_in_step(std::shared_ptr<Chain> chain);
   boost::asio::awaitable<void> drive_loop(TxPtr tx);
   boost::asio::awaitable<void> sweep_loop();
   void spawn_driver(TxPtr tx);
@@ -123,6 +133,7 @@ private:
   mutable std::mutex mu_;
   std::map<std::string, TxPtr> open_;            // unfinished, by id
   std::map<std::string, std::string> holders_;   // resource path -> id of the unfinished transaction holding it
+  std::map<std::string, bool> start_in_step_;    // chain path -> what starts_in_step learned
 };
 
 } // namespace weft::xa

@@ -190,6 +190,79 @@ class XaAcrossTwoChains(XaHarness, unittest.TestCase):
         steps = self.get(x)["xaTransaction"]["xaTransactionSteps"]
         self.assertEqual([s["outcome"] for s in steps], ["ok", "failed"])
 
+    def on_chain(self, x):
+        got = self.get(x)
+        self.assertEqual(got["differences"], [], got)
+        return {c["path"]: c["onChain"] for c in got["chains"]}
+
+    def test_a_branch_starts_with_its_first_step_or_read(self):
+        """A reference chain starts its branch in the transaction's first step there (a start ticket), or before a
+        read inside the transaction; until then nothing of the transaction is on the chain, and this router refuses
+        plain writes to the resources it holds."""
+        b = self.addr["bob"]
+        x = xid()
+        self.xa("startXATransaction", x, [T1, T2], expect_status=0)
+        self.assertEqual(self.on_chain(x), {"payment.ledger1": "none", "payment.ledger2": "none"})
+        st, env = self.router.request("POST", uri(T1, "sendTransaction"), call_data("transfer", b, "1"))
+        self.assertEqual(env["errorCode"], 44009, env)
+        self.assertIn(x, env["message"])
+        before = self.balance(T1, b)
+        self.assertEqual(self.step(x, 1, T1, "transfer", b, "6")["data"]["errorCode"], 0)
+        self.assertEqual(self.on_chain(x), {"payment.ledger1": "processing", "payment.ledger2": "none"})
+        # A read inside the transaction locks its chain's branch first, as an eager start would have.
+        st, env = self.router.request("POST", uri(T2, "call"), call_data("balanceOf", b, XA_TRANSACTION_ID=x))
+        self.assertEqual(env["errorCode"], 0, env)
+        self.assertEqual(self.on_chain(x), {"payment.ledger1": "processing", "payment.ledger2": "processing"})
+        self.xa("commitXATransaction", x, [], expect_status=0)
+        self.assertEqual(self.on_chain(x), {"payment.ledger1": "committed", "payment.ledger2": "committed"})
+        self.assertEqual(self.balance(T1, b), before + 6)
+        self.assertEqual(self.send(T1, "transfer", b, "1")["errorCode"], 0)
+
+    def test_a_chain_no_step_reached_gets_nothing(self):
+        b = self.addr["bob"]
+        x = xid()
+        self.xa("startXATransaction", x, [T1, T2], expect_status=0)
+        self.assertEqual(self.step(x, 1, T1, "transfer", b, "2")["data"]["errorCode"], 0)
+        self.xa("commitXATransaction", x, [], expect_status=0)
+        got = self.get(x)
+        logged = {c["path"]: (c["logged"], c.get("message", "")) for c in got["chains"]}
+        self.assertEqual(logged["payment.ledger1"], ("done", ""))
+        self.assertEqual(logged["payment.ledger2"][0], "done")
+        self.assertIn("never started", logged["payment.ledger2"][1])
+        self.assertEqual(self.on_chain(x), {"payment.ledger1": "committed", "payment.ledger2": "none"})
+        # Rolled back before any step: nothing was ever sent to either chain.
+        y = xid()
+        self.xa("startXATransaction", y, [T1, T2], expect_status=0)
+        self.xa("rollbackXATransaction", y, [], expect_status=0)
+        self.assertEqual(self.on_chain(y), {"payment.ledger1": "none", "payment.ledger2": "none"})
+        # The branch's only step failed (and its start with it): the commit sends that chain a rollback, which
+        # leaves a tombstone where nothing was committed.
+        z = xid()
+        self.xa("startXATransaction", z, [T1, T2], expect_status=0)
+        self.assertEqual(self.step(z, 1, T1, "transfer", b, "3")["data"]["errorCode"], 0)
+        self.assertNotEqual(self.step(z, 2, T2, "transfer", b, str(MINTED * 10))["data"]["errorCode"], 0)
+        self.xa("commitXATransaction", z, [], expect_status=0)
+        self.assertEqual(self.on_chain(z), {"payment.ledger1": "committed", "payment.ledger2": "rolledback"})
+
+    def test_a_lock_the_router_does_not_know_fails_the_first_step(self):
+        """Another coordinator's lock on the chain: the deferred start meets it in the first step, which fails
+        naming the holder; the transaction stays open and rolls back cleanly."""
+        b = self.addr["bob"]
+        foreign = "foreign-" + xid()
+        proxy = "payment.ledger2.WeCrossProxy"
+        self.assertEqual(self.send(proxy, "start", foreign, "token")["errorCode"], 0)
+        try:
+            x = xid()
+            self.xa("startXATransaction", x, [T1, T2], expect_status=0)
+            self.assertEqual(self.step(x, 1, T1, "transfer", b, "1")["data"]["errorCode"], 0)
+            failed = self.step(x, 2, T2, "transfer", b, "1")
+            self.assertTrue(failed["errorCode"] != 0 or failed["data"]["errorCode"] != 0, failed)
+            self.assertIn(foreign, json.dumps(failed))
+            self.xa("rollbackXATransaction", x, [], expect_status=0)
+            self.assertEqual(self.on_chain(x), {"payment.ledger1": "rolledback", "payment.ledger2": "rolledback"})
+        finally:
+            self.assertEqual(self.send(proxy, "rollback", foreign)["errorCode"], 0)
+
     def test_refusals_and_idempotent_repeats(self):
         r, b = self.router, self.addr["bob"]
         x = xid()
@@ -407,7 +480,7 @@ class XaMany(XaHarness, unittest.TestCase):
 # a commit decision logged -> committed everywhere.
 CRASH_POINTS = [
     ("xa.after_start_log", "start", "rolledback"),
-    ("xa.after_start_chain", "start", "rolledback"),
+    ("xa.after_start_chain", "read", "rolledback"),  # a read's start of a branch deferred to its first step
     ("xa.after_step_log", "step", "rolledback"),
     ("xa.after_step_chain", "step", "rolledback"),
     ("xa.after_decision", "commit", "committed"),
@@ -419,6 +492,8 @@ CRASH_POINTS = [
 
 
 class XaCrashRecovery(XaHarness, unittest.TestCase):
+    POINTS = CRASH_POINTS
+
     @classmethod
     def setUpClass(cls):
         cls.router = Router(chains=TWO_CHAINS % "").start()
@@ -429,7 +504,7 @@ class XaCrashRecovery(XaHarness, unittest.TestCase):
 
     def test_crash_at_every_failpoint(self):
         self.mint_all([T1, T2])
-        for point, phase, expected in CRASH_POINTS:
+        for point, phase, expected in self.POINTS:
             with self.subTest(point=point, phase=phase):
                 self.crash_case(point, phase, expected)
         self.assert_supply([T1, T2])
@@ -445,6 +520,8 @@ class XaCrashRecovery(XaHarness, unittest.TestCase):
         x = xid()
         try:
             self.xa("startXATransaction", x, [T1, T2], expect_status=0)
+            if phase == "read":
+                self.router.request("POST", uri(T1, "call"), call_data("balanceOf", b, XA_TRANSACTION_ID=x))
             self.step(x, 1, T1, "transfer", b, "2")
             self.step(x, 2, T2, "transfer", b, "3")
             if phase == "commit":
@@ -468,6 +545,28 @@ class XaCrashRecovery(XaHarness, unittest.TestCase):
         # Every lock is released: a plain write passes on both resources (a self-transfer changes nothing).
         for p in (T1, T2):
             self.assertEqual(self.send(p, "transfer", addr["alice"], "1")["errorCode"], 0, p)
+
+
+class XaCrashRecoveryEagerStart(XaCrashRecovery):
+    """xa.start_in_step off: every branch starts at startXATransaction, as on chains whose adapter cannot defer it."""
+    POINTS = [
+        ("xa.after_start_log", "start", "rolledback"),
+        ("xa.after_start_chain", "start", "rolledback"),
+        ("xa.after_step_chain", "step", "rolledback"),
+        ("xa.after_decision", "commit", "committed"),
+    ]
+
+    @classmethod
+    def setUpClass(cls):
+        cls.router = Router(chains=TWO_CHAINS % "" + "xa:\n  start_in_step: false\n").start()
+
+    def test_an_eager_start_locks_at_once(self):
+        x = xid()
+        self.xa("startXATransaction", x, [T1, T2], expect_status=0)
+        got = self.get(x)
+        self.assertEqual({c["path"]: c["onChain"] for c in got["chains"]},
+                         {"payment.ledger1": "processing", "payment.ledger2": "processing"})
+        self.xa("rollbackXATransaction", x, [], expect_status=0)
 
 
 class XaThreeChains(XaHarness, unittest.TestCase):

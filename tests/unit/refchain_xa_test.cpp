@@ -47,6 +47,18 @@ struct XaChain {
     all.insert(all.end(), args.begin(), args.end());
     return run(who, kXaProxyResource, "exec", all);
   }
+  // A step that starts the branch: the ticket over (chain_id, xid, resources) signed by `signer`.
+  Receipt start_step(const std::string &xid, uint64_t seq, const std::vector<std::string> &resources,
+                     const std::string &res, const std::string &method, std::vector<std::string> args,
+                     const TestAccount &signer = kCoordinator, uint64_t chain_id = 7,
+                     const TestAccount &who = kAlice) {
+    std::string joined;
+    for (const auto &r : resources) joined += (joined.empty() ? "" : ",") + r;
+    Signature sig = sign_digest(signer.secret, xa_start_ticket_digest(chain_id, xid, resources));
+    std::vector<std::string> all{xid, std::to_string(seq), res, method, joined, to_hex(ByteView(sig.data(), sig.size()))};
+    all.insert(all.end(), args.begin(), args.end());
+    return run(who, kXaProxyResource, "startexec", all);
+  }
   json::object status(const std::string &xid) {
     return json::parse(ledger.call(kXaProxyResource, "status", {xid}).at(0)).as_object();
   }
@@ -272,4 +284,62 @@ TEST_CASE("two validators executing the same XA blocks agree on every header, de
   CHECK(b.call("store", "get", {"n"}) == std::vector<std::string>{""});
   CHECK(b.call(kXaProxyResource, "stateDigest", {"token"}) ==
         a.ledger.call(kXaProxyResource, "stateDigest", {"token"}));
+}
+
+TEST_CASE("xa: startexec starts the branch with the coordinator's ticket and runs the step in one transaction") {
+  XaChain c;
+  // The first start establishes the coordinator, as a start transaction would.
+  Receipt first = c.start_step("t1", 1, {"store", "token"}, "store", "set", {"k", "v"});
+  REQUIRE_MESSAGE(first.status == kStatusOk, first.message);
+  CHECK(c.ledger.call("store", "get", {"k"}) == std::vector<std::string>{"v"});
+  json::object st = c.status("t1");
+  CHECK(st.at("status").as_string() == "processing");
+  CHECK(st.at("resources") == json::array{"store", "token"});
+  CHECK(st.at("steps").as_array().size() == 1);
+  // Locked for the transaction: a direct write is busy.
+  CHECK(c.run(kBob, "token", "mint", {kBob.addr(), "1"}).status == kStatusBusy);
+  // A second step with the ticket again (an unknown outcome resent, or a concurrent step): the start is a repeat.
+  Receipt again = c.start_step("t1", 2, {"store", "token"}, "token", "mint", {kAlice.addr(), "5"});
+  REQUIRE_MESSAGE(again.status == kStatusOk, again.message);
+  // The same seq with the same content answers from the record.
+  Receipt repeat = c.start_step("t1", 1, {"store", "token"}, "store", "set", {"k", "v"});
+  CHECK(repeat.status == kStatusOk);
+  CHECK(c.status("t1").at("steps").as_array().size() == 2);
+  REQUIRE(c.xa("commit", {"t1"}).status == kStatusOk);
+  CHECK(c.balance(kAlice) == "5");
+  // A finished id never starts again, with or without a ticket.
+  Receipt late = c.start_step("t1", 3, {"store"}, "store", "set", {"k", "w"});
+  CHECK(late.status == kStatusXaFinished);
+  CHECK(c.ledger.call("store", "get", {"k"}) == std::vector<std::string>{"v"});
+}
+
+TEST_CASE("xa: startexec refuses tickets not signed by the coordinator, for another chain or other resources") {
+  XaChain c(kCoordinator.address);
+  auto unchanged = c.digest("store");
+  // Signed by someone else (the step's own sender, say).
+  Receipt forged = c.start_step("t2", 1, {"store"}, "store", "set", {"k", "v"}, kAlice);
+  CHECK(forged.status == kStatusNotCoordinator);
+  // Signed by the coordinator, but for chain 8: the digest differs, so the signer recovered is not the coordinator.
+  Receipt other_chain = c.start_step("t2", 1, {"store"}, "store", "set", {"k", "v"}, kCoordinator, 8);
+  CHECK(other_chain.status == kStatusNotCoordinator);
+  // A signature that is not 65 bytes of hex.
+  std::vector<std::string> bad{"t2", "1", "store", "set", "store", "0x1234", "k", "v"};
+  CHECK(c.run(kAlice, kXaProxyResource, "startexec", bad).status == kStatusBadArguments);
+  CHECK(c.digest("store") == unchanged);
+  CHECK(c.status("t2").at("status").as_string() == "none");
+  // The step must be on a resource the ticket locks; the failed step leaves no branch behind.
+  Receipt outside = c.start_step("t2", 1, {"store"}, "token", "mint", {kAlice.addr(), "1"});
+  CHECK(outside.status == kStatusXaConflict);
+  CHECK(c.status("t2").at("status").as_string() == "none");
+  // A resource another transaction holds: busy, naming it, and nothing of t3 stays.
+  REQUIRE(c.xa("start", {"t2", "store"}).status == kStatusOk);
+  Receipt busy = c.start_step("t3", 1, {"store"}, "store", "set", {"k", "v"});
+  CHECK(busy.status == kStatusBusy);
+  CHECK(busy.message.find("t2") != std::string::npos);
+  CHECK(c.status("t3").at("status").as_string() == "none");
+  // Once t2 is rolled back, t3's ticket starts it; a rollback of t3 then restores the key exactly.
+  REQUIRE(c.xa("rollback", {"t2"}).status == kStatusOk);
+  REQUIRE(c.start_step("t3", 1, {"store"}, "store", "set", {"k", "v"}).status == kStatusOk);
+  REQUIRE(c.xa("rollback", {"t3"}).status == kStatusOk);
+  CHECK(c.digest("store") == unchanged);
 }
