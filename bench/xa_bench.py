@@ -114,8 +114,11 @@ def main():
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--count", type=int, default=40, help="transactions per client in the concurrent runs")
     ap.add_argument("--sequential", type=int, default=60, help="transactions in the one-client runs")
+    ap.add_argument("--eager-start", action="store_true",
+                    help="xa.start_in_step off: every branch starts at startXATransaction (the WeCross way)")
     a = ap.parse_args()
-    router = Router(chains=chains(a.clients), rpc="  threads: 2\n", auth="  login: false\n").start(login=False)
+    xa_conf = "xa:\n  start_in_step: false\n" if a.eager_start else ""
+    router = Router(chains=chains(a.clients) + xa_conf, rpc="  threads: 2\n", auth="  login: false\n").start(login=False)
     try:
         c = Client(router)
         for i in range(a.clients):  # warm-up, and every resource's first write
@@ -128,8 +131,9 @@ def main():
             xa = run(router, "xa", clients, per)
             fsyncs = (store_commits(router) - before) / max(1, xa["n"])
             rows.append((label, base, xa, fsyncs))
+        start = "at start (eager)" if a.eager_start else "in the first step"
         print("XA benchmark: two-chain transfer (kv set on ledger1 and ledger2), embedded reference chains, "
-              "block_interval_ms %d" % BLOCK_MS)
+              "block_interval_ms %d, branches start %s" % (BLOCK_MS, start))
         print("%-12s %-24s %9s %9s %9s %7s" % ("load", "what", "tx/s", "p50 ms", "p99 ms", "errors"))
         ok = True
         for label, base, xa, fsyncs in rows:

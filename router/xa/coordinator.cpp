@@ -858,12 +858,17 @@ asio::awaitable<Result<json::object>> Coordinator::step(Actor who, StepRequest r
     }
   } done{this, tx};
   if (!resend) {
-    auto w = store::xa_put_step(req.xid, step);
-    Status logged = co_await durable(std::move(w));
-    if (!logged.ok()) {
+    // Queued, not awaited: recovery does not need it. Without a logged decision the transaction is rolled back on
+    // every chain the start record names, and a chain's proxy undoes every step it executed, logged here or not;
+    // a step that reaches the chain after that meets the tombstone. The store writes in order, so the record lands
+    // before the step's outcome and before any decision of this transaction, which is awaited.
+    Status queued = store_.write_async(store::xa_put_step(req.xid, step), [xid = req.xid, seq = req.seq](Status st) {
+      if (!st.ok()) spdlog::warn("XA {}: step {} not logged ({})", xid, seq, st.error().message);
+    });
+    if (!queued.ok()) {
       std::lock_guard lock(mu_);
       tx->steps.erase(req.seq);
-      co_return Error{code::kXaLog, "the XA log could not record the step: " + logged.error().message};
+      co_return Error{code::kXaLog, "the XA log could not record the step: " + queued.error().message};
     }
     failpoint::hit("xa.after_step_log");
   }
