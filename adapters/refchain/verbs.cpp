@@ -138,8 +138,14 @@ Result get_block(Runtime &rt, uint64_t op, const std::string &request) {
 Result chain_info(Runtime &rt, uint64_t op, const std::string &) {
   json::object head;
   uint64_t height = 0;
+  bool start_in_step = true; // embedded: this build's contracts
   if (rt.remote()) {
     auto &node = rt.node();
+    // A network of nodes from before startexec answers no such feature: its branches start on their own.
+    json::object info = node.call("chain_info", {}, rt.remaining(op));
+    start_in_step = false;
+    if (const json::value *f = info.if_contains("features"); f != nullptr && f->is_array())
+      for (const auto &x : f->as_array()) start_in_step = start_in_step || (x.is_string() && x.as_string() == "xa-startexec");
     height = node.call("block_height", {}, rt.remaining(op)).at("height").to_number<uint64_t>();
     head = node.call("get_block", {{"number", height}}, rt.remaining(op));
   } else {
@@ -152,7 +158,7 @@ Result chain_info(Runtime &rt, uint64_t op, const std::string &) {
                  {"finalityBlocks", 0},
                  {"blockIntervalMs", rt.config().block_interval_ms},
                  {"emptyBlockIntervalMs", rt.config().empty_block_interval_ms},
-                 {"xaStartInStep", true}});
+                 {"xaStartInStep", start_in_step}});
 }
 
 Result get_receipt(Runtime &rt, uint64_t op, const std::string &request) {

@@ -61,6 +61,15 @@ TEST_CASE("a receipt, chain_info, a height, resources and an address") {
                                "z.c");
   REQUIRE(info.ok());
   CHECK(info->block_time_ms == 1700000000000);
+  CHECK_FALSE(info->xa_start_in_step); // absent: the chain's branches start at startXATransaction
+  auto in_step = parse_chain_info(
+      R"({"height":9,"blockTime":1,"finalityBlocks":0,"blockIntervalMs":100,"xaStartInStep":true})", "z.c");
+  REQUIRE(in_step.ok());
+  CHECK(in_step->xa_start_in_step);
+  auto bad = parse_chain_info(
+      R"({"height":9,"blockTime":1,"finalityBlocks":0,"blockIntervalMs":100,"xaStartInStep":"yes"})", "z.c");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().message.find("xaStartInStep") != std::string::npos);
   CHECK_FALSE(parse_chain_info(R"({"height":9})", "z.c").ok());
 
   CHECK(*parse_height(R"({"height":12})", "z.c") == 12);

@@ -16,10 +16,13 @@ json::object chain_info(const ClientBackend &b) {
   json::array validators;
   for (const auto &a : b.validators)
     validators.emplace_back(address_text(a));
+  // What this node's contracts offer beyond the first release: "xa-startexec", WeCrossProxy.startexec (an XA
+  // branch started by its first step). A router asks before it relies on one.
   return {{"chainId", b.ledger->chain_id()},
           {"height", b.ledger->height()},
           {"validators", std::move(validators)},
-          {"self", b.self}};
+          {"self", b.self},
+          {"features", json::array{"xa-startexec"}}};
 }
 } // namespace
 
