@@ -343,8 +343,7 @@ Result<Coordinator::TxPtr> Coordinator::find_open(const std::string &xid) const 
 // One attempt to bring the decision to every chain that has not acknowledged it. True once the transaction ended.
 asio::awaitable<bool> Coordinator::round(TxPtr tx) {
   std::vector<std::string> todo;
-  std::set<std::string> confirmed; // chains where the branch is known to exist with a step that succeeded
-  std::set<std::string> unconfirmed_lazy;
+  std::set<std::string> confirmed; // chains where a step succeeded: the only ones with anything to commit
   bool commit = false;
   std::string id;
   {
@@ -356,33 +355,25 @@ asio::awaitable<bool> Coordinator::round(TxPtr tx) {
       if (c.state == "open") todo.push_back(c.chain);
     for (const auto &[seq, st] : tx->steps)
       if (st.outcome == "ok") confirmed.insert(chain_of(st.path));
-    for (const auto &[chain, b] : tx->branches)
-      if (b.lazy && !b.started && !confirmed.count(chain)) unconfirmed_lazy.insert(chain);
   }
   struct Reached {
     std::string path, state, message; // state "": not acknowledged, ask again later
   };
   std::vector<std::function<asio::awaitable<Reached>()>> jobs;
   for (const auto &path : todo) {
-    // A branch with nothing to commit (no step succeeded on it) is released by a rollback: the same end for its
-    // locks, and it leaves a tombstone where a deferred start may still arrive, or never did.
-    bool release = commit && unconfirmed_lazy.count(path) > 0;
-    bool may_release = commit && !confirmed.count(path);
-    jobs.push_back([this, path, commit, release_first = release, may_release, id]() -> asio::awaitable<Reached> {
-      bool release = release_first;
+    // A branch with nothing to commit (no step succeeded on it; every outcome is known before a commit decision)
+    // is released by a rollback: the same end for its locks, and a tombstone where a deferred start may still
+    // arrive, or never did. The rule reads only the log, so a driver after a restart sends the same verb.
+    bool release = commit && !confirmed.count(path);
+    jobs.push_back([this, path, commit, release, id]() -> asio::awaitable<Reached> {
       auto chain = registry_.chain(path);
       AdapterAnswer a;
       if (!chain) {
         a = AdapterAnswer{WEFT_E_UNAVAILABLE, "chain " + path + " is no longer configured", ""};
       } else {
         std::string body = json::serialize(json::object{{"xaTransactionID", id}, {"account", chain->default_account}});
-        a = co_await chains_.invoke_answer(chain, commit && !release ? Verb::XaCommit : Verb::XaRollback, body,
-                                           options_.action_deadline_ms);
-        if (commit && !release && may_release && a.status == WEFT_E_NOT_FOUND) {
-          // The chain never started this branch (its start was deferred and never ran): nothing to commit there.
-          a = co_await chains_.invoke_answer(chain, Verb::XaRollback, std::move(body), options_.action_deadline_ms);
-          release = true;
-        }
+        a = co_await chains_.invoke_answer(chain, commit && !release ? Verb::XaCommit : Verb::XaRollback,
+                                           std::move(body), options_.action_deadline_ms);
       }
       failpoint::hit(commit ? "xa.after_commit_chain" : "xa.after_rollback_chain");
       Reached r{path, "", a.message};
