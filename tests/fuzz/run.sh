@@ -32,6 +32,7 @@ TABLE=(
   "refchain_bft_message|$REF|$REF/bytes.cpp $REF/crypto.cpp $REF/bft/messages.cpp $REF/bft/cert.cpp|-lsecp256k1 -lcrypto"
   "refchain_handshake|$REF $REF/net|$REF/bytes.cpp $REF/crypto.cpp $REF/net/handshake.cpp|-lsecp256k1 -lcrypto"
   "refchain_proof_json|$REF|$REF/bytes.cpp $REF/crypto.cpp $REF/block.cpp $REF/merkle.cpp $REF/proof.cpp $REF/chain_json.cpp $REF/bft/messages.cpp $REF/bft/cert.cpp|-lboost_json -lsecp256k1 -lcrypto"
+  "refchain_contracts|$REF|$REF/bytes.cpp $REF/crypto.cpp $REF/state.cpp $REF/contract.cpp $REF/xa_proxy.cpp $REF/kv_contract.cpp $REF/asset_contract.cpp $REF/htlc_contract.cpp $REF/receipt.cpp|-lboost_json -lsecp256k1 -lcrypto"
   "rpc_request|router router/rpc|router/rpc/request.cpp router/rpc/envelope.cpp|-lboost_json"
   "rpc_chain_answers|router|router/chains/chain_answers.cpp router/rpc/envelope.cpp|-lboost_json"
   "auth_base64|router/auth|router/auth/encoding.cpp|"
