@@ -359,17 +359,26 @@ void EvmChain::health(const std::shared_ptr<Op> &op, json::object) {
   });
 }
 
+Bytes EvmChain::stub_sign(const std::string &account, const Hash256 &digest) {
+  plugin::Signature sig = host_.sign(account, "secp256k1", digest.data(), digest.size());
+  return Bytes(sig.signature.begin(), sig.signature.end());
+}
+
 void EvmChain::chain_info(const std::shared_ptr<Op> &op, json::object) {
-  rpc_.call("eth_getBlockByNumber", json::array{"latest", false}, rpc_timeout(op), [this, op](RpcAnswer a) {
-    if (!live(op)) return;
-    if (!a.ok()) return fail(op, WEFT_E_UNAVAILABLE, a.message);
-    if (!a.result.is_object()) return fail(op, WEFT_E_UNAVAILABLE, "the EVM node has no latest block");
-    const auto &b = a.result.as_object();
-    on_head(b);
-    succeed(op, json::object{{"height", head_.number},
-                             {"blockTime", head_.timestamp_ms},
-                             {"finalityBlocks", cfg_.confirmations},
-                             {"blockIntervalMs", cfg_.poll_ms}});
+  // After the chain id is known: xaStartInStep depends on it, and the router keeps the answer.
+  ready(op, [this, op] {
+    rpc_.call("eth_getBlockByNumber", json::array{"latest", false}, rpc_timeout(op), [this, op](RpcAnswer a) {
+      if (!live(op)) return;
+      if (!a.ok()) return fail(op, WEFT_E_UNAVAILABLE, a.message);
+      if (!a.result.is_object()) return fail(op, WEFT_E_UNAVAILABLE, "the EVM node has no latest block");
+      const auto &b = a.result.as_object();
+      on_head(b);
+      succeed(op, json::object{{"height", head_.number},
+                               {"blockTime", head_.timestamp_ms},
+                               {"finalityBlocks", cfg_.confirmations},
+                               {"blockIntervalMs", cfg_.poll_ms},
+                               {"xaStartInStep", stubs_.starts_in_step()}});
+    });
   });
 }
 

@@ -127,6 +127,8 @@ class EvmChain : private StubChain {
   void stub_keep(ResourceConfig rc, const std::string &abi_text) override { add_registered(std::move(rc), abi_text); }
   Address stub_address(const std::string &account) override { return address_of_account(account); }
   uint64_t stub_head() const override { return head_.number; }
+  std::optional<uint64_t> stub_ticket_chain_id() const override { return chain_id_; }
+  Bytes stub_sign(const std::string &account, const Hash256 &digest) override;
 
   StubVerbs stubs_{*this};
   struct Head {

@@ -183,6 +183,10 @@ StubRefusal stub_refusal(const std::string &name) {
   return it == table.end() ? StubRefusal{WEFT_E_REJECTED, 1} : it->second;
 }
 
+Bytes StubChain::stub_sign(const std::string &, const Hash256 &) {
+  throw Failure(WEFT_E_UNSUPPORTED, "this chain takes no XA start tickets");
+}
+
 void StubChain::stub_guarded(const std::shared_ptr<Op> &op, const std::function<void()> &body) {
   try {
     body();
@@ -226,6 +230,13 @@ const ResourceConfig *StubVerbs::xa_proxy() const {
   for (auto it = all.rbegin(); it != all.rend(); ++it)
     if (it->kind == "xa-proxy") return &*it;
   return nullptr;
+}
+
+bool StubVerbs::starts_in_step() const {
+  const ResourceConfig *proxy = xa_proxy();
+  // A proxy deployed before startStep existed keeps its old ABI in the chain's registry, and says no here.
+  return proxy != nullptr && !chain_.stub_guomi() && chain_.stub_ticket_chain_id().has_value() &&
+         proxy->abi->find("startStep", 6).ok();
 }
 
 bool StubVerbs::xa_capable(const ResourceConfig &r) const {
@@ -351,8 +362,10 @@ void StubVerbs::send_through_proxy(const std::shared_ptr<Op> &op, const Resource
     answer["resource"] = name;
     chain_.stub_succeed(op, answer);
   };
+  Bytes sent = encode(*proxy_abi, "step", {xid, std::to_string(seq), target, data});
+  if (const auto *start = opts.if_contains("XA_START")) sent = start_step(*start, xid, seq, target, data);
   chain_.stub_send(
-      op, proxy->address, encode(*proxy_abi, "step", {xid, std::to_string(seq), target, data}), account, abi,
+      op, proxy->address, std::move(sent), account, abi,
       [this, xid, seq, answer_with, proxy_abi](const std::shared_ptr<Op> &op, json::object answer) {
         if (const auto *events = answer.if_contains("events"); events != nullptr && events->is_array())
           for (const auto &ev : events->as_array()) {
@@ -372,6 +385,50 @@ void StubVerbs::send_through_proxy(const std::shared_ptr<Op> &op, const Resource
         auto e = stub_error(*proxy_abi, rd);
         chain_.stub_succeed(op, failed_send(e, with_reason(message, rd, abi.get()), hash));
       });
+}
+
+// The branch's start rides on this step (options.XA_START {"resources","account"}): the coordinator's account signs
+// the start ticket that WeftXAProxy.startStep checks, keccak256(abi.encode("weft-xa-start", chainid, proxy, id,
+// targets)) with the targets ascending as xa_start sends them.
+Bytes StubVerbs::start_step(const json::value &start, const std::string &xid, uint64_t seq, const std::string &target,
+                            const std::string &data) {
+  const json::object *o = start.if_object();
+  const json::value *rv = o ? o->if_contains("resources") : nullptr;
+  const std::string account = o ? str_of(*o, "account") : "";
+  if (rv == nullptr || !rv->is_array() || rv->as_array().empty() || account.empty())
+    throw Failure(WEFT_E_INVALID_ARGUMENT, "options.XA_START must be {\"resources\":[names...],\"account\":...}");
+  if (!starts_in_step())
+    throw Failure(WEFT_E_UNSUPPORTED, "this chain's XA proxy takes no start in a step; start the branch with xa_start");
+  std::vector<Address> targets;
+  for (const auto &v : rv->as_array()) {
+    if (!v.is_string()) throw Failure(WEFT_E_INVALID_ARGUMENT, "options.XA_START resources must be names");
+    const auto &r = named(std::string(v.as_string()));
+    if (!xa_capable(r))
+      throw Failure(WEFT_E_INVALID_ARGUMENT, "resource '" + r.name +
+                                                 "' cannot take part in XA transactions: its contract declares no "
+                                                 "xaCompensation");
+    targets.push_back(r.address);
+  }
+  std::sort(targets.begin(), targets.end());
+  targets.erase(std::unique(targets.begin(), targets.end()), targets.end());
+  json::array list;
+  for (const auto &t : targets) list.push_back(json::string(lower_address(t)));
+  const std::string targets_json = json::serialize(list);
+  const ResourceConfig *proxy = xa_proxy();
+  static const std::vector<abi::Param> ticket_params = [] {
+    std::vector<abi::Param> p;
+    for (const char *t : {"string", "uint256", "address", "string", "address[]"}) p.push_back({"", *abi::parse_type(t)});
+    return p;
+  }();
+  auto encoded = abi::encode_args(ticket_params, {"weft-xa-start", std::to_string(*chain_.stub_ticket_chain_id()),
+                                                  lower_address(proxy->address), xid, targets_json});
+  if (!encoded.ok()) throw Failure(WEFT_E_INTERNAL, "the XA start ticket: " + encoded.error().message);
+  Bytes sig = chain_.stub_sign(account, keccak256(std::span<const uint8_t>(encoded->data(), encoded->size())));
+  if (sig.size() != 65)
+    throw Failure(WEFT_E_ACCOUNT, "the host returned a " + std::to_string(sig.size()) +
+                                      "-byte start ticket signature; secp256k1 needs 65");
+  sig[64] = static_cast<uint8_t>(sig[64] + 27); // ecrecover's v
+  return encode(*proxy->abi, "startStep", {xid, targets_json, to_hex(sig), std::to_string(seq), target, data});
 }
 
 void StubVerbs::call_in_xa(const std::shared_ptr<Op> &op, const ResourceConfig &res, const std::string &xid_text,

@@ -63,6 +63,10 @@ public:
   // Whether stub_send runs a write before signing it (an EVM gas estimate), so a revert is refused unsent.
   virtual bool stub_simulates() const { return true; }
   virtual abi::Hasher stub_hasher() const { return abi::keccak; }
+  // The chain id the XA proxy's start tickets name (block.chainid), once known; nullopt on chains that do not take
+  // tickets. Then stub_sign signs a ticket's digest with an account through the host (65 bytes r || s || recovery id).
+  virtual std::optional<uint64_t> stub_ticket_chain_id() const { return std::nullopt; }
+  virtual Bytes stub_sign(const std::string &account, const Hash256 &digest);
 };
 
 // What a stub's refusal stands for, on every chain kind (the EVM stubs' custom errors, the Fabric chaincode's named
@@ -95,6 +99,8 @@ public:
   void htlc_status(const std::shared_ptr<Op> &op, const boost::json::object &req);
 
   const ResourceConfig *xa_proxy() const; // the chain's WeCrossProxy, or null
+  // Whether a step may carry its branch's start (the proxy has startStep and the chain's id is known).
+  bool starts_in_step() const;
   bool xa_capable(const ResourceConfig &r) const;
   // Whether a send_transaction to this resource with these options goes through the proxy (a step, or a write to an
   // XA-capable contract while the chain has a proxy). Throws plugin::Failure for a step the chain cannot take.
@@ -110,6 +116,8 @@ public:
   std::shared_ptr<const abi::ContractAbi> through_proxy_abi(const ResourceConfig &business);
 
 private:
+  Bytes start_step(const boost::json::value &start, const std::string &xid, uint64_t seq, const std::string &target,
+                   const std::string &data);
   const ResourceConfig &named(const std::string &name) const;
   const ResourceConfig *at_address(const std::string &address) const; // the resource there, or null
   const ResourceConfig &htlc_of(const boost::json::object &req) const;

@@ -316,15 +316,18 @@ void Coordinator::chain_up(const std::string &chain_path) {
 
 asio::awaitable<bool> Coordinator::starts_in_step(std::shared_ptr<Chain> chain) {
   if (!options_.start_in_step) co_return false;
+  auto now = std::chrono::steady_clock::now();
   {
     std::lock_guard lock(mu_);
-    if (auto it = start_in_step_.find(chain->path); it != start_in_step_.end()) co_return it->second;
+    if (auto it = start_in_step_.find(chain->path); it != start_in_step_.end() && now < it->second.second)
+      co_return it->second.first;
   }
   auto info = co_await chains_.info(chain);
   if (!info.ok()) co_return false; // not known now: this start runs on its own, and the next one asks again
+  bool yes = info->xa_start_in_step;
   std::lock_guard lock(mu_);
-  start_in_step_[chain->path] = info->xa_start_in_step;
-  co_return info->xa_start_in_step;
+  start_in_step_[chain->path] = {yes, yes ? std::chrono::steady_clock::time_point::max() : now + std::chrono::seconds(30)};
+  co_return yes;
 }
 
 std::string Coordinator::holder(const std::string &path) const {
@@ -506,6 +509,18 @@ asio::awaitable<Result<XaAnswer>> Coordinator::start(Actor who, std::string xid,
     Branch &b = tx->branches[chain_path];
     b.names = names;
     b.lazy = co_await starts_in_step(chain);
+    if (!b.lazy) continue;
+    // What xa_start would refuse at once, the router refuses from the listing: a resource that says it cannot
+    // take part (an EVM contract without xaCompensation).
+    for (const auto &n : names) {
+      auto r = registry_.resource(chain_path + "." + n);
+      const json::value *xa = r ? r->properties.if_contains("xa") : nullptr;
+      if (xa != nullptr && xa->is_bool() && !xa->as_bool())
+        refused.chain_errors.push_back(chain_error(
+            chain_path, "resource " + chain_path + "." + n +
+                            " cannot take part in XA transactions: its contract declares no xaCompensation "
+                            "(docs/xa.md)"));
+    }
   }
   if (!refused.chain_errors.empty()) {
     refused.status = -1;

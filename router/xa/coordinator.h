@@ -112,8 +112,8 @@ private:
                                                   bool commit);
   boost::asio::awaitable<Status> resolve_unknown_steps(TxPtr tx);
   boost::asio::awaitable<bool> round(TxPtr tx);
-  // Whether the chain's adapter starts a branch inside its first step (chain_info's xaStartInStep); asked once per
-  // chain and kept until the chain comes up again.
+  // Whether the chain's adapter starts a branch inside its first step (chain_info's xaStartInStep); a "yes" is kept
+  // until the chain comes up again, a "no" for 30 s.
   boost::asio::awaitable<bool> starts_in_step(std::shared_ptr<Chain> chain);
   boost::asio::awaitable<void> drive_loop(TxPtr tx);
   boost::asio::awaitable<void> sweep_loop();
@@ -133,7 +133,8 @@ private:
   mutable std::mutex mu_;
   std::map<std::string, TxPtr> open_;            // unfinished, by id
   std::map<std::string, std::string> holders_;   // resource path -> id of the unfinished transaction holding it
-  std::map<std::string, bool> start_in_step_;    // chain path -> what starts_in_step learned
+  // chain path -> what starts_in_step learned, and until when a "no" holds (a chain may gain a proxy that can)
+  std::map<std::string, std::pair<bool, std::chrono::steady_clock::time_point>> start_in_step_;
 };
 
 } // namespace weft::xa

@@ -89,6 +89,40 @@ contract WeftXAProxy {
     // Locks every target for the id. Targets are strictly ascending (no duplicates). Repeating the same start is a
     // no-op; a finished id, or a processing one with other targets, is refused.
     function start(string calldata id, address[] calldata targets) external onlyCoordinator {
+        begin(id, targets);
+    }
+
+    // start and step in one transaction, sent by the step's signer: the coordinator's start ticket, a signature
+    // (r || s || v, v 27 or 28, low s) over keccak256(abi.encode("weft-xa-start", chainid, this proxy, id, targets)),
+    // says what to lock, so only the coordinator still decides that. If the step fails, nothing is started.
+    function startStep(
+        string calldata id,
+        address[] calldata targets,
+        bytes calldata ticket,
+        uint256 seq,
+        address target,
+        bytes calldata data
+    ) external returns (bytes memory) {
+        address signer = ticketSigner(
+            keccak256(abi.encode("weft-xa-start", block.chainid, address(this), id, targets)),
+            ticket
+        );
+        if (signer != coordinator) revert NotCoordinator(signer, coordinator);
+        begin(id, targets);
+        return runStep(id, seq, target, data);
+    }
+
+    function ticketSigner(bytes32 digest, bytes calldata ticket) internal pure returns (address) {
+        if (ticket.length != 65) return address(0);
+        bytes32 r = bytes32(ticket[0:32]);
+        bytes32 s = bytes32(ticket[32:64]);
+        uint8 v = uint8(ticket[64]);
+        if (uint256(s) > 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0) return address(0);
+        if (v != 27 && v != 28) return address(0);
+        return ecrecover(digest, v, r, s);
+    }
+
+    function begin(string calldata id, address[] calldata targets) internal {
         bytes32 key = keyOf(id);
         Branch storage b = branches[key];
         if (b.status == Status.Processing) {
@@ -115,6 +149,10 @@ contract WeftXAProxy {
     // One step: calls target with data and the transaction's context. A repeated (id, seq) with the same target and
     // data runs nothing and returns the first run's result; with other content it is refused.
     function step(string calldata id, uint256 seq, address target, bytes calldata data) external returns (bytes memory) {
+        return runStep(id, seq, target, data);
+    }
+
+    function runStep(string calldata id, uint256 seq, address target, bytes calldata data) internal returns (bytes memory) {
         bytes32 key = keyOf(id);
         Branch storage b = branches[key];
         bytes32 digest = keccak256(abi.encode(target, data));

@@ -461,6 +461,48 @@ test("XA proxy", async (t) => {
     assert.equal(await store.call("get", "a"), "after");
   });
 
+  await t.test("startStep: the coordinator's start ticket starts the branch in the step's own transaction", async () => {
+    const chainId = BigInt(await rpc("eth_chainId"));
+    // anvil's development accounts come from this well-known mnemonic, in order.
+    const wallet = (i) =>
+      ethers.HDNodeWallet.fromPhrase("test test test test test test test test test test test junk", undefined,
+                                     `m/44'/60'/0'/0/${i}`);
+    assert.equal(wallet(1).address, coord);
+    const digest = (id, targets, chain = chainId) =>
+      ethers.keccak256(ethers.AbiCoder.defaultAbiCoder().encode(
+        ["string", "uint256", "address", "string", "address[]"], ["weft-xa-start", chain, proxy.address, id, targets]));
+    const ticket = (signer, id, targets, chain = chainId) =>
+      ethers.Signature.from(signer.signingKey.sign(digest(id, targets, chain))).serialized;
+    const one = [store.address];
+    // Another key's ticket, another chain's, a malformed one: refused, naming the signer recovered; nothing starts.
+    await proxy.refused(alice, "startStep", ["s1", one, ticket(wallet(2), "s1", one), 1, store.address, set("k", "v")],
+                        "NotCoordinator", [wallet(2).address, coord]);
+    const elsewhere = ticket(wallet(1), "s1", one, chainId + 1n);
+    await proxy.refused(alice, "startStep", ["s1", one, elsewhere, 1, store.address, set("k", "v")], "NotCoordinator",
+                        [ethers.recoverAddress(digest("s1", one), elsewhere), coord]);
+    await proxy.refused(alice, "startStep", ["s1", one, "0x" + "11".repeat(64), 1, store.address, set("k", "v")],
+                        "NotCoordinator", [ethers.ZeroAddress, coord]);
+    // A step outside the ticket's targets fails, and its start with it.
+    await proxy.refused(alice, "startStep", ["s1", one, ticket(wallet(1), "s1", one), 1, ledger.address, transfer(bob, 1)],
+                        "NotInTransaction", ["s1", ledger.address]);
+    assert.equal((await proxy.call("branch", "s1"))[0], 0n, "nothing was started");
+    assert.equal(await proxy.call("holderOf", store.address), "");
+    // The coordinator's ticket: locked, and the step ran as its sender.
+    const ok = ticket(wallet(1), "s1", one);
+    const r = await proxy.send(alice, "startStep", ["s1", one, ok, 1, store.address, set("k", "v")]);
+    assert.deepEqual(events(r, proxy).map((e) => e.name), ["XAStarted", "XAStep"]);
+    assert.equal(await proxy.call("holderOf", store.address), "s1");
+    assert.equal(await store.call("get", "k"), "v");
+    assert.equal((await proxy.call("stepOf", "s1", 1))[2], alice);
+    // The ticket again with the next step: the start is a repeat.
+    await proxy.send(bob, "startStep", ["s1", one, ok, 2, store.address, set("k", "w")]);
+    assert.equal(await store.call("get", "k"), "w");
+    await proxy.send(coord, "commit", ["s1"]);
+    assert.equal(await proxy.call("holderOf", store.address), "");
+    // A finished id never starts again.
+    await proxy.refused(alice, "startStep", ["s1", one, ok, 3, store.address, set("k", "x")], "Finished", ["s1", "committed"]);
+  });
+
   await t.test("rollback of an unknown id leaves a tombstone", async () => {
     const rb = await proxy.send(coord, "rollback", ["ghost"]);
     assert.deepEqual(events(rb, proxy), [{ name: "XARolledBack", args: [keyOf("ghost"), "ghost"] }]);

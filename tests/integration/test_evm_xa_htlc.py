@@ -213,6 +213,11 @@ class EvmXa(Harness, unittest.TestCase):
         before_ref = self.balance(RTOKEN, a["bob"])
         x = xid()
         self.xa("startXATransaction", x, [LEDGER, RTOKEN, STORE], expect_status=0)
+        # Both chains start their branches in the first step there (WeftXAProxy.startStep, startexec): none yet.
+        got = self.get(x)
+        self.assertEqual({c["path"]: c["onChain"] for c in got["chains"]},
+                         {CHAIN: "none", "payment.ledger1": "none"}, got)
+        self.assertEqual(got["differences"], [], got)
         r1 = self.step(x, 1, LEDGER, "transfer", BOB, "10")
         self.assertEqual(r1["data"]["errorCode"], 0, r1)
         self.assertEqual(r1["data"]["result"], [str(self.balance(LEDGER, ALICE))], r1)  # the step's own result
@@ -335,6 +340,8 @@ class EvmXaCrashRecovery(Harness, unittest.TestCase):
         x = xid()
         try:
             self.xa("startXATransaction", x, [LEDGER, STORE, RTOKEN], expect_status=0)
+            if phase == "read":  # both chains start their branches in a step: a read's start is the chain action
+                self.router.request("POST", uri(STORE, "call"), call_data("get", "a", XA_TRANSACTION_ID=x))
             self.step(x, 1, LEDGER, "transfer", BOB, "2")
             self.step(x, 2, STORE, "set", "a", point)
             self.step(x, 3, RTOKEN, "transfer", a["bob"], "3")
