@@ -387,6 +387,25 @@ void StubVerbs::send_through_proxy(const std::shared_ptr<Op> &op, const Resource
       });
 }
 
+// The XA-capable resources named, as the proxy's targets: their addresses ascending, without repeats, as JSON text.
+std::string StubVerbs::targets_of(const json::array &names, const std::string &what) const {
+  std::vector<Address> targets;
+  for (const auto &v : names) {
+    if (!v.is_string()) throw Failure(WEFT_E_INVALID_ARGUMENT, what + " must be resource names");
+    const auto &r = named(std::string(v.as_string()));
+    if (!xa_capable(r))
+      throw Failure(WEFT_E_INVALID_ARGUMENT, "resource '" + r.name +
+                                                 "' cannot take part in XA transactions: its contract declares no "
+                                                 "xaCompensation");
+    targets.push_back(r.address);
+  }
+  std::sort(targets.begin(), targets.end());
+  targets.erase(std::unique(targets.begin(), targets.end()), targets.end());
+  json::array list;
+  for (const auto &t : targets) list.push_back(json::string(lower_address(t)));
+  return json::serialize(list);
+}
+
 // The branch's start rides on this step (options.XA_START {"resources","account"}): the coordinator's account signs
 // the start ticket that WeftXAProxy.startStep checks, keccak256(abi.encode("weft-xa-start", chainid, proxy, id,
 // targets)) with the targets ascending as xa_start sends them.
@@ -399,21 +418,7 @@ Bytes StubVerbs::start_step(const json::value &start, const std::string &xid, ui
     throw Failure(WEFT_E_INVALID_ARGUMENT, "options.XA_START must be {\"resources\":[names...],\"account\":...}");
   if (!starts_in_step())
     throw Failure(WEFT_E_UNSUPPORTED, "this chain's XA proxy takes no start in a step; start the branch with xa_start");
-  std::vector<Address> targets;
-  for (const auto &v : rv->as_array()) {
-    if (!v.is_string()) throw Failure(WEFT_E_INVALID_ARGUMENT, "options.XA_START resources must be names");
-    const auto &r = named(std::string(v.as_string()));
-    if (!xa_capable(r))
-      throw Failure(WEFT_E_INVALID_ARGUMENT, "resource '" + r.name +
-                                                 "' cannot take part in XA transactions: its contract declares no "
-                                                 "xaCompensation");
-    targets.push_back(r.address);
-  }
-  std::sort(targets.begin(), targets.end());
-  targets.erase(std::unique(targets.begin(), targets.end()), targets.end());
-  json::array list;
-  for (const auto &t : targets) list.push_back(json::string(lower_address(t)));
-  const std::string targets_json = json::serialize(list);
+  const std::string targets_json = targets_of(rv->as_array(), "options.XA_START resources");
   const ResourceConfig *proxy = xa_proxy();
   static const std::vector<abi::Param> ticket_params = [] {
     std::vector<abi::Param> p;
@@ -461,26 +466,12 @@ void StubVerbs::xa_start(const std::shared_ptr<Op> &op, const json::object &req)
   const auto *rv = req.if_contains("resources");
   if (rv == nullptr || !rv->is_array() || rv->as_array().empty())
     throw Failure(WEFT_E_INVALID_ARGUMENT, "resources must be a non-empty array of resource names");
-  std::vector<Address> targets;
-  for (const auto &v : rv->as_array()) {
-    if (!v.is_string()) throw Failure(WEFT_E_INVALID_ARGUMENT, "resources must be resource names");
-    const auto &r = named(std::string(v.as_string()));
-    if (!xa_capable(r))
-      throw Failure(WEFT_E_INVALID_ARGUMENT, "resource '" + r.name +
-                                                 "' cannot take part in XA transactions: its "
-                                                 "contract declares no xaCompensation");
-    targets.push_back(r.address);
-  }
+  const std::string targets_json = targets_of(rv->as_array(), "resources");
   const ResourceConfig *proxy = xa_proxy();
   if (proxy == nullptr)
     throw Failure(WEFT_E_UNSUPPORTED, "this chain has no XA proxy yet: deploy one with deployStubs");
-  std::sort(targets.begin(), targets.end());
-  targets.erase(std::unique(targets.begin(), targets.end()), targets.end());
-  json::array list;
-  for (const auto &t : targets)
-    list.push_back(json::string(lower_address(t)));
   chain_.stub_send(
-      op, proxy->address, encode(*proxy->abi, "start", {xid, json::serialize(list)}), str_of(req, "account"),
+      op, proxy->address, encode(*proxy->abi, "start", {xid, targets_json}), str_of(req, "account"),
       proxy->abi,
       [this, xid](const std::shared_ptr<Op> &op, json::object) {
         chain_.stub_succeed(op, json::object{{"xaTransactionID", xid}, {"status", "processing"}});

@@ -116,6 +116,7 @@ public:
   std::shared_ptr<const abi::ContractAbi> through_proxy_abi(const ResourceConfig &business);
 
 private:
+  std::string targets_of(const boost::json::array &names, const std::string &what) const;
   Bytes start_step(const boost::json::value &start, const std::string &xid, uint64_t seq, const std::string &target,
                    const std::string &data);
   const ResourceConfig &named(const std::string &name) const;

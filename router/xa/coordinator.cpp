@@ -152,6 +152,16 @@ struct Coordinator::Tx {
   std::shared_ptr<asio::steady_timer> wait; // the driver's backoff, while it waits (cancelled on the strand)
 };
 
+// Counts one step (or a read's start) as in flight for as long as it lives: a commit waits for none to be.
+struct Coordinator::Inflight {
+  Coordinator *self;
+  TxPtr tx;
+  ~Inflight() {
+    std::lock_guard lock(self->mu_);
+    --tx->inflight;
+  }
+};
+
 struct Coordinator::Shared {
   std::atomic<bool> stopping{false};
   std::atomic<int> running{0}; // background coroutines alive
@@ -855,14 +865,7 @@ asio::awaitable<Result<json::object>> Coordinator::step(Actor who, StepRequest r
     ++tx->inflight;
     tx->steps[req.seq] = step;
   }
-  struct Done {
-    Coordinator *self;
-    TxPtr tx;
-    ~Done() {
-      std::lock_guard lock(self->mu_);
-      --tx->inflight;
-    }
-  } done{this, tx};
+  Inflight done{this, tx};
   if (!resend) {
     // Queued, not awaited: recovery does not need it. Without a logged decision the transaction is rolled back on
     // every chain the start record names, and a chain's proxy undoes every step it executed, logged here or not;
@@ -969,14 +972,7 @@ asio::awaitable<Status> Coordinator::prepare_call(Actor who, std::string xid, st
     names = b->second.names;
     ++tx->inflight;
   }
-  struct Done {
-    Coordinator *self;
-    TxPtr tx;
-    ~Done() {
-      std::lock_guard lock(self->mu_);
-      --tx->inflight;
-    }
-  } done{this, tx};
+  Inflight done{this, tx};
   auto chain = registry_.chain(chain_path);
   if (!chain) co_return Error{code::kChainUnreachable, "chain " + chain_path + " is not configured"};
   std::string body = json::serialize(json::object{{"xaTransactionID", xid},

@@ -105,6 +105,7 @@ public:
 private:
   struct Tx;
   using TxPtr = std::shared_ptr<Tx>;
+  struct Inflight;
 
   Result<TxPtr> find_open(const std::string &xid) const;
   boost::asio::awaitable<Status> durable(store::Store::WriteFn fn);
