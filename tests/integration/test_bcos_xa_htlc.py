@@ -11,6 +11,7 @@ from weftlib import Router
 
 class FiscoWorld:
     VERSION = 3
+    DEFERRED_START = False  # FISCO BCOS's adapter starts a branch at startXATransaction
     node = None
 
     @classmethod
