@@ -142,6 +142,16 @@ boost::json::object Runtime::remote_locks(uint64_t op_id, bool fresh) {
   return locks_;
 }
 
+bool Runtime::remote_starts_in_step(uint64_t op_id) {
+  if (int known = starts_in_step_.load(); known >= 0) return known == 1;
+  boost::json::object info = node().call("chain_info", {}, remaining(op_id));
+  bool yes = false;
+  if (const boost::json::value *f = info.if_contains("features"); f != nullptr && f->is_array())
+    for (const auto &x : f->as_array()) yes = yes || (x.is_string() && x.as_string() == "xa-startexec");
+  starts_in_step_.store(yes ? 1 : 0);
+  return yes;
+}
+
 std::chrono::milliseconds Runtime::remaining(uint64_t op_id) {
   std::lock_guard lock(mu_);
   auto it = ops_.find(op_id);

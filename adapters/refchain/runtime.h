@@ -87,6 +87,9 @@ public:
   // than kHeightMaxAge is reused unless fresh: a stale "unlocked" only lets a send reach the chain, which refuses it
   // anyway; a lock seen is checked again fresh before a send is refused.
   boost::json::object remote_locks(uint64_t op_id, bool fresh);
+  // Remote mode: whether the network's contracts have WeCrossProxy.startexec (its chain_info lists the feature
+  // "xa-startexec"). Asked of the network once, at the first need; an upgraded network is seen after a reopen.
+  bool remote_starts_in_step(uint64_t op_id);
   // Time left before op_id's deadline (zero if it has passed or the op is gone).
   std::chrono::milliseconds remaining(uint64_t op_id);
 
@@ -142,6 +145,7 @@ private:
   std::mutex locks_mu_;
   boost::json::object locks_;
   Clock::time_point locks_at_{};
+  std::atomic<int> starts_in_step_{-1}; // remote_starts_in_step's answer: -1 not asked yet, 0 no, 1 yes
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -141,11 +141,8 @@ Result chain_info(Runtime &rt, uint64_t op, const std::string &) {
   bool start_in_step = true; // embedded: this build's contracts
   if (rt.remote()) {
     auto &node = rt.node();
-    // A network of nodes from before startexec answers no such feature: its branches start on their own.
-    json::object info = node.call("chain_info", {}, rt.remaining(op));
-    start_in_step = false;
-    if (const json::value *f = info.if_contains("features"); f != nullptr && f->is_array())
-      for (const auto &x : f->as_array()) start_in_step = start_in_step || (x.is_string() && x.as_string() == "xa-startexec");
+    // A network of nodes from before startexec lists no such feature: its branches start on their own.
+    start_in_step = rt.remote_starts_in_step(op);
     height = node.call("block_height", {}, rt.remaining(op)).at("height").to_number<uint64_t>();
     head = node.call("get_block", {{"number", height}}, rt.remaining(op));
   } else {
