@@ -422,7 +422,8 @@ Bytes StubVerbs::start_step(const json::value &start, const std::string &xid, ui
   const ResourceConfig *proxy = xa_proxy();
   static const std::vector<abi::Param> ticket_params = [] {
     std::vector<abi::Param> p;
-    for (const char *t : {"string", "uint256", "address", "string", "address[]"}) p.push_back({"", *abi::parse_type(t)});
+    for (const char *t : {"string", "uint256", "address", "string", "address[]"})
+      p.push_back({"", *abi::parse_type(t)});
     return p;
   }();
   auto encoded = abi::encode_args(ticket_params, {"weft-xa-start", std::to_string(*chain_.stub_ticket_chain_id()),

@@ -132,8 +132,8 @@ ExecutedBlock Ledger::execute_locked(const std::vector<VerifiedTx> &txs, const A
   StateOverlay block_state = committed_state();
   std::vector<Hash> tx_leaves, receipt_leaves;
   for (const auto &tx : txs) {
-    b.receipts.push_back(
-        run(block_state, tx, {b.header.number, b.header.timestamp_ms, config_.chain_id}, static_cast<uint32_t>(b.receipts.size())));
+    b.receipts.push_back(run(block_state, tx, {b.header.number, b.header.timestamp_ms, config_.chain_id},
+                             static_cast<uint32_t>(b.receipts.size())));
     tx_leaves.push_back(tx.hash);
     receipt_leaves.push_back(b.receipts.back().hash());
   }

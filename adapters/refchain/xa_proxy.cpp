@@ -219,7 +219,8 @@ private:
     return exec(ctx, step);
   }
 
-  std::vector<std::string> begin(Context &ctx, const std::string &xid, const std::vector<std::string> &resources) const {
+  std::vector<std::string> begin(Context &ctx, const std::string &xid,
+                                 const std::vector<std::string> &resources) const {
     std::set<std::string> wanted;
     for (const auto &r : resources) {
       if (r == kXaProxyResource) throw ContractError(kStatusBadArguments, "the XA proxy itself cannot be locked");

@@ -155,7 +155,8 @@ bool xa_wrap_step(Runtime &rt, const json::object &request, Transaction &tx) {
       joined += (joined.empty() ? "" : ",") + names.back();
     }
     Hash digest = xa_start_ticket_digest(rt.config().ledger.chain_id, xid, names);
-    plugin::Signature ticket = rt.host().sign(std::string(account->as_string()), "secp256k1", digest.data(), digest.size());
+    plugin::Signature ticket =
+        rt.host().sign(std::string(account->as_string()), "secp256k1", digest.data(), digest.size());
     if (ticket.signature.size() != 65)
       throw Error(WEFT_E_ACCOUNT, "the host returned a " + std::to_string(ticket.signature.size()) +
                                       "-byte start ticket signature; secp256k1 needs 65");

@@ -175,7 +175,8 @@ Result<ChainInfo> parse_chain_info(std::string_view text, const std::string &cha
   c.block_interval_ms = f.natural("blockIntervalMs", std::nullopt);
   if (f.error) return *f.error;
   if (const auto *x = o->if_contains("xaStartInStep")) {
-    if (!x->is_bool()) return Error{code::kChainInternal, "adapter of " + chain + ": chain_info's xaStartInStep is not a boolean"};
+    if (!x->is_bool())
+      return Error{code::kChainInternal, "adapter of " + chain + ": chain_info's xaStartInStep is not a boolean"};
     c.xa_start_in_step = x->as_bool();
   }
   return c;
