@@ -114,7 +114,7 @@ def compile_contracts(*names, extra=()):
         files = [os.path.join(EVM_DIR, "contracts", n + ".sol") for n in names] + list(extra)
         env = dict(os.environ, NODE_PATH=NODE_MODULES)
         p = subprocess.run(["node", os.path.join(EVM_DIR, "compile.js"), out] + files, env=env, capture_output=True,
-                           text=True)
+                           text=True, timeout=scaled(180))
         assert p.returncode == 0, p.stderr
         with open(out) as f:
             _COMPILED[key] = json.load(f)

@@ -5,7 +5,10 @@ set(WEFT_IT_ENV
     "WEFT_PLUGINS=${WEFT_PLUGIN_DIR}"
     "WEFT_TEST_PLUGINS=${CMAKE_BINARY_DIR}/test-plugins"
     "WEFT_NODE_MODULES=${WEFT_NODE_MODULES}"
-    "PYTHONDONTWRITEBYTECODE=1")
+    "PYTHONDONTWRITEBYTECODE=1"
+    # Below the TIMEOUT set here, so a test that hangs prints its stacks and logs (weftlib's watchdog) before ctest
+    # kills it silently.
+    "WEFT_TEST_WATCHDOG=570")
 file(GLOB WEFT_IT_TESTS ${CMAKE_CURRENT_LIST_DIR}/test_*.py)
 foreach(file ${WEFT_IT_TESTS})
   get_filename_component(name ${file} NAME_WE)

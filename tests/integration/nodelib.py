@@ -10,7 +10,7 @@ import struct
 import subprocess
 import tempfile
 
-from weftlib import _STARTED, BIN, ephemeral_low, scaled, wait_for
+from weftlib import _LOGS, _STARTED, BIN, ephemeral_low, scaled, wait_for
 
 NODE = os.path.join(BIN, "weft-node")
 # Short intervals so faults show within seconds; round timeouts scale with the machine.
@@ -101,6 +101,7 @@ class Network:
         if os.path.exists(ready):
             os.unlink(ready)
         self.logs[i] = open(os.path.join(self.dir, "node%d.log" % i), "ab")
+        _LOGS.append(self.logs[i].name)
         self.procs[i] = subprocess.Popen([NODE, "run", "-c", self.config(i)], stdout=self.logs[i],
                                          stderr=subprocess.STDOUT)
         _STARTED.append(self.procs[i])  # ended at exit if a test leaves it running

@@ -381,7 +381,7 @@ class EvmSubscriptions(unittest.TestCase):
                               ".encodeFunctionData('add',[%s,%d]))" % (json.dumps(json.dumps(self.abi)),
                                                                       json.dumps(item), count)],
                              env=dict(os.environ, NODE_PATH=evmlib.NODE_MODULES), capture_output=True, text=True,
-                             check=True).stdout
+                             check=True, timeout=scaled(60)).stdout
         h = self.anvil.rpc("eth_sendTransaction", {"from": DEV_ADDRESSES[0], "to": self.shop, "data": sel})
         return self.anvil.receipt(h)
 

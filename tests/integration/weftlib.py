@@ -2,6 +2,7 @@
 as WeCross's SDK does."""
 import atexit
 import base64
+import faulthandler
 import hashlib
 import http.client
 import json
@@ -11,7 +12,9 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
+import threading
 import time
 
 BIN = os.environ.get("WEFT_BIN", "build/debug/bin")
@@ -98,7 +101,8 @@ def rsa_encrypt(pub_b64, plaintext):
         pem = f.name
     try:
         out = subprocess.run(["openssl", "pkeyutl", "-encrypt", "-pubin", "-inkey", pem, "-pkeyopt",
-                              "rsa_padding_mode:pkcs1"], input=plaintext.encode(), capture_output=True, check=True)
+                              "rsa_padding_mode:pkcs1"], input=plaintext.encode(), capture_output=True, check=True,
+                             timeout=scaled(30))
         return base64.b64encode(out.stdout).decode()
     finally:
         os.unlink(pem)
@@ -109,12 +113,48 @@ def rsa_encrypt(pub_b64, plaintext):
 _STARTED = []
 
 
+# Log files of the processes above, whose tails the watchdog prints.
+_LOGS = []
+
+
 @atexit.register
 def _stop_leftovers():
     for proc in _STARTED:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def _watchdog(seconds):
+    """A test file that runs past WEFT_TEST_WATCHDOG seconds (set below ctest's timeout) prints where every thread
+    waits, the processes it started that still run and the tail of their logs, then ends them and exits 1. ctest's
+    own timeout kills the test without a word, so a hang would otherwise leave nothing to read."""
+    faulthandler.dump_traceback_later(seconds, exit=False)
+
+    def fire():
+        time.sleep(seconds + 1)
+        out = sys.stderr
+        out.write("\nwatchdog: the test ran past %ss\n" % seconds)
+        for proc in _STARTED:
+            if proc.poll() is None:
+                out.write("watchdog: still running: pid %d: %s\n" % (proc.pid, " ".join(map(str, proc.args))))
+        for path in _LOGS:
+            try:
+                with open(path, "rb") as f:
+                    f.seek(0, os.SEEK_END)
+                    f.seek(max(0, f.tell() - 4000))
+                    tail = f.read().decode(errors="replace")
+            except OSError:
+                continue
+            out.write("watchdog: tail of %s:\n%s\n" % (path, tail))
+        out.flush()
+        _stop_leftovers()
+        os._exit(1)
+    threading.Thread(target=fire, daemon=True).start()
+
+
+if os.environ.get("WEFT_TEST_WATCHDOG"):
+    _watchdog(float(os.environ["WEFT_TEST_WATCHDOG"]))
 
 
 class Router:
@@ -131,6 +171,7 @@ class Router:
         self.master_key = os.path.join(self.dir, "master.key")
         router = "  master_key_file: %s\n" % self.master_key + router
         self.log_path = os.path.join(self.dir, "router.log")
+        _LOGS.append(self.log_path)
         self.config = os.path.join(self.dir, "router.yaml")
         acc = "".join("\n  - name: %s" % a for a in accounts)
         with open(self.config, "w") as f:
@@ -154,15 +195,16 @@ class Router:
         """weft-router account add: makes a user offline in the router's data directory."""
         cmd = [os.path.join(BIN, "weft-router"), "-c", self.config, "account", "add", name] + (["--admin"] if admin else [])
         if not os.path.exists(self.master_key):
-            subprocess.run([os.path.join(BIN, "weft-router"), "-c", self.config, "key", "create"], capture_output=True)
-        p = subprocess.run(cmd, input=password + "\n", capture_output=True, text=True)
+            subprocess.run([os.path.join(BIN, "weft-router"), "-c", self.config, "key", "create"], capture_output=True,
+                           timeout=scaled(60))
+        p = subprocess.run(cmd, input=password + "\n", capture_output=True, text=True, timeout=scaled(60))
         assert p.returncode == 0, (p.returncode, p.stderr)
 
     def start(self, login=True, env=None):
         if not self.admin_made:
             if not os.path.exists(self.master_key):
                 p = subprocess.run([os.path.join(BIN, "weft-router"), "-c", self.config, "key", "create"],
-                                   capture_output=True, text=True)
+                                   capture_output=True, text=True, timeout=scaled(60))
                 assert p.returncode == 0, p.stderr
             self.account_add(ADMIN, ADMIN_PASSWORD, admin=True)
             self.admin_made = True
