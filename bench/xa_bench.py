@@ -109,6 +109,47 @@ def store_commits(router):
     return float(m.group(1)) if m else 0.0
 
 
+class Timed(Client):
+    """A client that records how long each request of a transfer took, by the request's name."""
+
+    def __init__(self, router):
+        super().__init__(router)
+        self.times = {}
+        self.name = None
+
+    def ok(self, path, data):
+        t0 = time.perf_counter()
+        d = super().ok(path, data)
+        self.times.setdefault(self.name(path, data), []).append((time.perf_counter() - t0) * 1000)
+        return d
+
+
+def phases(router, c, count):
+    """One client: p50 of each request of an XA transfer (start, the step on each chain, commit) beside plain sends
+    and the RPC's floor (GET /sys/test), so the router's own share of each phase shows."""
+    t = Timed(router)
+
+    def name(path, data):
+        if path.startswith("/xa/"):
+            return path[4:]
+        opts = data.get("options", {})
+        chain = path.split("/")[3]
+        return ("step on " if "XA_TRANSACTION_ID" in opts else "plain send to ") + chain
+    t.name = name
+    floor = []
+    for n in range(count):
+        t.plain(0, n + 1)
+        t.xa(0, n + 1)
+        t0 = time.perf_counter()
+        router.request("GET", "/sys/test")
+        floor.append((time.perf_counter() - t0) * 1000)
+    print("XA phases, one client, %d transfers each (p50 / p90 ms):" % count)
+    print("  %-28s %6.2f / %6.2f" % ("GET /sys/test (RPC floor)", percentile(floor, 50), percentile(floor, 90)))
+    for key in sorted(t.times):
+        print("  %-28s %6.2f / %6.2f" % (key, percentile(t.times[key], 50), percentile(t.times[key], 90)))
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--clients", type=int, default=16)
@@ -116,6 +157,8 @@ def main():
     ap.add_argument("--sequential", type=int, default=60, help="transactions in the one-client runs")
     ap.add_argument("--eager-start", action="store_true",
                     help="xa.start_in_step off: every branch starts at startXATransaction (the WeCross way)")
+    ap.add_argument("--phases", action="store_true",
+                    help="only time each request of one client's XA transfers and plain sends (p50 per request)")
     a = ap.parse_args()
     xa_conf = "xa:\n  start_in_step: false\n" if a.eager_start else ""
     router = Router(chains=chains(a.clients) + xa_conf, rpc="  threads: 2\n", auth="  login: false\n").start(login=False)
@@ -124,6 +167,8 @@ def main():
         for i in range(a.clients):  # warm-up, and every resource's first write
             c.plain(i, 0)
             c.xa(i, 0)
+        if a.phases:
+            return phases(router, c, a.sequential)
         rows = []
         for label, clients, per in (("one client", 1, a.sequential), ("%d clients" % a.clients, a.clients, a.count)):
             base = run(router, "plain", clients, per)

@@ -464,7 +464,7 @@ int main(int argc, char **argv) {
   }
   ctx.htlc = &htlc_engine;
   metrics.set_xa_source([&coordinator] { return coordinator.counts(); });
-  metrics.set_store_source([&db] { return static_cast<double>(db.stats().commits); });
+  metrics.set_store_source([&db] { return static_cast<double>(db.stats().synced_commits); });
   RpcService rpc(ctx, default_routes(), cfg->rpc.url_prefix);
   if (auth_service)
     rpc.set_login_check([svc = auth_service.get()](RpcRequest &r, const Route &) -> std::optional<Reply> {

@@ -506,11 +506,11 @@ Status Store::write(WriteFn fn) {
   }
 }
 
-Status Store::write_async(WriteFn fn, WriteDone done) {
+Status Store::write_async(WriteFn fn, WriteDone done, Sync sync) {
   try {
     std::lock_guard lock(mu_);
     if (stopping_) return store_error("router store " + file_.string() + " is closed");
-    queue_.push_back(Submission{std::move(fn), std::move(done)});
+    queue_.push_back(Submission{std::move(fn), std::move(done), sync});
   } catch (const std::exception &e) {
     return store_error(std::string("router store: cannot submit a write: ") + e.what());
   }
@@ -562,8 +562,21 @@ void Store::run_submission(Submission &s) {
 // a new transaction. Returns the end of the submissions answered; always at least one.
 std::size_t Store::run_transaction(std::deque<Submission> &group, std::size_t first) {
   std::size_t end = first;
-  // The transaction's own outcome; once it fails, no submission in it is durable.
-  Status tx = exec(write_db_, "BEGIN IMMEDIATE");
+  // WAL mode: FULL syncs the WAL at COMMIT, NORMAL leaves it to a later FULL commit or a checkpoint. Set between
+  // transactions, and only when it changes.
+  bool full = false;
+  for (std::size_t i = first; i < group.size(); ++i) full = full || group[i].sync == Sync::kDurable;
+  // The transaction's own outcome; once it fails, no submission in it is durable. A durable group that cannot have
+  // FULL fails; one that cannot relax to NORMAL just syncs.
+  Status tx = Ok{};
+  if (full != synchronous_full_) {
+    Status set = exec(write_db_, full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+    if (set)
+      synchronous_full_ = full;
+    else if (full)
+      tx = set;
+  }
+  if (tx) tx = exec(write_db_, "BEGIN IMMEDIATE");
   if (!tx) {
     end = group.size();
   } else {
@@ -589,6 +602,7 @@ std::size_t Store::run_transaction(std::deque<Submission> &group, std::size_t fi
     if (tx && any_ok) {
       std::uint64_t n = end - first;
       commits_.fetch_add(1);
+      if (synchronous_full_) synced_commits_.fetch_add(1);
       if (n > 1) grouped_.fetch_add(n);
       if (n > largest_group_.load()) largest_group_.store(n);
     }
@@ -635,6 +649,7 @@ Status Store::read_impl(const std::function<Status(ReadTx &)> &fn) {
 
 StoreStats Store::stats() const {
   return StoreStats{.commits = commits_.load(),
+                    .synced_commits = synced_commits_.load(),
                     .submissions = submissions_.load(),
                     .failed_submissions = failed_.load(),
                     .grouped_submissions = grouped_.load(),

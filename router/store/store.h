@@ -44,6 +44,7 @@ struct StoreOptions {
 
 struct StoreStats {
   std::uint64_t commits = 0;             // write transactions committed
+  std::uint64_t synced_commits = 0;      // of those, committed with an fsync of the WAL (a durable write among them)
   std::uint64_t submissions = 0;         // write submissions answered (succeeded or failed)
   std::uint64_t failed_submissions = 0;  // of those, answered with an error
   std::uint64_t grouped_submissions = 0; // of those, committed in a transaction shared with another submission
@@ -105,10 +106,17 @@ public:
   // Refused from the writer thread (a write callable or a completion callback): that would wait for itself.
   Status write(WriteFn fn);
 
+  // How a write reaches the disk. kDurable: its COMMIT waits for an fsync of the WAL. kLazy: it commits in order
+  // with the others but does not wait for the disk; the next durable write's fsync (or a checkpoint, or close) takes
+  // it along, since the WAL is one file written in order. A crash of the process loses nothing; a crash of the machine
+  // may lose lazy writes committed after the last fsync, never an earlier one and never one without those before it.
+  // A group of submissions syncs when any of them is durable.
+  enum class Sync { kDurable, kLazy };
+
   // Queues a write. `done` runs on the writer thread after the group's COMMIT returned (or failed), with the write's
   // outcome; it must be quick, must not throw and must not call write() or close(). An error return means the write
   // was not queued (the store is closed) and `done` will never run.
-  Status write_async(WriteFn fn, WriteDone done);
+  Status write_async(WriteFn fn, WriteDone done, Sync sync = Sync::kDurable);
 
   // Runs fn(ReadTx &) -> Result<T> (or Status) on a read connection, in one read transaction: it sees the writes
   // committed before it started, whatever commits meanwhile. Reads run in parallel with each other and the writer.
@@ -125,6 +133,7 @@ private:
   struct Submission {
     WriteFn fn;
     WriteDone done;
+    Sync sync = Sync::kDurable;
     Status result = Ok{};
   };
 
@@ -139,6 +148,7 @@ private:
   int schema_version_ = 0;
   sqlite3 *write_db_ = nullptr;
   bool in_submission_ = false; // writer thread only: makes the authorizer refuse transaction control
+  bool synchronous_full_ = true; // writer thread only: the write connection's PRAGMA synchronous is FULL
 
   std::mutex mu_;
   std::condition_variable queued_;
@@ -153,7 +163,7 @@ private:
   int readers_out_ = 0;
   bool readers_closed_ = false;
 
-  std::atomic<std::uint64_t> commits_{0}, submissions_{0}, failed_{0}, grouped_{0}, largest_group_{0};
+  std::atomic<std::uint64_t> commits_{0}, synced_commits_{0}, submissions_{0}, failed_{0}, grouped_{0}, largest_group_{0};
 };
 
 template <class F> std::invoke_result_t<F &, ReadTx &> Store::read(F &&fn) {

@@ -172,7 +172,12 @@ Coordinator::Coordinator(store::Store &store, const Registry &registry, ChainSer
     : store_(store), registry_(registry), chains_(chains), options_(options), executor_(std::move(executor)),
       shared_(std::make_shared<Shared>()) {}
 
-Coordinator::~Coordinator() { stop(); }
+Coordinator::~Coordinator() {
+  stop();
+  // The callbacks of ends queued to the log touch open_: wait for them (the store answers each, even at its close).
+  std::unique_lock lock(mu_);
+  ended_.wait(lock, [this] { return ending_ == 0; });
+}
 
 void Coordinator::stop() {
   shared_->stopping = true;
@@ -436,8 +441,49 @@ asio::awaitable<bool> Coordinator::round(TxPtr tx) {
   if (changed.empty() && final_status.empty()) co_return false;
   std::vector<store::Store::WriteFn> writes;
   for (const auto &r : changed) writes.push_back(store::xa_set_chain(id, r.path, r.state, r.message));
-  if (!final_status.empty())
+  if (!final_status.empty()) {
+    // The end is written lazily and not waited for: recovery does not need it. Without it the log still says
+    // decided, so a restart sends the decision again, and every chain answers a repeated commit or rollback as done.
+    // Until it is written the transaction stays in open_ (finished), so get and list show the end at once.
     writes.push_back(store::xa_set_status(id, final_status, commit ? "commit" : "rollback", 0, 0, note));
+    {
+      std::lock_guard lock(mu_);
+      for (auto &c : tx->rec.chains)
+        for (const auto &r : changed)
+          if (r.path == c.chain) {
+            c.state = r.state;
+            c.message = r.message;
+            tx->last_error.erase(c.chain);
+          }
+      tx->rec.status = final_status;
+      tx->rec.note = note;
+      finish_locked(*tx, false);
+      ++ending_;
+    }
+    Status queued = store_.write_async(
+        all_writes(std::move(writes)),
+        [this, tx, id](Status s) {
+          std::lock_guard lock(mu_);
+          if (s.ok()) {
+            if (auto it = open_.find(id); it != open_.end() && it->second == tx) open_.erase(it);
+          } else {
+            spdlog::error("XA {}: its end could not be logged ({}); the next start of the router ends it again", id,
+                          s.error().message);
+          }
+          if (--ending_ == 0) ended_.notify_all();
+        },
+        store::Store::Sync::kLazy);
+    if (!queued.ok()) {
+      spdlog::error("XA {}: its end could not be logged ({}); the next start of the router ends it again", id,
+                    queued.error().message);
+      std::lock_guard lock(mu_);
+      if (--ending_ == 0) ended_.notify_all();
+    }
+    failpoint::hit("xa.after_done");
+    if (final_status == "heuristic")
+      spdlog::error("XA {} is heuristic: {}; an admin must look (weft xa resolve)", id, note);
+    co_return true;
+  }
   Status s = co_await durable(all_writes(std::move(writes)));
   if (!s.ok()) {
     spdlog::error("XA {}: the log could not record the chains' answers: {}", id, s.error().message);
@@ -455,23 +501,16 @@ asio::awaitable<bool> Coordinator::round(TxPtr tx) {
           tx->last_error.erase(c.chain);
         }
   }
-  if (final_status.empty()) co_return false;
-  failpoint::hit("xa.after_done");
-  if (final_status == "heuristic") spdlog::error("XA {} is heuristic: {}; an admin must look (weft xa resolve)", id, note);
-  std::lock_guard lock(mu_);
-  tx->rec.status = final_status;
-  tx->rec.note = note;
-  finish_locked(*tx);
-  co_return true;
+  co_return false;
 }
 
-void Coordinator::finish_locked(Tx &tx) {
+void Coordinator::finish_locked(Tx &tx, bool forget) {
   tx.finished = true;
   for (const auto &p : tx.paths) {
     auto it = holders_.find(p);
     if (it != holders_.end() && it->second == tx.rec.id) holders_.erase(it);
   }
-  open_.erase(tx.rec.id);
+  if (forget) open_.erase(tx.rec.id);
 }
 
 XaAnswer Coordinator::answer_of(const Tx &tx) {
@@ -870,10 +909,14 @@ asio::awaitable<Result<json::object>> Coordinator::step(Actor who, StepRequest r
     // Queued, not awaited: recovery does not need it. Without a logged decision the transaction is rolled back on
     // every chain the start record names, and a chain's proxy undoes every step it executed, logged here or not;
     // a step that reaches the chain after that meets the tombstone. The store writes in order, so the record lands
-    // before the step's outcome and before any decision of this transaction, which is awaited.
-    Status queued = store_.write_async(store::xa_put_step(req.xid, step), [xid = req.xid, seq = req.seq](Status st) {
-      if (!st.ok()) spdlog::warn("XA {}: step {} not logged ({})", xid, seq, st.error().message);
-    });
+    // before the step's outcome and before any decision of this transaction, which is awaited; it needs no fsync
+    // of its own either, since the decision's fsync takes every earlier write of the log along.
+    Status queued = store_.write_async(
+        store::xa_put_step(req.xid, step),
+        [xid = req.xid, seq = req.seq](Status st) {
+          if (!st.ok()) spdlog::warn("XA {}: step {} not logged ({})", xid, seq, st.error().message);
+        },
+        store::Store::Sync::kLazy);
     if (!queued.ok()) {
       std::lock_guard lock(mu_);
       tx->steps.erase(req.seq);
@@ -932,14 +975,17 @@ asio::awaitable<Result<json::object>> Coordinator::step(Actor who, StepRequest r
     tx->steps[req.seq] = step;
     if (step.outcome == "ok") tx->branches[chain_path].started = true;
   }
-  // The outcome is queued, not waited for: the answer does not need it durable, since a step logged "pending" is
-  // settled from its chain (xa_status, then its receipt) before any decision, and the store writes in order, so it
-  // lands before a later decision of this transaction.
-  auto queued = store_.write_async(store::xa_put_step(req.xid, step), [xid = req.xid, seq = req.seq](Status s) {
-    if (!s.ok())
-      spdlog::warn("XA {}: step {} outcome not logged ({}); settled from its chain at commit", xid, seq,
-                   s.error().message);
-  });
+  // The outcome is queued lazily, not waited for: the answer does not need it durable, since a step logged
+  // "pending" is settled from its chain (xa_status, then its receipt) before any decision, and the store writes in
+  // order, so it lands before a later decision of this transaction and is synced with it.
+  auto queued = store_.write_async(
+      store::xa_put_step(req.xid, step),
+      [xid = req.xid, seq = req.seq](Status s) {
+        if (!s.ok())
+          spdlog::warn("XA {}: step {} outcome not logged ({}); settled from its chain at commit", xid, seq,
+                       s.error().message);
+      },
+      store::Store::Sync::kLazy);
   if (!queued.ok()) spdlog::warn("XA {}: step {} outcome not logged: {}", req.xid, req.seq, queued.error().message);
   co_return out;
 }

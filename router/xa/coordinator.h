@@ -16,6 +16,7 @@
 #include <weft/error.hpp>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -119,7 +120,8 @@ private:
   boost::asio::awaitable<void> drive_loop(TxPtr tx);
   boost::asio::awaitable<void> sweep_loop();
   void spawn_driver(TxPtr tx);
-  void finish_locked(Tx &tx);
+  // Marks the transaction finished and frees what it held; forget: out of open_ too (else its end's write does it).
+  void finish_locked(Tx &tx, bool forget = true);
   XaAnswer answer_of(const Tx &tx);
   boost::json::object transaction_json(const store::XaRecord &r, const std::map<std::int64_t, store::XaStepRecord> &steps);
 
@@ -132,7 +134,9 @@ private:
   std::shared_ptr<Shared> shared_; // stop flag and timers, shared with background coroutines
 
   mutable std::mutex mu_;
-  std::map<std::string, TxPtr> open_;            // unfinished, by id
+  std::map<std::string, TxPtr> open_;            // unfinished, and finished until their end is logged; by id
+  std::size_t ending_ = 0;                       // ends queued to the log whose callbacks have not run
+  std::condition_variable ended_;
   std::map<std::string, std::string> holders_;   // resource path -> id of the unfinished transaction holding it
   // chain path -> what starts_in_step learned, and until when a "no" holds (a chain may gain a proxy that can)
   std::map<std::string, std::pair<bool, std::chrono::steady_clock::time_point>> start_in_step_;

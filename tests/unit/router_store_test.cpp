@@ -24,6 +24,7 @@
 #include <fstream>
 #include <future>
 #include <map>
+#include <mutex>
 #include <random>
 #include <set>
 #include <sstream>
@@ -517,6 +518,76 @@ TEST_CASE("submissions queued together commit in one transaction; each failure i
   CHECK(after.grouped_submissions - before.grouped_submissions == 5);
   CHECK(after.failed_submissions - before.failed_submissions == 3);
   CHECK(read_text(*store, "SELECT group_concat(chain, '') FROM (SELECT chain FROM chain_status ORDER BY id)") == "ae");
+}
+
+TEST_CASE("lazy writes commit in order without an fsync of their own; a durable write takes them along") {
+  TempDir tmp;
+  auto store = open_ok(tmp.path);
+  // Each write inserts its name and reads the connection's synchronous level (1 NORMAL, 2 FULL) as it runs.
+  std::mutex mu;
+  std::vector<std::string> seen;
+  auto insert = [&](std::string chain) {
+    return [&, chain](WriteTx &tx) -> Status {
+      if (auto s = tx.exec("INSERT INTO chain_status (chain, at_ms, status) VALUES ('" + chain + "', 1, 'up')"); !s)
+        return s;
+      auto st = tx.prepare("PRAGMA synchronous");
+      if (!st) return st.error();
+      auto row = st->step();
+      if (!row) return row.error();
+      std::lock_guard lock(mu);
+      seen.push_back(chain + "=" + st->column_text(0));
+      return Ok{};
+    };
+  };
+  auto submit = [&](std::string chain, Store::Sync sync) {
+    auto done = std::make_shared<std::promise<Status>>();
+    REQUIRE(store->write_async(insert(chain), [done](Status s) { done->set_value(std::move(s)); }, sync).ok());
+    return done->get_future();
+  };
+  StoreStats before = store->stats();
+  CHECK(submit("a", Store::Sync::kLazy).get().ok());
+  CHECK(submit("b", Store::Sync::kLazy).get().ok());
+  StoreStats lazy = store->stats();
+  CHECK(lazy.commits - before.commits == 2);
+  CHECK(lazy.synced_commits == before.synced_commits);
+  CHECK(submit("c", Store::Sync::kDurable).get().ok());
+  StoreStats durable = store->stats();
+  CHECK(durable.commits - lazy.commits == 1);
+  CHECK(durable.synced_commits - lazy.synced_commits == 1);
+  CHECK(submit("d", Store::Sync::kLazy).get().ok());
+  // A group with one durable submission syncs: queued behind a gate, a lazy and a durable write share one commit.
+  std::promise<void> entered, release;
+  std::shared_future<void> released = release.get_future().share();
+  std::promise<Status> gate_done;
+  REQUIRE(store
+              ->write_async(
+                  [&](WriteTx &) -> Status {
+                    entered.set_value();
+                    released.wait();
+                    return Ok{};
+                  },
+                  [&](Status s) { gate_done.set_value(std::move(s)); }, Store::Sync::kLazy)
+              .ok());
+  entered.get_future().wait();
+  StoreStats gated = store->stats();
+  auto e = submit("e", Store::Sync::kLazy);
+  auto f = submit("f", Store::Sync::kDurable);
+  release.set_value();
+  CHECK(gate_done.get_future().get().ok());
+  CHECK(e.get().ok());
+  CHECK(f.get().ok());
+  StoreStats grouped = store->stats();
+  CHECK(grouped.commits - gated.commits == 2);              // the gate's, then one for both
+  CHECK(grouped.synced_commits - gated.synced_commits == 1); // the pair's: it holds a durable write
+  CHECK(seen == std::vector<std::string>{"a=1", "b=1", "c=2", "d=1", "e=2", "f=2"});
+  CHECK(read_text(*store, "SELECT group_concat(chain, '') FROM (SELECT chain FROM chain_status ORDER BY id)") ==
+        "abcdef");
+  // Reopened after a close (which checkpoints the WAL), every lazy write is there.
+  store->close();
+  store = open_ok(tmp.path);
+  CHECK(read_text(*store, "SELECT group_concat(chain, '') FROM (SELECT chain FROM chain_status ORDER BY id)") ==
+        "abcdef");
+  CHECK(writer_pragma(*store, "PRAGMA synchronous") == "2");
 }
 
 TEST_CASE("statements bind and read integers, text, blobs and NULL; a bad bind fails the step") {
