@@ -439,6 +439,16 @@ asio::awaitable<bool> Coordinator::round(TxPtr tx) {
     }
   }
   if (changed.empty() && final_status.empty()) co_return false;
+  // What the chains acknowledged, into the transaction in memory; under mu_.
+  auto apply_changed = [&] {
+    for (auto &c : tx->rec.chains)
+      for (const auto &r : changed)
+        if (r.path == c.chain) {
+          c.state = r.state;
+          c.message = r.message;
+          tx->last_error.erase(c.chain);
+        }
+  };
   std::vector<store::Store::WriteFn> writes;
   for (const auto &r : changed) writes.push_back(store::xa_set_chain(id, r.path, r.state, r.message));
   if (!final_status.empty()) {
@@ -448,37 +458,25 @@ asio::awaitable<bool> Coordinator::round(TxPtr tx) {
     writes.push_back(store::xa_set_status(id, final_status, commit ? "commit" : "rollback", 0, 0, note));
     {
       std::lock_guard lock(mu_);
-      for (auto &c : tx->rec.chains)
-        for (const auto &r : changed)
-          if (r.path == c.chain) {
-            c.state = r.state;
-            c.message = r.message;
-            tx->last_error.erase(c.chain);
-          }
+      apply_changed();
       tx->rec.status = final_status;
       tx->rec.note = note;
       finish_locked(*tx, false);
       ++ending_;
     }
-    Status queued = store_.write_async(
-        all_writes(std::move(writes)),
-        [this, tx, id](Status s) {
-          std::lock_guard lock(mu_);
-          if (s.ok()) {
-            if (auto it = open_.find(id); it != open_.end() && it->second == tx) open_.erase(it);
-          } else {
-            spdlog::error("XA {}: its end could not be logged ({}); the next start of the router ends it again", id,
-                          s.error().message);
-          }
-          if (--ending_ == 0) ended_.notify_all();
-        },
-        store::Store::Sync::kLazy);
-    if (!queued.ok()) {
-      spdlog::error("XA {}: its end could not be logged ({}); the next start of the router ends it again", id,
-                    queued.error().message);
+    auto logged = [this, tx, id](Status s) {
       std::lock_guard lock(mu_);
+      if (s.ok()) {
+        if (auto it = open_.find(id); it != open_.end() && it->second == tx) open_.erase(it);
+      } else {
+        spdlog::error("XA {}: its end could not be logged ({}); the next start of the router ends it again", id,
+                      s.error().message);
+      }
       if (--ending_ == 0) ended_.notify_all();
-    }
+    };
+    if (Status queued = store_.write_async(all_writes(std::move(writes)), logged, store::Store::Sync::kLazy);
+        !queued.ok())
+      logged(queued);
     failpoint::hit("xa.after_done");
     if (final_status == "heuristic")
       spdlog::error("XA {} is heuristic: {}; an admin must look (weft xa resolve)", id, note);
@@ -491,16 +489,8 @@ asio::awaitable<bool> Coordinator::round(TxPtr tx) {
     for (const auto &r : changed) tx->last_error[r.path] = "the log could not record it: " + s.error().message;
     co_return false;
   }
-  {
-    std::lock_guard lock(mu_);
-    for (auto &c : tx->rec.chains)
-      for (const auto &r : changed)
-        if (r.path == c.chain) {
-          c.state = r.state;
-          c.message = r.message;
-          tx->last_error.erase(c.chain);
-        }
-  }
+  std::lock_guard lock(mu_);
+  apply_changed();
   co_return false;
 }
 

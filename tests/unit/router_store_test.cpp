@@ -436,23 +436,39 @@ TEST_CASE("concurrent blocking writes share commits, every acknowledged one is s
   CHECK(st.largest_group > 1);
 }
 
+namespace {
+
+// Holds the store's writer inside a write of its own until open(), so that what is queued meanwhile forms one group.
+struct WriterGate {
+  std::promise<void> entered, release;
+  std::shared_future<void> released = release.get_future().share();
+  std::promise<Status> done;
+  explicit WriterGate(Store &store, Store::Sync sync = Store::Sync::kDurable) {
+    REQUIRE(store
+                .write_async(
+                    [this](WriteTx &) -> Status {
+                      entered.set_value();
+                      released.wait();
+                      return Ok{};
+                    },
+                    [this](Status s) { done.set_value(std::move(s)); }, sync)
+                .ok());
+    entered.get_future().wait();
+  }
+  // Lets the writer go on; the gate's own outcome.
+  Status open() {
+    release.set_value();
+    return done.get_future().get();
+  }
+};
+
+} // namespace
+
 TEST_CASE("submissions queued together commit in one transaction; each failure is rolled back alone") {
   TempDir tmp;
   auto store = open_ok(tmp.path);
   // The first write holds the writer until everything else is queued, so the rest form exactly one group.
-  std::promise<void> entered, release;
-  std::shared_future<void> released = release.get_future().share();
-  std::promise<Status> gate_done;
-  REQUIRE(store
-              ->write_async(
-                  [&](WriteTx &) -> Status {
-                    entered.set_value();
-                    released.wait();
-                    return Ok{};
-                  },
-                  [&](Status s) { gate_done.set_value(std::move(s)); })
-              .ok());
-  entered.get_future().wait();
+  WriterGate gate(*store);
   StoreStats before = store->stats();
 
   auto insert = [](const char *chain) {
@@ -492,8 +508,7 @@ TEST_CASE("submissions queued together commit in one transaction; each failure i
                                 out[i].status.set_value(std::move(s));
                               })
                 .ok());
-  release.set_value();
-  CHECK(gate_done.get_future().get().ok());
+  CHECK(gate.open().ok());
   std::vector<Status> results;
   for (auto &o : out)
     results.push_back(o.status.get_future().get());
@@ -556,24 +571,11 @@ TEST_CASE("lazy writes commit in order without an fsync of their own; a durable 
   CHECK(durable.synced_commits - lazy.synced_commits == 1);
   CHECK(submit("d", Store::Sync::kLazy).get().ok());
   // A group with one durable submission syncs: queued behind a gate, a lazy and a durable write share one commit.
-  std::promise<void> entered, release;
-  std::shared_future<void> released = release.get_future().share();
-  std::promise<Status> gate_done;
-  REQUIRE(store
-              ->write_async(
-                  [&](WriteTx &) -> Status {
-                    entered.set_value();
-                    released.wait();
-                    return Ok{};
-                  },
-                  [&](Status s) { gate_done.set_value(std::move(s)); }, Store::Sync::kLazy)
-              .ok());
-  entered.get_future().wait();
+  WriterGate gate(*store, Store::Sync::kLazy);
   StoreStats gated = store->stats();
   auto e = submit("e", Store::Sync::kLazy);
   auto f = submit("f", Store::Sync::kDurable);
-  release.set_value();
-  CHECK(gate_done.get_future().get().ok());
+  CHECK(gate.open().ok());
   CHECK(e.get().ok());
   CHECK(f.get().ok());
   StoreStats grouped = store->stats();
