@@ -108,9 +108,9 @@ public:
 
   // How a write reaches the disk. kDurable: its COMMIT waits for an fsync of the WAL. kLazy: it commits in order
   // with the others but does not wait for the disk; the next durable write's fsync (or a checkpoint, or close) takes
-  // it along, since the WAL is one file written in order. A crash of the process loses nothing; a crash of the machine
-  // may lose lazy writes committed after the last fsync, never an earlier one and never one without those before it.
-  // A group of submissions syncs when any of them is durable.
+  // it along, since the WAL is one file written in order. Once committed (its `done` ran), a crash of the process
+  // loses nothing; a crash of the machine may lose lazy writes committed after the last fsync, never an earlier one
+  // and never one without those before it. A group of submissions syncs when any of them is durable.
   enum class Sync { kDurable, kLazy };
 
   // Queues a write. `done` runs on the writer thread after the group's COMMIT returned (or failed), with the write's
