@@ -163,7 +163,8 @@ private:
   int readers_out_ = 0;
   bool readers_closed_ = false;
 
-  std::atomic<std::uint64_t> commits_{0}, synced_commits_{0}, submissions_{0}, failed_{0}, grouped_{0}, largest_group_{0};
+  std::atomic<std::uint64_t> commits_{0}, synced_commits_{0}, submissions_{0}, failed_{0}, grouped_{0},
+      largest_group_{0};
 };
 
 template <class F> std::invoke_result_t<F &, ReadTx &> Store::read(F &&fn) {

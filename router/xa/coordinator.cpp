@@ -867,6 +867,9 @@ asio::awaitable<Result<json::object>> Coordinator::step(Actor who, StepRequest r
     std::lock_guard lock(mu_);
     if (!who.admin && tx->rec.user_id != who.user_id)
       co_return Error{code::kXaPermission, "XA transaction " + req.xid + " belongs to another user"};
+    if (tx->finished) // its end not yet in the log: answered as the log will answer
+      co_return Error{code::kXaConflict, "XA transaction " + req.xid + " has ended (" + tx->rec.status +
+                                             "); a step cannot join it"};
     if (tx->starting) co_return Error{code::kXaBusy, "XA transaction " + req.xid + " is still starting"};
     if (!tx->rec.decision.empty())
       co_return Error{code::kXaConflict, "XA transaction " + req.xid + " is decided (" + tx->rec.decision +
@@ -997,6 +1000,9 @@ asio::awaitable<Status> Coordinator::prepare_call(Actor who, std::string xid, st
     tx = it->second;
     if (!who.admin && tx->rec.user_id != who.user_id)
       co_return Error{code::kXaPermission, "XA transaction " + xid + " belongs to another user"};
+    // Ended, its end not yet in the log: answered as the log will answer.
+    if (tx->finished)
+      co_return Error{code::kXaConflict, "XA transaction " + xid + " has ended (" + tx->rec.status + ")"};
     if (!tx->paths.count(path))
       co_return Error{code::kXaPostData, "resource " + path + " is not part of XA transaction " + xid};
     auto b = tx->branches.find(chain_path);

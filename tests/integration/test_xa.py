@@ -300,6 +300,17 @@ class XaAcrossTwoChains(XaHarness, unittest.TestCase):
         # Commit with a path outside the log: refused, nothing changes.
         self.assertEqual(self.xa("commitXATransaction", x, ["payment.ledger2"])["errorCode"], 60203)
         self.xa("commitXATransaction", x, ["payment.ledger1"], expect_status=0)
+        # At once, whether or not the end (written without waiting) is in the log yet: get and list say committed,
+        # and a step or a read inside the transaction is refused as ended.
+        self.assertEqual(self.get(x)["xaTransaction"]["status"], "committed")
+        listed = self.router.ok("POST", "/xa/listXATransactions", {"size": 50, "offsets": {}})["xaList"]
+        self.assertEqual([i["status"] for i in listed if i["xaTransactionID"] == x], ["committed"])
+        late = self.step(x, 7, T1, "transfer", b, "1")
+        self.assertEqual(late["errorCode"], 60409, late)
+        self.assertIn("has ended (committed)", late["message"])
+        st, env = r.request("POST", uri(T1, "call"), call_data("balanceOf", b, XA_TRANSACTION_ID=x))
+        self.assertEqual(env["errorCode"], 60409, env)
+        self.assertIn("has ended (committed)", env["message"])
         self.xa("commitXATransaction", x, ["payment.ledger1"], expect_status=0)  # an idempotent repeat
         self.assertEqual(self.xa("rollbackXATransaction", x, [])["errorCode"], 60409)  # finished the other way
         self.assertEqual(self.step(x, 6, T1, "transfer", b, "1")["errorCode"], 60409)
