@@ -451,11 +451,12 @@ asio::awaitable<bool> Coordinator::round(TxPtr tx) {
   };
   std::vector<store::Store::WriteFn> writes;
   for (const auto &r : changed) writes.push_back(store::xa_set_chain(id, r.path, r.state, r.message));
-  if (!final_status.empty()) {
+  if (!final_status.empty())
+    writes.push_back(store::xa_set_status(id, final_status, commit ? "commit" : "rollback", 0, 0, note));
+  if (final_status == "committed" || final_status == "rolledback") {
     // The end is written lazily and not waited for: recovery does not need it. Without it the log still says
     // decided, so a restart sends the decision again, and every chain answers a repeated commit or rollback as done.
     // Until it is written the transaction stays in open_ (finished), so get and list show the end at once.
-    writes.push_back(store::xa_set_status(id, final_status, commit ? "commit" : "rollback", 0, 0, note));
     {
       std::lock_guard lock(mu_);
       apply_changed();
@@ -478,10 +479,10 @@ asio::awaitable<bool> Coordinator::round(TxPtr tx) {
         !queued.ok())
       logged(queued);
     failpoint::hit("xa.after_done");
-    if (final_status == "heuristic")
-      spdlog::error("XA {} is heuristic: {}; an admin must look (weft xa resolve)", id, note);
     co_return true;
   }
+  // Progress short of the end, or a heuristic end (an admin resolves it from the log, and /metrics counts it from
+  // there): durable before anything goes on.
   Status s = co_await durable(all_writes(std::move(writes)));
   if (!s.ok()) {
     spdlog::error("XA {}: the log could not record the chains' answers: {}", id, s.error().message);
@@ -489,9 +490,18 @@ asio::awaitable<bool> Coordinator::round(TxPtr tx) {
     for (const auto &r : changed) tx->last_error[r.path] = "the log could not record it: " + s.error().message;
     co_return false;
   }
+  {
+    std::lock_guard lock(mu_);
+    apply_changed();
+  }
+  if (final_status.empty()) co_return false;
+  failpoint::hit("xa.after_done");
+  spdlog::error("XA {} is heuristic: {}; an admin must look (weft xa resolve)", id, note);
   std::lock_guard lock(mu_);
-  apply_changed();
-  co_return false;
+  tx->rec.status = final_status;
+  tx->rec.note = note;
+  finish_locked(*tx);
+  co_return true;
 }
 
 void Coordinator::finish_locked(Tx &tx, bool forget) {
