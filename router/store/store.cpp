@@ -565,7 +565,8 @@ std::size_t Store::run_transaction(std::deque<Submission> &group, std::size_t fi
   // WAL mode: FULL syncs the WAL at COMMIT, NORMAL leaves it to a later FULL commit or a checkpoint. Set between
   // transactions, and only when it changes.
   bool full = false;
-  for (std::size_t i = first; i < group.size(); ++i) full = full || group[i].sync == Sync::kDurable;
+  for (std::size_t i = first; i < group.size(); ++i)
+    full = full || group[i].sync == Sync::kDurable;
   // The transaction's own outcome; once it fails, no submission in it is durable. A durable group that cannot have
   // FULL fails; one that cannot relax to NORMAL just syncs.
   Status tx = Ok{};

@@ -147,7 +147,7 @@ private:
   std::filesystem::path file_;
   int schema_version_ = 0;
   sqlite3 *write_db_ = nullptr;
-  bool in_submission_ = false; // writer thread only: makes the authorizer refuse transaction control
+  bool in_submission_ = false;   // writer thread only: makes the authorizer refuse transaction control
   bool synchronous_full_ = true; // writer thread only: the write connection's PRAGMA synchronous is FULL
 
   std::mutex mu_;

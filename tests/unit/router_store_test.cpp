@@ -556,7 +556,10 @@ TEST_CASE("lazy writes commit in order without an fsync of their own; a durable 
   };
   auto submit = [&](std::string chain, Store::Sync sync) {
     auto done = std::make_shared<std::promise<Status>>();
-    REQUIRE(store->write_async(insert(chain), [done](Status s) { done->set_value(std::move(s)); }, sync).ok());
+    REQUIRE(store
+                ->write_async(
+                    insert(chain), [done](Status s) { done->set_value(std::move(s)); }, sync)
+                .ok());
     return done->get_future();
   };
   StoreStats before = store->stats();
@@ -579,7 +582,7 @@ TEST_CASE("lazy writes commit in order without an fsync of their own; a durable 
   CHECK(e.get().ok());
   CHECK(f.get().ok());
   StoreStats grouped = store->stats();
-  CHECK(grouped.commits - gated.commits == 2);              // the gate's, then one for both
+  CHECK(grouped.commits - gated.commits == 2);               // the gate's, then one for both
   CHECK(grouped.synced_commits - gated.synced_commits == 1); // the pair's: it holds a durable write
   CHECK(seen == std::vector<std::string>{"a=1", "b=1", "c=2", "d=1", "e=2", "f=2"});
   CHECK(read_text(*store, "SELECT group_concat(chain, '') FROM (SELECT chain FROM chain_status ORDER BY id)") ==
