@@ -110,32 +110,30 @@ def store_commits(router):
 
 
 class Timed(Client):
-    """A client that records how long each request of a transfer took, by the request's name."""
+    """A client that records how long each request of a transfer took, by what the request is."""
 
     def __init__(self, router):
         super().__init__(router)
         self.times = {}
-        self.name = None
+
+    @staticmethod
+    def phase(path, data):
+        if path.startswith("/xa/"):
+            return path[4:]
+        chain = path.split("/")[3]
+        return ("step on " if "XA_TRANSACTION_ID" in data.get("options", {}) else "plain send to ") + chain
 
     def ok(self, path, data):
         t0 = time.perf_counter()
         d = super().ok(path, data)
-        self.times.setdefault(self.name(path, data), []).append((time.perf_counter() - t0) * 1000)
+        self.times.setdefault(self.phase(path, data), []).append((time.perf_counter() - t0) * 1000)
         return d
 
 
-def phases(router, c, count):
+def phases(router, count):
     """One client: p50 of each request of an XA transfer (start, the step on each chain, commit) beside plain sends
     and the RPC's floor (GET /sys/test), so the router's own share of each phase shows."""
     t = Timed(router)
-
-    def name(path, data):
-        if path.startswith("/xa/"):
-            return path[4:]
-        opts = data.get("options", {})
-        chain = path.split("/")[3]
-        return ("step on " if "XA_TRANSACTION_ID" in opts else "plain send to ") + chain
-    t.name = name
     floor = []
     for n in range(count):
         t.plain(0, n + 1)
@@ -168,7 +166,7 @@ def main():
             c.plain(i, 0)
             c.xa(i, 0)
         if a.phases:
-            return phases(router, c, a.sequential)
+            return phases(router, a.sequential)
         rows = []
         for label, clients, per in (("one client", 1, a.sequential), ("%d clients" % a.clients, a.clients, a.count)):
             base = run(router, "plain", clients, per)

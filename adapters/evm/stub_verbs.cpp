@@ -362,8 +362,9 @@ void StubVerbs::send_through_proxy(const std::shared_ptr<Op> &op, const Resource
     answer["resource"] = name;
     chain_.stub_succeed(op, answer);
   };
-  Bytes sent = encode(*proxy_abi, "step", {xid, std::to_string(seq), target, data});
-  if (const auto *start = opts.if_contains("XA_START")) sent = start_step(*start, xid, seq, target, data);
+  const auto *start = opts.if_contains("XA_START");
+  Bytes sent = start != nullptr ? start_step(*start, xid, seq, target, data)
+                                : encode(*proxy_abi, "step", {xid, std::to_string(seq), target, data});
   chain_.stub_send(
       op, proxy->address, std::move(sent), account, abi,
       [this, xid, seq, answer_with, proxy_abi](const std::shared_ptr<Op> &op, json::object answer) {

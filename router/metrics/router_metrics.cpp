@@ -98,8 +98,9 @@ RouterMetrics::RouterMetrics(MetricsRegistry &registry, std::string_view version
     for (auto &c : sources->chain_statuses()) out.push_back({{std::move(c.chain)}, c.up ? 1.0 : 0.0});
     return out;
   });
-  registry.add_gauge_callback("weft_store_commits", "Write transactions the router store has committed with an fsync of its WAL.",
-                              {}, [sources] {
+  registry.add_gauge_callback("weft_store_commits",
+                              "Write transactions the router store has committed with an fsync of its WAL.", {},
+                              [sources] {
                                 std::function<double()> fn;
                                 {
                                   std::lock_guard lock(sources->mu);

@@ -341,7 +341,8 @@ asio::awaitable<bool> Coordinator::starts_in_step(std::shared_ptr<Chain> chain) 
   if (!info.ok()) co_return false; // not known now: this start runs on its own, and the next one asks again
   bool yes = info->xa_start_in_step;
   std::lock_guard lock(mu_);
-  start_in_step_[chain->path] = {yes, yes ? std::chrono::steady_clock::time_point::max() : now + std::chrono::seconds(30)};
+  auto until = yes ? std::chrono::steady_clock::time_point::max() : now + std::chrono::seconds(30);
+  start_in_step_[chain->path] = {yes, until};
   co_return yes;
 }
 

@@ -33,8 +33,9 @@ std::vector<std::string> split(std::string_view s, char sep) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static const Contracts contracts =
       make_contracts({{"store", "kv", ""}, {"token", "asset", ""}, {"htlc", "htlc", "token"}}, std::nullopt);
-  StateOverlay block([](const std::string &, const std::string &) -> std::optional<std::string> { return std::nullopt; },
-                     [](const std::string &, const std::string &) { return StateEntries{}; });
+  StateOverlay block(
+      [](const std::string &, const std::string &) -> std::optional<std::string> { return std::nullopt; },
+      [](const std::string &, const std::string &) { return StateEntries{}; });
   std::string_view in(reinterpret_cast<const char *>(data), size);
   uint8_t n = 0;
   for (const auto &line : split(in, '\n')) {

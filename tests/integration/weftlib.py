@@ -191,21 +191,23 @@ class Router:
         self.admin_made = False
         self.prefix = prefix  # rpc.url_prefix, which the login flow's requests need too
 
+    def key_create(self):
+        """weft-router key create, once: the master key that seals users' chain keys."""
+        if os.path.exists(self.master_key):
+            return
+        p = subprocess.run([os.path.join(BIN, "weft-router"), "-c", self.config, "key", "create"],
+                           capture_output=True, text=True, timeout=scaled(60))
+        assert p.returncode == 0, p.stderr
+
     def account_add(self, name, password, admin=False):
         """weft-router account add: makes a user offline in the router's data directory."""
         cmd = [os.path.join(BIN, "weft-router"), "-c", self.config, "account", "add", name] + (["--admin"] if admin else [])
-        if not os.path.exists(self.master_key):
-            subprocess.run([os.path.join(BIN, "weft-router"), "-c", self.config, "key", "create"], capture_output=True,
-                           timeout=scaled(60))
+        self.key_create()
         p = subprocess.run(cmd, input=password + "\n", capture_output=True, text=True, timeout=scaled(60))
         assert p.returncode == 0, (p.returncode, p.stderr)
 
     def start(self, login=True, env=None):
         if not self.admin_made:
-            if not os.path.exists(self.master_key):
-                p = subprocess.run([os.path.join(BIN, "weft-router"), "-c", self.config, "key", "create"],
-                                   capture_output=True, text=True, timeout=scaled(60))
-                assert p.returncode == 0, p.stderr
             self.account_add(ADMIN, ADMIN_PASSWORD, admin=True)
             self.admin_made = True
         for f in (self.ready, self.metrics_ready):
