@@ -116,6 +116,16 @@ EvmChain::EvmChain(EvmConfig config, plugin::Host host, std::string data_dir)
                     "was sent but is not final yet"}) {
   for (auto &r : cfg_.resources) resources_.push_back(r);
   load_registered();
+  if (!cfg_.rpc_io_thread && host_.has_io()) {
+    std::string why;
+    if (HostRpc::servable(cfg_.rpc, why)) {
+      host_loop_ = std::make_unique<plugin::HostIoLoop>(host_);
+      host_rpc_ = std::make_unique<HostRpc>(*host_loop_, cfg_.rpc);
+      loop_.post([this] { sweep_host_rpc(); });
+    } else {
+      host_.debug("calls wait for the node on the chain's own thread: " + why);
+    }
+  }
   loop_.post([this] { poll_head(); });
 }
 
@@ -124,6 +134,7 @@ EvmChain::~EvmChain() {
   loop_.post([this, &closed] {
     closing_ = true;
     if (poll_timer_ != 0) loop_.cancel_timer(poll_timer_);
+    if (sweep_timer_ != 0) loop_.cancel_timer(sweep_timer_);
     book_.close("the chain was closed");
     for (auto &[addr, s] : senders_) {
       auto waiting = std::move(s->waiting);
@@ -134,16 +145,23 @@ EvmChain::~EvmChain() {
     closed.set_value();
   });
   closed.get_future().wait();
+  if (host_rpc_) host_rpc_->shutdown(); // its calls end as cancelled
   rpc_.shutdown();
   loop_.stop();
 }
 
 uint64_t EvmChain::start(plugin::Completion done, uint32_t deadline_ms, const std::string &request, Verb verb) {
+  if (verb == &EvmChain::call && host_rpc_)
+    if (auto id = call_on_host(done, deadline_ms, request)) return *id;
   return book_.start(std::move(done), deadline_ms, request,
                      [this, verb](const std::shared_ptr<Op> &op, json::object req) { (this->*verb)(op, std::move(req)); });
 }
 
-void EvmChain::cancel(uint64_t op_id) { book_.cancel(op_id); }
+void EvmChain::cancel(uint64_t op_id) {
+  if ((op_id & kHostOpBit) == 0) return book_.cancel(op_id);
+  // The node's answer, when it comes, finds the op finished and is dropped.
+  if (auto op = take_host_op(op_id); op && !op->finished.exchange(true)) op->done.fail(WEFT_E_CANCELLED, "cancelled");
+}
 
 bool EvmChain::live(const std::shared_ptr<Op> &op) const { return !closing_ && book_.live(op); }
 
@@ -180,11 +198,15 @@ const ResourceConfig *EvmChain::resource_at(const std::string &address_hex) cons
 }
 
 Address EvmChain::address_of_account(const std::string &account) {
-  if (auto it = account_addresses_.find(account); it != account_addresses_.end()) return it->second;
+  {
+    std::lock_guard lock(accounts_mu_);
+    if (auto it = account_addresses_.find(account); it != account_addresses_.end()) return it->second;
+  }
   auto pub = host_.public_key(account, "secp256k1");
   if (pub.size() != 64) throw Failure(WEFT_E_ACCOUNT, "the host gave a public key of " + std::to_string(pub.size()) +
                                                           " bytes for account '" + account + "'; 64 expected");
   Address a = address_of(std::span<const uint8_t, 64>(pub.data(), 64));
+  std::lock_guard lock(accounts_mu_);
   account_addresses_[account] = a;
   return a;
 }
@@ -293,6 +315,7 @@ bool EvmChain::update_head(const json::object &block) {
   const bool was_down = head_.seen == Clock::time_point{};
   const std::string hash = str_of(block, "hash");
   head_.number = *number;
+  head_number_.store(*number, std::memory_order_relaxed);
   head_.hash = hash;
   head_.timestamp_ms = parse_qty(block.if_contains("timestamp")).value_or(0) * 1000;
   if (const auto *fee = block.if_contains("baseFeePerGas"); fee != nullptr && fee->is_string()) {
@@ -518,68 +541,150 @@ void EvmChain::get_receipt(const std::shared_ptr<Op> &op, json::object req) {
 
 // ---- Calls ----
 
-void EvmChain::call(const std::shared_ptr<Op> &op, json::object req) {
-  const auto &res = resource(req);
+EvmChain::CallPlan EvmChain::plan_call(const json::object &req) {
+  CallPlan plan;
+  plan.res = &resource(req);
   const std::string method = str_of(req, "method");
   auto args = string_args(req);
-  auto fn = res.abi->find(method, args.size());
-  if (!fn.ok()) throw Failure(WEFT_E_NOT_FOUND, "resource '" + res.name + "': " + fn.error().message);
+  auto fn = plan.res->abi->find(method, args.size());
+  if (!fn.ok()) throw Failure(WEFT_E_NOT_FOUND, "resource '" + plan.res->name + "': " + fn.error().message);
+  plan.fn = *fn;
   auto data = abi::encode_call(**fn, args);
   if (!data.ok()) throw Failure(WEFT_E_INVALID_ARGUMENT, data.error().message);
-  std::optional<Address> from;
+  plan.data = std::move(*data);
   if (const std::string account = str_of(req, "account"); !account.empty()) {
     // A call names its account so that msg.sender is what the contract will see in a send; an account the host
     // does not know is simply not named.
     try {
-      from = address_of_account(account);
+      plan.from = address_of_account(account);
     } catch (const Failure &) {
     }
   }
-  const abi::Function *f = *fn;
+  return plan;
+}
+
+void EvmChain::call(const std::shared_ptr<Op> &op, json::object req) {
+  auto plan = plan_call(req);
   const auto &opts = options_of(req);
   if (const auto *x = opts.if_contains("XA_TRANSACTION_ID")) {
     if (!x->is_string()) throw Failure(WEFT_E_INVALID_ARGUMENT, "options.XA_TRANSACTION_ID must be a string");
-    return stubs_.call_in_xa(op, res, std::string(x->as_string()),
-                      [this, op, &res, f, d = std::move(*data), from]() mutable { run_call(op, res, f, std::move(d), from); });
+    const ResourceConfig &res = *plan.res;
+    return stubs_.call_in_xa(op, res, std::string(x->as_string()), [this, op, plan = std::move(plan)]() mutable {
+      run_call(op, *plan.res, plan.fn, std::move(plan.data), plan.from);
+    });
   }
-  run_call(op, res, f, std::move(*data), from);
+  run_call(op, *plan.res, plan.fn, std::move(plan.data), plan.from);
 }
+
+namespace {
+
+json::object eth_call_params(const ResourceConfig &res, const Bytes &data, const std::optional<Address> &from) {
+  json::object callobj{{"to", lower_address(res.address)}, {"data", to_hex(data)}};
+  if (from) callobj["from"] = lower_address(*from);
+  return callobj;
+}
+
+// What a `call` verb answers for the node's answer to its eth_call: a revert is an answer with errorCode 1 and the
+// reason; status is not WEFT_OK for a failure (message set).
+struct CallOutcome {
+  int32_t status = WEFT_OK;
+  std::string message;
+  json::object answer;
+};
+
+CallOutcome call_outcome(const RpcAnswer &a, const ResourceConfig &res, const abi::Function &f, uint64_t height) {
+  auto answer = [&](int code, std::string message, json::array result) {
+    return CallOutcome{WEFT_OK, {}, json::object{{"errorCode", code},
+                                                 {"message", std::move(message)},
+                                                 {"hash", ""},
+                                                 {"blockNumber", height},
+                                                 {"result", std::move(result)}}};
+  };
+  auto failure = [](int32_t status, std::string message) { return CallOutcome{status, std::move(message), {}}; };
+  if (!a.ok()) {
+    if (is_revert(a)) return answer(1, revert_message(a, res.abi.get()), {});
+    if (a.rpc_error()) return failure(WEFT_E_INTERNAL, "the EVM node refused the call: " + a.message);
+    return failure(a.status, a.message);
+  }
+  auto bytes = a.result.is_string() ? from_hex(std::string_view(a.result.as_string()))
+                                    : Result<Bytes>(Error{0, "not a hex string"});
+  if (!bytes.ok()) return failure(WEFT_E_UNAVAILABLE, "the EVM node answered eth_call with " + json::serialize(a.result));
+  if (bytes->empty() && !f.outputs.empty())
+    return failure(WEFT_E_NOT_FOUND, "resource '" + res.name + "' returned nothing for " + f.signature() +
+                                         ": is there a contract at " + checksum_address(res.address) + "?");
+  auto values = abi::decode_values(f.outputs, *bytes);
+  if (!values.ok())
+    return failure(WEFT_E_INTERNAL, "cannot decode what " + f.signature() + " returned: " + values.error().message);
+  json::array result;
+  for (auto &v : *values) result.push_back(json::string(v));
+  return answer(0, "Success", std::move(result));
+}
+
+} // namespace
 
 void EvmChain::run_call(const std::shared_ptr<Op> &op, const ResourceConfig &res, const abi::Function *f, Bytes data,
                         std::optional<Address> from) {
-  json::object callobj{{"to", lower_address(res.address)}, {"data", to_hex(data)}};
-  if (from) callobj["from"] = lower_address(*from);
-  rpc_.call("eth_call", json::array{std::move(callobj), "latest"}, rpc_timeout(op), [this, op, f, &res](RpcAnswer a) {
-    if (!live(op)) return;
-    const uint64_t height = head_.number;
-    if (!a.ok()) {
-      if (is_revert(a))
-        return succeed(op, json::object{{"errorCode", 1},
-                                        {"message", revert_message(a, res.abi.get())},
-                                        {"hash", ""},
-                                        {"blockNumber", height},
-                                        {"result", json::array{}}});
-      if (a.rpc_error()) return fail(op, WEFT_E_INTERNAL, "the EVM node refused the call: " + a.message);
-      return fail(op, a.status, a.message);
-    }
-    auto bytes = a.result.is_string() ? from_hex(std::string_view(a.result.as_string()))
-                                      : Result<Bytes>(Error{0, "not a hex string"});
-    if (!bytes.ok())
-      return fail(op, WEFT_E_UNAVAILABLE, "the EVM node answered eth_call with " + json::serialize(a.result));
-    if (bytes->empty() && !f->outputs.empty())
-      return fail(op, WEFT_E_NOT_FOUND, "resource '" + res.name + "' returned nothing for " + f->signature() +
-                                            ": is there a contract at " + checksum_address(res.address) + "?");
-    auto values = abi::decode_values(f->outputs, *bytes);
-    if (!values.ok())
-      return fail(op, WEFT_E_INTERNAL, "cannot decode what " + f->signature() + " returned: " + values.error().message);
-    json::array result;
-    for (auto &v : *values) result.push_back(json::string(v));
-    succeed(op, json::object{{"errorCode", 0},
-                             {"message", "Success"},
-                             {"hash", ""},
-                             {"blockNumber", height},
-                             {"result", std::move(result)}});
-  });
+  rpc_.call("eth_call", json::array{eth_call_params(res, data, from), "latest"}, rpc_timeout(op),
+            [this, op, f, &res](RpcAnswer a) {
+              if (!live(op)) return;
+              auto out = call_outcome(a, res, *f, head_.number);
+              if (out.status == WEFT_OK)
+                succeed(op, out.answer);
+              else
+                fail(op, out.status, out.message);
+            });
+}
+
+std::optional<uint64_t> EvmChain::call_on_host(plugin::Completion &done, uint32_t deadline_ms,
+                                               const std::string &request) {
+  boost::system::error_code ec;
+  auto v = json::parse(request, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  const auto &req = v.as_object();
+  if (options_of(req).contains("XA_TRANSACTION_ID")) return std::nullopt;
+  CallPlan plan;
+  try {
+    std::shared_lock lock(resources_mu_);
+    plan = plan_call(req);
+  } catch (const Failure &) {
+    return std::nullopt;
+  }
+  auto op = std::make_shared<HostOp>();
+  op->done = std::move(done);
+  {
+    std::lock_guard lock(host_ops_mu_);
+    op->id = kHostOpBit | next_host_op_++;
+    host_ops_.emplace(op->id, op);
+  }
+  const auto budget = std::min<uint64_t>(deadline_ms == 0 ? 30000 : deadline_ms, cfg_.request_timeout_ms);
+  host_rpc_->call("eth_call", json::array{eth_call_params(*plan.res, plan.data, plan.from), "latest"},
+                  HostRpc::Clock::now() + std::chrono::milliseconds(budget),
+                  [this, op, res = plan.res, f = plan.fn](RpcAnswer a) {
+                    take_host_op(op->id);
+                    if (op->finished.exchange(true)) return; // cancelled
+                    auto out = call_outcome(a, *res, *f, head_number_.load(std::memory_order_relaxed));
+                    if (out.status == WEFT_OK)
+                      op->done.succeed(json::serialize(out.answer));
+                    else
+                      op->done.fail(out.status, out.message);
+                  });
+  return op->id;
+}
+
+std::shared_ptr<EvmChain::HostOp> EvmChain::take_host_op(uint64_t id) {
+  std::lock_guard lock(host_ops_mu_);
+  auto it = host_ops_.find(id);
+  if (it == host_ops_.end()) return nullptr;
+  auto op = std::move(it->second);
+  host_ops_.erase(it);
+  return op;
+}
+
+void EvmChain::sweep_host_rpc() {
+  if (closing_) return;
+  host_rpc_->sweep();
+  constexpr std::chrono::milliseconds kSweep{25}; // how late past its deadline a call on the host path may fail
+  sweep_timer_ = loop_.after(kSweep, [this] { sweep_host_rpc(); });
 }
 
 void EvmChain::read_call(const std::shared_ptr<Op> &op, const Address &at, const abi::Function &fn,
@@ -1030,7 +1135,10 @@ void EvmChain::on_receipt(const std::shared_ptr<Sent> &sent, const std::string &
   const auto &r = receipt.as_object();
   sent->receipt = r;
   const uint64_t block = parse_qty(r.if_contains("blockNumber")).value_or(0);
-  if (head_.number < block) head_.number = block; // the head poll may lag a node that mines at once
+  if (head_.number < block) { // the head poll may lag a node that mines at once
+    head_.number = block;
+    head_number_.store(block, std::memory_order_relaxed);
+  }
   if (head_.number < block + cfg_.confirmations) return;
   sent->final_ = true;
   answer_mined(sent, r);
@@ -1201,6 +1309,7 @@ void EvmChain::add_registered(ResourceConfig rc, const std::string &abi_text) {
     registered_.pop_back();
     throw;
   }
+  std::unique_lock lock(resources_mu_); // the host path reads resources_ off the loop
   resources_.push_back(std::move(rc));
 }
 

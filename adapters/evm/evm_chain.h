@@ -9,6 +9,7 @@
 #pragma once
 
 #include "evm_config.h"
+#include "host_rpc.h"
 #include "json_rpc.h"
 #include "nonces.h"
 #include "op_book.h"
@@ -20,11 +21,15 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <set>
+#include <shared_mutex>
 #include <string>
 #include <unordered_map>
 #include <variant>
@@ -39,7 +44,8 @@ class EvmChain : private StubChain {
   EvmChain &operator=(const EvmChain &) = delete;
 
   using Verb = void (EvmChain::*)(const std::shared_ptr<Op> &, boost::json::object request);
-  // Queues a verb on the loop; returns the operation id cancel() takes.
+  // Queues a verb on the loop (a plain call may go to the node from the calling thread instead: call_on_host);
+  // returns the operation id cancel() takes.
   uint64_t start(plugin::Completion done, uint32_t deadline_ms, const std::string &request, Verb verb);
   void cancel(uint64_t op_id);
 
@@ -102,6 +108,30 @@ class EvmChain : private StubChain {
   // The eth_call of a `call` verb, once its XA check (if any) passed.
   void run_call(const std::shared_ptr<Op> &op, const ResourceConfig &res, const abi::Function *f, Bytes data,
                 std::optional<Address> from);
+  // The eth_call of a `call` verb encoded from the request: the resource, the function and the calldata, and the
+  // account's address when it names one the host knows. Throws plugin::Failure. Any thread (resources_mu_ held
+  // shared by the caller off the loop).
+  struct CallPlan {
+    const ResourceConfig *res = nullptr;
+    const abi::Function *fn = nullptr;
+    Bytes data;
+    std::optional<Address> from;
+  };
+  CallPlan plan_call(const boost::json::object &req);
+
+  // The host path of a plain call (no XA id): parsed, encoded and sent on the calling
+  // thread through host_rpc_, answered on the host thread that reads the node's answer. nullopt when the loop must
+  // take it (an XA call, or a request it refuses: the loop's path gives the same error); otherwise the op id, whose
+  // top bit marks it as one of these.
+  std::optional<uint64_t> call_on_host(plugin::Completion &done, uint32_t deadline_ms, const std::string &request);
+  struct HostOp {
+    uint64_t id = 0;
+    plugin::Completion done;
+    std::atomic<bool> finished{false};
+  };
+  static constexpr uint64_t kHostOpBit = 1ull << 63;
+  std::shared_ptr<HostOp> take_host_op(uint64_t id); // removes it from host_ops_; null if gone
+  void sweep_host_rpc();                              // on the loop, every kSweepMs while host_rpc_ lives
 
 
   // StubChain: what the stub verbs need from this chain.
@@ -192,6 +222,19 @@ class EvmChain : private StubChain {
   std::string data_dir_;
   Loop loop_;
   JsonRpcClient rpc_;
+  // The host path (call_on_host): the host's loop, and a client on it when the host lends one and the endpoint
+  // allows (HostRpc::servable) and options.rpc_io is not thread.
+  std::unique_ptr<plugin::HostIoLoop> host_loop_;
+  std::unique_ptr<HostRpc> host_rpc_;
+  std::mutex host_ops_mu_;
+  std::unordered_map<uint64_t, std::shared_ptr<HostOp>> host_ops_;
+  uint64_t next_host_op_ = 1; // under host_ops_mu_
+  uint64_t sweep_timer_ = 0;
+  std::atomic<uint64_t> head_number_{0}; // head_.number, for the host path's answers
+
+  // resources_ grows on the loop (registerResource) under an exclusive lock; the host path reads under a shared one.
+  mutable std::shared_mutex resources_mu_;
+  std::mutex accounts_mu_; // account_addresses_
 
   OpBook book_;
 

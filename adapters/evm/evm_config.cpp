@@ -197,7 +197,7 @@ EvmConfig parse_evm_config(const std::string &config_json) {
   only_keys(o,
             {"url", "chain_id", "tx_type", "gas_price", "max_priority_fee", "confirmations", "poll_ms",
              "replace_after_blocks", "gas_margin_percent", "request_timeout_ms", "max_connections", "tls",
-             "resources"},
+             "rpc_io", "resources"},
             "options");
   if (!o.contains("url")) bad("options.url is required: the node's JSON-RPC address, e.g. http://127.0.0.1:8545");
   std::string error;
@@ -231,6 +231,13 @@ EvmConfig parse_evm_config(const std::string &config_json) {
   c.replace_after_blocks = number(o, "replace_after_blocks", 20, 1, 100000, "options");
   c.gas_margin_percent = number(o, "gas_margin_percent", 25, 0, 1000, "options");
   c.request_timeout_ms = number(o, "request_timeout_ms", 10000, 100, 600000, "options");
+  if (const auto *io = o.if_contains("rpc_io")) {
+    const std::string s = io->is_string() ? std::string(io->as_string()) : "";
+    if (s == "thread")
+      c.rpc_io_thread = true;
+    else if (s != "host")
+      bad("options.rpc_io must be host or thread, got " + json::serialize(*io));
+  }
 
   if (const auto *r = o.if_contains("resources")) {
     if (!r->is_array()) bad("options.resources must be a list");

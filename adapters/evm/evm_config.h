@@ -41,6 +41,9 @@ struct EvmConfig {
   std::uint64_t replace_after_blocks = 20;
   std::uint64_t gas_margin_percent = 25; // added to eth_estimateGas's figure
   std::uint64_t request_timeout_ms = 10000;
+  // Plain calls wait for the node on the router's own threads (HostRpc) when the router lends its loop and the
+  // endpoint allows; rpc_io: thread keeps them on the chain's thread, as every other request is.
+  bool rpc_io_thread = false;
   std::vector<ResourceConfig> resources;
 };
 

@@ -184,6 +184,16 @@ std::optional<Endpoint> parse_url(const std::string &url, std::string &error) {
 
 // ---- The client ----
 
+namespace rpc_text {
+std::string timeout(const std::string &where) { return "the EVM node at " + where + " did not answer in time"; }
+std::string unreachable(const std::string &where, const std::string &why) {
+  return "cannot reach the EVM node at " + where + ": " + why;
+}
+std::string broken(const std::string &where, const std::string &why) {
+  return "the EVM node at " + where + " broke the exchange off: " + why;
+}
+} // namespace rpc_text
+
 namespace {
 
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
@@ -354,11 +364,11 @@ struct JsonRpcClient::Impl : std::enable_shared_from_this<Impl> {
         if (self->closed)
           ex->done(WEFT_E_CANCELLED, "the chain is closing", 0, {});
         else if (ec == beast::error::timeout || Clock::now() >= ex->deadline)
-          ex->done(WEFT_E_TIMEOUT, "the EVM node at " + self->where() + " did not answer in time", 0, {});
+          ex->done(WEFT_E_TIMEOUT, rpc_text::timeout(self->where()), 0, {});
         else if (connect_failure)
-          ex->done(WEFT_E_UNAVAILABLE, "cannot reach the EVM node at " + self->where() + ": " + ec.message(), 0, {});
+          ex->done(WEFT_E_UNAVAILABLE, rpc_text::unreachable(self->where(), ec.message()), 0, {});
         else
-          ex->done(WEFT_E_UNAVAILABLE, "the EVM node at " + self->where() + " broke the exchange off: " + ec.message(),
+          ex->done(WEFT_E_UNAVAILABLE, rpc_text::broken(self->where(), ec.message()),
                    0, {});
         // The slot is free again: a queued request gets a fresh connection.
         if (!self->queue.empty() && !self->closed) {
@@ -387,72 +397,83 @@ struct JsonRpcClient::Impl : std::enable_shared_from_this<Impl> {
         --self->open_conns;
     }
   }
+};
 
-  // Turns one HTTP answer into the answer to one JSON-RPC request.
-  RpcAnswer answer_of(const json::value &v, uint64_t id) const {
+namespace {
+
+RpcAnswer garbage(const std::string &where, const std::string &what) {
+  RpcAnswer a;
+  a.status = WEFT_E_UNAVAILABLE;
+  a.message = "the EVM node at " + where + " answered " + what;
+  return a;
+}
+
+RpcAnswer rpc_failure(const std::string &where, const json::value &err) {
+  RpcAnswer a;
+  a.status = WEFT_E_INTERNAL;
+  const auto *o = err.if_object();
+  if (o == nullptr) return garbage(where, "an error that is not an object");
+  const auto *code = o->if_contains("code");
+  a.rpc_code = code != nullptr && code->is_int64() ? code->as_int64() : -32603;
+  if (const auto *m = o->if_contains("message"); m != nullptr && m->is_string())
+    a.message = std::string(m->as_string());
+  else
+    a.message = "error " + std::to_string(*a.rpc_code);
+  if (const auto *d = o->if_contains("data")) a.rpc_data = *d;
+  return a;
+}
+
+// Turns one HTTP answer into the answer to one JSON-RPC request.
+RpcAnswer answer_of(const std::string &where, const json::value &v, uint64_t id) {
+  RpcAnswer a;
+  const auto *obj = v.if_object();
+  if (obj == nullptr) return garbage(where, "an answer that is not a JSON object");
+  const auto *idv = obj->if_contains("id");
+  if (idv == nullptr || !idv->is_number() || idv->to_number<double>() != static_cast<double>(id)) {
+    if (const auto *err = obj->if_contains("error"); err != nullptr && (idv == nullptr || idv->is_null()))
+      return rpc_failure(where, *err);
+    return garbage(where, "an answer with the wrong id (asked " + std::to_string(id) + ", got " +
+                   (idv ? json::serialize(*idv) : std::string("none")) + ")");
+  }
+  if (const auto *err = obj->if_contains("error"); err != nullptr && !err->is_null()) return rpc_failure(where, *err);
+  const auto *res = obj->if_contains("result");
+  if (res == nullptr) return garbage(where, "an answer with neither result nor error");
+  a.result = *res;
+  return a;
+}
+
+// The HTTP layer's failure, or the body parsed as JSON.
+std::optional<RpcAnswer> http_failure(const std::string &where, int32_t status, const std::string &message,
+                                      unsigned http_status, const std::string &body, json::value &parsed) {
+  if (status != 0) {
     RpcAnswer a;
-    const auto *obj = v.if_object();
-    if (obj == nullptr) return garbage("an answer that is not a JSON object");
-    const auto *idv = obj->if_contains("id");
-    if (idv == nullptr || !idv->is_number() || idv->to_number<double>() != static_cast<double>(id)) {
-      if (const auto *err = obj->if_contains("error"); err != nullptr && (idv == nullptr || idv->is_null()))
-        return rpc_failure(*err);
-      return garbage("an answer with the wrong id (asked " + std::to_string(id) + ", got " +
-                     (idv ? json::serialize(*idv) : std::string("none")) + ")");
-    }
-    if (const auto *err = obj->if_contains("error"); err != nullptr && !err->is_null()) return rpc_failure(*err);
-    const auto *res = obj->if_contains("result");
-    if (res == nullptr) return garbage("an answer with neither result nor error");
-    a.result = *res;
+    a.status = status;
+    a.message = message;
     return a;
   }
-
-  RpcAnswer garbage(const std::string &what) const {
+  boost::system::error_code ec;
+  parsed = json::parse(body, ec);
+  if (http_status / 100 != 2) {
+    // Some nodes answer a JSON-RPC error with HTTP 4xx/5xx; keep its message when there is one.
+    if (!ec && parsed.is_object() && parsed.as_object().contains("error")) return std::nullopt;
     RpcAnswer a;
     a.status = WEFT_E_UNAVAILABLE;
-    a.message = "the EVM node at " + where() + " answered " + what;
+    a.message = "the EVM node at " + where + " answered HTTP " + std::to_string(http_status) +
+                (body.empty() ? "" : ": " + body.substr(0, 200));
     return a;
   }
+  if (ec) return garbage(where, "malformed JSON (" + ec.message() + "): " + body.substr(0, 120));
+  return std::nullopt;
+}
 
-  RpcAnswer rpc_failure(const json::value &err) const {
-    RpcAnswer a;
-    a.status = WEFT_E_INTERNAL;
-    const auto *o = err.if_object();
-    if (o == nullptr) return garbage("an error that is not an object");
-    const auto *code = o->if_contains("code");
-    a.rpc_code = code != nullptr && code->is_int64() ? code->as_int64() : -32603;
-    if (const auto *m = o->if_contains("message"); m != nullptr && m->is_string())
-      a.message = std::string(m->as_string());
-    else
-      a.message = "error " + std::to_string(*a.rpc_code);
-    if (const auto *d = o->if_contains("data")) a.rpc_data = *d;
-    return a;
-  }
+} // namespace
 
-  // The HTTP layer's failure, or the body parsed as JSON.
-  std::optional<RpcAnswer> http_failure(int32_t status, const std::string &message, unsigned http_status,
-                                        const std::string &body, json::value &parsed) const {
-    if (status != 0) {
-      RpcAnswer a;
-      a.status = status;
-      a.message = message;
-      return a;
-    }
-    boost::system::error_code ec;
-    parsed = json::parse(body, ec);
-    if (http_status / 100 != 2) {
-      // Some nodes answer a JSON-RPC error with HTTP 4xx/5xx; keep its message when there is one.
-      if (!ec && parsed.is_object() && parsed.as_object().contains("error")) return std::nullopt;
-      RpcAnswer a;
-      a.status = WEFT_E_UNAVAILABLE;
-      a.message = "the EVM node at " + where() + " answered HTTP " + std::to_string(http_status) +
-                  (body.empty() ? "" : ": " + body.substr(0, 200));
-      return a;
-    }
-    if (ec) return garbage("malformed JSON (" + ec.message() + "): " + body.substr(0, 120));
-    return std::nullopt;
-  }
-};
+RpcAnswer rpc_answer(const std::string &where, int32_t status, const std::string &message, unsigned http_status,
+                     const std::string &body, uint64_t id) {
+  json::value parsed;
+  if (auto f = http_failure(where, status, message, http_status, body, parsed)) return std::move(*f);
+  return answer_of(where, parsed, id);
+}
 
 JsonRpcClient::JsonRpcClient(Loop &loop, RpcOptions options)
     : impl_(std::make_shared<Impl>(loop, std::move(options))) {}
@@ -472,12 +493,7 @@ void JsonRpcClient::call(std::string method, json::array params, std::chrono::mi
     ex->deadline = Clock::now() + timeout;
     ex->done = [impl = impl.get(), id, cb = std::move(cb)](int32_t status, std::string message, unsigned http_status,
                                                           std::string body) {
-      json::value parsed;
-      if (auto f = impl->http_failure(status, message, http_status, body, parsed)) {
-        cb(std::move(*f));
-        return;
-      }
-      cb(impl->answer_of(parsed, id));
+      cb(rpc_answer(impl->where(), status, message, http_status, body, id));
     };
     impl->submit(std::move(ex));
   };
@@ -513,17 +529,17 @@ void JsonRpcClient::batch(std::vector<std::pair<std::string, json::array>> reque
                                                                             unsigned http_status, std::string body) {
       json::value parsed;
       auto all = [&](RpcAnswer a) { return std::vector<RpcAnswer>(ids.size(), a); };
-      if (auto f = impl->http_failure(status, message, http_status, body, parsed)) {
+      if (auto f = http_failure(impl->where(), status, message, http_status, body, parsed)) {
         cb(all(std::move(*f)));
         return;
       }
       if (parsed.is_object()) { // the node refused the batch as a whole
         const auto *err = parsed.as_object().if_contains("error");
-        cb(all(err ? impl->rpc_failure(*err) : impl->garbage("an object to a batch request")));
+        cb(all(err ? rpc_failure(impl->where(), *err) : garbage(impl->where(), "an object to a batch request")));
         return;
       }
       if (!parsed.is_array()) {
-        cb(all(impl->garbage("a batch answer that is not an array")));
+        cb(all(garbage(impl->where(), "a batch answer that is not an array")));
         return;
       }
       std::vector<RpcAnswer> out(ids.size());
@@ -535,13 +551,13 @@ void JsonRpcClient::batch(std::vector<std::pair<std::string, json::array>> reque
         const double idd = idv->to_number<double>();
         for (size_t i = 0; i < ids.size(); ++i)
           if (!seen[i] && static_cast<double>(ids[i]) == idd) {
-            out[i] = impl->answer_of(entry, ids[i]);
+            out[i] = answer_of(impl->where(), entry, ids[i]);
             seen[i] = true;
             break;
           }
       }
       for (size_t i = 0; i < ids.size(); ++i)
-        if (!seen[i]) out[i] = impl->garbage("a batch answer without request id " + std::to_string(ids[i]));
+        if (!seen[i]) out[i] = garbage(impl->where(), "a batch answer without request id " + std::to_string(ids[i]));
       cb(std::move(out));
     };
     impl->submit(std::move(ex));

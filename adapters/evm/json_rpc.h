@@ -1,6 +1,7 @@
 // The EVM adapters' link to a node: an event loop with timers, and an asynchronous JSON-RPC 2.0 client over HTTP or
 // HTTPS with a small pool of keep-alive connections. Asio and Beast stay in json_rpc.cpp; everything here runs its
-// callbacks on the loop's one thread, so the code above it needs no locks.
+// callbacks on the loop's one thread, so the code above it needs no locks. (host_rpc.h is the other client: plain
+// calls answered on the router's own threads.)
 #pragma once
 
 #include <boost/json/value.hpp>
@@ -71,6 +72,19 @@ struct RpcAnswer {
   bool ok() const { return status == 0; }
   bool rpc_error() const { return rpc_code.has_value(); }
 };
+
+// One JSON-RPC request's answer from its HTTP exchange: the transport's failure when status is not 0, else the
+// answer to request `id` in body (HTTP errors, malformed JSON, a wrong id and error objects each become a clear
+// RpcAnswer). `where` names the node in messages.
+RpcAnswer rpc_answer(const std::string &where, int32_t status, const std::string &message, unsigned http_status,
+                     const std::string &body, uint64_t id);
+
+// The messages of transport failures, the same from every client of a node.
+namespace rpc_text {
+std::string timeout(const std::string &where);
+std::string unreachable(const std::string &where, const std::string &why);
+std::string broken(const std::string &where, const std::string &why);
+} // namespace rpc_text
 
 class JsonRpcClient {
  public:

@@ -8,24 +8,6 @@
 
 namespace weft::refchain {
 
-namespace {
-
-// The host's event loop (weft_host_v1's io_watch), as the node client's IoLoop.
-class HostLoop : public net::IoLoop {
-public:
-  explicit HostLoop(const plugin::Host &host) : host_(host) {}
-  uint64_t watch(int fd, void (*on_ready)(void *, uint32_t), void *ctx) override {
-    return host_.io_watch(fd, on_ready, ctx);
-  }
-  void arm(uint64_t id, uint32_t events) override { host_.io_arm(id, events); }
-  void unwatch(uint64_t id) override { host_.io_unwatch(id); }
-
-private:
-  const plugin::Host &host_;
-};
-
-} // namespace
-
 Runtime::Runtime(const ChainConfig &config, plugin::Host host, const std::string &data_dir)
     : config_(config), host_(std::move(host)),
       contracts_(make_contracts(config_.ledger.resources, config_.ledger.xa_coordinator)),
@@ -46,7 +28,7 @@ Runtime::Runtime(const ChainConfig &config, plugin::Host host, const std::string
   } else {
     net::NodeClientOptions o;
     if (host_.has_io() && !config_.remote_io_thread) {
-      host_loop_ = std::make_unique<HostLoop>(host_);
+      host_loop_ = std::make_unique<plugin::HostIoLoop>(host_);
       o.loop = host_loop_.get();
     }
     for (uint32_t i = 0; i < config_.remote_connections; ++i) {

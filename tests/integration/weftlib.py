@@ -161,7 +161,7 @@ class Router:
     """One weft-router process with its own temp dir, config and free port."""
 
     def __init__(self, chains=REFCHAIN, plugin_dir=None, rpc="", accounts=("alice", "bob"), data_dir=None, router="",
-                 auth="  login: true\n", prefix=""):
+                 auth="  login: true\n", prefix="", log_level="debug"):
         self.dir = tempfile.mkdtemp(prefix="weft-it-")
         self.data_dir = data_dir or os.path.join(self.dir, "data")
         self.plugin_dir = plugin_dir or PLUGINS
@@ -180,10 +180,10 @@ class Router:
                 "rpc:\n  listen: 127.0.0.1:0\n  ready_file: %s\n%s"
                 "metrics:\n  listen: 127.0.0.1:0\n  ready_file: %s\n"
                 "auth:\n%s"
-                "log:\n  level: debug\n"
+                "log:\n  level: %s\n"
                 "accounts:%s\nchains:%s"
                 % (self.data_dir, os.path.abspath(self.plugin_dir), router, self.ready, rpc, self.metrics_ready, auth,
-                   acc, chains)
+                   log_level, acc, chains)
             )
         self.proc = None
         self.address = None

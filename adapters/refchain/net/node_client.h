@@ -6,6 +6,8 @@
 
 #include "node_link.h"
 
+#include <weft/io_loop.hpp>
+
 #include <boost/json/object.hpp>
 
 #include <chrono>
@@ -20,18 +22,10 @@
 
 namespace weft::refchain::net {
 
-// An event loop that NodeClient waits on for its connection's answers instead of its own thread's poll: the router's,
-// lent through the adapter ABI (weft_host_v1's io_watch), so an answer is read and completed on the thread that
-// writes the router's response. The semantics are io_watch's: one-shot arming of WEFT_IO_READ, readiness before the
-// arm counts, unwatch waits for a running on_ready. The loop outlives the client.
-class IoLoop {
-public:
-  virtual ~IoLoop() = default;
-  // Throws on refusal; the client then reads on its own thread.
-  virtual uint64_t watch(int fd, void (*on_ready)(void *ctx, uint32_t ready), void *ctx) = 0;
-  virtual void arm(uint64_t watch_id, uint32_t events) = 0;
-  virtual void unwatch(uint64_t watch_id) = 0;
-};
+// The event loop NodeClient may wait on for its connection's answers instead of its own thread's poll: the router's,
+// lent through the adapter ABI, so an answer is read and completed on the thread that writes the router's response.
+// A loop's refusal to watch makes the client read on its own thread.
+using IoLoop = plugin::IoLoop;
 
 struct NodeClientOptions {
   std::vector<std::string> nodes; // "host:port" of nodes' client ports, tried in order

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <weft/adapter.h>
+#include <weft/io_loop.hpp>
 
 #include <atomic>
 #include <cstddef>
@@ -192,6 +193,20 @@ class Host {
  private:
   const weft_host_v1 *host_ = nullptr;
   std::string chain_;
+};
+
+// The host's event loop as an IoLoop (io_loop.hpp). Only where host.has_io(); the Host must outlive it.
+class HostIoLoop : public IoLoop {
+ public:
+  explicit HostIoLoop(const Host &host) : host_(host) {}
+  uint64_t watch(int fd, void (*on_ready)(void *, uint32_t), void *ctx) override {
+    return host_.io_watch(fd, on_ready, ctx);
+  }
+  void arm(uint64_t id, uint32_t events) override { host_.io_arm(id, events); }
+  void unwatch(uint64_t id) override { host_.io_unwatch(id); }
+
+ private:
+  const Host &host_;
 };
 
 } // namespace weft::plugin
