@@ -116,15 +116,15 @@ EvmChain::EvmChain(EvmConfig config, plugin::Host host, std::string data_dir)
                     "was sent but is not final yet"}) {
   for (auto &r : cfg_.resources) resources_.push_back(r);
   load_registered();
-  if (!cfg_.rpc_io_thread && host_.has_io()) {
-    std::string why;
-    if (HostRpc::servable(cfg_.rpc, why)) {
-      host_loop_ = std::make_unique<plugin::HostIoLoop>(host_);
-      host_rpc_ = std::make_unique<HostRpc>(*host_loop_, cfg_.rpc);
-      loop_.post([this] { sweep_host_rpc(); });
-    } else {
-      host_.debug("calls wait for the node on the chain's own thread: " + why);
-    }
+  std::string why = "options.rpc_io is thread";
+  if (!cfg_.rpc_io_thread && !host_.has_io()) why = "the router lends no event loop";
+  if (!cfg_.rpc_io_thread && host_.has_io() && HostRpc::servable(cfg_.rpc, why)) {
+    host_loop_ = std::make_unique<plugin::HostIoLoop>(host_);
+    host_rpc_ = std::make_unique<HostRpc>(*host_loop_, cfg_.rpc);
+    loop_.post([this] { sweep_host_rpc(); });
+    host_.info("calls wait for the node on the router's I/O threads (rpc_io host)");
+  } else {
+    host_.info("calls wait for the node on the chain's own thread: " + why);
   }
   loop_.post([this] { poll_head(); });
 }

@@ -523,13 +523,21 @@ class GarbageNode(http.server.BaseHTTPRequestHandler):
 
 class EvmNodeFaults(unittest.TestCase):
     def test_garbage_from_the_node_is_a_clear_error_and_never_a_crash(self):
+        # Calls wait for the node on the router's I/O threads by default (rpc_io host), or on the chain's thread.
+        for rpc_io, said in (("host", "on the router's I/O threads"), ("thread", "options.rpc_io is thread")):
+            with self.subTest(rpc_io=rpc_io):
+                self.garbage_is_a_clear_error(rpc_io, said)
+
+    def garbage_is_a_clear_error(self, rpc_io, said):
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), GarbageNode)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         url = "http://127.0.0.1:%d" % server.server_address[1]
         abi = compile_contracts("Shop")["Shop"]["abi"]
         r = router_with_keys(evm_chain("junk", url, [{"name": "shop", "address": "0x" + "11" * 20, "abi": abi}],
-                                       request_timeout_ms=1000), accounts=("alice",)).start()
+                                       request_timeout_ms=1000, rpc_io=rpc_io), accounts=("alice",)).start()
         try:
+            with open(r.log_path) as f:
+                self.assertIn(said, f.read())
             def call():
                 return r.request("POST", "/resource/payment/junk/shop/call", call_data("stock", "x"))[1]
             GarbageNode.mode = "good"

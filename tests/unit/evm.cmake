@@ -17,6 +17,8 @@ add_test(NAME evm_stubs_solidity COMMAND node ${CMAKE_SOURCE_DIR}/tests/evm/stub
 set_tests_properties(evm_stubs_solidity PROPERTIES FIXTURES_REQUIRED evm_npm ENVIRONMENT "NODE_PATH=${WEFT_NODE_MODULES}"
                                                    LABELS unit TIMEOUT 180)
 weft_add_unit_test(evm_nonces_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/evm_nonces_test.cpp LIBS weft_evm_chain)
+weft_add_unit_test(evm_host_rpc_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/evm_host_rpc_test.cpp
+                   LIBS weft_evm_rpc weft_plugin_host)
 
 # A tool the EVM integration tests run: one adapter, one subscription, its records printed as lines.
 add_executable(weft_adapter_probe ${CMAKE_SOURCE_DIR}/tests/evm/adapter_probe.cpp)

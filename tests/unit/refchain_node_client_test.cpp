@@ -5,12 +5,9 @@
 // (IoWatches over an io_context run by two threads).
 #include "refchain_client_fixture.h"
 
-#include "io_watches.h"
+#include "lent_loop_fixture.h"
 
 #include <doctest/doctest.h>
-
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 
 #include <atomic>
 #include <condition_variable>
@@ -63,36 +60,9 @@ struct OwnThread {
 };
 
 // Answers read on a lent event loop: the router's io_watch services, on two threads.
-struct RouterLoop : net::IoLoop {
-  boost::asio::io_context io{2};
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{io.get_executor()};
-  weft::IoWatches watches{io};
-  std::vector<std::thread> threads;
-  RouterLoop() {
-    for (int i = 0; i < 2; ++i)
-      threads.emplace_back([this] { io.run(); });
-  }
-  ~RouterLoop() override {
-    work.reset();
-    io.stop();
-    for (auto &t : threads)
-      t.join();
-  }
-  uint64_t watch(int fd, void (*on_ready)(void *, uint32_t), void *ctx) override {
-    std::string err;
-    uint64_t id = watches.watch(fd, on_ready, ctx, err);
-    if (id == 0) throw std::runtime_error(err);
-    return id;
-  }
-  void arm(uint64_t id, uint32_t events) override { watches.arm(id, events); }
-  void unwatch(uint64_t id) override { watches.unwatch(id); }
+struct RouterLoop : weft::test::LentLoop {
   NodeClientOptions options(std::vector<std::string> nodes, size_t max_in_flight = 1024) {
     return {.nodes = std::move(nodes), .max_in_flight = max_in_flight, .loop = this};
-  }
-  bool is_loop_thread() const {
-    for (const auto &t : threads)
-      if (t.get_id() == std::this_thread::get_id()) return true;
-    return false;
   }
 };
 
