@@ -48,6 +48,20 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def context_switches(pid):
+    """Context switches (voluntary and not) of every thread of a process so far, from /proc/PID/task/*/status."""
+    total = 0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+                for line in f:
+                    if line.startswith(("voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:")):
+                        total += int(line.split()[1])
+        except FileNotFoundError:
+            pass  # a thread that ended meanwhile
+    return total
+
+
 def run(clients, jobs, make, work):
     """Runs len(jobs) operations on `clients` threads; returns (ops/s, latencies in ms)."""
     lat, lock = [], threading.Lock()
@@ -161,11 +175,12 @@ def main():
                 return
             d_jobs = presign(n) if presigned else [None] * n
             d_rate, d_lat = run(clients, d_jobs, lambda: Client("127.0.0.1", anvil_port), direct)
-            cpu0 = cpu_seconds(r.proc.pid)
+            cpu0, switches0 = cpu_seconds(r.proc.pid), context_switches(r.proc.pid)
             r_rate, r_lat = run(clients, [None] * n, lambda: Client(router_host, router_port), routed)
             router_us = (cpu_seconds(r.proc.pid) - cpu0) * 1e6 / n
+            switches = (context_switches(r.proc.pid) - switches0) / n
             rows.append((name, clients, d_rate, percentile(d_lat, 50), percentile(d_lat, 99), r_rate,
-                         percentile(r_lat, 50), percentile(r_lat, 99), router_us))
+                         percentile(r_lat, 50), percentile(r_lat, 99), router_us, switches))
 
         row("sendTransaction", 1, args.sends // 3, direct_send, router_send, presigned=True)
         row("sendTransaction", args.clients, args.sends, direct_send, router_send, presigned=True)
@@ -174,13 +189,14 @@ def main():
 
         print("EVM adapter vs direct anvil (poll %d ms, rpc_io %s, %d router threads; same run)" % (
             POLL_MS, args.rpc_io, args.threads))
-        print("%-16s %7s | %10s %8s %8s | %10s %8s %8s %9s | %11s %9s" % (
-            "path", "clients", "direct/s", "p50 ms", "p99 ms", "router/s", "p50 ms", "p99 ms", "router µs",
+        print("%-16s %7s | %10s %8s %8s | %10s %8s %8s %9s %8s | %11s %9s" % (
+            "path", "clients", "direct/s", "p50 ms", "p99 ms", "router/s", "p50 ms", "p99 ms", "router µs", "switches",
             "thru ratio", "p50 ratio"))
-        for name, c, dr, dp50, dp99, rr, rp50, rp99, rus in rows:
-            print("%-16s %7d | %10.0f %8.2f %8.2f | %10.0f %8.2f %8.2f %9.1f | %11.2f %9.2f" % (
-                name, c, dr, dp50, dp99, rr, rp50, rp99, rus, rr / dr, rp50 / dp50 if dp50 else 0))
-        print("router µs: the router process's CPU (user + system) per request, from /proc")
+        for name, c, dr, dp50, dp99, rr, rp50, rp99, rus, sw in rows:
+            print("%-16s %7d | %10.0f %8.2f %8.2f | %10.0f %8.2f %8.2f %9.1f %8.1f | %11.2f %9.2f" % (
+                name, c, dr, dp50, dp99, rr, rp50, rp99, rus, sw, rr / dr, rp50 / dp50 if dp50 else 0))
+        print("router µs, switches: the router process's CPU (user + system) and context switches per request, "
+              "from /proc")
         print("target: router throughput >= 1/1.1 = 0.91 of direct")
     finally:
         if r is not None:
