@@ -46,16 +46,16 @@ struct Conn {
   std::shared_ptr<Exchange> ex;
   size_t written = 0; // bytes of ex->request sent
   std::optional<http::response_parser<http::string_body>> parser;
-  std::string in;        // received bytes the parser has not taken yet
-  bool used = false;     // has carried a whole exchange
+  std::string in;         // received bytes the parser has not taken yet
+  bool used = false;      // has carried a whole exchange
   bool answering = false; // the node began the current answer
 };
 
 std::string errno_text(int e) { return std::strerror(e); }
 
-// A failure on a connection that had carried an exchange, before any byte of the answer: the node closed the
-// keep-alive while it was idle.
-bool stale_errno(int e) { return e == EPIPE || e == ECONNRESET || e == 0 /* orderly close */; }
+// Errors that, on a connection that had carried an exchange and before any byte of the answer, mean the node closed
+// the keep-alive while it was idle.
+bool stale_errno(int e) { return e == EPIPE || e == ECONNRESET; }
 
 } // namespace
 
@@ -182,9 +182,10 @@ struct HostRpc::Impl {
     }
   }
 
-  static void on_ready_entry(void *ctx, uint32_t ready) {
+  // What was ready does not matter: the connection's state says what to do, and errors show in send and recv.
+  static void on_ready_entry(void *ctx, uint32_t) {
     auto *c = static_cast<Conn *>(ctx);
-    static_cast<Impl *>(c->owner)->on_ready(*c, ready);
+    static_cast<Impl *>(c->owner)->on_ready(*c);
   }
 
   // Locked. ex onto an idle connection.
@@ -308,7 +309,7 @@ struct HostRpc::Impl {
   }
 
   // On a loop thread.
-  void on_ready(Conn &c, uint32_t ready) {
+  void on_ready(Conn &c) {
     Later later;
     {
       std::lock_guard lock(mu);
@@ -330,7 +331,6 @@ struct HostRpc::Impl {
       } else if (c.written < c.ex->request.size()) {
         write(c, later);
       } else {
-        (void)ready;
         read(c, later);
       }
     }
