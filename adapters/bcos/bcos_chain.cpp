@@ -84,6 +84,10 @@ BcosChain::BcosChain(BcosConfig config, plugin::Host host, std::string data_dir)
       book_(loop_, {"the FISCO BCOS node at " + cfg_.rpc.endpoint.text() + " did not answer in time",
                     "was sent but has no receipt yet"}) {
   load_registered();
+  std::string why;
+  host_calls_ = evm::HostCalls::open(host_, loop_, cfg_.rpc, cfg_.rpc_io_thread, why);
+  host_.info(host_calls_ ? "calls wait for the node on the router's I/O threads (rpc_io host)"
+                         : "calls wait for the node on the chain's own thread: " + why);
 }
 
 BcosChain::~BcosChain() {
@@ -94,16 +98,22 @@ BcosChain::~BcosChain() {
     closed.set_value();
   });
   closed.get_future().wait();
+  if (host_calls_) host_calls_->shutdown(); // its calls end as cancelled
   rpc_.shutdown();
   loop_.stop();
 }
 
 uint64_t BcosChain::start(plugin::Completion done, uint32_t deadline_ms, const std::string &request, Verb verb) {
+  if (verb == &BcosChain::call && host_calls_)
+    if (auto id = call_on_host(done, deadline_ms, request)) return *id;
   return book_.start(std::move(done), deadline_ms, request,
                      [this, verb](const std::shared_ptr<Op> &op, json::object req) { (this->*verb)(op, std::move(req)); });
 }
 
-void BcosChain::cancel(uint64_t op_id) { book_.cancel(op_id); }
+void BcosChain::cancel(uint64_t op_id) {
+  if (evm::HostCalls::owns(op_id) && host_calls_) return host_calls_->cancel(op_id);
+  book_.cancel(op_id);
+}
 
 bool BcosChain::live(const std::shared_ptr<Op> &op) const { return !closing_ && book_.live(op); }
 
@@ -136,14 +146,20 @@ std::string BcosChain::node_text() const {
 }
 
 void BcosChain::fail_rpc(const std::shared_ptr<Op> &op, const evm::RpcAnswer &a, const std::string &what) {
+  auto f = rpc_failure(a, what);
+  fail(op, f.status, f.message);
+}
+
+evm::HostCalls::Outcome BcosChain::rpc_failure(const evm::RpcAnswer &a, const std::string &what) const {
   if (a.rpc_error())
-    return fail(op, WEFT_E_UNAVAILABLE,
-                "the FISCO BCOS node at " + node_text() + " refused " + what + ": " + a.message + " (code " +
-                    std::to_string(*a.rpc_code) + ")");
+    return {WEFT_E_UNAVAILABLE,
+            "the FISCO BCOS node at " + node_text() + " refused " + what + ": " + a.message + " (code " +
+                std::to_string(*a.rpc_code) + ")",
+            {}};
   // The shared client names the node as an EVM node; here it is a FISCO BCOS one.
   std::string m = a.message;
   if (auto at = m.find("the EVM node"); at != std::string::npos) m.replace(at, 12, "the FISCO BCOS node");
-  fail(op, a.status == WEFT_E_INTERNAL ? WEFT_E_UNAVAILABLE : a.status, m);
+  return {a.status == WEFT_E_INTERNAL ? WEFT_E_UNAVAILABLE : a.status, std::move(m), {}};
 }
 
 // ---- Resources and accounts ----
@@ -161,12 +177,16 @@ const BcosResource &BcosChain::resource(const json::object &req) const {
 }
 
 Address BcosChain::address_of_account(const std::string &account) {
-  if (auto it = account_addresses_.find(account); it != account_addresses_.end()) return it->second;
+  {
+    std::lock_guard lock(accounts_mu_);
+    if (auto it = account_addresses_.find(account); it != account_addresses_.end()) return it->second;
+  }
   auto pub = host_.public_key(account, algorithm());
   if (pub.size() != 64)
     throw Failure(WEFT_E_ACCOUNT, "the host gave a public key of " + std::to_string(pub.size()) +
                                       " bytes for account '" + account + "'; 64 expected");
   Address a = address_of(cfg_.crypto, std::span<const uint8_t, 64>(pub.data(), 64));
+  std::lock_guard lock(accounts_mu_);
   account_addresses_[account] = a;
   return a;
 }
@@ -326,84 +346,137 @@ void BcosChain::get_receipt(const std::shared_ptr<Op> &op, json::object req) {
 
 // ---- Calls ----
 
-void BcosChain::call(const std::shared_ptr<Op> &op, json::object req) {
-  const auto &res = resource(req);
+BcosChain::CallPlan BcosChain::plan_call(const json::object &req) {
+  CallPlan plan;
+  plan.res = &resource(req);
   const std::string method = str_of(req, "method");
   auto args = string_args(req);
-  auto fn = res.abi->find(method, args.size());
-  if (!fn.ok()) throw Failure(WEFT_E_NOT_FOUND, "resource '" + res.name + "': " + fn.error().message);
+  auto fn = plan.res->abi->find(method, args.size());
+  if (!fn.ok()) throw Failure(WEFT_E_NOT_FOUND, "resource '" + plan.res->name + "': " + fn.error().message);
+  plan.fn = *fn;
   auto data = evm::abi::encode_call(**fn, args);
   if (!data.ok()) throw Failure(WEFT_E_INVALID_ARGUMENT, data.error().message);
+  plan.data = std::move(*data);
   // 2.x wants a "from" (error -40006 without it); the named account's address when the host has it.
-  Address from{};
   if (const std::string account = str_of(req, "account"); !account.empty()) {
     try {
-      from = address_of_account(account);
+      plan.from = address_of_account(account);
     } catch (const Failure &) {
     }
   }
-  const evm::abi::Function *f = *fn;
-  auto run = [this, op, f, &res, d = std::move(*data), from] {
-    node_call(op, res.address, d, from, [this, op, f, &res](uint64_t status, uint64_t height, Bytes output) {
-      if (status != 0) {
-        std::string message = status_name(cfg_.version, status);
-        if (auto reason = output.empty() ? std::nullopt : evm::abi::decode_revert(output, res.abi.get()))
-          message += ": " + *reason;
-        return succeed(op, json::object{{"errorCode", status},
-                                        {"message", message},
-                                        {"hash", ""},
-                                        {"blockNumber", height},
-                                        {"result", json::array{}}});
-      }
-      if (output.empty() && !f->outputs.empty())
-        return fail(op, WEFT_E_NOT_FOUND,
-                    "resource '" + res.name + "' returned nothing for " + f->signature() + ": is there a contract at " +
-                        evm::lower_address(res.address) + "?");
-      auto values = evm::abi::decode_values(f->outputs, output);
-      if (!values.ok())
-        return fail(op, WEFT_E_INTERNAL, "cannot decode what " + f->signature() + " returned: " + values.error().message);
-      json::array result;
-      for (auto &v : *values)
-        result.push_back(json::string(v));
-      succeed(op, json::object{{"errorCode", 0},
-                               {"message", "Success"},
-                               {"hash", ""},
-                               {"blockNumber", height},
-                               {"result", std::move(result)}});
-    });
+  return plan;
+}
+
+evm::HostCalls::Outcome BcosChain::call_outcome(const BcosResource &res, const evm::abi::Function &f, Version version,
+                                                uint64_t status, uint64_t height, const Bytes &output) {
+  auto answer = [&](uint64_t code, std::string message, json::array result) {
+    return evm::HostCalls::Outcome{WEFT_OK, {}, json::object{{"errorCode", code},
+                                                             {"message", std::move(message)},
+                                                             {"hash", ""},
+                                                             {"blockNumber", height},
+                                                             {"result", std::move(result)}}};
+  };
+  if (status != 0) {
+    std::string message = status_name(version, status);
+    if (auto reason = output.empty() ? std::nullopt : evm::abi::decode_revert(output, res.abi.get()))
+      message += ": " + *reason;
+    return answer(status, std::move(message), {});
+  }
+  if (output.empty() && !f.outputs.empty())
+    return {WEFT_E_NOT_FOUND,
+            "resource '" + res.name + "' returned nothing for " + f.signature() + ": is there a contract at " +
+                evm::lower_address(res.address) + "?",
+            {}};
+  auto values = evm::abi::decode_values(f.outputs, output);
+  if (!values.ok())
+    return {WEFT_E_INTERNAL, "cannot decode what " + f.signature() + " returned: " + values.error().message, {}};
+  json::array result;
+  for (auto &v : *values)
+    result.push_back(json::string(v));
+  return answer(0, "Success", std::move(result));
+}
+
+void BcosChain::call(const std::shared_ptr<Op> &op, json::object req) {
+  auto plan = plan_call(req);
+  auto run = [this, op, plan] {
+    node_call(op, plan.res->address, plan.data, plan.from,
+              [this, op, res = plan.res, f = plan.fn](uint64_t status, uint64_t height, Bytes output) {
+                auto out = call_outcome(*res, *f, cfg_.version, status, height, output);
+                if (out.status == WEFT_OK)
+                  succeed(op, out.answer);
+                else
+                  fail(op, out.status, out.message);
+              });
   };
   if (const auto *o = req.if_contains("options"); o != nullptr && o->is_object())
     if (const auto *x = o->as_object().if_contains("XA_TRANSACTION_ID")) {
       if (!x->is_string()) throw Failure(WEFT_E_INVALID_ARGUMENT, "options.XA_TRANSACTION_ID must be a string");
-      return stubs_.call_in_xa(op, res, std::string(x->as_string()), run);
+      return stubs_.call_in_xa(op, *plan.res, std::string(x->as_string()), run);
     }
   run();
 }
 
+std::optional<uint64_t> BcosChain::call_on_host(plugin::Completion &done, uint32_t deadline_ms,
+                                                const std::string &request) {
+  boost::system::error_code ec;
+  auto v = json::parse(request, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  const auto &req = v.as_object();
+  if (const auto *o = req.if_contains("options"); o != nullptr && o->is_object())
+    if (o->as_object().contains("XA_TRANSACTION_ID")) return std::nullopt;
+  CallPlan plan;
+  try {
+    std::shared_lock lock(resources_mu_);
+    plan = plan_call(req);
+  } catch (const Failure &) {
+    return std::nullopt; // the loop's path gives the same error
+  }
+  const auto budget = std::min<uint64_t>(deadline_ms == 0 ? 30000 : deadline_ms, cfg_.request_timeout_ms);
+  return host_calls_->call(std::move(done), std::chrono::milliseconds(budget), "call",
+                           call_params(plan.res->address, plan.data, plan.from),
+                           [this, res = plan.res, f = plan.fn](const evm::RpcAnswer &a) {
+                             auto answer = node_call_answer(a);
+                             if (auto *failed = std::get_if<evm::HostCalls::Outcome>(&answer)) return *failed;
+                             const auto &r = std::get<NodeCallAnswer>(answer);
+                             return call_outcome(*res, *f, cfg_.version, r.status, r.height, r.output);
+                           });
+}
+
+json::array BcosChain::call_params(const Address &to, const Bytes &data, const Address &from) const {
+  if (cfg_.version == Version::V2)
+    return params({json::object{{"from", evm::lower_address(from)},
+                                {"to", evm::lower_address(to)},
+                                {"value", "0x0"},
+                                {"data", evm::to_hex(data)}}});
+  return params({json::string(evm::lower_address(to)), json::string(evm::to_hex(data))});
+}
+
+std::variant<BcosChain::NodeCallAnswer, evm::HostCalls::Outcome>
+BcosChain::node_call_answer(const evm::RpcAnswer &a) const {
+  if (!a.ok()) return rpc_failure(a, "the call");
+  auto garbage = [&] {
+    return evm::HostCalls::Outcome{WEFT_E_UNAVAILABLE,
+                                   "the FISCO BCOS node answered call with " + json::serialize(a.result), {}};
+  };
+  if (!a.result.is_object()) return garbage();
+  const auto &r = a.result.as_object();
+  const auto status = number_of(r.if_contains("status"));
+  const uint64_t height =
+      number_of(r.if_contains(cfg_.version == Version::V2 ? "currentBlockNumber" : "blockNumber")).value_or(0);
+  auto output = evm::from_hex(str_of(r, "output"));
+  if (!status || !output.ok()) return garbage();
+  return NodeCallAnswer{*status, height, std::move(*output)};
+}
+
 void BcosChain::node_call(const std::shared_ptr<Op> &op, const Address &to, const Bytes &data, const Address &from,
                           std::function<void(uint64_t, uint64_t, Bytes)> next) {
-  json::array p;
-  if (cfg_.version == Version::V2)
-    p = params({json::object{{"from", evm::lower_address(from)},
-                             {"to", evm::lower_address(to)},
-                             {"value", "0x0"},
-                             {"data", evm::to_hex(data)}}});
-  else
-    p = params({json::string(evm::lower_address(to)), json::string(evm::to_hex(data))});
-  rpc_.call("call", std::move(p), rpc_timeout(op), [this, op, next](evm::RpcAnswer a) {
+  rpc_.call("call", call_params(to, data, from), rpc_timeout(op), [this, op, next](evm::RpcAnswer a) {
     if (!live(op)) return;
-    if (!a.ok()) return fail_rpc(op, a, "the call");
-    if (!a.result.is_object())
-      return fail(op, WEFT_E_UNAVAILABLE, "the FISCO BCOS node answered call with " + json::serialize(a.result));
-    const auto &r = a.result.as_object();
-    const auto status = number_of(r.if_contains("status"));
-    const uint64_t height =
-        number_of(r.if_contains(cfg_.version == Version::V2 ? "currentBlockNumber" : "blockNumber")).value_or(0);
-    auto output = evm::from_hex(str_of(r, "output"));
-    if (!status || !output.ok())
-      return fail(op, WEFT_E_UNAVAILABLE, "the FISCO BCOS node answered call with " + json::serialize(a.result));
-    height_ = std::max(height_, height);
-    next(*status, height, std::move(*output));
+    auto answer = node_call_answer(a);
+    if (auto *failed = std::get_if<evm::HostCalls::Outcome>(&answer)) return fail(op, failed->status, failed->message);
+    auto &r = std::get<NodeCallAnswer>(answer);
+    height_ = std::max(height_, r.height);
+    next(r.status, r.height, std::move(r.output));
   });
 }
 
@@ -657,6 +730,7 @@ void BcosChain::add_registered(BcosResource rc, const std::string &abi_text) {
       throw Failure(WEFT_E_INTERNAL, f.message + " to keep resource '" + rc.name + "'");
     }
   }
+  std::unique_lock lock(resources_mu_); // the host path reads the resources off the loop
   cfg_.resources.push_back(std::move(rc));
 }
 

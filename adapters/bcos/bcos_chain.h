@@ -8,6 +8,7 @@
 #pragma once
 
 #include "bcos_config.h"
+#include "host_calls.h"
 #include "json_rpc.h"
 #include "op_book.h"
 #include "stub_verbs.h"
@@ -21,8 +22,12 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
 #include <string>
 #include <unordered_map>
+#include <variant>
 
 namespace weft::bcos {
 
@@ -68,8 +73,9 @@ private:
   const char *algorithm() const { return cfg_.crypto == Crypto::Sm ? "sm2" : "secp256k1"; }
   std::string node_text() const;
   // A failed RPC answer as the verb's failure: unreachable or garbage is 40100, a JSON-RPC error from the node keeps
-  // its code and message.
+  // its code and message. rpc_failure is the same as an outcome, for any thread.
   void fail_rpc(const std::shared_ptr<Op> &op, const evm::RpcAnswer &a, const std::string &what);
+  evm::HostCalls::Outcome rpc_failure(const evm::RpcAnswer &a, const std::string &what) const;
 
   const BcosResource &resource(const boost::json::object &req) const;
   Address address_of_account(const std::string &account);
@@ -86,6 +92,27 @@ private:
   // The call RPC of either version: next(status, output) as the node answered, or op failed when it did not.
   void node_call(const std::shared_ptr<Op> &op, const Address &to, const Bytes &data, const Address &from,
                  std::function<void(uint64_t status, uint64_t height, Bytes output)> next);
+  boost::json::array call_params(const Address &to, const Bytes &data, const Address &from) const;
+  // What the node answered to the call RPC: its status, height and output, or the failure it comes to. Any thread.
+  struct NodeCallAnswer {
+    uint64_t status = 0;
+    uint64_t height = 0;
+    Bytes output;
+  };
+  std::variant<NodeCallAnswer, evm::HostCalls::Outcome> node_call_answer(const evm::RpcAnswer &a) const;
+  // The `call` verb's request, encoded; throws plugin::Failure. Any thread (resources_mu_ held shared off the loop).
+  struct CallPlan {
+    const BcosResource *res = nullptr;
+    const evm::abi::Function *fn = nullptr;
+    Bytes data;
+    Address from{};
+  };
+  CallPlan plan_call(const boost::json::object &req);
+  // The `call` verb's answer for the node's.
+  static evm::HostCalls::Outcome call_outcome(const BcosResource &res, const evm::abi::Function &f, Version version,
+                                              uint64_t status, uint64_t height, const Bytes &output);
+  // A plain call (no XA id) on the router's threads (evm::HostCalls); nullopt when the loop must take it.
+  std::optional<uint64_t> call_on_host(plugin::Completion &done, uint32_t deadline_ms, const std::string &request);
 
   // StubChain: what the stub verbs need from this chain.
   void stub_succeed(const std::shared_ptr<Op> &op, const boost::json::value &answer) override { succeed(op, answer); }
@@ -125,6 +152,10 @@ private:
   evm::Loop loop_;
   evm::JsonRpcClient rpc_;
   evm::OpBook book_;
+  std::unique_ptr<evm::HostCalls> host_calls_; // plain calls on the router's threads, when the chain has them
+  // cfg_.resources grows on the loop under an exclusive lock; the host path reads it under a shared one.
+  mutable std::shared_mutex resources_mu_;
+  std::mutex accounts_mu_; // account_addresses_
 
   // Loop-only state.
   std::map<std::string, Address> account_addresses_;

@@ -39,7 +39,9 @@ BcosConfig parse_bcos_config(const std::string &stub_type, const std::string &co
   auto v = json::parse(config_json.empty() ? "{}" : config_json, ec);
   if (ec || !v.is_object()) bad("options must be a mapping");
   const auto &o = v.as_object();
-  only_keys(o, {"url", "group", "chain_id", "tls", "resources", "poll_ms", "block_limit_margin", "request_timeout_ms"},
+  only_keys(o,
+            {"url", "group", "chain_id", "tls", "resources", "poll_ms", "block_limit_margin", "request_timeout_ms",
+             "rpc_io"},
             "options");
   if (!o.contains("url"))
     bad(std::string("options.url is required: the node's JSON-RPC address, e.g. ") +
@@ -87,6 +89,7 @@ BcosConfig parse_bcos_config(const std::string &stub_type, const std::string &co
   // 2.x's transaction pool takes a block limit up to 1000 blocks ahead, 3.x's up to 600.
   c.block_limit_margin = number(o, "block_limit_margin", 500, 1, v2 ? 1000 : 600, "options");
   c.request_timeout_ms = number(o, "request_timeout_ms", 10000, 100, 600000, "options");
+  c.rpc_io_thread = rpc_io_thread(o);
 
   if (const auto *r = o.if_contains("resources")) {
     if (!r->is_array()) bad("options.resources must be a list");

@@ -35,6 +35,7 @@ struct BcosConfig {
   std::uint64_t poll_ms = 500;      // receipts of sent 2.x transactions are read this often
   std::uint64_t block_limit_margin = 500;
   std::uint64_t request_timeout_ms = 10000;
+  bool rpc_io_thread = false; // options.rpc_io: thread keeps calls on the chain's own thread (evm::HostCalls)
   Resources resources;
 };
 

@@ -116,16 +116,10 @@ EvmChain::EvmChain(EvmConfig config, plugin::Host host, std::string data_dir)
                     "was sent but is not final yet"}) {
   for (auto &r : cfg_.resources) resources_.push_back(r);
   load_registered();
-  std::string why = "options.rpc_io is thread";
-  if (!cfg_.rpc_io_thread && !host_.has_io()) why = "the router lends no event loop";
-  if (!cfg_.rpc_io_thread && host_.has_io() && HostRpc::servable(cfg_.rpc, why)) {
-    host_loop_ = std::make_unique<plugin::HostIoLoop>(host_);
-    host_rpc_ = std::make_unique<HostRpc>(*host_loop_, cfg_.rpc);
-    loop_.post([this] { sweep_host_rpc(); });
-    host_.info("calls wait for the node on the router's I/O threads (rpc_io host)");
-  } else {
-    host_.info("calls wait for the node on the chain's own thread: " + why);
-  }
+  std::string why;
+  host_calls_ = HostCalls::open(host_, loop_, cfg_.rpc, cfg_.rpc_io_thread, why);
+  host_.info(host_calls_ ? "calls wait for the node on the router's I/O threads (rpc_io host)"
+                         : "calls wait for the node on the chain's own thread: " + why);
   loop_.post([this] { poll_head(); });
 }
 
@@ -134,7 +128,6 @@ EvmChain::~EvmChain() {
   loop_.post([this, &closed] {
     closing_ = true;
     if (poll_timer_ != 0) loop_.cancel_timer(poll_timer_);
-    if (sweep_timer_ != 0) loop_.cancel_timer(sweep_timer_);
     book_.close("the chain was closed");
     for (auto &[addr, s] : senders_) {
       auto waiting = std::move(s->waiting);
@@ -145,22 +138,21 @@ EvmChain::~EvmChain() {
     closed.set_value();
   });
   closed.get_future().wait();
-  if (host_rpc_) host_rpc_->shutdown(); // its calls end as cancelled
+  if (host_calls_) host_calls_->shutdown(); // its calls end as cancelled
   rpc_.shutdown();
   loop_.stop();
 }
 
 uint64_t EvmChain::start(plugin::Completion done, uint32_t deadline_ms, const std::string &request, Verb verb) {
-  if (verb == &EvmChain::call && host_rpc_)
+  if (verb == &EvmChain::call && host_calls_)
     if (auto id = call_on_host(done, deadline_ms, request)) return *id;
   return book_.start(std::move(done), deadline_ms, request,
                      [this, verb](const std::shared_ptr<Op> &op, json::object req) { (this->*verb)(op, std::move(req)); });
 }
 
 void EvmChain::cancel(uint64_t op_id) {
-  if ((op_id & kHostOpBit) == 0) return book_.cancel(op_id);
-  // The node's answer, when it comes, finds the op finished and is dropped.
-  if (auto op = take_host_op(op_id); op && !op->finished.exchange(true)) op->done.fail(WEFT_E_CANCELLED, "cancelled");
+  if (HostCalls::owns(op_id) && host_calls_) return host_calls_->cancel(op_id);
+  book_.cancel(op_id);
 }
 
 bool EvmChain::live(const std::shared_ptr<Op> &op) const { return !closing_ && book_.live(op); }
@@ -586,11 +578,7 @@ json::object eth_call_params(const ResourceConfig &res, const Bytes &data, const
 
 // What a `call` verb answers for the node's answer to its eth_call: a revert is an answer with errorCode 1 and the
 // reason; status is not WEFT_OK for a failure (message set).
-struct CallOutcome {
-  int32_t status = WEFT_OK;
-  std::string message;
-  json::object answer;
-};
+using CallOutcome = HostCalls::Outcome;
 
 CallOutcome call_outcome(const RpcAnswer &a, const ResourceConfig &res, const abi::Function &f, uint64_t height) {
   auto answer = [&](int code, std::string message, json::array result) {
@@ -649,42 +637,14 @@ std::optional<uint64_t> EvmChain::call_on_host(plugin::Completion &done, uint32_
   } catch (const Failure &) {
     return std::nullopt;
   }
-  auto op = std::make_shared<HostOp>();
-  op->done = std::move(done);
-  {
-    std::lock_guard lock(host_ops_mu_);
-    op->id = kHostOpBit | next_host_op_++;
-    host_ops_.emplace(op->id, op);
-  }
   const auto budget = std::min<uint64_t>(deadline_ms == 0 ? 30000 : deadline_ms, cfg_.request_timeout_ms);
-  host_rpc_->call("eth_call", json::array{eth_call_params(*plan.res, plan.data, plan.from), "latest"},
-                  HostRpc::Clock::now() + std::chrono::milliseconds(budget),
-                  [this, op, res = plan.res, f = plan.fn](RpcAnswer a) {
-                    take_host_op(op->id);
-                    if (op->finished.exchange(true)) return; // cancelled
-                    auto out = call_outcome(a, *res, *f, head_number_.load(std::memory_order_relaxed));
-                    if (out.status == WEFT_OK)
-                      op->done.succeed(json::serialize(out.answer));
-                    else
-                      op->done.fail(out.status, out.message);
-                  });
-  return op->id;
-}
-
-std::shared_ptr<EvmChain::HostOp> EvmChain::take_host_op(uint64_t id) {
-  std::lock_guard lock(host_ops_mu_);
-  auto it = host_ops_.find(id);
-  if (it == host_ops_.end()) return nullptr;
-  auto op = std::move(it->second);
-  host_ops_.erase(it);
-  return op;
-}
-
-void EvmChain::sweep_host_rpc() {
-  if (closing_) return;
-  host_rpc_->sweep();
-  constexpr std::chrono::milliseconds kSweep{25}; // how late past its deadline a call on the host path may fail
-  sweep_timer_ = loop_.after(kSweep, [this] { sweep_host_rpc(); });
+  const ResourceConfig *res = plan.res;
+  const abi::Function *f = plan.fn;
+  return host_calls_->call(std::move(done), std::chrono::milliseconds(budget), "eth_call",
+                           json::array{eth_call_params(*res, plan.data, plan.from), "latest"},
+                           [this, res, f](const RpcAnswer &a) {
+                             return call_outcome(a, *res, *f, head_number_.load(std::memory_order_relaxed));
+                           });
 }
 
 void EvmChain::read_call(const std::shared_ptr<Op> &op, const Address &at, const abi::Function &fn,

@@ -9,7 +9,7 @@
 #pragma once
 
 #include "evm_config.h"
-#include "host_rpc.h"
+#include "host_calls.h"
 #include "json_rpc.h"
 #include "nonces.h"
 #include "op_book.h"
@@ -119,19 +119,10 @@ class EvmChain : private StubChain {
   };
   CallPlan plan_call(const boost::json::object &req);
 
-  // The host path of a plain call (no XA id): parsed, encoded and sent on the calling
-  // thread through host_rpc_, answered on the host thread that reads the node's answer. nullopt when the loop must
-  // take it (an XA call, or a request it refuses: the loop's path gives the same error); otherwise the op id, whose
-  // top bit marks it as one of these.
+  // The host path of a plain call (no XA id): parsed, encoded and sent on the calling thread through host_calls_,
+  // answered on the host thread that reads the node's answer. nullopt when the loop must take it (an XA call, or a
+  // request it refuses: the loop's path gives the same error); otherwise the op id.
   std::optional<uint64_t> call_on_host(plugin::Completion &done, uint32_t deadline_ms, const std::string &request);
-  struct HostOp {
-    uint64_t id = 0;
-    plugin::Completion done;
-    std::atomic<bool> finished{false};
-  };
-  static constexpr uint64_t kHostOpBit = 1ull << 63;
-  std::shared_ptr<HostOp> take_host_op(uint64_t id); // removes it from host_ops_; null if gone
-  void sweep_host_rpc();                              // on the loop, every kSweepMs while host_rpc_ lives
 
 
   // StubChain: what the stub verbs need from this chain.
@@ -222,14 +213,8 @@ class EvmChain : private StubChain {
   std::string data_dir_;
   Loop loop_;
   JsonRpcClient rpc_;
-  // The host path (call_on_host): the host's loop, and a client on it when the host lends one and the endpoint
-  // allows (HostRpc::servable) and options.rpc_io is not thread.
-  std::unique_ptr<plugin::HostIoLoop> host_loop_;
-  std::unique_ptr<HostRpc> host_rpc_;
-  std::mutex host_ops_mu_;
-  std::unordered_map<uint64_t, std::shared_ptr<HostOp>> host_ops_;
-  uint64_t next_host_op_ = 1; // under host_ops_mu_
-  uint64_t sweep_timer_ = 0;
+  // The host path of plain calls (call_on_host), when the chain has one (HostCalls::open).
+  std::unique_ptr<HostCalls> host_calls_;
   std::atomic<uint64_t> head_number_{0}; // head_.number, for the host path's answers
 
   // resources_ grows on the loop (registerResource) under an exclusive lock; the host path reads under a shared one.

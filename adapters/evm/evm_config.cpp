@@ -101,6 +101,14 @@ void tls(const json::object &to, RpcOptions &rpc) {
   if (!rpc.endpoint.tls) bad("options.tls is set but options.url is not https://");
 }
 
+bool rpc_io_thread(const json::object &o) {
+  const auto *io = o.if_contains("rpc_io");
+  if (io == nullptr) return false;
+  const std::string s = io->is_string() ? std::string(io->as_string()) : "";
+  if (s != "host" && s != "thread") bad("options.rpc_io must be host or thread, got " + json::serialize(*io));
+  return s == "thread";
+}
+
 } // namespace options
 
 using namespace options;
@@ -231,13 +239,7 @@ EvmConfig parse_evm_config(const std::string &config_json) {
   c.replace_after_blocks = number(o, "replace_after_blocks", 20, 1, 100000, "options");
   c.gas_margin_percent = number(o, "gas_margin_percent", 25, 0, 1000, "options");
   c.request_timeout_ms = number(o, "request_timeout_ms", 10000, 100, 600000, "options");
-  if (const auto *io = o.if_contains("rpc_io")) {
-    const std::string s = io->is_string() ? std::string(io->as_string()) : "";
-    if (s == "thread")
-      c.rpc_io_thread = true;
-    else if (s != "host")
-      bad("options.rpc_io must be host or thread, got " + json::serialize(*io));
-  }
+  c.rpc_io_thread = rpc_io_thread(o);
 
   if (const auto *r = o.if_contains("resources")) {
     if (!r->is_array()) bad("options.resources must be a list");

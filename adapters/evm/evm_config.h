@@ -82,6 +82,8 @@ ResourceConfig contract(const boost::json::object &ro, const std::string &where,
 // options.tls's ca_file, cert_file, key_file and verify into rpc (the caller has checked the keys); refused unless
 // rpc.endpoint is https://.
 void tls(const boost::json::object &to, RpcOptions &rpc);
+// options.rpc_io: true for `thread`, false for `host` or when absent.
+bool rpc_io_thread(const boost::json::object &o);
 } // namespace options
 
 } // namespace weft::evm

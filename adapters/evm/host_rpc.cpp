@@ -457,6 +457,14 @@ size_t HostRpc::waiting() const {
   return impl_->queue.size();
 }
 
+size_t HostRpc::unanswered() const {
+  std::lock_guard lock(impl_->mu);
+  size_t n = impl_->queue.size();
+  for (const auto &c : impl_->conns)
+    if (c->ex) ++n;
+  return n;
+}
+
 std::uint64_t HostRpc::requests_sent() const { return impl_->sent.load(std::memory_order_relaxed); }
 
 } // namespace weft::evm

@@ -53,9 +53,11 @@ class HostRpc {
   // Idempotent. Not from a callback.
   void shutdown();
 
-  // Connections open or opening, calls waiting for one, and requests written, for tests and figures.
+  // Connections open or opening, calls waiting for one, calls not yet answered (running or waiting), and requests
+  // written, for tests, figures and the owner's sweeps.
   size_t connections() const;
   size_t waiting() const;
+  size_t unanswered() const;
   std::uint64_t requests_sent() const;
 
  private:
