@@ -196,12 +196,16 @@ class BcosAdapter(unittest.TestCase):
 
 class BcosNodeFaults(unittest.TestCase):
     def test_garbage_from_the_node_is_a_clear_error_and_never_a_crash(self):
-        for version in (2, 3):
-            with self.subTest(version=version):
+        # Calls wait for the node on the router's I/O threads (rpc_io host, the default) or on the chain's thread.
+        for version, rpc_io in ((2, "host"), (3, "host"), (2, "thread"), (3, "thread")):
+            with self.subTest(version=version, rpc_io=rpc_io):
                 node = FiscoNode(version=version)
                 stub = "BCOS2.0" if version == 2 else "BCOS3"
-                r = router_for(bcos_chain("junk", stub, node.url, store(node), request_timeout_ms=1000)).start()
+                r = router_for(bcos_chain("junk", stub, node.url, store(node), request_timeout_ms=1000,
+                                          rpc_io=rpc_io)).start()
                 try:
+                    said = "on the router's I/O threads" if rpc_io == "host" else "options.rpc_io is thread"
+                    self.assertIn(said, r.log_text())
                     def call():
                         return r.request("POST", "/resource/payment/junk/store/call", call_data("get"))[1]
                     self.assertEqual(call()["data"]["errorCode"], 0)
