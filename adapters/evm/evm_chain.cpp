@@ -22,6 +22,11 @@ struct EvmChain::Sender {
   bool fetching = false;
   std::vector<std::function<void(bool ok, const std::string &error)>> waiting;
   std::optional<uint64_t> gap_seen; // the gap seen at the previous head, filled if it is still there at this one
+  // Signed transactions go to the node one at a time, lowest nonce first: an account's transactions racing each
+  // other over several connections reach the node out of order, and a node may then hold a later one back for good
+  // (anvil did, with a valid transaction in its pool that no block ever took).
+  bool broadcasting = false;
+  std::multimap<uint64_t, std::function<void()>> to_broadcast;
 };
 
 struct EvmChain::Sent {
@@ -941,10 +946,29 @@ void EvmChain::sign_and_broadcast(const std::shared_ptr<Sent> &sent, bool replac
 }
 
 void EvmChain::broadcast(const std::shared_ptr<Sent> &sent, const std::string &hash, Why why) {
+  Sender &s = sender(sent->account, sent->from);
+  s.to_broadcast.emplace(sent->nonce, [this, sent, hash, why] { send_raw(sent, hash, why); });
+  next_broadcast(s);
+}
+
+void EvmChain::next_broadcast(Sender &s) {
+  if (s.broadcasting || s.to_broadcast.empty() || closing_) return;
+  auto first = s.to_broadcast.begin();
+  auto send = std::move(first->second);
+  s.to_broadcast.erase(first);
+  s.broadcasting = true;
+  send();
+}
+
+void EvmChain::send_raw(const std::shared_ptr<Sent> &sent, const std::string &hash, Why why) {
   sent->sent_at = Clock::now();
   rpc_.call("eth_sendRawTransaction", json::array{sent->raw}, std::chrono::milliseconds(cfg_.request_timeout_ms),
             [this, sent, hash, why](RpcAnswer a) {
-              if (closing_ || sent->final_ || !tracked_.contains(sent)) return;
+              if (closing_) return;
+              Sender &account = sender(sent->account, sent->from);
+              account.broadcasting = false;
+              next_broadcast(account);
+              if (sent->final_ || !tracked_.contains(sent)) return;
               const bool known = a.rpc_error() && (contains(a.message, "already known") ||
                                                    contains(a.message, "known transaction") ||
                                                    contains(a.message, "already imported") ||

@@ -187,7 +187,10 @@ class EvmChain : private StubChain {
   // First: the first signed version; Replace: re-signed at the same nonce with higher fees; Again: the same bytes
   // once more (the node was unreachable, forgot it, or its block left the chain).
   enum class Why { First, Replace, Again };
+  // Queues the signed bytes for the node (Sender::to_broadcast); send_raw is one eth_sendRawTransaction of them.
   void broadcast(const std::shared_ptr<Sent> &sent, const std::string &hash, Why why);
+  void next_broadcast(Sender &s);
+  void send_raw(const std::shared_ptr<Sent> &sent, const std::string &hash, Why why);
   void answer_mined(const std::shared_ptr<Sent> &sent, const boost::json::object &receipt);
   void fees(const std::shared_ptr<Op> &op, std::function<void(U256 a, U256 b)> next);
   Sender &sender(const std::string &account, const Address &from);
