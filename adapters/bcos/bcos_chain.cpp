@@ -418,16 +418,12 @@ void BcosChain::call(const std::shared_ptr<Op> &op, json::object req) {
 
 std::optional<uint64_t> BcosChain::call_on_host(plugin::Completion &done, uint32_t deadline_ms,
                                                 const std::string &request) {
-  boost::system::error_code ec;
-  auto v = json::parse(request, ec);
-  if (ec || !v.is_object()) return std::nullopt;
-  const auto &req = v.as_object();
-  if (const auto *o = req.if_contains("options"); o != nullptr && o->is_object())
-    if (o->as_object().contains("XA_TRANSACTION_ID")) return std::nullopt;
+  auto req = evm::HostCalls::plain_request(request);
+  if (!req) return std::nullopt;
   CallPlan plan;
   try {
     std::shared_lock lock(resources_mu_);
-    plan = plan_call(req);
+    plan = plan_call(*req);
   } catch (const Failure &) {
     return std::nullopt; // the loop's path gives the same error
   }

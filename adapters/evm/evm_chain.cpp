@@ -630,15 +630,12 @@ void EvmChain::run_call(const std::shared_ptr<Op> &op, const ResourceConfig &res
 
 std::optional<uint64_t> EvmChain::call_on_host(plugin::Completion &done, uint32_t deadline_ms,
                                                const std::string &request) {
-  boost::system::error_code ec;
-  auto v = json::parse(request, ec);
-  if (ec || !v.is_object()) return std::nullopt;
-  const auto &req = v.as_object();
-  if (options_of(req).contains("XA_TRANSACTION_ID")) return std::nullopt;
+  auto req = HostCalls::plain_request(request);
+  if (!req) return std::nullopt;
   CallPlan plan;
   try {
     std::shared_lock lock(resources_mu_);
-    plan = plan_call(req);
+    plan = plan_call(*req);
   } catch (const Failure &) {
     return std::nullopt;
   }

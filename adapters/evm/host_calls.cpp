@@ -2,6 +2,7 @@
 
 #include "json_rpc.h"
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
@@ -77,6 +78,16 @@ std::unique_ptr<HostCalls> HostCalls::open(const plugin::Host &host, Loop &loop,
   }
   if (!HostRpc::servable(rpc, why)) return nullptr;
   return std::make_unique<HostCalls>(host, loop, rpc);
+}
+
+std::optional<json::object> HostCalls::plain_request(const std::string &request) {
+  boost::system::error_code ec;
+  auto v = json::parse(request, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  auto &req = v.as_object();
+  if (const auto *o = req.if_contains("options"); o != nullptr && o->is_object())
+    if (o->as_object().contains("XA_TRANSACTION_ID")) return std::nullopt;
+  return std::move(req);
 }
 
 HostCalls::HostCalls(const plugin::Host &host, Loop &loop, const RpcOptions &rpc)

@@ -11,11 +11,13 @@
 #include <weft/adapter.hpp>
 
 #include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -45,6 +47,9 @@ class HostCalls {
   HostCalls &operator=(const HostCalls &) = delete;
 
   static bool owns(uint64_t op_id) { return (op_id & kOpBit) != 0; }
+  // A verb's request when the host path may take it: a JSON object outside an XA transaction (no
+  // options.XA_TRANSACTION_ID). nullopt otherwise: the chain's loop takes it, and refuses it there if it is bad.
+  static std::optional<boost::json::object> plain_request(const std::string &request);
 
   // Sends method(params) within budget and returns the op id; `done` gets decode(the node's answer) once, or a
   // cancel's or a shutdown's WEFT_E_CANCELLED. From any thread; decode runs on a router thread and must not block.
