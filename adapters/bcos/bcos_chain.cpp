@@ -420,17 +420,11 @@ std::optional<uint64_t> BcosChain::call_on_host(plugin::Completion &done, uint32
                                                 const std::string &request) {
   auto req = evm::HostCalls::plain_request(request);
   if (!req) return std::nullopt;
-  CallPlan plan;
-  try {
-    std::shared_lock lock(resources_mu_);
-    plan = plan_call(*req);
-  } catch (const Failure &) {
-    return std::nullopt; // the loop's path gives the same error
-  }
-  const auto budget = std::min<uint64_t>(deadline_ms == 0 ? 30000 : deadline_ms, cfg_.request_timeout_ms);
-  return host_calls_->call(std::move(done), std::chrono::milliseconds(budget), "call",
-                           call_params(plan.res->address, plan.data, plan.from),
-                           [this, res = plan.res, f = plan.fn](const evm::RpcAnswer &a) {
+  auto plan = evm::HostCalls::try_plan(resources_mu_, [&] { return plan_call(*req); });
+  if (!plan) return std::nullopt;
+  return host_calls_->call(std::move(done), evm::HostCalls::budget(deadline_ms, cfg_.request_timeout_ms), "call",
+                           call_params(plan->res->address, plan->data, plan->from),
+                           [this, res = plan->res, f = plan->fn](const evm::RpcAnswer &a) {
                              auto answer = node_call_answer(a);
                              if (auto *failed = std::get_if<evm::HostCalls::Outcome>(&answer)) return *failed;
                              const auto &r = std::get<NodeCallAnswer>(answer);

@@ -632,19 +632,11 @@ std::optional<uint64_t> EvmChain::call_on_host(plugin::Completion &done, uint32_
                                                const std::string &request) {
   auto req = HostCalls::plain_request(request);
   if (!req) return std::nullopt;
-  CallPlan plan;
-  try {
-    std::shared_lock lock(resources_mu_);
-    plan = plan_call(*req);
-  } catch (const Failure &) {
-    return std::nullopt;
-  }
-  const auto budget = std::min<uint64_t>(deadline_ms == 0 ? 30000 : deadline_ms, cfg_.request_timeout_ms);
-  const ResourceConfig *res = plan.res;
-  const abi::Function *f = plan.fn;
-  return host_calls_->call(std::move(done), std::chrono::milliseconds(budget), "eth_call",
-                           json::array{eth_call_params(*res, plan.data, plan.from), "latest"},
-                           [this, res, f](const RpcAnswer &a) {
+  auto plan = HostCalls::try_plan(resources_mu_, [&] { return plan_call(*req); });
+  if (!plan) return std::nullopt;
+  return host_calls_->call(std::move(done), HostCalls::budget(deadline_ms, cfg_.request_timeout_ms), "eth_call",
+                           json::array{eth_call_params(*plan->res, plan->data, plan->from), "latest"},
+                           [this, res = plan->res, f = plan->fn](const RpcAnswer &a) {
                              return call_outcome(a, *res, *f, head_number_.load(std::memory_order_relaxed));
                            });
 }

@@ -14,10 +14,12 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 
@@ -50,6 +52,21 @@ class HostCalls {
   // A verb's request when the host path may take it: a JSON object outside an XA transaction (no
   // options.XA_TRANSACTION_ID). nullopt otherwise: the chain's loop takes it, and refuses it there if it is bad.
   static std::optional<boost::json::object> plain_request(const std::string &request);
+  // What plan() builds from such a request while `resources` is held shared (the chain's loop adds resources under it
+  // exclusively), or nullopt when plan() throws plugin::Failure: the loop takes the request and gives that error.
+  template <class Plan>
+  static auto try_plan(std::shared_mutex &resources, Plan plan) -> std::optional<decltype(plan())> {
+    try {
+      std::shared_lock lock(resources);
+      return plan();
+    } catch (const plugin::Failure &) {
+      return std::nullopt;
+    }
+  }
+  // A call's time: the verb's deadline (0: 30 s), at most one request's bound.
+  static std::chrono::milliseconds budget(uint32_t deadline_ms, uint64_t request_timeout_ms) {
+    return std::chrono::milliseconds(std::min<uint64_t>(deadline_ms == 0 ? 30000 : deadline_ms, request_timeout_ms));
+  }
 
   // Sends method(params) within budget and returns the op id; `done` gets decode(the node's answer) once, or a
   // cancel's or a shutdown's WEFT_E_CANCELLED. From any thread; decode runs on a router thread and must not block.
