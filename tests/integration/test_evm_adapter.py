@@ -634,13 +634,15 @@ class EvmNodeFaults(unittest.TestCase):
     def test_config_errors_name_what_is_wrong(self):
         chains = (evm_chain("noabi", "http://127.0.0.1:9", [{"name": "x", "address": "0x" + "11" * 20,
                                                                "abi_file": "/nonexistent/shop.abi"}])
-                  + evm_chain("badurl", "ftp://127.0.0.1:9", []))
+                  + evm_chain("badurl", "ftp://127.0.0.1:9", [])
+                  + evm_chain("badio", "http://127.0.0.1:9", [], rpc_io="fast"))
         r = router_with_keys(chains, accounts=("alice",)).start()
         try:
             status = {c["path"]: c for c in r.ok("GET", "/sys/status")["chains"]}
             self.assertEqual(status["payment.noabi"]["status"], "down")
             self.assertIn("/nonexistent/shop.abi", status["payment.noabi"]["reason"])
             self.assertIn("http://", status["payment.badurl"]["reason"])
+            self.assertIn("options.rpc_io must be host or thread", status["payment.badio"]["reason"])
         finally:
             r.stop()
             r.cleanup()

@@ -69,6 +69,8 @@ TEST_CASE("every bad option is refused by name") {
   CHECK(error_of("BCOS2.0", R"({"url":"http://x:1","block_limit_margin":1001})").find("between 1 and 1000") !=
         std::string::npos);
   CHECK(error_of("BCOS2.0", R"({"url":"http://x:1","poll_ms":"fast"})").find("options.poll_ms") != std::string::npos);
+  CHECK(error_of("BCOS2.0", R"({"url":"http://x:1","rpc_io":"fast"})").find("options.rpc_io must be host or thread") !=
+        std::string::npos);
   CHECK(error_of("BCOS2.0", R"({"url":"http://x:1","tls":{"verify":false}})").find("not https://") !=
         std::string::npos);
   CHECK(error_of("BCOS2.0", R"({"url":"http://x:1","resources":[{"name":"s","address":"0x)" + std::string(40, '1') +
