@@ -323,8 +323,13 @@ class Router:
         return self.stop(signal.SIGKILL)
 
     def wait_exit(self, timeout):
-        """Waits (scaled) for the router to end by itself, e.g. at a crash failpoint; its exit status."""
-        code = self.proc.wait(timeout=scaled(timeout))
+        """Waits (scaled) for the router to end by itself, e.g. at a crash failpoint; its exit status. A router still
+        running after the timeout fails the test with the tail of its log, which says where it stopped."""
+        try:
+            code = self.proc.wait(timeout=scaled(timeout))
+        except subprocess.TimeoutExpired:
+            raise AssertionError("the router did not exit within %ss; its log ends:\n%s"
+                                 % (scaled(timeout), self.log_text()[-3000:])) from None
         self.log.close()
         self.proc = None
         return code
