@@ -133,6 +133,8 @@ EvmChain::~EvmChain() {
   loop_.post([this, &closed] {
     closing_ = true;
     if (poll_timer_ != 0) loop_.cancel_timer(poll_timer_);
+    if (follow_timer_ != 0) loop_.cancel_timer(follow_timer_);
+    follow_ups_.clear();
     book_.close("the chain was closed");
     for (auto &[addr, s] : senders_) {
       auto waiting = std::move(s->waiting);
@@ -966,7 +968,7 @@ void EvmChain::send_raw(const std::shared_ptr<Sent> &sent, const std::string &ha
                 const bool first = !sent->accepted;
                 sent->accepted = true;
                 if (why != Why::Again) sent->accepted_at = head_.number;
-                if (first) check_receipts({sent}); // a node that mines at once has the receipt already
+                if (first) follow_up(sent); // a node that mines at once has the receipt already, or soon
                 return;
               }
               if (!a.rpc_error()) {
@@ -1031,7 +1033,48 @@ void EvmChain::send_raw(const std::shared_ptr<Sent> &sent, const std::string &ha
             });
 }
 
-void EvmChain::check_receipts(const std::vector<std::shared_ptr<Sent>> &which, bool all) {
+void EvmChain::follow_up(const std::shared_ptr<Sent> &sent) {
+  follow_ups_.push_back(FollowUp{.sent = sent, .done = 0, .due = Clock::now()});
+  pump_follow_ups();
+}
+
+void EvmChain::pump_follow_ups() {
+  if (closing_ || following_ || follow_ups_.empty()) return;
+  const auto now = Clock::now();
+  auto due = follow_ups_.front().due;
+  for (const auto &f : follow_ups_) due = std::min(due, f.due);
+  if (due > now) {
+    if (follow_timer_ != 0 && follow_timer_due_ <= due) return;
+    if (follow_timer_ != 0) loop_.cancel_timer(follow_timer_);
+    follow_timer_due_ = due;
+    // The loop's timers count whole milliseconds: round up, so the batch finds its sends due.
+    const auto wait = std::chrono::ceil<std::chrono::milliseconds>(due - now);
+    follow_timer_ = loop_.after(wait, [this] {
+      follow_timer_ = 0;
+      pump_follow_ups();
+    });
+    return;
+  }
+  // Every send due within the next half millisecond goes in this batch.
+  std::vector<std::shared_ptr<Sent>> which;
+  for (const auto &f : follow_ups_)
+    if (f.due <= now + std::chrono::microseconds(500)) which.push_back(f.sent);
+  following_ = true;
+  check_receipts(which, false, [this, which] {
+    following_ = false;
+    const auto at = Clock::now();
+    std::erase_if(follow_ups_, [&](FollowUp &f) {
+      if (f.sent->final_ || !tracked_.contains(f.sent)) return true;
+      if (std::find(which.begin(), which.end(), f.sent) == which.end()) return false;
+      if (++f.done > static_cast<int>(kFollowUpMs.size())) return true; // left to the head polls
+      f.due = at + std::chrono::milliseconds(kFollowUpMs[f.done - 1]);
+      return false;
+    });
+    pump_follow_ups();
+  });
+}
+
+void EvmChain::check_receipts(const std::vector<std::shared_ptr<Sent>> &which, bool all, std::function<void()> done) {
   // The latest block first (the head, and the time of a block just mined, at no extra round trip); then per
   // transaction the receipt of every version, and whether the node still knows the latest version.
   std::vector<std::pair<std::string, json::array>> reqs{{"eth_getBlockByNumber", json::array{"latest", false}}};
@@ -1047,12 +1090,19 @@ void EvmChain::check_receipts(const std::vector<std::shared_ptr<Sent>> &which, b
   }
   if (reqs.size() == 1) {
     if (all) checking_all_ = false;
+    if (done) done();
     return;
   }
   rpc_.batch(std::move(reqs), std::chrono::milliseconds(cfg_.request_timeout_ms),
-             [this, keys, all](std::vector<RpcAnswer> answers) {
+             [this, keys, all, done = std::move(done)](std::vector<RpcAnswer> answers) {
                if (all) checking_all_ = false;
                if (closing_) return;
+               struct AtEnd {
+                 const std::function<void()> &f;
+                 ~AtEnd() {
+                   if (f) f();
+                 }
+               } at_end{done};
                std::set<std::shared_ptr<Sent>> mined, unknown, forgotten;
                if (!answers.empty() && answers[0].ok() && answers[0].result.is_object())
                  update_head(answers[0].result.as_object());

@@ -21,7 +21,9 @@
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
+#include <array>
 #include <atomic>
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <map>
@@ -174,8 +176,17 @@ class EvmChain : private StubChain {
   void on_head(const boost::json::object &block); // update_head, then tick
   bool update_head(const boost::json::object &block);
   void tick(); // every poll: rebroadcasts, receipts of every tracked transaction, nonce gaps
-  // all: the poll's check of every tracked transaction (one at a time); otherwise one just sent.
-  void check_receipts(const std::vector<std::shared_ptr<Sent>> &which, bool all = false);
+  // all: the poll's check of every tracked transaction (one at a time); otherwise sends just accepted. done runs
+  // once the answer is handled (or at once when there is nothing to ask).
+  void check_receipts(const std::vector<std::shared_ptr<Sent>> &which, bool all = false,
+                      std::function<void()> done = {});
+  // A send the node just accepted: its receipt is asked for at once, again as soon as that answer says it is not
+  // there, then 1, 2, 4 and 8 ms later (kFollowUpMs), before it is left to the head polls. A node that mines on
+  // demand seals the block just after it answers the send, so a receipt asked for at once is often not there yet
+  // and would otherwise wait a whole poll. Every send whose check is due goes in one batch, so a burst of sends
+  // costs a few requests, not a few per send.
+  void follow_up(const std::shared_ptr<Sent> &sent);
+  void pump_follow_ups();
   void on_receipt(const std::shared_ptr<Sent> &sent, const std::string &hash, const boost::json::value &receipt);
   void maybe_replace(const std::shared_ptr<Sent> &sent); // after replace_after_blocks without a receipt
   void replace(const std::shared_ptr<Sent> &sent);       // re-signs at the same nonce, fees raised or current
@@ -234,6 +245,16 @@ class EvmChain : private StubChain {
   Head head_;
   bool checking_all_ = false;
   uint64_t poll_timer_ = 0;
+  struct FollowUp {
+    std::shared_ptr<Sent> sent;
+    int done = 0; // checks so far
+    std::chrono::steady_clock::time_point due;
+  };
+  static constexpr std::array<int, 5> kFollowUpMs{0, 1, 2, 4, 8};
+  std::vector<FollowUp> follow_ups_;
+  bool following_ = false; // a follow-up batch is in flight
+  uint64_t follow_timer_ = 0;
+  std::chrono::steady_clock::time_point follow_timer_due_{};
   std::map<std::string, std::unique_ptr<Sender>> senders_; // by address
   std::set<std::shared_ptr<Sent>> tracked_;
   std::map<std::string, Address> account_addresses_;

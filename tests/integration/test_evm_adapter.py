@@ -521,6 +521,103 @@ class GarbageNode(http.server.BaseHTTPRequestHandler):
         return ok("0x" + "00" * 31 + "07")
 
 
+class MiningNode(http.server.BaseHTTPRequestHandler):
+    """A node that takes every transaction and makes its receipt appear only after it was asked for `withhold` times,
+    as a node that mines on demand has the receipt a moment after it answers the send. Counts the asks per hash."""
+    withhold = 0
+    asks = {}
+    lock = threading.Lock()
+
+    def log_message(self, *args):
+        pass
+
+    def one(self, req):
+        method, params = req["method"], req.get("params", [])
+        result = None
+        if method == "eth_chainId":
+            result = hex(31337)
+        elif method == "eth_blockNumber":
+            result = "0x10"
+        elif method == "eth_getBlockByNumber":
+            result = {"number": "0x10", "hash": "0x" + "ab" * 32, "parentHash": "0x" + "cd" * 32,
+                      "timestamp": "0x6553f100", "baseFeePerGas": "0x1", "transactions": []}
+        elif method == "eth_getTransactionCount":
+            result = "0x0"
+        elif method == "eth_maxPriorityFeePerGas":
+            result = "0x1"
+        elif method == "eth_sendRawTransaction":
+            result = "0x" + "00" * 32  # the router hashes the bytes itself
+        elif method == "eth_getTransactionByHash":
+            result = {"hash": params[0], "blockNumber": None}
+        elif method == "eth_getTransactionReceipt":
+            with MiningNode.lock:
+                n = MiningNode.asks[params[0]] = MiningNode.asks.get(params[0], 0) + 1
+            if n > MiningNode.withhold:
+                result = {"transactionHash": params[0], "blockNumber": "0x11", "blockHash": "0x" + "ef" * 32,
+                          "transactionIndex": "0x0", "status": "0x1", "gasUsed": "0x5208",
+                          "cumulativeGasUsed": "0x5208", "logs": [], "contractAddress": None}
+        return {"jsonrpc": "2.0", "id": req["id"], "result": result}
+
+    def do_POST(self):
+        req = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        out = [self.one(r) for r in req] if isinstance(req, list) else self.one(req)
+        raw = json.dumps(out).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+
+class EvmReceiptFollowUps(unittest.TestCase):
+    """A send the node just accepted has its receipt asked for at once, again, then 1, 2, 4 and 8 ms later: six asks
+    before the head polls take over. The chain here polls the head once a minute, so any answer the test sees came
+    from those asks, whatever the machine's load."""
+
+    def setUp(self):
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), MiningNode)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        MiningNode.asks, MiningNode.withhold = {}, 0
+        abi = compile_contracts("Shop")["Shop"]["abi"]
+        url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        self.router = router_with_keys(evm_chain("mine", url, [{"name": "shop", "address": "0x" + "11" * 20,
+                                                                "abi": abi}], poll_ms=60000),
+                                       accounts=("alice",)).start()
+
+    def tearDown(self):
+        self.router.stop()
+        self.router.cleanup()
+        self.server.shutdown()
+        self.server.server_close()
+
+    def send(self):
+        return self.router.request("POST", "/resource/payment/mine/shop/sendTransaction",
+                                   call_data("add", "x", "1", gasLimit="100000"), timeout=30)[1]
+
+    def test_a_receipt_that_comes_late_is_found_without_waiting_for_a_poll(self):
+        MiningNode.withhold = 3
+        envs = []
+        threads = [threading.Thread(target=lambda: envs.append(self.send())) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(len(envs), 8)
+        for env in envs:
+            self.assertEqual(env["errorCode"], 0, env)
+            self.assertEqual(env["data"]["errorCode"], 0, env)
+        hashes = {env["data"]["hash"] for env in envs}
+        self.assertEqual(len(hashes), 8)
+        self.assertEqual({MiningNode.asks[h] for h in hashes}, {4})  # three misses, then found; nothing more
+
+    def test_a_receipt_that_never_comes_is_asked_for_six_times_then_left_to_the_polls(self):
+        MiningNode.withhold = 10 ** 9
+        threading.Thread(target=self.send, daemon=True).start()
+        wait_for(lambda: sum(MiningNode.asks.values()) >= 6, scaled(20), "six asks for the receipt")
+        time.sleep(scaled(1))
+        self.assertEqual(list(MiningNode.asks.values()), [6])
+
+
 class EvmNodeFaults(unittest.TestCase):
     def test_garbage_from_the_node_is_a_clear_error_and_never_a_crash(self):
         # Calls wait for the node on the router's I/O threads by default (rpc_io host), or on the chain's thread.
