@@ -259,7 +259,7 @@ public:
     router(get(top, "router"));
     if (auto *f = get(top, "rpc"); f && is_mapping(d_, *f, "rpc"))
       rpc(fields(d_, f->value, "rpc",
-                 {"listen", "threads", "max_body_bytes", "header_timeout_ms", "idle_timeout_ms", "request_timeout_ms",
+                 {"listen", "threads", "handoff", "max_body_bytes", "header_timeout_ms", "idle_timeout_ms", "request_timeout_ms",
                   "max_in_flight", "ready_file", "url_prefix", "tls", "allow_insecure"}));
     if (auto *f = get(top, "auth"); f && is_mapping(d_, *f, "auth"))
       auth(fields(d_, f->value, "auth", {"login", "register", "token_life_s"}));
@@ -361,6 +361,12 @@ private:
       d_.fail(get(f, "listen")->value,
               "rpc.listen must be host:port with port 0..65535 (IPv6 as [::1]:8250), got '" + *s + "'");
     integer(get(f, "threads"), "rpc.threads", 1, 64, r.threads);
+    if (auto h = string(get(f, "handoff"), "rpc.handoff")) {
+      if (*h == "auto" || *h == "share" || *h == "keep")
+        r.handoff = *h;
+      else
+        d_.fail(get(f, "handoff")->value, "rpc.handoff must be auto, share or keep, got '" + *h + "'");
+    }
     integer(get(f, "max_body_bytes"), "rpc.max_body_bytes", 1024, 64 * 1024 * 1024, r.max_body_bytes);
     integer(get(f, "header_timeout_ms"), "rpc.header_timeout_ms", 1, 3'600'000, r.header_timeout_ms);
     integer(get(f, "idle_timeout_ms"), "rpc.idle_timeout_ms", 1, 86'400'000, r.idle_timeout_ms);
@@ -548,6 +554,10 @@ private:
 std::string RpcConfig::listen() const {
   std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
   return h + ":" + std::to_string(port);
+}
+
+bool RpcConfig::handoff_keeps(unsigned cores) const {
+  return handoff == "keep" || (handoff == "auto" && cores <= 2);
 }
 
 Result<RouterConfig> parse_config(std::string_view text, std::string_view file_name, const fs::path &base_dir) {

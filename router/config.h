@@ -28,6 +28,10 @@ struct RpcConfig {
   std::string host = "127.0.0.1"; // without brackets, also for IPv6 ("::1")
   std::uint16_t port = 8250;      // 0: the OS picks a free port
   int threads = 2;
+  // What an I/O thread does with the work an event brings: "share" wakes an idle thread to watch the sockets while it
+  // works (Asio's shared scheduler); "keep" runs it itself and wakes another thread only for work from outside the
+  // I/O threads; "auto" is keep on a machine with two cores or fewer, share otherwise. Resolved by handoff_keeps().
+  std::string handoff = "auto";
   std::size_t max_body_bytes = 1024 * 1024;
   std::int64_t header_timeout_ms = 10000;  // a client must send a whole request within this
   std::int64_t idle_timeout_ms = 60000;    // keep-alive idle limit
@@ -40,6 +44,8 @@ struct RpcConfig {
 
   // "host:port", with brackets around an IPv6 host.
   std::string listen() const;
+  // Whether the I/O threads keep their work (handoff keep, or auto on `cores` <= 2).
+  bool handoff_keeps(unsigned cores) const;
 };
 
 // The Prometheus and health listener: its own port, no login.

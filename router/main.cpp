@@ -15,6 +15,7 @@
 #include <fstream>
 #include <future>
 #include <iostream>
+#include <algorithm>
 #include <thread>
 
 #include "chains/chain_service.h"
@@ -334,7 +335,12 @@ int main(int argc, char **argv) {
 
   // The I/O threads run from before the first chain opens: adapters wait on their sockets in this loop (io_watch), an
   // open that asks its chain something included. Every return from here on stops them first (io_threads.stop()).
-  boost::asio::io_context io(cfg->rpc.threads);
+  // A concurrency hint of 1 is Asio's single-thread mode with its locks kept: a thread runs the handlers of the events
+  // it takes and what they post, and wakes another thread only for work posted from outside the loop. Safe with any
+  // number of threads; it saves the wake-up of a second thread per event (rpc.handoff, docs/config.md).
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  const bool keep = cfg->rpc.handoff_keeps(cores);
+  boost::asio::io_context io(keep ? 1 : cfg->rpc.threads);
   IoWatches io_watches(io);
   (*host)->set_io(&io_watches);
   IoThreads io_threads(io, cfg->rpc.threads);
@@ -551,6 +557,10 @@ int main(int argc, char **argv) {
   }
   spdlog::info("RPC listening on {}://{}{}", cfg->rpc.tls.mode == "plain" ? "http" : "https", address,
                cfg->rpc.url_prefix);
+  spdlog::info("{} I/O thread{}; an event's work {} (rpc.handoff {}, {} core{})", cfg->rpc.threads,
+               cfg->rpc.threads == 1 ? "" : "s",
+               keep ? "stays on the thread that took it" : "is shared with an idle thread", cfg->rpc.handoff, cores,
+               cores == 1 ? "" : "s");
   if (metrics_server) spdlog::info("metrics and health on http://{}/metrics", metrics_address);
 
   std::promise<int> stop_signal;

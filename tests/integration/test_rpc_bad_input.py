@@ -9,7 +9,7 @@ import threading
 import time
 import unittest
 
-from weftlib import REFCHAIN, TESTCHAIN, TEST_PLUGINS, PLUGINS, Router, call_data, scaled
+from weftlib import REFCHAIN, TESTCHAIN, TEST_PLUGINS, PLUGINS, Router, call_data, scaled, wait_for
 
 BROKEN_CHAIN = """
   - name: broken
@@ -23,6 +23,10 @@ BROKEN_CHAIN = """
 
 
 class BadInput(unittest.TestCase):
+    """Run with rpc.handoff keep (an event's work stays on the thread that took it); BadInputShared runs it all again
+    with share, so both modes of the I/O threads meet every kind of bad input, with two threads each."""
+    handoff = "keep"
+
     @classmethod
     def setUpClass(cls):
         # One plugin directory with the real adapters, the C test adapter and every broken library.
@@ -31,9 +35,12 @@ class BadInput(unittest.TestCase):
             for f in os.listdir(d):
                 if f.endswith(".so"):
                     shutil.copy(os.path.join(d, f), cls.plugins)
-        rpc = ("  max_body_bytes: 4096\n  header_timeout_ms: %d\n  request_timeout_ms: %d\n"
-               % (scaled(1.0) * 1000, scaled(0.5) * 1000))
+        rpc = ("  max_body_bytes: 4096\n  header_timeout_ms: %d\n  request_timeout_ms: %d\n  threads: 2\n"
+               "  handoff: %s\n" % (scaled(1.0) * 1000, scaled(0.5) * 1000, cls.handoff))
         cls.router = Router(chains=REFCHAIN + TESTCHAIN + BROKEN_CHAIN, plugin_dir=cls.plugins, rpc=rpc).start()
+        said = {"keep": "stays on the thread that took it", "share": "is shared with an idle thread"}[cls.handoff]
+        line = "2 I/O threads; an event's work %s (rpc.handoff %s" % (said, cls.handoff)
+        wait_for(lambda: line in cls.router.log_text(), scaled(10), "the log to say how the I/O threads work")
 
     @classmethod
     def tearDownClass(cls):
@@ -307,6 +314,10 @@ class BadInput(unittest.TestCase):
         for t in threads:
             t.join()
         self.assertEqual(errors, [])
+
+
+class BadInputShared(BadInput):
+    handoff = "share"
 
 
 if __name__ == "__main__":

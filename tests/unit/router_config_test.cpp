@@ -88,6 +88,7 @@ TEST_CASE("only router.zone is required; everything else has its documented defa
   CHECK(c.rpc.host == "127.0.0.1");
   CHECK(c.rpc.port == 8250);
   CHECK(c.rpc.threads == 2);
+  CHECK(c.rpc.handoff == "auto");
   CHECK(c.rpc.max_body_bytes == 1048576);
   CHECK(c.rpc.header_timeout_ms == 10000);
   CHECK(c.rpc.idle_timeout_ms == 60000);
@@ -158,6 +159,17 @@ TEST_CASE("an unknown key names the closest known one") {
         "test.yaml:3:1: unknown key 'peers' in the top level; known keys: router, rpc, metrics, auth, xa, htlc, log, accounts, chains");
   CHECK(error_of(kZone + "rpc:\n  threads: 2\n  threads: 3\n") ==
         "test.yaml:5:3: duplicate key 'threads' in rpc (first at line 4); keep one");
+}
+
+TEST_CASE("rpc.handoff: auto keeps an event's work on its thread on two cores or fewer; share and keep say so") {
+  RouterConfig c = parse(kZone);
+  CHECK(c.rpc.handoff_keeps(1));
+  CHECK(c.rpc.handoff_keeps(2));
+  CHECK_FALSE(c.rpc.handoff_keeps(4));
+  CHECK_FALSE(parse(kZone + "rpc:\n  handoff: share\n").rpc.handoff_keeps(2));
+  CHECK(parse(kZone + "rpc:\n  handoff: keep\n").rpc.handoff_keeps(64));
+  CHECK(error_of(kZone + "rpc:\n  handoff: never\n") ==
+        "test.yaml:4:12: rpc.handoff must be auto, share or keep, got 'never'");
 }
 
 TEST_CASE("wrong types and out-of-range values say what is allowed") {
