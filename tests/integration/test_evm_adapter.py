@@ -583,6 +583,8 @@ class EvmReceiptFollowUps(unittest.TestCase):
         self.router = router_with_keys(evm_chain("mine", url, [{"name": "shop", "address": "0x" + "11" * 20,
                                                                 "abi": abi}], poll_ms=60000),
                                        accounts=("alice",)).start()
+        # The chain's first head poll, whose receipt checks would add to the counts, is over once it logs the head.
+        wait_for(lambda: "answers; head" in self.router.log_text(), scaled(20), "the chain's first head poll")
 
     def tearDown(self):
         self.router.stop()
