@@ -1076,7 +1076,7 @@ void EvmChain::pump_follow_ups() {
 
 void EvmChain::check_receipts(const std::vector<std::shared_ptr<Sent>> &which, bool all, std::function<void()> done) {
   // The latest block first (the head, and the time of a block just mined, at no extra round trip); then per
-  // transaction the receipt of every version, and whether the node still knows the latest version.
+  // transaction the receipt of every version, and (at the polls) whether the node still knows the latest version.
   std::vector<std::pair<std::string, json::array>> reqs{{"eth_getBlockByNumber", json::array{"latest", false}}};
   std::vector<std::pair<std::shared_ptr<Sent>, std::string>> keys{{nullptr, "latest"}}; // "" marks the presence check
   for (const auto &s : which) {
@@ -1085,6 +1085,7 @@ void EvmChain::check_receipts(const std::vector<std::shared_ptr<Sent>> &which, b
       reqs.emplace_back("eth_getTransactionReceipt", json::array{h});
       keys.emplace_back(s, h);
     }
+    if (!all) continue; // a send just accepted cannot count as forgotten yet (that takes a poll interval)
     reqs.emplace_back("eth_getTransactionByHash", json::array{s->hashes.back()});
     keys.emplace_back(s, "");
   }
