@@ -157,9 +157,12 @@ def main():
                     help="xa.start_in_step off: every branch starts at startXATransaction (the WeCross way)")
     ap.add_argument("--phases", action="store_true",
                     help="only time each request of one client's XA transfers and plain sends (p50 per request)")
+    ap.add_argument("--log-level", default="info",
+                    help="the router's log level (info, as a production router runs; debug logs every request)")
     a = ap.parse_args()
     xa_conf = "xa:\n  start_in_step: false\n" if a.eager_start else ""
-    router = Router(chains=chains(a.clients) + xa_conf, rpc="  threads: 2\n", auth="  login: false\n").start(login=False)
+    router = Router(chains=chains(a.clients) + xa_conf, rpc="  threads: 2\n", auth="  login: false\n",
+                    log_level=a.log_level).start(login=False)
     try:
         c = Client(router)
         for i in range(a.clients):  # warm-up, and every resource's first write
