@@ -60,7 +60,8 @@ class World:
 
     def __init__(self, block_time, clients):
         self.anvil = Anvil(block_time=block_time).start()
-        r = Router(chains=evm_chain("eth", self.anvil.url, [], poll_ms=POLL_MS) + ref_chains(clients))
+        r = Router(chains=evm_chain("eth", self.anvil.url, [], poll_ms=POLL_MS) + ref_chains(clients),
+                   log_level="info")  # as a production router logs
         for name, key in zip(("alice", "bob"), DEV_KEYS[1:]):
             write_key(r.data_dir, name, key)
         with open(r.config) as f:

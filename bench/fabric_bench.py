@@ -113,7 +113,7 @@ def main():
         net.start()
         print("Fabric network up in %.1f s (2 orgs, etcdraft orderer, BatchTimeout 250 ms, mutual TLS)" %
               net.setup_seconds)
-        router = Router(chains=net.chain_yaml("fab"), auth="  login: true\n")
+        router = Router(chains=net.chain_yaml("fab"), auth="  login: true\n", log_level="info")  # as in production
         router.start()
         cert, key, _, _ = net.user("Org1")
         with open(cert) as f:

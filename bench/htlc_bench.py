@@ -44,7 +44,7 @@ def main():
     ap.add_argument("--swaps", type=int, default=200, help="concurrent swaps in the throughput run")
     ap.add_argument("--sequential", type=int, default=30, help="swaps one after another for the latency figures")
     a = ap.parse_args()
-    r = Router(chains=CHAINS, router="")
+    r = Router(chains=CHAINS, router="", log_level="info")  # as a production router logs
     with open(r.config) as f:
         text = f.read()
     with open(r.config, "w") as f:
