@@ -10,13 +10,15 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <future>
 #include <iostream>
-#include <algorithm>
 #include <thread>
+
+#include <sched.h>
 
 #include "chains/chain_service.h"
 #include "chains/supervisor.h"
@@ -95,6 +97,15 @@ void write_ready_file(const fs::path &file, const std::string &address) {
     out << address << "\n";
   }
   fs::rename(tmp, file);
+}
+
+// The cores this process may run on: its CPU affinity (taskset, a container's cpuset), else what the machine has.
+unsigned usable_cores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+    return static_cast<unsigned>(CPU_COUNT(&set));
+  return std::max(1u, std::thread::hardware_concurrency());
 }
 
 std::string address_text(const boost::asio::ip::tcp::endpoint &ep) {
@@ -338,7 +349,7 @@ int main(int argc, char **argv) {
   // A concurrency hint of 1 is Asio's single-thread mode with its locks kept: a thread runs the handlers of the events
   // it takes and what they post, and wakes another thread only for work posted from outside the loop. Safe with any
   // number of threads; it saves the wake-up of a second thread per event (rpc.handoff, docs/config.md).
-  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  const unsigned cores = usable_cores();
   const bool keep = cfg->rpc.handoff_keeps(cores);
   boost::asio::io_context io(keep ? 1 : cfg->rpc.threads);
   IoWatches io_watches(io);
