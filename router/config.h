@@ -30,7 +30,7 @@ struct RpcConfig {
   int threads = 2;
   // What an I/O thread does with the work an event brings: "share" wakes an idle thread to watch the sockets while it
   // works (Asio's shared scheduler); "keep" runs it itself and wakes another thread only for work from outside the
-  // I/O threads; "auto" is keep on a machine with two cores or fewer, share otherwise. Resolved by handoff_keeps().
+  // I/O threads; "auto" is keep when the router may run on two cores or fewer, share otherwise (handoff_keeps).
   std::string handoff = "auto";
   std::size_t max_body_bytes = 1024 * 1024;
   std::int64_t header_timeout_ms = 10000;  // a client must send a whole request within this
