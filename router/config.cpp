@@ -259,8 +259,8 @@ public:
     router(get(top, "router"));
     if (auto *f = get(top, "rpc"); f && is_mapping(d_, *f, "rpc"))
       rpc(fields(d_, f->value, "rpc",
-                 {"listen", "threads", "handoff", "max_body_bytes", "header_timeout_ms", "idle_timeout_ms", "request_timeout_ms",
-                  "max_in_flight", "ready_file", "url_prefix", "tls", "allow_insecure"}));
+                 {"listen", "threads", "handoff", "max_body_bytes", "header_timeout_ms", "idle_timeout_ms",
+                  "request_timeout_ms", "max_in_flight", "ready_file", "url_prefix", "tls", "allow_insecure"}));
     if (auto *f = get(top, "auth"); f && is_mapping(d_, *f, "auth"))
       auth(fields(d_, f->value, "auth", {"login", "register", "token_life_s"}));
     if (auto *f = get(top, "xa"); f && is_mapping(d_, *f, "xa")) {
@@ -293,6 +293,20 @@ private:
       return std::nullopt;
     }
     return f->value.Scalar();
+  }
+
+  // A string that must be one of `choices`; otherwise "<what> must be a, b or c, got '<value>'".
+  std::optional<std::string> choice(const Field *f, const std::string &what,
+                                    std::initializer_list<std::string_view> choices) {
+    auto s = string(f, what);
+    if (!s || std::find(choices.begin(), choices.end(), *s) != choices.end()) return s;
+    std::string list;
+    for (auto it = choices.begin(); it != choices.end(); ++it) {
+      if (it != choices.begin()) list += std::next(it) == choices.end() ? " or " : ", ";
+      list += *it;
+    }
+    d_.fail(f->value, what + " must be " + list + ", got '" + *s + "'");
+    return std::nullopt;
   }
 
   // A name: 1..max characters of A-Z a-z 0-9 and `extra`.
@@ -361,12 +375,7 @@ private:
       d_.fail(get(f, "listen")->value,
               "rpc.listen must be host:port with port 0..65535 (IPv6 as [::1]:8250), got '" + *s + "'");
     integer(get(f, "threads"), "rpc.threads", 1, 64, r.threads);
-    if (auto h = string(get(f, "handoff"), "rpc.handoff")) {
-      if (*h == "auto" || *h == "share" || *h == "keep")
-        r.handoff = *h;
-      else
-        d_.fail(get(f, "handoff")->value, "rpc.handoff must be auto, share or keep, got '" + *h + "'");
-    }
+    if (auto h = choice(get(f, "handoff"), "rpc.handoff", {"auto", "share", "keep"})) r.handoff = *h;
     integer(get(f, "max_body_bytes"), "rpc.max_body_bytes", 1024, 64 * 1024 * 1024, r.max_body_bytes);
     integer(get(f, "header_timeout_ms"), "rpc.header_timeout_ms", 1, 3'600'000, r.header_timeout_ms);
     integer(get(f, "idle_timeout_ms"), "rpc.idle_timeout_ms", 1, 86'400'000, r.idle_timeout_ms);
@@ -393,12 +402,7 @@ private:
     if (!section || !is_mapping(d_, *section, "rpc.tls")) return;
     Fields f = fields(d_, section->value, "rpc.tls", {"mode", "certificate", "private_key", "ca_certificate", "ciphers"});
     RpcTlsConfig &t = cfg_.rpc.tls;
-    if (auto m = string(get(f, "mode"), "rpc.tls.mode")) {
-      if (*m == "plain" || *m == "tls" || *m == "mutual")
-        t.mode = *m;
-      else
-        d_.fail(get(f, "mode")->value, "rpc.tls.mode must be plain, tls or mutual, got '" + *m + "'");
-    }
+    if (auto m = choice(get(f, "mode"), "rpc.tls.mode", {"plain", "tls", "mutual"})) t.mode = *m;
     t.certificate = path(get(f, "certificate"), "rpc.tls.certificate", base_dir_).value_or(fs::path());
     t.private_key = path(get(f, "private_key"), "rpc.tls.private_key", base_dir_).value_or(fs::path());
     t.ca_certificate = path(get(f, "ca_certificate"), "rpc.tls.ca_certificate", base_dir_).value_or(fs::path());

@@ -170,6 +170,8 @@ TEST_CASE("rpc.handoff: auto keeps an event's work on its thread on two cores or
   CHECK(parse(kZone + "rpc:\n  handoff: keep\n").rpc.handoff_keeps(64));
   CHECK(error_of(kZone + "rpc:\n  handoff: never\n") ==
         "test.yaml:4:12: rpc.handoff must be auto, share or keep, got 'never'");
+  CHECK(error_of(kZone + "rpc:\n  tls:\n    mode: sometimes\n") ==
+        "test.yaml:5:11: rpc.tls.mode must be plain, tls or mutual, got 'sometimes'");
 }
 
 TEST_CASE("wrong types and out-of-range values say what is allowed") {
