@@ -33,7 +33,6 @@
 #include <set>
 #include <shared_mutex>
 #include <string>
-#include <unordered_map>
 #include <variant>
 
 namespace weft::evm {
