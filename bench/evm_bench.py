@@ -1,9 +1,10 @@
 """EVM adapter benchmark: sendTransaction and call through the router to a real anvil node, against the same work
 sent straight to anvil, same run, same client code, same node. Direct sends are transactions signed beforehand with
 ethers (so the baseline pays no signing), sent one at a time in nonce order as the router sends an account's
-transactions, each followed by the same receipt polling the adapter does (at once, again when that finds none, then 1, 2, 4
-and 8 ms later, then every poll interval). The router's sends carry the same gas limit (options.gasLimit), so it
-sends the same transactions; --estimate-gas has it ask the node for an estimate per send instead. Prints tx/s and p50/p99 of each, with one client and with several, and the ratios.
+transactions, each followed by the same receipt polling the adapter does (at once, again when that finds none, then
+1, 2, 4 and 8 ms later, then every poll interval). The router's sends carry the same gas limit (options.gasLimit), so
+it sends the same transactions; --estimate-gas has it ask the node for an estimate per send instead. Prints tx/s and
+p50/p99 of each, with one client and with several, and the ratios.
 
 A second baseline prices the hop itself: the direct work sent through nginx as a plain HTTP proxy in front of anvil
 (keep-alive connections to it, one worker per router thread). Whatever a process in the middle costs on these cores,
@@ -25,7 +26,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 
-from weftlib import Router, call_data  # noqa: E402
+from weftlib import Router, call_data, free_port  # noqa: E402
 import evmlib  # noqa: E402
 from evmlib import Anvil, DEV_KEYS, compile_contracts, evm_chain, write_key  # noqa: E402
 
@@ -127,12 +128,6 @@ class ReceiptWaiter:
                         w["due"] = now + steps[min(w["checks"], len(steps)) - 1] / 1000
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class NginxProxy:
     """nginx as a plain HTTP/1.1 proxy in front of anvil, keep-alive on both sides, access log off."""
 
@@ -220,9 +215,10 @@ def main():
         abi_file = os.path.join(work_dir, "Shop.abi")
         with open(abi_file, "w") as f:
             json.dump(compiled["abi"], f)
+        # The router logs at info, as a production router does.
         r = Router(chains=evm_chain("eth", anvil.url, [{"name": "shop", "address": shop, "abi_file": abi_file}],
                                     poll_ms=POLL_MS, rpc_io=args.rpc_io), accounts=("alice",),
-                   rpc="  threads: %d\n" % args.threads, auth="  login: false\n", log_level="info")  # as a production router logs
+                   rpc="  threads: %d\n" % args.threads, auth="  login: false\n", log_level="info")
         write_key(r.data_dir, "alice", DEV_KEYS[1])
         r.start(login=False)
         router_host, router_port = r.host, r.port
