@@ -465,9 +465,8 @@ class EvmBlockTime(unittest.TestCase):
             shutil.rmtree(abi_dir, ignore_errors=True)
 
 
-class GarbageNode(http.server.BaseHTTPRequestHandler):
-    """A node that answers the chain's own questions well and eth_call with whatever the test asks for."""
-    mode = "good"
+class JsonNode(http.server.BaseHTTPRequestHandler):
+    """A quiet test node that answers each request with a JSON body."""
 
     def log_message(self, *args):
         pass
@@ -481,7 +480,12 @@ class GarbageNode(http.server.BaseHTTPRequestHandler):
         try:
             self.wfile.write(raw)
         except OSError:
-            pass  # the router gave up first (the hang mode)
+            pass  # the router gave up first (GarbageNode's hang mode)
+
+
+class GarbageNode(JsonNode):
+    """A node that answers the chain's own questions well and eth_call with whatever the test asks for."""
+    mode = "good"
 
     def do_POST(self):
         req = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -521,16 +525,13 @@ class GarbageNode(http.server.BaseHTTPRequestHandler):
         return ok("0x" + "00" * 31 + "07")
 
 
-class MiningNode(http.server.BaseHTTPRequestHandler):
+class MiningNode(JsonNode):
     """A node that takes every transaction and makes its receipt appear only after it was asked for `withhold` times,
     as a node that mines on demand has the receipt a moment after it answers the send. Counts the asks per hash."""
     withhold = 0
     asks = {}
     log = []  # what the node was asked, in order: "send", "head" (a lone read of the latest block), "receipt"
     lock = threading.Lock()
-
-    def log_message(self, *args):
-        pass
 
     def one(self, req, batch=1):
         method, params = req["method"], req.get("params", [])
@@ -568,12 +569,7 @@ class MiningNode(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         req = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         out = [self.one(r, len(req)) for r in req] if isinstance(req, list) else self.one(req)
-        raw = json.dumps(out).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
+        self.answer(200, json.dumps(out))
 
 
 class EvmReceiptFollowUps(unittest.TestCase):
