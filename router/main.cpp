@@ -4,7 +4,6 @@
 #include <CLI/CLI.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/json/serialize.hpp>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -14,7 +13,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
-#include <future>
+#include <csignal>
 #include <iostream>
 #include <thread>
 
@@ -286,6 +285,15 @@ int main(int argc, char **argv) {
   }
   if (account->parsed()) return run_account_command(*cfg, *account, user_name, admin || role == "admin", stub_type);
   if (key->parsed()) return run_key_command(*cfg, *key);
+  // The stop signals are blocked before any thread starts (logging's included), so every thread inherits the mask
+  // and only the main thread takes them, with sigwait. They stay blocked to the end: a signal that arrives during
+  // start-up is taken once the router serves, and a repeated one during the drain or the teardown after it cannot
+  // kill the process half-way through closing its store.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   try {
     setup_logging(*cfg);
   } catch (const std::exception &e) {
@@ -574,13 +582,9 @@ int main(int argc, char **argv) {
                cores == 1 ? "" : "s");
   if (metrics_server) spdlog::info("metrics and health on http://{}/metrics", metrics_address);
 
-  std::promise<int> stop_signal;
-  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code &e, int sig) {
-    if (!e) stop_signal.set_value(sig);
-  });
-
-  int sig = stop_signal.get_future().get();
+  int sig = 0;
+  while (sigwait(&stop_signals, &sig) != 0) {
+  }
   spdlog::info("signal {}: shutting down", sig);
   // Order: not ready (a load balancer stops sending), stop accepting, let in-flight requests finish, close the
   // chains (which ends what still waits), close the store, stop.
