@@ -317,6 +317,7 @@ bool EvmChain::update_head(const json::object &block) {
   head_number_.store(*number, std::memory_order_relaxed);
   head_.hash = hash;
   head_.timestamp_ms = parse_qty(block.if_contains("timestamp")).value_or(0) * 1000;
+  head_.time_of = *number;
   if (const auto *fee = block.if_contains("baseFeePerGas"); fee != nullptr && fee->is_string()) {
     auto f = U256::parse(std::string_view(fee->as_string()));
     if (f.ok()) head_.base_fee = *f;
@@ -804,25 +805,24 @@ void EvmChain::send_prepared(std::shared_ptr<Prepared> p) {
 // Legacy: next(gas price, 0). EIP-1559: next(max fee, tip), the max fee twice the head's base fee plus the tip.
 void EvmChain::fees(const std::shared_ptr<Op> &op, std::function<void(U256, U256)> next) {
   // The gas price and the tip move slowly: one reading serves every send for a poll interval (a node that mines
-  // on demand makes a new head per transaction, which would otherwise cost a round trip per send).
-  if (Clock::now() - fee_cache_at_ > std::chrono::milliseconds(cfg_.poll_ms) || head_.seen == Clock::time_point{}) {
+  // on demand makes a new head per transaction, which would otherwise cost a round trip per send). An older reading
+  // still serves while a new one is read beside the send; only a chain with no reading, or one that lost its node,
+  // makes a send wait for it.
+  if (head_.seen == Clock::time_point{}) {
     gas_price_cache_.reset();
     tip_cache_.reset();
+  } else if (Clock::now() - fee_cache_at_ > std::chrono::milliseconds(cfg_.poll_ms) &&
+             (gas_price_cache_ || tip_cache_)) {
+    read_fee(rpc_timeout(op), {});
   }
   if (cfg_.tx_type == TxType::Legacy) {
     if (cfg_.gas_price) return next(*cfg_.gas_price, U256{});
     if (gas_price_cache_) return next(*gas_price_cache_, U256{});
-    rpc_.call("eth_gasPrice", {}, rpc_timeout(op), [this, op, next](RpcAnswer a) {
+    return read_fee(rpc_timeout(op), [this, op, next](const RpcAnswer *failed) {
       if (!live(op)) return;
-      if (!a.ok()) return fail(op, a.status == WEFT_E_INTERNAL ? WEFT_E_UNAVAILABLE : a.status, a.message);
-      auto g = a.result.is_string() ? U256::parse(std::string_view(a.result.as_string()))
-                                    : Result<U256>(Error{0, "not a quantity"});
-      if (!g.ok()) return fail(op, WEFT_E_UNAVAILABLE, "the EVM node answered eth_gasPrice with " + json::serialize(a.result));
-      gas_price_cache_ = *g;
-      fee_cache_at_ = Clock::now();
-      next(*g, U256{});
+      if (failed) return fail(op, failed->status, failed->message);
+      next(*gas_price_cache_, U256{});
     });
-    return;
   }
   auto with_base = [this, op, next](U256 tip) {
     auto go = [this, op, next, tip] {
@@ -844,18 +844,54 @@ void EvmChain::fees(const std::shared_ptr<Op> &op, std::function<void(U256, U256
   };
   if (cfg_.max_priority_fee) return with_base(*cfg_.max_priority_fee);
   if (tip_cache_) return with_base(*tip_cache_);
-  rpc_.call("eth_maxPriorityFeePerGas", {}, rpc_timeout(op), [this, op, with_base](RpcAnswer a) {
+  read_fee(rpc_timeout(op), [this, op, with_base](const RpcAnswer *failed) {
     if (!live(op)) return;
-    U256 tip = U256::from_u64(1'000'000'000); // 1 gwei where the node has no opinion
-    if (a.ok() && a.result.is_string()) {
-      auto t = U256::parse(std::string_view(a.result.as_string()));
-      if (t.ok()) tip = *t;
-    } else if (!a.ok() && !a.rpc_error()) {
-      return fail(op, a.status, a.message);
+    if (failed) return fail(op, failed->status, failed->message);
+    with_base(*tip_cache_);
+  });
+}
+
+// Reads the gas price (legacy) or the tip (EIP-1559) into its cache. Every caller that arrives while a reading is on
+// its way waits for that one; then(nullptr) once the cache holds a value, then(&answer) with the failure.
+void EvmChain::read_fee(std::chrono::milliseconds timeout, std::function<void(const RpcAnswer *)> then) {
+  if (then) fee_waiting_.push_back(std::move(then));
+  if (fee_reading_) return;
+  fee_reading_ = true;
+  const bool legacy = cfg_.tx_type == TxType::Legacy;
+  rpc_.call(legacy ? "eth_gasPrice" : "eth_maxPriorityFeePerGas", {}, timeout, [this, legacy](RpcAnswer a) {
+    fee_reading_ = false;
+    if (closing_) return;
+    std::optional<RpcAnswer> failed;
+    if (legacy) {
+      auto g = a.ok() && a.result.is_string() ? U256::parse(std::string_view(a.result.as_string()))
+                                              : Result<U256>(Error{0, "not a quantity"});
+      if (!a.ok()) {
+        failed = a;
+        if (a.status == WEFT_E_INTERNAL) failed->status = WEFT_E_UNAVAILABLE;
+      } else if (!g.ok()) {
+        failed = RpcAnswer{};
+        failed->status = WEFT_E_UNAVAILABLE;
+        failed->message = "the EVM node answered eth_gasPrice with " + json::serialize(a.result);
+      } else {
+        gas_price_cache_ = *g;
+        fee_cache_at_ = Clock::now();
+      }
+    } else {
+      U256 tip = U256::from_u64(1'000'000'000); // 1 gwei where the node has no opinion
+      if (a.ok() && a.result.is_string()) {
+        auto t = U256::parse(std::string_view(a.result.as_string()));
+        if (t.ok()) tip = *t;
+      }
+      if (!a.ok() && !a.rpc_error()) {
+        failed = a;
+      } else {
+        tip_cache_ = tip;
+        fee_cache_at_ = Clock::now();
+      }
     }
-    tip_cache_ = tip;
-    fee_cache_at_ = Clock::now();
-    with_base(tip);
+    // A background reading that failed leaves the older value in place; the next send past the interval tries again.
+    auto waiting = std::move(fee_waiting_);
+    for (auto &w : waiting) w(failed ? &*failed : nullptr);
   });
 }
 
@@ -1162,6 +1198,9 @@ void EvmChain::on_receipt(const std::shared_ptr<Sent> &sent, const std::string &
   if (head_.number < block) { // the head poll may lag a node that mines at once
     head_.number = block;
     head_number_.store(block, std::memory_order_relaxed);
+    // Only the number is known: the hash is the receipt's block's, and its time is read when an answer needs it
+    // (timestamp_ms stays the time of block time_of).
+    head_.hash = str_of(r, "blockHash");
   }
   if (head_.number < block + cfg_.confirmations) return;
   sent->final_ = true;
@@ -1179,7 +1218,7 @@ void EvmChain::answer_mined(const std::shared_ptr<Sent> &sent, const json::objec
   const uint64_t block = answer["blockNumber"].as_uint64();
   // The answer carries its block's time: the head's when it is the head, else read from the block.
   auto with_time = [this, op, block](std::function<void(uint64_t)> next) {
-    if (head_.number == block && head_.timestamp_ms != 0) return next(head_.timestamp_ms);
+    if (head_.time_of == block && head_.timestamp_ms != 0) return next(head_.timestamp_ms);
     rpc_.call("eth_getBlockByNumber", json::array{qty(block), false}, rpc_timeout(op), [this, op, next](RpcAnswer a) {
       if (!live(op)) return;
       const json::object *b = a.ok() && a.result.is_object() ? &a.result.as_object() : nullptr;

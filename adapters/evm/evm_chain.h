@@ -157,6 +157,7 @@ class EvmChain : private StubChain {
     uint64_t number = 0;
     std::string hash;
     uint64_t timestamp_ms = 0;
+    uint64_t time_of = 0; // the block whose time timestamp_ms is (a receipt can raise number before a poll reads it)
     std::optional<U256> base_fee;
     std::chrono::steady_clock::time_point seen{};
   };
@@ -203,6 +204,7 @@ class EvmChain : private StubChain {
   void send_raw(const std::shared_ptr<Sent> &sent, const std::string &hash, Why why);
   void answer_mined(const std::shared_ptr<Sent> &sent, const boost::json::object &receipt);
   void fees(const std::shared_ptr<Op> &op, std::function<void(U256 a, U256 b)> next);
+  void read_fee(std::chrono::milliseconds timeout, std::function<void(const RpcAnswer *failed)> then);
   Sender &sender(const std::string &account, const Address &from);
   void with_nonce(Sender &s, const std::shared_ptr<Op> &op, std::function<void(uint64_t)> next);
   void release_nonce(Sender &s, uint64_t nonce);
@@ -259,6 +261,8 @@ class EvmChain : private StubChain {
   std::map<std::string, Address> account_addresses_;
   std::optional<U256> gas_price_cache_, tip_cache_;
   std::chrono::steady_clock::time_point fee_cache_at_{};
+  bool fee_reading_ = false;
+  std::vector<std::function<void(const RpcAnswer *)>> fee_waiting_;
   bool closing_ = false;
   std::map<uint64_t, std::shared_ptr<Sub>> subs_;
   uint64_t next_sub_ = 1;

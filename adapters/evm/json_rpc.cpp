@@ -206,10 +206,16 @@ struct Exchange {
   bool retried = false;
 };
 
+constexpr std::size_t kReadReserve = 16 * 1024;
+
 struct Conn {
   std::unique_ptr<beast::tcp_stream> plain;
   std::unique_ptr<TlsStream> tls;
   bool used = false; // has carried an exchange: a failure at its start may be a keep-alive the node closed
+  // Kept for the connection's life, as Beast reads a stream: what the node sent past one answer is the next one's
+  // start. Reserved at once, so an answer of a few kilobytes (a block, a receipt) takes one read, not a read per
+  // doubling from 512 bytes.
+  beast::flat_buffer buffer;
   beast::tcp_stream &lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
 };
 
@@ -279,8 +285,9 @@ struct JsonRpcClient::Impl : std::enable_shared_from_this<Impl> {
   }
 
   template <class Stream>
-  static asio::awaitable<boost::system::error_code> exchange(Stream &stream, beast::tcp_stream &lowest, Impl &self,
-                                                              Exchange &ex, unsigned &http_status, std::string &body,
+  static asio::awaitable<boost::system::error_code> exchange(Stream &stream, beast::tcp_stream &lowest,
+                                                              beast::flat_buffer &buffer, Impl &self, Exchange &ex,
+                                                              unsigned &http_status, std::string &body,
                                                               bool &keep_alive, bool &wrote) {
     boost::system::error_code ec;
     http::request<http::string_body> req{http::verb::post, self.opt.endpoint.target, 11};
@@ -294,7 +301,7 @@ struct JsonRpcClient::Impl : std::enable_shared_from_this<Impl> {
     co_await http::async_write(stream, req, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return ec;
     wrote = true;
-    beast::flat_buffer buffer;
+    if (buffer.capacity() < kReadReserve) buffer.reserve(kReadReserve);
     http::response_parser<http::string_body> parser;
     parser.body_limit(self.opt.max_answer_bytes);
     parser.header_limit(64 * 1024);
@@ -346,9 +353,11 @@ struct JsonRpcClient::Impl : std::enable_shared_from_this<Impl> {
       if (!ec) {
         self->busy.push_back(conn.get());
         if (conn->tls)
-          ec = co_await exchange(*conn->tls, conn->lowest(), *self, *ex, http_status, body, keep_alive, wrote);
+          ec = co_await exchange(*conn->tls, conn->lowest(), conn->buffer, *self, *ex, http_status, body, keep_alive,
+                                 wrote);
         else
-          ec = co_await exchange(*conn->plain, conn->lowest(), *self, *ex, http_status, body, keep_alive, wrote);
+          ec = co_await exchange(*conn->plain, conn->lowest(), conn->buffer, *self, *ex, http_status, body,
+                                 keep_alive, wrote);
         std::erase(self->busy, conn.get());
         conn->used = true;
         self->sent.fetch_add(1, std::memory_order_relaxed);

@@ -540,6 +540,10 @@ class MiningNode(JsonNode):
             result = hex(31337)
         elif method == "eth_blockNumber":
             result = "0x10"
+        elif method == "eth_getBlockByNumber" and params[0] == "0x11":
+            # The receipts' block: the head the node reports stays at 0x10, as a node's head can lag its receipts.
+            result = {"number": "0x11", "hash": "0x" + "ef" * 32, "parentHash": "0x" + "ab" * 32,
+                      "timestamp": "0x6553f10c", "baseFeePerGas": "0x1", "transactions": []}
         elif method == "eth_getBlockByNumber":
             if batch == 1:
                 with MiningNode.lock:
@@ -611,6 +615,8 @@ class EvmReceiptFollowUps(unittest.TestCase):
         for env in envs:
             self.assertEqual(env["errorCode"], 0, env)
             self.assertEqual(env["data"]["errorCode"], 0, env)
+            # The time of the receipt's block (0x11), not of the head the node last reported (0x10).
+            self.assertEqual(env["data"]["timestamp"], 0x6553f10c * 1000, env)
         hashes = {env["data"]["hash"] for env in envs}
         self.assertEqual(len(hashes), 8)
         self.assertEqual({MiningNode.asks[h] for h in hashes}, {4})  # three misses (whoever asked), then found
@@ -630,6 +636,56 @@ class EvmReceiptFollowUps(unittest.TestCase):
         # close that the second one's check was skipped while the first one's was in flight. One ask at once (no
         # follow-ups) gives 1; follow-ups without end keep growing.
         self.assertIn(follow_ups, (5, 6, 7), log)
+
+
+class SlowTipNode(MiningNode):
+    """MiningNode whose every eth_maxPriorityFeePerGas after the first waits until the test opens `gate`."""
+    gate = threading.Event()
+    tip_reads = 0
+
+    def one(self, req, batch=1):
+        if req["method"] == "eth_maxPriorityFeePerGas":
+            with MiningNode.lock:
+                SlowTipNode.tip_reads += 1
+                first = SlowTipNode.tip_reads == 1
+            if not first:
+                SlowTipNode.gate.wait(scaled(60))
+        return super().one(req, batch)
+
+
+class EvmFeeReadings(unittest.TestCase):
+    def test_a_send_past_the_fee_interval_uses_the_last_reading_while_a_new_one_is_read(self):
+        SlowTipNode.gate.clear()
+        SlowTipNode.tip_reads = 0
+        MiningNode.asks, MiningNode.log, MiningNode.withhold = {}, [], 0
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), SlowTipNode)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        abi = compile_contracts("Shop")["Shop"]["abi"]
+        url = "http://127.0.0.1:%d" % server.server_address[1]
+        # Fee readings last a poll interval (100 ms here).
+        r = router_with_keys(evm_chain("tips", url, [{"name": "shop", "address": "0x" + "11" * 20, "abi": abi}]),
+                             accounts=("alice",)).start()
+        try:
+            def send():
+                return r.request("POST", "/resource/payment/tips/shop/sendTransaction",
+                                 call_data("add", "x", "1", gasLimit="100000"), timeout=scaled(30))[1]
+
+            env = send()
+            self.assertEqual(env["errorCode"], 0, env)
+            self.assertEqual(SlowTipNode.tip_reads, 1)
+            time.sleep(scaled(0.3))  # past the interval: the reading is stale
+            # The second reading hangs in the node until the gate opens, yet both sends answer.
+            for _ in range(2):
+                env = send()
+                self.assertEqual(env["errorCode"], 0, env)
+                self.assertEqual(env["data"]["errorCode"], 0, env)
+            self.assertEqual(SlowTipNode.tip_reads, 2)  # one reading at a time, however many sends pass
+        finally:
+            SlowTipNode.gate.set()
+            r.stop()
+            r.cleanup()
+            server.shutdown()
+            server.server_close()
 
 
 class EvmNodeFaults(unittest.TestCase):
