@@ -8,6 +8,9 @@
 #include <secp256k1_recovery.h>
 
 #include <cstring>
+#include <map>
+#include <mutex>
+#include <optional>
 
 namespace weft::refchain {
 
@@ -79,7 +82,63 @@ Address parse_address(std::string_view text) {
   return a;
 }
 
+namespace {
+
+// Recovery is a pure function of (digest, signature) and the largest part of a validator's CPU: every validator of
+// an embedded chain recovers the same votes, seals and transactions, and one validator recovers a transaction at
+// admission and again when it executes. So recoveries are remembered for the process, keyed by the whole input
+// (no collision can make a signature recover to another key), in two generations of at most kGeneration entries:
+// when the newer fills, it becomes the older and the oldest is dropped. Failures are not remembered.
+class RecoveryCache {
+public:
+  static constexpr size_t kGeneration = kRecoveryCacheGeneration;
+  using Key = std::array<uint8_t, 32 + 65>;
+
+  std::optional<PublicKey> find(const Key &k) {
+    std::lock_guard lock(mu_);
+    if (auto it = young_.find(k); it != young_.end()) return it->second;
+    if (auto it = old_.find(k); it != old_.end()) return it->second;
+    return std::nullopt;
+  }
+
+  void add(const Key &k, const PublicKey &pub) {
+    std::lock_guard lock(mu_);
+    if (young_.size() >= kGeneration) {
+      old_ = std::move(young_);
+      young_.clear();
+    }
+    young_.emplace(k, pub);
+  }
+
+private:
+  // Ordered maps: a peer that picks its digests and signatures can fill a hash table's bucket; it cannot make a
+  // lookup here cost more than a dozen comparisons.
+  std::mutex mu_;
+  std::map<Key, PublicKey> young_, old_;
+};
+
+RecoveryCache &recovery_cache() {
+  static RecoveryCache cache;
+  return cache;
+}
+
+PublicKey recover_uncached(const Hash &digest, const Signature &sig);
+
+} // namespace
+
 PublicKey recover_signer(const Hash &digest, const Signature &sig) {
+  RecoveryCache::Key key;
+  std::copy(digest.begin(), digest.end(), key.begin());
+  std::copy(sig.begin(), sig.end(), key.begin() + digest.size());
+  if (auto pub = recovery_cache().find(key)) return *pub;
+  PublicKey pub = recover_uncached(digest, sig); // throws on a bad signature, which is not remembered
+  recovery_cache().add(key, pub);
+  return pub;
+}
+
+namespace {
+
+PublicKey recover_uncached(const Hash &digest, const Signature &sig) {
   const secp256k1_context *ctx = context();
   int recid = sig[64];
   if (recid < 0 || recid > 3) throw Error(WEFT_E_REJECTED, "signature recovery id must be 0..3");
@@ -100,6 +159,8 @@ PublicKey recover_signer(const Hash &digest, const Signature &sig) {
   std::memcpy(pub.data(), out + 1, 64);
   return pub;
 }
+
+} // namespace
 
 bool valid_secret_key(const SecretKey &key) { return secp256k1_ec_seckey_verify(context(), key.data()) == 1; }
 

@@ -39,7 +39,10 @@ Address parse_address(std::string_view text);
 
 // Recovers the signer of a 32-byte digest. Throws Error(WEFT_E_REJECTED) for a malformed, high-S or unrecoverable
 // signature: a high-S twin of a valid signature would give the same transaction a second hash.
+// Recoveries are remembered for the process (the validators of an embedded chain recover the same votes and
+// transactions), in two generations of this many entries each; failures are never remembered.
 PublicKey recover_signer(const Hash &digest, const Signature &sig);
+inline constexpr size_t kRecoveryCacheGeneration = 4096;
 
 // Signs with a secret key (validator keys, tests); libsecp256k1 always yields low-S.
 Signature sign_digest(const SecretKey &key, const Hash &digest);

@@ -68,3 +68,31 @@ TEST_CASE("malformed signatures are rejected") {
   zero.signature.fill(0);
   CHECK_THROWS_AS(verify_transaction(zero, 7), Error);
 }
+
+TEST_CASE("a remembered recovery answers as the first did, keyed by digest and signature; failures are not kept") {
+  TestAccount alice(3), bob(4);
+  Hash digest = sha256(Bytes{1, 2, 3});
+  Hash other = sha256(Bytes{4, 5, 6});
+  Signature by_alice = sign_digest(alice.secret, digest);
+  CHECK(address_of(recover_signer(digest, by_alice)) == alice.address);
+  CHECK(address_of(recover_signer(digest, by_alice)) == alice.address);
+  // The same signature over another digest is not alice's, whatever was remembered for the first.
+  try {
+    CHECK(address_of(recover_signer(other, by_alice)) != alice.address);
+  } catch (const Error &e) {
+    CHECK(e.status == WEFT_E_REJECTED);
+  }
+  CHECK(address_of(recover_signer(digest, sign_digest(bob.secret, digest))) == bob.address);
+  // A high-S twin of a remembered signature is refused, every time.
+  for (int i = 0; i < 2; ++i)
+    CHECK_THROWS_WITH_AS(recover_signer(digest, high_s_twin(by_alice)), doctest::Contains("high S"), Error);
+  Signature bad = by_alice;
+  bad[64] = 9;
+  for (int i = 0; i < 2; ++i) CHECK_THROWS_AS(recover_signer(digest, bad), Error);
+  // More recoveries than both generations hold: the first is forgotten and recovered again, still right.
+  for (size_t i = 0; i < 2 * kRecoveryCacheGeneration + 1; ++i) {
+    Hash d = sha256(Bytes{static_cast<uint8_t>(i), static_cast<uint8_t>(i >> 8), 7});
+    REQUIRE(address_of(recover_signer(d, sign_digest(bob.secret, d))) == bob.address);
+  }
+  CHECK(address_of(recover_signer(digest, by_alice)) == alice.address);
+}
