@@ -225,11 +225,29 @@ def main():
         rounds = percentile(pair, 50)
         print("both chains at once (one send to each in parallel, back to back): p50 %.1f ms; plain + 2 such rounds "
               "= %.1f ms" % (rounds, rows[0][1]["p50"] + 2 * rounds))
-        lat_ok = rows[0][2]["p50"] <= rows[0][1]["p50"] + 2 * block
+        # The latency target once more, with its three figures taken in turn (a plain transfer, an XA transfer, a
+        # block commit back to back, then again), so that a change in the machine's load over the run weighs on all
+        # three alike. The figures above were taken one after another, tens of seconds apart.
+        inter = {"plain": [], "xa": [], "block": []}
+        for n in range(a.sequential):
+            for kind, fn in (("plain", c.plain), ("xa", c.xa)):
+                t0 = time.perf_counter()
+                fn(0, n)
+                inter[kind].append((time.perf_counter() - t0) * 1000)
+            c.ok("/resource/payment/ledger1/s0/sendTransaction", call_data("set", "b", str(n)))
+            t0 = time.perf_counter()
+            c.ok("/resource/payment/ledger1/s0/sendTransaction", call_data("set", "b", str(n)))
+            inter["block"].append((time.perf_counter() - t0) * 1000)
+            time.sleep(0.02)
+        ip, ix, ib = (percentile(inter[k], 50) for k in ("plain", "xa", "block"))
+        print("in turn, one client: plain p50 %.1f ms, XA p50 %.1f ms, a block commit back to back p50 %.1f ms"
+              % (ip, ix, ib))
+        lat_ok = ix <= ip + 2 * ib
         tput_ok = rows[1][2]["tps"] >= rows[1][1]["tps"] / 3
-        print("targets: XA latency <= plain + 2 block commits (%.1f <= %.1f ms): %s; concurrent XA throughput >= 1/3 "
-              "of plain (%.2f): %s" % (rows[0][2]["p50"], rows[0][1]["p50"] + 2 * block, "met" if lat_ok else "MISSED",
-                                      rows[1][2]["tps"] / max(1e-9, rows[1][1]["tps"]), "met" if tput_ok else "MISSED"))
+        print("targets: XA latency <= plain + 2 block commits, taken in turn (%.1f <= %.1f ms): %s; concurrent XA "
+              "throughput >= 1/3 of plain (%.2f): %s" % (ix, ip + 2 * ib, "met" if lat_ok else "MISSED",
+                                                          rows[1][2]["tps"] / max(1e-9, rows[1][1]["tps"]),
+                                                          "met" if tput_ok else "MISSED"))
         return 0 if ok else 1
     finally:
         router.cleanup()
