@@ -112,7 +112,7 @@ void NodeClient::call_async(const std::string &op, json::object fields, std::chr
       if (link_.up() && broken_.empty()) {
         // Alone in the book, the connection has been idle: the node may have closed it meanwhile. Reconnect to the
         // same node rather than send a submit that would then fail as possibly admitted.
-        if (calls_.size() == 1 && link_.closed_by_node()) {
+        if (calls_.size() == 1 && Clock::now() - last_heard_ >= kFreshFor && link_.closed_by_node()) {
           broken_ = "the node closed the idle connection";
         } else {
           send_locked(id, call);
@@ -217,6 +217,7 @@ void NodeClient::connect_locked(Ready &ready) {
 }
 
 void NodeClient::on_connected_locked(Ready &) {
+  last_heard_ = Clock::now();
   for (auto id : std::vector<uint64_t>(unsent_.begin(), unsent_.end()))
     send_locked(id, calls_.at(id));
   link_.flush();
@@ -308,6 +309,7 @@ void NodeClient::on_broken_locked(const std::string &why, Ready &ready) {
 }
 
 void NodeClient::on_frame_locked(std::string_view frame, Ready &ready) {
+  last_heard_ = Clock::now();
   boost::system::error_code ec;
   json::value v = json::parse(json::string_view(frame.data(), frame.size()), ec);
   if (ec || !v.is_object()) throw LinkError("the node answered with something that is not JSON");

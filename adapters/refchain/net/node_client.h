@@ -127,6 +127,11 @@ private:
   // deadline is later needs no wake-up, since the answer or that poll's end wakes the thread anyway.
   Clock::time_point poll_until_{};
   static constexpr std::chrono::milliseconds kIdlePoll{1000};
+  // When the node last wrote to this connection (or it was made). A node closes a client connection only after at
+  // least a second of silence (client_idle_timeout_ms >= 1000), so one heard from within kFreshFor is not checked
+  // for an idle close before a lone call is sent on it: that check is a system call per call in a closed loop.
+  Clock::time_point last_heard_{};
+  static constexpr std::chrono::milliseconds kFreshFor{100};
   int wake_[2] = {-1, -1}; // a pipe: wakes the I/O thread out of poll
   std::mutex close_mu_;
   std::thread thread_;
