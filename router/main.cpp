@@ -11,9 +11,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
-#include <csignal>
 #include <iostream>
 #include <thread>
 

@@ -312,10 +312,8 @@ bool EvmChain::update_head(const json::object &block) {
   auto number = parse_qty(block.if_contains("number"));
   if (!number) return false;
   const bool was_down = head_.seen == Clock::time_point{};
-  const std::string hash = str_of(block, "hash");
   head_.number = *number;
   head_number_.store(*number, std::memory_order_relaxed);
-  head_.hash = hash;
   head_.timestamp_ms = parse_qty(block.if_contains("timestamp")).value_or(0) * 1000;
   head_.time_of = *number;
   if (const auto *fee = block.if_contains("baseFeePerGas"); fee != nullptr && fee->is_string()) {
@@ -863,12 +861,12 @@ void EvmChain::read_fee(std::chrono::milliseconds timeout, std::function<void(co
     if (closing_) return;
     std::optional<RpcAnswer> failed;
     if (legacy) {
-      auto g = a.ok() && a.result.is_string() ? U256::parse(std::string_view(a.result.as_string()))
-                                              : Result<U256>(Error{0, "not a quantity"});
       if (!a.ok()) {
         failed = a;
         if (a.status == WEFT_E_INTERNAL) failed->status = WEFT_E_UNAVAILABLE;
-      } else if (!g.ok()) {
+      } else if (auto g = a.result.is_string() ? U256::parse(std::string_view(a.result.as_string()))
+                                               : Result<U256>(Error{0, "not a quantity"});
+                 !g.ok()) {
         failed = RpcAnswer{};
         failed->status = WEFT_E_UNAVAILABLE;
         failed->message = "the EVM node answered eth_gasPrice with " + json::serialize(a.result);
@@ -1198,9 +1196,7 @@ void EvmChain::on_receipt(const std::shared_ptr<Sent> &sent, const std::string &
   if (head_.number < block) { // the head poll may lag a node that mines at once
     head_.number = block;
     head_number_.store(block, std::memory_order_relaxed);
-    // Only the number is known: the hash is the receipt's block's, and its time is read when an answer needs it
-    // (timestamp_ms stays the time of block time_of).
-    head_.hash = str_of(r, "blockHash");
+    // Only the number is known: timestamp_ms stays the time of block time_of, and an answer reads its block's.
   }
   if (head_.number < block + cfg_.confirmations) return;
   sent->final_ = true;

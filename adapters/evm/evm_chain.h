@@ -155,7 +155,6 @@ class EvmChain : private StubChain {
   StubVerbs stubs_{*this};
   struct Head {
     uint64_t number = 0;
-    std::string hash;
     uint64_t timestamp_ms = 0;
     uint64_t time_of = 0; // the block whose time timestamp_ms is (a receipt can raise number before a poll reads it)
     std::optional<U256> base_fee;

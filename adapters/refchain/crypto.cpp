@@ -84,6 +84,28 @@ Address parse_address(std::string_view text) {
 
 namespace {
 
+PublicKey recover_uncached(const Hash &digest, const Signature &sig) {
+  const secp256k1_context *ctx = context();
+  int recid = sig[64];
+  if (recid < 0 || recid > 3) throw Error(WEFT_E_REJECTED, "signature recovery id must be 0..3");
+  secp256k1_ecdsa_recoverable_signature rsig;
+  if (!secp256k1_ecdsa_recoverable_signature_parse_compact(ctx, &rsig, sig.data(), recid))
+    throw Error(WEFT_E_REJECTED, "signature is not a valid secp256k1 signature");
+  secp256k1_ecdsa_signature plain, normalized;
+  secp256k1_ecdsa_recoverable_signature_convert(ctx, &plain, &rsig);
+  if (secp256k1_ecdsa_signature_normalize(ctx, &normalized, &plain))
+    throw Error(WEFT_E_REJECTED, "signature has a high S value; only low-S signatures are accepted");
+  secp256k1_pubkey pk;
+  if (!secp256k1_ecdsa_recover(ctx, &pk, &rsig, digest.data()))
+    throw Error(WEFT_E_REJECTED, "no public key recovers from this signature");
+  uint8_t out[65];
+  size_t len = sizeof out;
+  secp256k1_ec_pubkey_serialize(ctx, out, &len, &pk, SECP256K1_EC_UNCOMPRESSED);
+  PublicKey pub{};
+  std::memcpy(pub.data(), out + 1, 64);
+  return pub;
+}
+
 // Recovery is a pure function of (digest, signature) and the largest part of a validator's CPU: every validator of
 // an embedded chain recovers the same votes, seals and transactions, and one validator recovers a transaction at
 // admission and again when it executes. So recoveries are remembered for the process, keyed by the whole input
@@ -122,8 +144,6 @@ RecoveryCache &recovery_cache() {
   return cache;
 }
 
-PublicKey recover_uncached(const Hash &digest, const Signature &sig);
-
 } // namespace
 
 PublicKey recover_signer(const Hash &digest, const Signature &sig) {
@@ -135,32 +155,6 @@ PublicKey recover_signer(const Hash &digest, const Signature &sig) {
   recovery_cache().add(key, pub);
   return pub;
 }
-
-namespace {
-
-PublicKey recover_uncached(const Hash &digest, const Signature &sig) {
-  const secp256k1_context *ctx = context();
-  int recid = sig[64];
-  if (recid < 0 || recid > 3) throw Error(WEFT_E_REJECTED, "signature recovery id must be 0..3");
-  secp256k1_ecdsa_recoverable_signature rsig;
-  if (!secp256k1_ecdsa_recoverable_signature_parse_compact(ctx, &rsig, sig.data(), recid))
-    throw Error(WEFT_E_REJECTED, "signature is not a valid secp256k1 signature");
-  secp256k1_ecdsa_signature plain, normalized;
-  secp256k1_ecdsa_recoverable_signature_convert(ctx, &plain, &rsig);
-  if (secp256k1_ecdsa_signature_normalize(ctx, &normalized, &plain))
-    throw Error(WEFT_E_REJECTED, "signature has a high S value; only low-S signatures are accepted");
-  secp256k1_pubkey pk;
-  if (!secp256k1_ecdsa_recover(ctx, &pk, &rsig, digest.data()))
-    throw Error(WEFT_E_REJECTED, "no public key recovers from this signature");
-  uint8_t out[65];
-  size_t len = sizeof out;
-  secp256k1_ec_pubkey_serialize(ctx, out, &len, &pk, SECP256K1_EC_UNCOMPRESSED);
-  PublicKey pub{};
-  std::memcpy(pub.data(), out + 1, 64);
-  return pub;
-}
-
-} // namespace
 
 bool valid_secret_key(const SecretKey &key) { return secp256k1_ec_seckey_verify(context(), key.data()) == 1; }
 

@@ -11,7 +11,6 @@ constexpr uint32_t kRoundsBehind = 8; // older rounds' votes are forgotten (roun
 constexpr uint32_t kRoundsAhead = 64; // votes for rounds further ahead are not kept
 constexpr size_t kMaxBuffered = 256;  // next-height messages kept until this height commits
 constexpr size_t kMaxBufferedBytes = 64u << 20;
-constexpr size_t kMaxVerifiedCache = 4096;
 constexpr uint64_t kBenchRounds = 16; // a first bench lasts this many round timeouts of chain time
 
 std::string short_hash(const Hash &h) {
@@ -47,11 +46,9 @@ void Engine::Impl::persist() {
   app.save_engine_state(votes.encode());
 }
 
+// Recovery remembers its answers for the process (crypto.h): a vote seen again, in a round change or from another
+// validator of the same process, costs a lookup.
 std::optional<uint32_t> Engine::Impl::signer_of(const Hash &digest, const Signature &sig) {
-  std::array<uint8_t, 97> key{};
-  std::copy(digest.begin(), digest.end(), key.begin());
-  std::copy(sig.begin(), sig.end(), key.begin() + 32);
-  if (auto it = verified.find(key); it != verified.end()) return it->second;
   Address a;
   try {
     a = address_of(recover_signer(digest, sig));
@@ -60,10 +57,7 @@ std::optional<uint32_t> Engine::Impl::signer_of(const Hash &digest, const Signat
   }
   auto it = std::find(cfg.validators.begin(), cfg.validators.end(), a);
   if (it == cfg.validators.end()) return std::nullopt;
-  auto index = static_cast<uint32_t>(it - cfg.validators.begin());
-  if (verified.size() >= kMaxVerifiedCache) verified.clear();
-  verified.emplace(key, index);
-  return index;
+  return static_cast<uint32_t>(it - cfg.validators.begin());
 }
 
 void Engine::Impl::broadcast(Message &m, bool resend) {
@@ -308,7 +302,6 @@ void Engine::Impl::enter_height(uint64_t now) {
   round_changes.clear();
   sent.clear();
   last_resend = now;
-  verified.clear();
   mute = false;
   height_changed = true;
 }

@@ -102,7 +102,6 @@ struct Engine::Impl {
   std::map<uint32_t, Message> round_changes; // each validator's latest ROUND-CHANGE at this height
   std::vector<Bytes> sent;                   // this round's own messages, re-sent while the round is stuck
   uint64_t last_resend = 0;
-  std::map<std::array<uint8_t, 97>, uint32_t> verified; // digest || signature -> signer, for this height
 
   // Messages for the next height, kept until this one commits (the proposer of h+1 is often one step ahead).
   struct Buffered {
