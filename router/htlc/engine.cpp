@@ -555,6 +555,19 @@ asio::awaitable<Result<json::object>> Engine::propose(Actor who, json::object re
   (*P)["sender"] = lower(*sender_p);
   (*P)["receiver"] = lower(*receiver_p);
 
+  // The lock id on both chains: the proposer's (WeCross's proposals carry one), or a fresh random one. A taken id is
+  // refused before the timelocks are judged: that answer is the more specific one, and costs no reading of clocks.
+  std::string id = lower(str(req, "id"));
+  if (id.empty()) {
+    unsigned char idb[32];
+    if (RAND_bytes(idb, 32) != 1) co_return Error{code::kInternal, "no randomness for a swap id"};
+    id = hex(idb, 32);
+  } else if (!is_hex32(id)) {
+    co_return Error{kBadProposal, "id must be 0x and 64 hex digits"};
+  }
+  auto existing = store::htlc_get(store_, id);
+  if (!existing.ok()) co_return existing.error();
+  if (*existing) co_return Error{kConflict, "a swap with id " + id + " exists already"};
   // The safety rule, with the chains' clocks as measured now.
   co_await measure(chain_i);
   co_await measure(chain_p);
@@ -571,18 +584,6 @@ asio::awaitable<Result<json::object>> Engine::propose(Actor who, json::object re
                                  std::to_string(now_p) + " + min_window " + std::to_string(options_.min_window.count()) +
                                  " ms, i.e. >= " + std::to_string(now_p + options_.min_window.count())};
 
-  // The lock id on both chains: the proposer's (WeCross's proposals carry one), or a fresh random one.
-  std::string id = lower(str(req, "id"));
-  if (id.empty()) {
-    unsigned char idb[32];
-    if (RAND_bytes(idb, 32) != 1) co_return Error{code::kInternal, "no randomness for a swap id"};
-    id = hex(idb, 32);
-  } else if (!is_hex32(id)) {
-    co_return Error{kBadProposal, "id must be 0x and 64 hex digits"};
-  }
-  auto existing = store::htlc_get(store_, id);
-  if (!existing.ok()) co_return existing.error();
-  if (*existing) co_return Error{kConflict, "a swap with id " + id + " exists already"};
   auto s = std::make_shared<Swap>();
   s->rec.id = id;
   s->rec.user = who.name;

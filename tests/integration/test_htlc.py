@@ -94,8 +94,10 @@ class HtlcHarness:
         return self.router.ok("GET", "/weft/htlc/safety?initiator=payment.ledger1&participant=payment.ledger2")
 
     def timelocks(self, extra_p=1000, extra_gap=500):
+        """Timelocks that pass the safety rule with extra_p ms to spare (scaled with the build's speed, so a slow
+        sanitizer run does not find them unsafe by the time it proposes)."""
         s = self.safety()
-        tp = s["participantNowMs"] + s["minWindowMs"] + extra_p
+        tp = s["participantNowMs"] + s["minWindowMs"] + int(scaled(extra_p / 1000.0) * 1000)
         return tp + s["deltaMs"] + extra_gap, tp
 
     def propose(self, amount_i="100", amount_p="50", secret=None, hash_=None, ti=None, tp=None, expect_ok=True):
@@ -238,6 +240,10 @@ class HtlcSwaps(HtlcHarness, unittest.TestCase):
         self.router.ok("POST", "/weft/htlc/newProposal", data)
         st, env = self.router.request("POST", "/weft/htlc/newProposal", data)
         self.assertEqual(env["errorCode"], 70409, env)  # the id is taken
+        # The taken id is the answer whatever the timelocks: it is judged before them.
+        stale = dict(data, participant=dict(data["participant"], timelock=1))
+        st, env = self.router.request("POST", "/weft/htlc/newProposal", stale)
+        self.assertEqual(env["errorCode"], 70409, env)
         done = self.wait_state(swap_id, ("refunded", "failed", "completed", "cancelled"), timeout=90)
         self.assertEqual(done["state"], "cancelled", done)
         self.assertIn("does not match", done["note"])
