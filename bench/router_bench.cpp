@@ -30,6 +30,7 @@ struct Options {
   uint64_t block_txs = 1000, block_interval_ms = 20, wait_ms = 120000;
   std::string router_binary, plugin_dir, node_binary, nginx_binary = "nginx";
   bool keep_dirs = false;
+  bool proxy = true; // nginx as a plain TCP proxy in front of the nodes: a third figure for reads and writes
   std::string paths = "sys,get,set"; // which of the three loads to run
   bool runs(const std::string &p) const { return ("," + paths + ",").find("," + p + ",") != std::string::npos; }
 };
@@ -141,6 +142,9 @@ int main(int argc, char **argv) {
   app.add_option("--paths", o.paths, "which loads to run, comma-separated: sys, get, set (e.g. to profile one)")
       ->default_val(o.paths);
   app.add_flag("--keep-dirs", o.keep_dirs, "keep the router's, nginx's and the nodes' directories and logs");
+  app.add_flag("!--no-proxy", o.proxy,
+               "skip the third figure of reads and writes: the direct load sent through nginx as a plain TCP proxy "
+               "in front of the nodes (its stream module), which prices a process in the middle by itself");
   CLI11_PARSE(app, argc, argv);
   if (o.requests == 0 || o.reads == 0 || o.writes == 0 || o.conns == 0 || o.write_conns == 0 || o.depth == 0) {
     std::cerr << "--requests, --reads, --writes, --conns, --write-conns and --depth must be above 0\n";
@@ -153,7 +157,7 @@ int main(int argc, char **argv) {
   }
   install_interrupt_handler();
   bool failed = false;
-  Run sys_router, sys_nginx, get_router, get_direct, set_router, set_direct;
+  Run sys_router, sys_nginx, get_router, get_direct, get_proxy, set_router, set_direct, set_proxy;
   std::string nginx_version;
   try {
     WeftParams wp;
@@ -180,6 +184,12 @@ int main(int argc, char **argv) {
     ngx.start();
     nginx_version = ngx.version();
     const std::vector<Endpoint> at_router{router.endpoint()}, nodes = net.clients();
+    // The proxy: as many workers as the router has I/O threads; each client connection goes to one node, in turn,
+    // as the direct load spreads its connections.
+    NginxServer relay(nginx, "", o.router_threads, o.keep_dirs, nodes);
+    if (o.proxy && (o.runs("get") || o.runs("set"))) relay.start();
+    const std::vector<Endpoint> at_proxy{relay.endpoint()};
+    const std::map<std::string, std::vector<int>> with_proxy{{"router", relay.pids()}, {"nodes", net.pids()}};
     const std::map<std::string, std::vector<int>> with_router{{"router", {router.pid()}}, {"nodes", net.pids()}},
         nodes_only{{"nodes", net.pids()}};
 
@@ -212,6 +222,12 @@ int main(int argc, char **argv) {
                            check_router_tx(nullptr), with_router);
       failed |= report_failures("direct get", get_direct, o.reads);
       failed |= report_failures("router get", get_router, o.reads);
+      if (o.proxy) {
+        warm_up(o, at_proxy, o.conns, Wire::Framed, node_get_requests(o.reads, key), check_node_tx(nullptr));
+        get_proxy = measure(o, at_proxy, o.conns, o.read_rate, Wire::Framed, node_get_requests(o.reads, key),
+                            check_node_tx(nullptr), with_proxy);
+        failed |= report_failures("proxy get", get_proxy, o.reads);
+      }
     }
 
     std::vector<std::string> acknowledged;
@@ -224,6 +240,12 @@ int main(int argc, char **argv) {
                            router_set_requests(o.writes, "router-"), check_router_tx(&acknowledged), with_router);
       failed |= report_failures("direct set", set_direct, o.writes);
       failed |= report_failures("router set", set_router, o.writes);
+      if (o.proxy) {
+        auto proxied_sets = node_set_requests(net, o.writes, "proxy-", o.wait_ms, o.sign_threads);
+        set_proxy = measure(o, at_proxy, o.write_conns, o.write_rate, Wire::Framed, std::move(proxied_sets),
+                            check_node_tx(&acknowledged), with_proxy);
+        failed |= report_failures("proxy set", set_proxy, o.writes);
+      }
     }
     std::cerr << "checking " << acknowledged.size() << " acknowledged transactions on the chain\n";
     std::string missing = check_receipts(nodes, acknowledged);
@@ -233,6 +255,7 @@ int main(int argc, char **argv) {
     }
 
     if (int code = ngx.stop(); code != 0) std::cerr << "nginx exited " << code << "\n", failed = true;
+    if (int code = relay.stop(); code != 0) std::cerr << "nginx (proxy) exited " << code << "\n", failed = true;
     if (int code = router.stop(); code != 0)
       std::cerr << "weft-router exited " << code << ":\n" << router.log_tail() << "\n", failed = true;
     for (const auto &b : net.stop_all())
@@ -256,32 +279,44 @@ int main(int argc, char **argv) {
             << "3. kv set x" << o.writes << ", " << loop(o.write_rate, o.write_conns)
             << "; answered at commit; 4 validators, max_block_txs " << o.block_txs << ", block_interval_ms "
             << o.block_interval_ms << "\n\n";
-  Table table({"", "router", "baseline", "router/baseline"});
+  // The proxy's columns: the same direct load through nginx as a TCP proxy; its "router CPU" is nginx's.
+  Table table({"", "router", "baseline", "router/baseline", "proxy", "proxy/baseline"});
   auto ratio = [](double a, double b) { return b > 0 ? fixed(a / b, 2) : std::string("-"); };
-  auto figures = [&](const std::string &what, const Run &r, const Run &b) {
-    table.row({what + " (/s)", fixed(r.load.committed_rate(), 0), fixed(b.load.committed_rate(), 0),
-               ratio(r.load.committed_rate(), b.load.committed_rate())});
+  auto figures = [&](const std::string &what, const Run &r, const Run &b, const Run *x) {
+    auto with = [&](std::vector<std::string> cells, double xv, double bv, int decimals) {
+      bool has = x != nullptr && x->load.ok > 0;
+      cells.push_back(has ? fixed(xv, decimals) : "-");
+      cells.push_back(has ? ratio(xv, bv) : "-");
+      table.row(std::move(cells));
+    };
+    with({what + " (/s)", fixed(r.load.committed_rate(), 0), fixed(b.load.committed_rate(), 0),
+          ratio(r.load.committed_rate(), b.load.committed_rate())},
+         x ? x->load.committed_rate() : 0, b.load.committed_rate(), 0);
     for (double p : {50.0, 99.0})
-      table.row({"  p" + fixed(p, 0) + " latency (ms)", fixed(r.load.percentile(p), 2), fixed(b.load.percentile(p), 2),
-                 ratio(r.load.percentile(p), b.load.percentile(p))});
+      with({"  p" + fixed(p, 0) + " latency (ms)", fixed(r.load.percentile(p), 2), fixed(b.load.percentile(p), 2),
+            ratio(r.load.percentile(p), b.load.percentile(p))},
+           x ? x->load.percentile(p) : 0, b.load.percentile(p), 2);
   };
-  auto cpu = [&](const std::string &label, const std::string &group, const Run &r, const Run &b) {
+  auto cpu = [&](const std::string &label, const std::string &group, const Run &r, const Run &b, const Run *x) {
     double rc = r.cpu_per_ok(group), bc = b.cpu_per_ok(group);
-    table.row({label, fixed(rc, 1), b.cpu_us.count(group) ? fixed(bc, 1) : "-", ratio(rc, bc)});
+    bool has = x != nullptr && x->load.ok > 0;
+    double xc = has ? x->cpu_per_ok(group) : 0;
+    table.row({label, fixed(rc, 1), b.cpu_us.count(group) ? fixed(bc, 1) : "-", ratio(rc, bc),
+               has ? fixed(xc, 1) : "-", has && b.cpu_us.count(group) ? ratio(xc, bc) : "-"});
   };
-  table.row({"1. GET /sys/test", "router", "nginx", ""});
-  figures("  requests", sys_router, sys_nginx);
-  cpu("  server CPU us/request", "server", sys_router, sys_nginx);
+  table.row({"1. GET /sys/test", "router", "nginx", "", "", ""});
+  figures("  requests", sys_router, sys_nginx, nullptr);
+  cpu("  server CPU us/request", "server", sys_router, sys_nginx, nullptr);
   table.rule();
-  table.row({"2. kv get", "router", "direct", ""});
-  figures("  reads", get_router, get_direct);
-  cpu("  router CPU us/read", "router", get_router, get_direct);
-  cpu("  4 nodes' CPU us/read", "nodes", get_router, get_direct);
+  table.row({"2. kv get", "router", "direct", "", "proxy", ""});
+  figures("  reads", get_router, get_direct, &get_proxy);
+  cpu("  router (proxy) CPU us/read", "router", get_router, get_direct, &get_proxy);
+  cpu("  4 nodes' CPU us/read", "nodes", get_router, get_direct, &get_proxy);
   table.rule();
-  table.row({"3. kv set", "router", "direct", ""});
-  figures("  committed", set_router, set_direct);
-  cpu("  router CPU us/tx", "router", set_router, set_direct);
-  cpu("  4 nodes' CPU us/tx", "nodes", set_router, set_direct);
+  table.row({"3. kv set", "router", "direct", "", "proxy", ""});
+  figures("  committed", set_router, set_direct, &set_proxy);
+  cpu("  router (proxy) CPU us/tx", "router", set_router, set_direct, &set_proxy);
+  cpu("  4 nodes' CPU us/tx", "nodes", set_router, set_direct, &set_proxy);
   std::cout << table.render();
   auto client = [](const Run &r) {
     return r.load.ok ? fixed(double(r.load.client_cpu_us) / double(r.load.ok), 1) : "-";

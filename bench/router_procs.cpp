@@ -15,6 +15,7 @@ namespace weft::bench {
 
 namespace {
 constexpr auto kStartTimeout = std::chrono::milliseconds(30000);
+constexpr const char *kStreamModule = "/usr/lib/nginx/modules/ngx_stream_module.so"; // Debian's libnginx-mod-stream
 
 bool accepts(uint16_t port) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -107,8 +108,10 @@ int RouterProcess::stop() {
   return child_.pid > 0 ? weft::bench::stop(child_) : 0;
 }
 
-NginxServer::NginxServer(std::string binary, std::string body, unsigned workers, bool keep_dir)
-    : binary_(std::move(binary)), body_(std::move(body)), workers_(workers), keep_dir_(keep_dir) {
+NginxServer::NginxServer(std::string binary, std::string body, unsigned workers, bool keep_dir,
+                         std::vector<Endpoint> upstreams)
+    : binary_(std::move(binary)), body_(std::move(body)), workers_(workers), upstreams_(std::move(upstreams)),
+      keep_dir_(keep_dir) {
   dir_ = make_temp_dir("weft-bench-nginx-");
 }
 
@@ -124,13 +127,23 @@ void NginxServer::start() {
   std::string t = dir_ + "/tmp";
   fs::create_directories(t);
   std::string conf = "worker_processes " + std::to_string(workers_) + ";\ndaemon off;\npid " + dir_ +
-                     "/nginx.pid;\nerror_log " + dir_ + "/error.log warn;\nevents { worker_connections 8192; }\n" +
-                     "http {\n  access_log off;\n  keepalive_requests 100000000;\n  keepalive_timeout 600s;\n" +
+                     "/nginx.pid;\nerror_log " + dir_ + "/error.log warn;\nevents { worker_connections 8192; }\n";
+  if (!upstreams_.empty()) {
+    // Debian ships the stream module apart (libnginx-mod-stream, which scripts/bench-deps.sh installs).
+    std::string servers;
+    for (const auto &u : upstreams_)
+      servers += "    server " + u.host + ":" + std::to_string(u.port) + ";\n";
+    conf = "load_module " + std::string(kStreamModule) + ";\n" + conf + "stream {\n  upstream nodes {\n" + servers +
+           "  }\n  server {\n    listen 127.0.0.1:" + std::to_string(port_) +
+           ";\n    proxy_pass nodes;\n    tcp_nodelay on;\n    proxy_timeout 600s;\n  }\n}\n";
+  } else {
+    conf += std::string("http {\n  access_log off;\n  keepalive_requests 100000000;\n  keepalive_timeout 600s;\n") +
                      "  client_body_temp_path " + t + "/body;\n  proxy_temp_path " + t + "/proxy;\n" +
                      "  fastcgi_temp_path " + t + "/fastcgi;\n  uwsgi_temp_path " + t + "/uwsgi;\n" +
                      "  scgi_temp_path " + t + "/scgi;\n  server {\n    listen 127.0.0.1:" + std::to_string(port_) +
                      ";\n    location / {\n      default_type application/json;\n      return 200 " +
                      nginx_quote(body_) + ";\n    }\n  }\n}\n";
+  }
   write_file(dir_ + "/nginx.conf", conf);
   child_ =
       spawn({binary_, "-p", dir_, "-c", dir_ + "/nginx.conf", "-e", dir_ + "/error.log"}, dir_ + "/nginx.log", "nginx");

@@ -1,6 +1,6 @@
-// The two HTTP servers of the router benchmark, each a child process in its own temp directory, stopped by pid:
-// weft-router with its chain in remote mode on a weft-node network, and nginx answering one static JSON body (the
-// plain-HTTP-server baseline).
+// The servers of the router benchmark, each a child process in its own temp directory, stopped by pid: weft-router
+// with its chain in remote mode on a weft-node network, and nginx answering one static JSON body (the
+// plain-HTTP-server baseline) or passing connections on to the nodes (the plain-proxy baseline).
 #pragma once
 
 #include "load.h"
@@ -44,9 +44,12 @@ private:
 };
 
 // nginx with a config of our own: 2 worker processes, access log off, `return 200` of the body on every location.
+// Given upstreams, it is a plain TCP proxy instead (the stream module): each client connection is passed to one of
+// them, taken in turn, as bytes.
 class NginxServer {
 public:
-  NginxServer(std::string binary, std::string body, unsigned workers, bool keep_dir);
+  NginxServer(std::string binary, std::string body, unsigned workers, bool keep_dir,
+              std::vector<Endpoint> upstreams = {});
   ~NginxServer();
 
   void start(); // waits until it answers; throws std::runtime_error
@@ -59,6 +62,7 @@ public:
 private:
   std::string binary_, body_, dir_;
   unsigned workers_;
+  std::vector<Endpoint> upstreams_;
   bool keep_dir_;
   uint16_t port_ = 0;
   Child child_;
