@@ -242,31 +242,6 @@ def main():
               % (block, percentile(idle, 50)))
         # What an XA round (start, commit) waits for: a commit on each of the two chains at once, the slower of the
         # two. Measured the same way: one send to each chain in parallel, right after a send to each.
-        pair = []
-        for n in range(a.sequential):
-            c.plain(0, n)
-            t0 = time.perf_counter()
-            both = [threading.Thread(target=c.ok, args=("/resource/payment/ledger%d/s0/sendTransaction" % k,
-                                                        call_data("set", "p", str(n)))) for k in (1, 2)]
-            for t in both:
-                t.start()
-            for t in both:
-                t.join()
-            pair.append((time.perf_counter() - t0) * 1000)
-            time.sleep(0.05)
-        rounds = percentile(pair, 50)
-        print("both chains at once (one send to each in parallel, back to back): p50 %.1f ms; plain + 2 such rounds "
-              "= %.1f ms" % (rounds, rows[0][1]["p50"] + 2 * rounds))
-        # The latency target once more, with its three figures taken in turn (a plain transfer, an XA transfer, a
-        # block commit back to back, then again), so that a change in the machine's load over the run weighs on all
-        # three alike. The figures above were taken one after another, tens of seconds apart.
-        # With them, in the same turn, what bounds any coordinator: the RPC's floor and a round on both chains at
-        # once. An XA transfer is a start (an RPC at least), the two steps (the plain transfer's two sends) and a
-        # commit (an RPC and a round on both chains), so even a coordinator that cost nothing, with no log to sync,
-        # takes plain + floor + that round; the target is within reach only while that is at most plain + 2 block
-        # commits.
-        inter = {"plain": [], "xa": [], "block": [], "both": [], "floor": []}
-
         def both_at_once(n):
             pair = [threading.Thread(target=c.ok, args=("/resource/payment/ledger%d/s0/sendTransaction" % k,
                                                         call_data("set", "p", str(n)))) for k in (1, 2)]
@@ -274,6 +249,25 @@ def main():
                 t.start()
             for t in pair:
                 t.join()
+
+        pair = []
+        for n in range(a.sequential):
+            c.plain(0, n)
+            t0 = time.perf_counter()
+            both_at_once(n)
+            pair.append((time.perf_counter() - t0) * 1000)
+            time.sleep(0.05)
+        rounds = percentile(pair, 50)
+        print("both chains at once (one send to each in parallel, back to back): p50 %.1f ms; plain + 2 such rounds "
+              "= %.1f ms" % (rounds, rows[0][1]["p50"] + 2 * rounds))
+        # The latency target once more, with its three figures taken in turn (a plain transfer, an XA transfer, a
+        # block commit back to back, then again), so that a change in the machine's load over the run weighs on all
+        # three alike. The figures above were taken one after another, tens of seconds apart. With them, in the same
+        # turn, what bounds any coordinator: the RPC's floor and a round on both chains at once. An XA transfer is a
+        # start (an RPC at least), the two steps (the plain transfer's two sends) and a commit (an RPC and a round on
+        # both chains), so even a coordinator that cost nothing, with no log to sync, takes plain + floor + that
+        # round; the target is within reach only while that is at most plain + 2 block commits.
+        inter = {"plain": [], "xa": [], "block": [], "both": [], "floor": []}
 
         for n in range(a.sequential):
             for kind, fn in (("plain", c.plain), ("xa", c.xa)):
