@@ -35,16 +35,18 @@ test: asan
 	@WEFT_FABRIC_ARCHIVE="$(WEFT_FABRIC_ARCHIVE)" ctest --preset asan -j $(JOBS)
 
 # The benchmarks (docs/performance.md), release build: the reference chain against etcd, then the router's RPC against
-# nginx and direct chain access, XA transfers against plain ones, HTLC swaps, the EVM adapter against anvil
-# itself, XA and HTLC across anvil and the reference chain, and the Fabric adapter against Fabric's Node client (with
-# WEFT_FABRIC_ARCHIVE, as for make test). etcd, nginx and the npm test tools are installed if missing.
+# nginx and direct chain access, a signature through the key vault against the bare one, XA transfers against plain
+# ones, HTLC swaps, the EVM adapter against anvil itself, XA and HTLC across anvil and the reference chain, and the
+# Fabric adapter against Fabric's Node client (with WEFT_FABRIC_ARCHIVE, as for make test). etcd, nginx and the npm
+# test tools are installed if missing.
 bench: deps
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release -j $(JOBS) --target weft_node weft_bench_refchain weft_router weft_refchain \
-		weft_bench_router weft_evm weft_fabric
+		weft_bench_router weft_bench_sign weft_evm weft_fabric
 	@./scripts/bench-deps.sh
 	@./bench/run-refchain.sh build/release
 	@./bench/run-router.sh build/release
+	@./build/release/bin/weft-bench-sign
 	@./bench/run-xa.sh build/release
 	@./bench/run-htlc.sh build/release
 	@./bench/run-evm.sh build/release

@@ -295,7 +295,7 @@ Result<Signed> Keystore::sign(std::string_view account, std::string_view algorit
   auto key = find(account, algorithm);
   if (!key) return key.error();
   if ((*key)->kind != KeyAlgorithm::Secp256k1) {
-    auto sig = accounts::sign((*key)->kind, accounts::SecretKey((*key)->secret), digest);
+    auto sig = accounts::sign((*key)->kind, accounts::SecretKey((*key)->secret), digest, &(*key)->public_key);
     if (!sig) return fail("signing failed for account '" + std::string(account) + "': " + sig.error().message);
     return Signed{std::move(*sig), (*key)->public_key};
   }

@@ -270,13 +270,13 @@ Result<bool> verify_secp256k1(std::span<const std::uint8_t, 64> pub, std::span<c
 }
 
 Result<std::vector<std::uint8_t>> sign_ec(KeyAlgorithm algorithm, const SecretKey &key,
-                                          std::span<const std::uint8_t> digest) {
+                                          std::span<const std::uint8_t> digest, const PublicKey *known) {
   Curve curve = curve_of(algorithm);
   auto group = group_of(curve);
   if (!group) return group.error();
   auto d = ec_scalar(algorithm, group->get(), key);
   if (!d) return d.error();
-  auto pub = ec_public(group->get(), d->get());
+  auto pub = known ? Result<Uncompressed>(with_prefix(*known)) : ec_public(group->get(), d->get());
   if (!pub) return pub.error();
   auto pkey = ec_pkey(curve, d->get(), *pub);
   if (!pkey) return pkey.error();
@@ -437,10 +437,10 @@ Result<PublicKey> public_key(KeyAlgorithm algorithm, const SecretKey &key) {
 }
 
 Result<std::vector<std::uint8_t>> sign(KeyAlgorithm algorithm, const SecretKey &key,
-                                       std::span<const std::uint8_t> digest) {
+                                       std::span<const std::uint8_t> digest, const PublicKey *pub) {
   if (auto s = check_digest(algorithm, digest, "sign"); !s) return s.error();
-  if (algorithm == KeyAlgorithm::Secp256k1) return sign_secp256k1(key, digest);
-  return sign_ec(algorithm, key, digest);
+  if (algorithm == KeyAlgorithm::Secp256k1) return sign_secp256k1(key, digest); // needs no public key
+  return sign_ec(algorithm, key, digest, pub);
 }
 
 Result<bool> verify(KeyAlgorithm algorithm, std::span<const std::uint8_t, 64> pub, std::span<const std::uint8_t> digest,

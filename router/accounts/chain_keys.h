@@ -23,7 +23,7 @@ std::optional<KeyAlgorithm> parse_algorithm(std::string_view name);
 // around by accident; moving wipes the source. Holding one says nothing about its validity for a curve: the
 // functions below check the range themselves.
 class SecretKey {
- public:
+public:
   explicit SecretKey(std::span<const std::uint8_t, 32> bytes);
   SecretKey(SecretKey &&other) noexcept;
   SecretKey &operator=(SecretKey &&other) noexcept;
@@ -33,7 +33,7 @@ class SecretKey {
 
   std::span<const std::uint8_t, 32> bytes() const { return bytes_; }
 
- private:
+private:
   std::array<std::uint8_t, 32> bytes_{};
 };
 
@@ -56,8 +56,11 @@ Result<PublicKey> public_key(KeyAlgorithm algorithm, const SecretKey &key);
 //  - sm2: `digest` is the message M as the chain hashes it (its 32-byte SM3 hash of the transaction; any length
 //    is accepted); signs e = SM3(Z_A || M) with Z_A over kSm2DefaultId (GB/T 32918.2); 64 bytes r || s;
 //  - p256: `digest` is the 32-byte hash; ECDSA on NIST P-256; 64 bytes r || s with s <= n/2.
+// `pub`, when the caller holds it, is the key's public key, which SM2 and P-256 would otherwise derive again (a
+// point multiplication: about half of an SM2 signature's time). It must be the key's own: a wrong one gives an SM2
+// signature that verifies under neither key, so a check of the signature against it fails.
 Result<std::vector<std::uint8_t>> sign(KeyAlgorithm algorithm, const SecretKey &key,
-                                       std::span<const std::uint8_t> digest);
+                                       std::span<const std::uint8_t> digest, const PublicKey *pub = nullptr);
 
 // True when `signature` is what sign would have produced for this public key and digest: a secp256k1 signature
 // must be low-S and its recovery id must recover `pub`; a p256 one must be low-S. False for a well-formed

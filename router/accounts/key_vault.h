@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -66,6 +68,10 @@ class KeyVault {
   store::Store &store_;
   MasterKey master_;
   std::uint32_t version_;
+  // Rows whose sealed secret was seen to belong to their registered public key, by (user id, key id), with what was
+  // checked: the row's public key, key version, nonce and ciphertext. A row that changed is checked again.
+  mutable std::mutex checked_mu_;
+  std::map<std::pair<std::int64_t, std::int64_t>, std::vector<std::uint8_t>> checked_;
 };
 
 // "ua:<user id>:<key id>": how the router names a user's chain account to an adapter, which hands it back to sign.

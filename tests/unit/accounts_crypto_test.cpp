@@ -56,7 +56,6 @@ bool less_equal(std::span<const std::uint8_t> a, const Bytes &b) {
   return !std::lexicographical_compare(b.begin(), b.end(), a.begin(), a.end());
 }
 
-
 void write_text(const fs::path &path, std::string_view text) {
   write_file(path, std::span(reinterpret_cast<const std::uint8_t *>(text.data()), text.size()));
 }
@@ -166,6 +165,27 @@ TEST_CASE("generated keys are valid scalars for their curve, distinct, and sign 
       auto digest = random32();
       CHECK(verifies(a, pub, digest, signed_by(a, key, digest)));
     }
+  }
+}
+
+TEST_CASE("a public key the caller holds signs as the derived one does, and a wrong one is caught by verifying") {
+  for (KeyAlgorithm a : kAll) {
+    CAPTURE(name(a));
+    SecretKey key = generated(a), other = generated(a);
+    PublicKey pub = public_of(a, key), wrong = public_of(a, other);
+    auto digest = random32();
+    auto with = sign(a, key, digest, &pub);
+    REQUIRE(with.ok());
+    CHECK(verifies(a, pub, digest, *with));
+    if (a == KeyAlgorithm::Secp256k1) {
+      CHECK(*with == signed_by(a, key, digest)); // deterministic, and the public key takes no part
+      continue;
+    }
+    // SM2 hashes the public key into Z_A: signed with another key's, the signature holds under neither.
+    auto mixed = sign(a, key, digest, &wrong);
+    REQUIRE(mixed.ok());
+    CHECK_FALSE(verifies(a, wrong, digest, *mixed));
+    if (a == KeyAlgorithm::Sm2) CHECK_FALSE(verifies(a, pub, digest, *mixed));
   }
 }
 

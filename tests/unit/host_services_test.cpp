@@ -1,6 +1,7 @@
 // The host services an adapter gets: the identity service hands out an account's certificate and MSP id.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <unistd.h>
@@ -88,9 +89,11 @@ TEST_CASE("a user's SM2 and P-256 keys sign through the host as adapter.h says, 
   const weft_host_v1 *t = (*host)->table();
 
   uint8_t digest[32];
-  for (int i = 0; i < 32; ++i) digest[i] = static_cast<uint8_t>(i * 7 + 3);
+  for (int i = 0; i < 32; ++i)
+    digest[i] = static_cast<uint8_t>(i * 7 + 3);
   test::write_file(tmp.path / "digest.bin", digest);
-  for (const auto &[alg, key_id] : {std::pair{std::string("sm2"), sm2->key_id}, std::pair{std::string("p256"), p256->key_id}}) {
+  for (const auto &[alg, key_id] :
+       {std::pair{std::string("sm2"), sm2->key_id}, std::pair{std::string("p256"), p256->key_id}}) {
     CAPTURE(alg);
     std::string handle = accounts::account_handle(user->id, key_id);
     uint8_t sig[72], pub[64];
@@ -100,6 +103,8 @@ TEST_CASE("a user's SM2 and P-256 keys sign through the host as adapter.h says, 
                     sizeof err) == WEFT_OK);
     CHECK(sig_len == 64);
     CHECK(pub_len == 64);
+    const auto &registered = alg == "sm2" ? sm2->public_key : p256->public_key;
+    CHECK(std::equal(pub, pub + 64, registered.begin(), registered.end())); // the key the account was added with
     accounts::PublicKey pk{};
     std::copy(pub, pub + 64, pk.begin());
     auto kind = alg == "sm2" ? accounts::KeyAlgorithm::Sm2 : accounts::KeyAlgorithm::P256;
@@ -116,4 +121,43 @@ TEST_CASE("a user's SM2 and P-256 keys sign through the host as adapter.h says, 
     CHECK(t->sign(t->host_ctx, handle.c_str(), "secp256k1", digest, 32, sig, &sig_len, pub, &pub_len, err,
                   sizeof err) == WEFT_E_ACCOUNT);
   }
+
+  // The host answers the key the account was registered with, checked against the sealed secret: a row whose stored
+  // key was swapped for another account's signs nothing, so no adapter is handed a key that did not sign.
+  auto other = (*vault)->add(user->id, "Fabric2.0", accounts::KeyAlgorithm::P256, "", "", "", false);
+  REQUIRE(other.ok());
+  auto set_key = [&](const std::string &hex_blob) {
+    return (*store)->write([&](store::WriteTx &tx) -> Status {
+      return tx.exec("UPDATE chain_accounts SET public_key = x'" + hex_blob +
+                     "' WHERE user_id = " + std::to_string(user->id) + " AND key_id = " + std::to_string(p256->key_id));
+    });
+  };
+  auto hex_of = [](const std::vector<uint8_t> &b) {
+    static const char *d = "0123456789abcdef";
+    std::string s;
+    for (uint8_t c : b)
+      s += {d[c >> 4], d[c & 15]};
+    return s;
+  };
+  std::string handle = accounts::account_handle(user->id, p256->key_id);
+  uint8_t sig[72], pub[64];
+  size_t sig_len = sizeof sig, pub_len = sizeof pub;
+  char err[256] = {0};
+  auto sign_p256 = [&] {
+    sig_len = sizeof sig;
+    pub_len = sizeof pub;
+    err[0] = 0;
+    return t->sign(t->host_ctx, handle.c_str(), "p256", digest, 32, sig, &sig_len, pub, &pub_len, err, sizeof err);
+  };
+  REQUIRE(sign_p256() == WEFT_OK); // checked once, and remembered
+  REQUIRE(set_key(hex_of(other->public_key)).ok());
+  CHECK(sign_p256() == WEFT_E_ACCOUNT);
+  CHECK(std::string(err).find("does not belong to its registered public key") != std::string::npos);
+  REQUIRE(set_key(hex_of(p256->public_key)).ok()); // put back: it signs again, with its own key
+  REQUIRE(sign_p256() == WEFT_OK);
+  CHECK(std::equal(pub, pub + 64, p256->public_key.begin(), p256->public_key.end()));
+  // A stored key of the wrong length is refused, not signed around.
+  REQUIRE(set_key("00").ok());
+  CHECK(sign_p256() == WEFT_E_ACCOUNT);
+  CHECK(std::string(err).find("damaged") != std::string::npos);
 }

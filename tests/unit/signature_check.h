@@ -45,6 +45,7 @@ inline Bytes der_integer(std::span<const std::uint8_t> be) {
 inline Bytes der_signature(std::span<const std::uint8_t> rs) {
   Bytes r = der_integer(rs.subspan(0, 32)), s = der_integer(rs.subspan(32, 32));
   Bytes out{0x30, static_cast<std::uint8_t>(r.size() + s.size())};
+  out.reserve(2 + r.size() + s.size());
   out.insert(out.end(), r.begin(), r.end());
   out.insert(out.end(), s.begin(), s.end());
   return out;
@@ -77,7 +78,8 @@ inline bool openssl_verifies(const std::string &command) {
   if (p == nullptr) return false;
   std::string out;
   char buf[256];
-  while (fgets(buf, sizeof buf, p) != nullptr) out += buf;
+  while (fgets(buf, sizeof buf, p) != nullptr)
+    out += buf;
   return pclose(p) == 0 && out.find("Signature Verified Successfully") != std::string::npos;
 }
 
