@@ -10,6 +10,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import sys
 import tempfile
 import threading
@@ -189,13 +190,14 @@ def main():
     xa_conf = "xa:\n  start_in_step: false\n" if a.eager_start else ""
     router = Router(chains=chains(a.clients) + xa_conf, rpc="  threads: 2\n", auth="  login: false\n",
                     log_level=a.log_level)
-    if a.chain_dir:
-        os.makedirs(os.path.join(router.data_dir, "chains"), mode=0o700)
-        for c in (1, 2):
-            where = tempfile.mkdtemp(prefix="ledger%d-" % c, dir=a.chain_dir)
-            os.symlink(where, os.path.join(router.data_dir, "chains", "ledger%d" % c))
-    router.start(login=False)
+    elsewhere = []  # the chains' directories under --chain-dir, removed with the router's
     try:
+        if a.chain_dir:
+            os.makedirs(os.path.join(router.data_dir, "chains"), mode=0o700)
+            for c in (1, 2):
+                elsewhere.append(tempfile.mkdtemp(prefix="ledger%d-" % c, dir=a.chain_dir))
+                os.symlink(elsewhere[-1], os.path.join(router.data_dir, "chains", "ledger%d" % c))
+        router.start(login=False)
         c = Client(router)
         for i in range(a.clients):  # warm-up, and every resource's first write
             c.plain(i, 0)
@@ -313,6 +315,8 @@ def main():
         return 0 if ok else 1
     finally:
         router.cleanup()
+        for d in elsewhere:
+            shutil.rmtree(d, ignore_errors=True)
 
 
 if __name__ == "__main__":
