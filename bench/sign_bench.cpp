@@ -3,6 +3,7 @@
 // before 2026-12-07, which derived the public key again from the secret for every signature.
 #include "accounts/key_vault.h"
 #include "accounts/key_wrap.h"
+#include "auth/encoding.h"
 #include "auth/user_store.h"
 #include "procs.h"
 #include "store/store.h"
@@ -65,11 +66,7 @@ int main(int argc, char **argv) {
     for (auto alg : {accounts::KeyAlgorithm::Secp256k1, accounts::KeyAlgorithm::Sm2, accounts::KeyAlgorithm::P256}) {
       auto secret = accounts::generate_key(alg);
       if (!secret.ok()) throw std::runtime_error(secret.error().message);
-      std::string hex;
-      for (auto b : secret->bytes()) {
-        static const char *d = "0123456789abcdef";
-        hex += {d[b >> 4], d[b & 15]};
-      }
+      std::string hex = auth::hex_encode(secret->bytes());
       std::string type = alg == accounts::KeyAlgorithm::Sm2    ? "GM_BCOS3"
                          : alg == accounts::KeyAlgorithm::P256 ? "Fabric2.0"
                                                                : "EVM";

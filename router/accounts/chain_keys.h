@@ -23,7 +23,7 @@ std::optional<KeyAlgorithm> parse_algorithm(std::string_view name);
 // around by accident; moving wipes the source. Holding one says nothing about its validity for a curve: the
 // functions below check the range themselves.
 class SecretKey {
-public:
+ public:
   explicit SecretKey(std::span<const std::uint8_t, 32> bytes);
   SecretKey(SecretKey &&other) noexcept;
   SecretKey &operator=(SecretKey &&other) noexcept;
@@ -33,7 +33,7 @@ public:
 
   std::span<const std::uint8_t, 32> bytes() const { return bytes_; }
 
-private:
+ private:
   std::array<std::uint8_t, 32> bytes_{};
 };
 

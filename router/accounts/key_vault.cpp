@@ -154,12 +154,8 @@ Result<Signature> KeyVault::sign(std::int64_t user_id, std::int64_t key_id, std:
   auto secret = unseal(**row);
   if (!secret.ok()) return secret.error();
   auto alg = *parse_algorithm(algorithm);
-  std::vector<std::uint8_t> seen(stored.begin(), stored.end());
   const auto &sealed = (*row)->sealed;
-  for (int shift = 0; shift < 64; shift += 8)
-    seen.push_back(static_cast<std::uint8_t>(static_cast<std::uint64_t>(sealed.key_version) >> shift));
-  seen.insert(seen.end(), sealed.nonce.begin(), sealed.nonce.end());
-  seen.insert(seen.end(), sealed.ciphertext.begin(), sealed.ciphertext.end());
+  CheckedRow seen{stored, sealed.key_version, sealed.nonce, sealed.ciphertext};
   bool checked = false;
   {
     std::lock_guard lock(checked_mu_);

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "accounts/chain_keys.h"
@@ -70,8 +71,11 @@ class KeyVault {
   std::uint32_t version_;
   // Rows whose sealed secret was seen to belong to their registered public key, by (user id, key id), with what was
   // checked: the row's public key, key version, nonce and ciphertext. A row that changed is checked again.
+  // (public key, key version, nonce, ciphertext)
+  using CheckedRow =
+      std::tuple<std::vector<std::uint8_t>, std::int64_t, std::vector<std::uint8_t>, std::vector<std::uint8_t>>;
   mutable std::mutex checked_mu_;
-  std::map<std::pair<std::int64_t, std::int64_t>, std::vector<std::uint8_t>> checked_;
+  std::map<std::pair<std::int64_t, std::int64_t>, CheckedRow> checked_;
 };
 
 // "ua:<user id>:<key id>": how the router names a user's chain account to an adapter, which hands it back to sign.

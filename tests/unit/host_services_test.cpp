@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "accounts/key_vault.h"
+#include "auth/encoding.h"
 #include "host_services.h"
 #include "signature_check.h"
 #include "test_support.h"
@@ -132,13 +133,6 @@ TEST_CASE("a user's SM2 and P-256 keys sign through the host as adapter.h says, 
                      "' WHERE user_id = " + std::to_string(user->id) + " AND key_id = " + std::to_string(p256->key_id));
     });
   };
-  auto hex_of = [](const std::vector<uint8_t> &b) {
-    static const char *d = "0123456789abcdef";
-    std::string s;
-    for (uint8_t c : b)
-      s += {d[c >> 4], d[c & 15]};
-    return s;
-  };
   std::string handle = accounts::account_handle(user->id, p256->key_id);
   uint8_t sig[72], pub[64];
   size_t sig_len = sizeof sig, pub_len = sizeof pub;
@@ -150,10 +144,10 @@ TEST_CASE("a user's SM2 and P-256 keys sign through the host as adapter.h says, 
     return t->sign(t->host_ctx, handle.c_str(), "p256", digest, 32, sig, &sig_len, pub, &pub_len, err, sizeof err);
   };
   REQUIRE(sign_p256() == WEFT_OK); // checked once, and remembered
-  REQUIRE(set_key(hex_of(other->public_key)).ok());
+  REQUIRE(set_key(auth::hex_encode(other->public_key)).ok());
   CHECK(sign_p256() == WEFT_E_ACCOUNT);
   CHECK(std::string(err).find("does not belong to its registered public key") != std::string::npos);
-  REQUIRE(set_key(hex_of(p256->public_key)).ok()); // put back: it signs again, with its own key
+  REQUIRE(set_key(auth::hex_encode(p256->public_key)).ok()); // put back: it signs again, with its own key
   REQUIRE(sign_p256() == WEFT_OK);
   CHECK(std::equal(pub, pub + 64, p256->public_key.begin(), p256->public_key.end()));
   // A stored key of the wrong length is refused, not signed around.
