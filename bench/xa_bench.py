@@ -7,7 +7,6 @@ Targets (docs/performance.md "XA"): XA latency <= baseline + 2 block commits; co
 plain."""
 import argparse
 import http.client
-import json
 import os
 import re
 import shutil
@@ -59,14 +58,8 @@ class Client:
         conn = getattr(self.local, "conn", None)
         if conn is None:
             conn = self.local.conn = http.client.HTTPConnection(self.r.host, self.r.port, timeout=120)
-        headers = {"Content-Type": "application/json"}
-        if self.r.token:
-            headers["Authorization"] = self.r.token
-        body = json.dumps({"version": "1", "data": data}) if data is not None else None
         try:
-            conn.request(method, path, body=body, headers=headers)
-            resp = conn.getresponse()
-            return resp.status, json.loads(resp.read())
+            return self.r.request(method, path, data, conn=conn)
         except Exception:
             conn.close()  # the next request opens a new one; this one's failure is the caller's to count
             raise

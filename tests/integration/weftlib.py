@@ -269,9 +269,11 @@ class Router:
         except OSError:
             return ""
 
-    def request(self, method, path, data=None, body=None, timeout=30, version="1", token="admin", source=None):
+    def request(self, method, path, data=None, body=None, timeout=30, version="1", token="admin", source=None,
+                conn=None):
         """Sends one request in the RPC envelope, with the admin's token unless another (or None) is given; returns
-        (http status, parsed JSON or raw text)."""
+        (http status, parsed JSON or raw text). On `conn`, a keep-alive connection to this router, when given (it is
+        left open); otherwise on a connection of its own."""
         if body is None:
             envelope = {"data": data}
             if version is not None:
@@ -282,8 +284,10 @@ class Router:
             token = self.token
         if token:
             headers["Authorization"] = token
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=scaled(timeout),
-                                          source_address=(source, 0) if source else None)
+        own = conn is None
+        if own:
+            conn = http.client.HTTPConnection(self.host, self.port, timeout=scaled(timeout),
+                                              source_address=(source, 0) if source else None)
         try:
             conn.request(method, path, body=body, headers=headers)
             resp = conn.getresponse()
@@ -293,7 +297,8 @@ class Router:
             except ValueError:
                 return resp.status, raw
         finally:
-            conn.close()
+            if own:
+                conn.close()
 
     def ok(self, method, path, data=None, token="admin"):
         status, env = self.request(method, path, data, token=token)
