@@ -125,6 +125,9 @@ private:
 
   // Deliver streams (fabric_deliver.cpp).
   bool commit_watch_placed() const;  // the commit watch has seen a block, so it knows where it resumes
+  // Off the loop: the number of the next block the channel will commit, as the commit watch knows it or, before it
+  // has seen a block, as the peer's GetChainInfo answers. Throws Failure when the peer cannot say.
+  uint64_t next_block_now();
   std::string deliver_state() const; // "streaming", "connecting", or why its last stream ended
   void end_streams();                // at close: every subscription ends with an "end" record
   uint64_t open_watch(std::optional<uint64_t> from, std::function<void(const protos::FilteredBlock &)> on_block,

@@ -186,6 +186,39 @@ void FabricChain::on_sub_block(const std::shared_ptr<Sub> &sub, const protos::Fi
   }
 }
 
+uint64_t FabricChain::next_block_now() {
+  std::promise<std::optional<uint64_t>> known;
+  loop_.post([this, &known] {
+    known.set_value(commit_watch_placed() ? watches_.at(commit_watch_)->next : std::nullopt);
+  });
+  if (auto next = known.get_future().get()) return *next;
+  // A chain just opened: its commit watch has not seen a block yet. The book answers every operation exactly once
+  // (the peer's answer, the deadline or the chain's close), and the answer frees the waiter.
+  struct Waiter {
+    std::promise<std::pair<int32_t, std::string>> answer;
+  };
+  auto *waiter = new Waiter;
+  auto answered = waiter->answer.get_future();
+  auto on_answer = [](void *ctx, int32_t status, const char *message, const uint8_t *data, size_t size) {
+    auto *w = static_cast<Waiter *>(ctx);
+    w->answer.set_value({status, status == WEFT_OK ? std::string(reinterpret_cast<const char *>(data), size)
+                                                   : std::string(message != nullptr ? message : "")});
+    delete w;
+  };
+  start(plugin::Completion(on_answer, waiter), static_cast<uint32_t>(cfg_.request_timeout_ms), "{}",
+        &FabricChain::block_height);
+  auto [status, text] = answered.get();
+  if (status != WEFT_OK)
+    throw Failure(status == WEFT_E_TIMEOUT ? WEFT_E_UNAVAILABLE : status,
+                  "cannot learn the channel's height, where a stream without a cursor starts: " + text);
+  boost::system::error_code ec;
+  auto v = json::parse(text, ec);
+  const json::value *h = !ec && v.is_object() ? v.as_object().if_contains("height") : nullptr;
+  if (h == nullptr || !h->is_number())
+    throw Failure(WEFT_E_UNAVAILABLE, "the channel's height came back as " + text);
+  return h->to_number<uint64_t>() + 1; // the newest block's number, then the one after it
+}
+
 uint64_t FabricChain::subscribe(const std::string &request, weft_record_fn on_record, void *ctx) {
   boost::system::error_code ec;
   auto v = json::parse(request.empty() ? "{}" : request, ec);
@@ -219,23 +252,16 @@ uint64_t FabricChain::subscribe(const std::string &request, weft_record_fn on_re
       from = *block + 1;
     }
   }
+  // Without a cursor: from the next block committed after the call. The stream is asked for that block by number.
+  // Asking for the newest block and skipping it, as this did before, lost a block committed while the stream was
+  // still connecting: it was the newest by then, and skipped.
+  if (!from) from = next_block_now();
   std::promise<uint64_t> done;
   loop_.post([this, sub, from, &done]() mutable {
     sub->id = next_sub_++;
     subs_[sub->id] = sub;
-    // Without a cursor: from the next block committed after the call, which is the commit watch's next block once it
-    // has seen one. Before that, from the peer's newest block, which comes first and is skipped.
-    if (!from && commit_watch_placed()) from = watches_.at(commit_watch_)->next;
-    auto first = std::make_shared<bool>(!from.has_value());
     sub->watch = open_watch(
-        from,
-        [this, sub, first](const protos::FilteredBlock &b) {
-          if (*first) {
-            *first = false;
-            return;
-          }
-          on_sub_block(sub, b);
-        },
+        from, [this, sub](const protos::FilteredBlock &b) { on_sub_block(sub, b); },
         [this, sub](const std::string &why) {
           if (sub->ended) return;
           sub->ended = true;

@@ -68,6 +68,64 @@ class GarbagePeer:
         self.sock.close()
 
 
+class SlowRelay:
+    """A TCP relay to a local port that holds every connection it accepts until `hold` seconds after it was made, then
+    passes the bytes both ways. TLS and HTTP/2 go through it untouched, only late."""
+
+    def __init__(self, port, hold):
+        self.target = port
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.opens_at = time.monotonic() + hold
+        self.conns = []
+
+    def start(self):
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.relay, args=(conn,), daemon=True).start()
+
+    def relay(self, conn):
+        time.sleep(max(0.0, self.opens_at - time.monotonic()))
+        try:
+            up = socket.create_connection(("127.0.0.1", self.target))
+        except OSError:
+            conn.close()
+            return
+        self.conns += [conn, up]
+
+        def pipe(src, dst):
+            try:
+                while True:
+                    data = src.recv(65536)
+                    if not data:
+                        break
+                    dst.sendall(data)
+            except OSError:
+                pass
+            try:
+                dst.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+        threading.Thread(target=pipe, args=(up, conn), daemon=True).start()
+        pipe(conn, up)
+
+    def stop(self):
+        self.sock.close()
+        for c in self.conns:
+            try:
+                c.close()
+            except OSError:
+                pass
+
+
 def setUpModule():
     global NET, ROUTER
     fabric, why = fabriclib.fabric_dir()
@@ -263,10 +321,11 @@ class FabricAdapterTest(unittest.TestCase):
         self.assertIn("peer0.org1", env["message"])
         self.assertEqual(call("get", "colour")["errorCode"], 0)
 
-    def probe(self, request, count, seconds=30):
-        """fabric-probe: the adapter with a host of the test's (Org1's User1 as account "probe"), one subscription."""
+    def probe(self, request, count, seconds=30, options=None):
+        """fabric-probe: the adapter with a host of the test's (Org1's User1 as account "probe"), one subscription;
+        `options`, when given, are the chain's options instead of the network's own."""
         cert, key, _, _ = NET.user("Org1")
-        config = json.dumps(NET.chain_options(service_account="probe"))
+        config = json.dumps(options or NET.chain_options(service_account="probe"))
         return subprocess.Popen([PROBE, FABRIC_LIB, "Fabric2.0", config, "probe", key, cert, "Org1MSP",
                                  json.dumps(request), str(count), str(int(scaled(seconds)))],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -303,6 +362,26 @@ class FabricAdapterTest(unittest.TestCase):
         out, _ = refused.communicate(timeout=scaled(30))
         self.assertEqual(refused.returncode, 3, out)
         self.assertIn("nothere", out)
+
+    def test_a_stream_without_a_cursor_keeps_a_block_committed_while_it_connects(self):
+        # The probe reaches the first peer through a relay that holds its connections for 3 s, so its freshly opened
+        # chain has seen no block and its streams connect late. A stream used to start at the newest block it found
+        # on connecting and skip it: the block of the send below, committed meanwhile, was lost.
+        relay = SlowRelay(NET.peers["Org1"]["port"], hold=3.0)
+        relay.start()
+        try:
+            options = NET.chain_options(service_account="probe")
+            options["peers"][0]["address"] = "127.0.0.1:%d" % relay.port
+            options["request_timeout_ms"] = 60000
+            events = self.probe({"kind": "events", "resource": "kv"}, 1, options=options)
+            self.assertEqual(events.stdout.readline().strip(), "subscribed")
+            tx = send("set", "connecting", "1")["data"]
+            self.assertEqual(tx["errorCode"], 0, tx)
+            got = self.records(events)
+            self.assertEqual([(e["kind"], e["txHash"], e["block"]) for e in got],
+                             [("event", tx["hash"], tx["blockNumber"])], got)
+        finally:
+            relay.stop()
 
     def test_z1_orderer_down_fails_the_send_and_recovers(self):
         NET.stop_orderer()
