@@ -108,7 +108,9 @@ int main(int argc, char **argv) {
                "weft-node validators) vs the same call op sent to the nodes' client API.\n"
                "3. kv set: sendTransaction through the router (its keystore signs) vs pre-signed submits to the "
                "nodes; every acknowledged transaction is then looked up on the chain.\n"
-               "Closed loop by default: each connection has --depth requests in flight; --rate makes it open loop."};
+               "Closed loop by default: each connection has --depth requests in flight; --rate makes it open loop.\n"
+               "Reads and writes also go through nginx as a plain TCP proxy (--no-proxy skips it). After the table: "
+               "the CPU per request each target leaves anything in the middle when the cores are the limit."};
   app.add_option("--requests", o.requests, "GET /sys/test requests (each server)")->default_val(o.requests);
   app.add_option("--reads", o.reads, "kv reads (each path)")->default_val(o.reads);
   app.add_option("--writes", o.writes, "kv writes (each path)")->default_val(o.writes);
