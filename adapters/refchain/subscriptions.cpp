@@ -57,7 +57,7 @@ struct Subscriptions::Sub {
 
   // The subscription thread's own state.
   Position pos;
-  bool pos_known = false; // remote, "from": null: set at the first height the network answers
+  bool pos_known = false; // "from": null: set by subscribe from the chain's height (remote: the network's)
   uint64_t seq = 0;
 
   // Shared with the commit listener and unsubscribe/close.
@@ -121,6 +121,13 @@ uint64_t Subscriptions::subscribe(const std::string &request, weft_record_fn on_
     if (!rt_.remote() && sub->pos.next > rt_.ledger().height() + 1)
       throw Error(WEFT_E_INVALID_ARGUMENT, "request: cursor \"" + from + "\" is ahead of the chain (height " +
                                                std::to_string(rt_.ledger().height()) + ")");
+  }
+  if (rt_.remote() && !sub->pos_known) {
+    // The network's height now, before the call returns: a start taken later by the subscription's thread skipped
+    // a block committed in between. A network that cannot answer refuses the subscription with its status.
+    uint64_t height = rt_.node().call("block_height", {}, kRemoteCallTimeout).at("height").to_number<uint64_t>();
+    sub->pos = {height + 1, std::nullopt};
+    sub->pos_known = true;
   }
   std::lock_guard lock(mu_);
   if (closed_) throw Error(WEFT_E_UNAVAILABLE, "the chain is closing");
@@ -320,10 +327,6 @@ void Subscriptions::run_remote(const std::shared_ptr<Sub> &sub) {
     }
     try {
       uint64_t height = rt_.node().call("block_height", {}, kRemoteCallTimeout).at("height").to_number<uint64_t>();
-      if (!sub->pos_known) {
-        sub->pos = {height + 1, std::nullopt};
-        sub->pos_known = true;
-      }
       while (sub->pos.next <= height && !sub->halted()) {
         try {
           BlockView b = fetch(sub->pos.next);

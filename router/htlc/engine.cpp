@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <atomic>
 #include <deque>
+#include <vector>
 
 #include "accounts/key_vault.h"
 #include "core/failpoint.h"
@@ -135,6 +136,11 @@ Engine::~Engine() { stop(); }
 
 void Engine::stop() {
   if (shared_->stopping.exchange(true)) return;
+  {
+    std::lock_guard lock(mu_); // under mu_, so the watcher cannot miss the wake between its check and its wait
+  }
+  watch_cv_.notify_all();
+  if (watcher_.joinable()) watcher_.join(); // a subscription on its way finishes first, and is undone below
   std::map<std::string, std::uint64_t> subs;
   {
     std::lock_guard lock(mu_);
@@ -215,8 +221,30 @@ void Engine::watch(const std::string &chain_path, const std::string &resource) {
   std::string key = chain_path + "/" + resource;
   {
     std::lock_guard lock(mu_);
-    if (watched_.count(key) || shared_->stopping) return;
+    if (watched_.count(key) || watching_.count(key) || shared_->stopping) return;
+    watching_.insert(key);
+    to_watch_.emplace_back(chain_path, resource);
+    if (!watcher_.joinable()) watcher_ = std::thread([this] { watcher_loop(); });
   }
+  watch_cv_.notify_one();
+}
+
+void Engine::watcher_loop() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    watch_cv_.wait(lock, [&] { return shared_->stopping || !to_watch_.empty(); });
+    if (shared_->stopping) return;
+    auto [chain_path, resource] = std::move(to_watch_.front());
+    to_watch_.pop_front();
+    lock.unlock();
+    subscribe_now(chain_path, resource);
+    lock.lock();
+    watching_.erase(chain_path + "/" + resource);
+  }
+}
+
+void Engine::subscribe_now(const std::string &chain_path, const std::string &resource) {
+  std::string key = chain_path + "/" + resource;
   auto chain = registry_.chain(chain_path);
   auto handle = chain ? chain->handle() : nullptr;
   if (!handle || !handle->supports_subscribe()) return;
@@ -241,8 +269,22 @@ void Engine::watch(const std::string &chain_path, const std::string &resource) {
     spdlog::debug("HTLC: no event stream from {} {}: {}; polling", chain_path, resource, a.message);
     return;
   }
-  std::lock_guard lock(mu_);
-  watched_[key] = sub;
+  // The stream starts now, and a swap on this resource may have acted before it did: each takes one look at once
+  // rather than wait for its next poll.
+  std::vector<std::string> on_it;
+  {
+    std::lock_guard lock(mu_);
+    watched_[key] = sub;
+    for (const auto &[id, s] : open_)
+      for (const char *side : {"initiator", "participant"}) {
+        const auto &p = s->proposal.at(side).as_object();
+        if (str(p, "chain") == chain_path && str(p, "resource") == resource) on_it.push_back(id);
+      }
+  }
+  for (auto &id : on_it)
+    asio::post(executor_, [this, shared = shared_, id = std::move(id)] {
+      if (!shared->stopping) wake(id);
+    });
 }
 
 void Engine::wake(const std::string &id) {

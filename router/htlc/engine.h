@@ -15,13 +15,17 @@
 #include <weft/error.hpp>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
+#include <thread>
+#include <utility>
 
 #include "chains/chain_service.h"
 #include "chains/registry.h"
@@ -98,7 +102,11 @@ private:
   boost::asio::awaitable<void> clock_loop();
   boost::asio::awaitable<void> measure(std::shared_ptr<Chain> chain);
   void spawn(SwapPtr s);
+  // Asks for a resource's event stream once; the subscription is made on the watcher thread, since an adapter's
+  // subscribe_v2 may wait for its chain (the position to start from) and the caller is an I/O thread.
   void watch(const std::string &chain_path, const std::string &resource);
+  void watcher_loop();
+  void subscribe_now(const std::string &chain_path, const std::string &resource);
   void wake(const std::string &id);
   // A lock's state as its chain tells it (htlc_status), or {"state":"unknown","error"} when the chain does not answer.
   boost::asio::awaitable<boost::json::object> lock_status(std::shared_ptr<Chain> chain, boost::json::object side,
@@ -120,6 +128,10 @@ private:
   std::map<std::string, SwapPtr> open_;                   // by id
   std::map<std::string, ChainClock> clocks_;              // by chain path
   std::map<std::string, std::uint64_t> watched_;          // "chain/resource" -> subscription id
+  std::set<std::string> watching_;                         // asked for and not yet subscribed (queued or running)
+  std::deque<std::pair<std::string, std::string>> to_watch_; // (chain path, resource), for the watcher
+  std::condition_variable watch_cv_;                       // with mu_: to_watch_ grew, or stopping
+  std::thread watcher_;                                    // started by the first watch
 };
 
 } // namespace weft::htlc

@@ -53,12 +53,12 @@ class HtlcHarness:
     router = None
 
     @classmethod
-    def start_router(cls, offset=""):
+    def start_router(cls, offset="", htlc=HTLC_CONF):
         r = Router(chains=CHAINS % offset, router="")
         with open(r.config) as f:
             text = f.read()
         with open(r.config, "w") as f:
-            f.write(text.replace("auth:\n", HTLC_CONF + "auth:\n"))
+            f.write(text.replace("auth:\n", htlc + "auth:\n"))
         return r.start()
 
     def send(self, path, method, *args, **options):
@@ -282,6 +282,30 @@ class HtlcSwaps(HtlcHarness, unittest.TestCase):
         for i in ids:
             self.assertEqual(self.wait_state(i, ("completed", "failed", "refunded"), timeout=120)["state"], "completed")
         self.assertEqual((self.balance(T1, a["bob"]), self.balance(T2, a["alice"])), (before[0] + 100, before[1] + 200))
+
+
+class HtlcEvents(HtlcHarness, unittest.TestCase):
+    """Polling once a minute, a swap can only move in time on its chains' events: the htlc resources' streams, which
+    the engine opens on its own thread (an adapter's subscribe may wait for its chain) and which wake every swap on
+    a resource once they start."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.router = cls.start_router(htlc=HTLC_CONF.replace("poll_ms: 100", "poll_ms: 60000"))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.router.cleanup()
+
+    def test_a_swap_moves_on_its_chains_events(self):
+        self.setup_assets()
+        for _ in range(2):  # the first swap opens the streams; the second finds them open
+            secret, h = new_secret()
+            swap = self.propose(secret=secret, hash_=h)
+            done = self.wait_state(swap["id"], ("completed", "failed", "refunded"), timeout=40)
+            self.assertEqual(done["state"], "completed", done)
+            self.assertEqual(self.lock_states(swap["id"]), ("claimed", "claimed"))
+        self.assert_supply()
 
 
 class HtlcRecovery(HtlcHarness, unittest.TestCase):

@@ -347,3 +347,49 @@ TEST_CASE("htlc verbs and subscribe_v2 over a weft-node client API: lock, refuse
     CHECK(blocks.list[i].at("number").to_number<size_t>() == i + 1);
   }
 }
+
+TEST_CASE("subscribe_v2 without a cursor over a weft-node client API starts at the network's next block") {
+  RemoteRecords blocks;
+  RemoteHtlcChain c;
+  const weft_adapter_v1 *t = adapter();
+  std::string user = c.host.user.addr();
+  auto mint = [&] {
+    json::object minted = c.ok(t->send_transaction, R"({"resource":"token","method":"mint","args":[")" + user +
+                                                        R"(","1"],"account":"user"})");
+    REQUIRE(minted.at("errorCode").to_number<int>() == 0);
+    return minted.at("blockNumber").to_number<uint64_t>();
+  };
+  const uint64_t before = mint();
+  uint64_t id = 0;
+  char err[256] = {0};
+  std::string req = R"({"kind":"blocks","from":null})";
+  REQUIRE(t->subscribe_v2(c.chain, reinterpret_cast<const uint8_t *>(req.data()), req.size(), &RemoteRecords::on_record,
+                          &blocks, &id, err, sizeof err) == WEFT_OK);
+  // Committed right after the call returns: the stream's first block, whatever its thread is doing by then.
+  const uint64_t after = mint();
+  REQUIRE(after > before);
+  REQUIRE(blocks.wait_for(1));
+  t->unsubscribe(c.chain, id);
+  std::lock_guard lock(blocks.mu);
+  CHECK(blocks.list.at(0).at("number").to_number<uint64_t>() == before + 1);
+  CHECK(blocks.list.at(0).at("seq").to_number<int>() == 1);
+}
+
+TEST_CASE("subscribe_v2 without a cursor is refused while the network cannot say where it is") {
+  // Port 1 on loopback: nothing listens there, so every connection is refused at once.
+  RemoteChain c(test_ledger_config(kChain), "", "127.0.0.1:1");
+  const weft_adapter_v1 *t = adapter();
+  RemoteRecords records;
+  uint64_t id = 0;
+  char err[256] = {0};
+  std::string req = R"({"kind":"blocks"})";
+  int32_t status = t->subscribe_v2(c.chain, reinterpret_cast<const uint8_t *>(req.data()), req.size(),
+                                   &RemoteRecords::on_record, &records, &id, err, sizeof err);
+  CHECK(status != WEFT_OK);
+  CHECK(std::string(err).find("127.0.0.1:1") != std::string::npos);
+  // A cursor says where to start, so that stream is taken, and waits for the network.
+  req = R"({"kind":"blocks","from":"0"})";
+  REQUIRE(t->subscribe_v2(c.chain, reinterpret_cast<const uint8_t *>(req.data()), req.size(),
+                          &RemoteRecords::on_record, &records, &id, err, sizeof err) == WEFT_OK);
+  t->unsubscribe(c.chain, id);
+}
