@@ -56,8 +56,7 @@ struct Subscriptions::Sub {
   size_t buffer = kDefaultBuffer;
 
   // The subscription thread's own state.
-  Position pos;
-  bool pos_known = false; // "from": null: set by subscribe from the chain's height (remote: the network's)
+  Position pos; // set by subscribe: from the cursor, or the chain's next block at the call
   uint64_t seq = 0;
 
   // Shared with the commit listener and unsubscribe/close.
@@ -115,28 +114,25 @@ uint64_t Subscriptions::subscribe(const std::string &request, weft_record_fn on_
     sub->buffer = static_cast<size_t>(b);
   }
   std::string from = queries::string_field(req, "from", false);
-  if (!from.empty()) {
+  const bool from_now = from.empty();
+  if (!from_now) {
     sub->pos = parse_cursor(from);
-    sub->pos_known = true;
     if (!rt_.remote() && sub->pos.next > rt_.ledger().height() + 1)
       throw Error(WEFT_E_INVALID_ARGUMENT, "request: cursor \"" + from + "\" is ahead of the chain (height " +
                                                std::to_string(rt_.ledger().height()) + ")");
-  }
-  if (rt_.remote() && !sub->pos_known) {
+  } else if (rt_.remote()) {
     // The network's height now, before the call returns: a start taken later by the subscription's thread skipped
     // a block committed in between. A network that cannot answer refuses the subscription with its status.
     uint64_t height = rt_.node().call("block_height", {}, kRemoteCallTimeout).at("height").to_number<uint64_t>();
     sub->pos = {height + 1, std::nullopt};
-    sub->pos_known = true;
   }
   std::lock_guard lock(mu_);
   if (closed_) throw Error(WEFT_E_UNAVAILABLE, "the chain is closing");
   sub->id = next_id_++;
-  if (!rt_.remote() && !sub->pos_known) {
+  if (from_now && !rt_.remote()) {
     // Registered (under mu_) before the head is read: a block committed meanwhile is queued, and skipped if the
     // head already counts it.
     sub->pos = {rt_.ledger().height() + 1, std::nullopt};
-    sub->pos_known = true;
   }
   subs_.emplace(sub->id, sub);
   sub->thread = std::thread([this, sub] { rt_.remote() ? run_remote(sub) : run_embedded(sub); });

@@ -71,7 +71,6 @@ class KeyVault {
   std::uint32_t version_;
   // Rows whose sealed secret was seen to belong to their registered public key, by (user id, key id), with what was
   // checked: the row's public key, key version, nonce and ciphertext. A row that changed is checked again.
-  // (public key, key version, nonce, ciphertext)
   using CheckedRow =
       std::tuple<std::vector<std::uint8_t>, std::int64_t, std::vector<std::uint8_t>, std::vector<std::uint8_t>>;
   mutable std::mutex checked_mu_;

@@ -223,7 +223,7 @@ void Engine::watch(const std::string &chain_path, const std::string &resource) {
     std::lock_guard lock(mu_);
     if (watched_.count(key) || watching_.count(key) || shared_->stopping) return;
     watching_.insert(key);
-    to_watch_.emplace_back(chain_path, resource);
+    to_watch_.push_back(key);
     if (!watcher_.joinable()) watcher_ = std::thread([this] { watcher_loop(); });
   }
   watch_cv_.notify_one();
@@ -234,17 +234,18 @@ void Engine::watcher_loop() {
   for (;;) {
     watch_cv_.wait(lock, [&] { return shared_->stopping || !to_watch_.empty(); });
     if (shared_->stopping) return;
-    auto [chain_path, resource] = std::move(to_watch_.front());
+    std::string key = std::move(to_watch_.front());
     to_watch_.pop_front();
     lock.unlock();
-    subscribe_now(chain_path, resource);
+    subscribe_now(key);
     lock.lock();
-    watching_.erase(chain_path + "/" + resource);
+    watching_.erase(key);
   }
 }
 
-void Engine::subscribe_now(const std::string &chain_path, const std::string &resource) {
-  std::string key = chain_path + "/" + resource;
+void Engine::subscribe_now(const std::string &key) {
+  const auto slash = key.find('/');
+  const std::string chain_path = key.substr(0, slash), resource = key.substr(slash + 1);
   auto chain = registry_.chain(chain_path);
   auto handle = chain ? chain->handle() : nullptr;
   if (!handle || !handle->supports_subscribe()) return;

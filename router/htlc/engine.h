@@ -25,7 +25,6 @@
 #include <set>
 #include <string>
 #include <thread>
-#include <utility>
 
 #include "chains/chain_service.h"
 #include "chains/registry.h"
@@ -106,7 +105,7 @@ private:
   // subscribe_v2 may wait for its chain (the position to start from) and the caller is an I/O thread.
   void watch(const std::string &chain_path, const std::string &resource);
   void watcher_loop();
-  void subscribe_now(const std::string &chain_path, const std::string &resource);
+  void subscribe_now(const std::string &key); // "chain/resource"
   void wake(const std::string &id);
   // A lock's state as its chain tells it (htlc_status), or {"state":"unknown","error"} when the chain does not answer.
   boost::asio::awaitable<boost::json::object> lock_status(std::shared_ptr<Chain> chain, boost::json::object side,
@@ -129,7 +128,7 @@ private:
   std::map<std::string, ChainClock> clocks_;              // by chain path
   std::map<std::string, std::uint64_t> watched_;          // "chain/resource" -> subscription id
   std::set<std::string> watching_;                         // asked for and not yet subscribed (queued or running)
-  std::deque<std::pair<std::string, std::string>> to_watch_; // (chain path, resource), for the watcher
+  std::deque<std::string> to_watch_;                       // the same keys, in order, for the watcher
   std::condition_variable watch_cv_;                       // with mu_: to_watch_ grew, or stopping
   std::thread watcher_;                                    // started by the first watch
 };
